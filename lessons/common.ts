@@ -1,0 +1,27 @@
+// Steps several lessons share.
+import { copyTree, mkdirP, writeFile } from '../src/shell/coreutils.js';
+import type { Step } from '../src/engine/lesson.js';
+import { busyboxRecipe } from '../rootfs-fetch/busybox.js';
+
+/** A file outside the root filesystem: if a box can read it, the box reached the host. */
+export const HOST_SECRET = '${WORK}/host-secret';
+export const SECRET_TEXT = 'boxlab-secret-${RUN_ID}';
+
+/** The work directory, the busybox root filesystem (from the cache) and the host's secret. */
+export const rootfsStep: Step = {
+  id: 'rootfs',
+  title: 'A root filesystem is just a directory',
+  feature: { name: 'a root filesystem: a directory tree with a static busybox', syscalls: ['execve(2)'], man: ['busybox(1)', 'hier(7)'] },
+  creates: [{ dir: '${WORK}' }],
+  actions: [
+    { run: mkdirP('${WORK}') },
+    { ensureDir: '${ROOTFS_CACHE}', tmp: '${WORK}/rootfs-build', build: [...busyboxRecipe('${WORK}/rootfs-build', '${BUSYBOX}'), mkdirP('${CACHE_DIR}')] },
+    { run: copyTree('${ROOTFS_CACHE}', '${ROOTFS}') },
+    { run: writeFile(HOST_SECRET, SECRET_TEXT) },
+  ],
+  probes: [{ title: 'the root filesystem, seen from the host', show: { out: { file: 'ls', args: ['${ROOTFS}'] } } }],
+  checks: [
+    { title: "the rootfs's /bin/sh is busybox", fact: { link: '${ROOTFS}/bin/sh' }, equals: '/bin/busybox' },
+    { title: 'the host secret lies outside the rootfs', fact: { file: HOST_SECRET }, equals: SECRET_TEXT },
+  ],
+};

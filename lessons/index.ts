@@ -1,0 +1,37 @@
+// The curriculum. Numbers are fixed: the workshop material refers to them.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Lesson, LessonDef } from '../src/engine/lesson.js';
+import { parseProse } from '../src/engine/prose.js';
+import { packageRoot } from '../src/paths.js';
+
+export interface LessonEntry {
+  number: number;
+  slug: string;
+  dir: string;
+  load: () => Promise<{ default: LessonDef }>;
+}
+
+export const LESSONS: LessonEntry[] = [
+  { number: 1, slug: 'chroot', dir: '01-chroot', load: () => import('./01-chroot/lesson.js') },
+  { number: 2, slug: 'mount-pivot-root', dir: '02-mount-pivot-root', load: () => import('./02-mount-pivot-root/lesson.js') },
+];
+
+export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');
+
+/** By number ("2") or by name ("mount-pivot-root"). */
+export function findLesson(key: string): LessonEntry | undefined {
+  return LESSONS.find((l) => String(l.number) === key || l.slug === key || l.dir === key);
+}
+
+export async function loadLesson(e: LessonEntry): Promise<Lesson> {
+  const def = (await e.load()).default;
+  const prose = parseProse(readFileSync(markdownPath(e), 'utf8'), def.steps.map((s) => s.id));
+  return { ...def, prose };
+}
+
+export async function loadByNumber(n: number): Promise<Lesson> {
+  const e = LESSONS.find((l) => l.number === n);
+  if (!e) throw new Error(`lesson ${n} is not in the curriculum`);
+  return loadLesson(e);
+}

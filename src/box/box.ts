@@ -1,0 +1,41 @@
+// The container under construction, built outside-in: a placeholder init holds the new
+// namespaces, and every later step is a host tool run against it (see DESIGN.md).
+import type { Cmd } from '../shell/cmd.js';
+import { nsenter } from '../shell/nsenter.js';
+import { unshare, type Namespace } from '../shell/unshare.js';
+import { withParentDeathSignal } from '../shell/setpriv.js';
+import type { Action, Resource } from '../engine/lesson.js';
+
+/** The variable holding the box's PID 1 (as the host numbers it). */
+export const BOX = '${BOX}';
+/** The unshare process that forked it; killing it kills the box. */
+const LAUNCHER = 'BOX_LAUNCHER';
+
+/**
+ * The placeholder init: `sleep infinity` in new namespaces. Its life is tied to ours twice:
+ * setpriv --pdeathsig kills unshare when the orchestrator dies, even by SIGKILL, and
+ * unshare --kill-child kills the init when unshare dies, which empties the PID namespace.
+ */
+export function createBox(ns: Namespace[]): { creates: Resource[]; actions: Action[] } {
+  const launch = withParentDeathSignal('KILL', unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity'));
+  return {
+    creates: [{ process: LAUNCHER }],
+    actions: [
+      { start: launch, pid: LAUNCHER },
+      { childOf: LAUNCHER, pid: 'BOX' },
+    ],
+  };
+}
+
+/** A host tool inside the box's namespaces, still seeing the host's files (before pivot_root). */
+export const hostToolInBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns }, c.file, ...c.args);
+
+/**
+ * A host tool in the box's mount namespace after pivot_root: nsenter opens the host's / before
+ * it enters, so the tool still resolves on the host while its mounts act in the box.
+ */
+export const hostToolInBoxMounts = (c: Cmd): Cmd =>
+  nsenter({ nsFiles: { mount: `/proc/${BOX}/ns/mnt` }, root: '/', wd: '/' }, c.file, ...c.args);
+
+/** A program of the box's own root filesystem, run inside the box (its root, its namespaces). */
+export const inBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns, root: true, wd: true }, c.file, ...c.args);

@@ -1,0 +1,59 @@
+// `boxlab reset`: undo whatever earlier runs left on the host, from their state files and
+// from a scan for the boxlab prefix (a --script run or a lost state file leaves no record).
+import { readdirSync, rmSync } from 'node:fs';
+import { render } from '../shell/cmd.js';
+import type { Runner } from '../shell/runner.js';
+import { isSameLiveProcess } from '../kernel/proc.js';
+import { mountsOf } from '../kernel/mountinfo.js';
+import { readStates, type HostResource } from './state.js';
+import { describe, hostTeardown, isPresent, WORK_PREFIX } from './resources.js';
+
+export interface ResetLine {
+  what: string;
+  done: string;
+  ok: boolean;
+}
+
+const under = (path: string, dir: string): boolean => path === dir || path.startsWith(dir + '/');
+
+export async function reset(runner: Runner, say: (l: ResetLine) => void): Promise<number> {
+  let removed = 0;
+  const liveDirs: string[] = [];
+
+  const undo = async (r: HostResource): Promise<void> => {
+    // A mount may be stacked several times on one point; a dead process needs nothing.
+    for (let i = 0; i < 8 && isPresent(r); i++) {
+      let ok = true;
+      for (const c of hostTeardown(r)) ok = (await runner.run(c)).code === 0 && ok;
+      say({ what: describe(r), done: hostTeardown(r).map(render).join('; '), ok });
+      if (ok) removed++;
+      if (!ok || !('mount' in r)) break;
+    }
+  };
+
+  for (const { path, state } of readStates()) {
+    if (isSameLiveProcess(state.owner, state.ownerStart)) {
+      for (const r of state.resources) if ('dir' in r) liveDirs.push(r.dir);
+      say({ what: `run ${state.runId}`, done: `left alone: its boxlab (pid ${state.owner}) is still running`, ok: true });
+      continue;
+    }
+    for (const r of [...state.resources].reverse()) await undo(r);
+    rmSync(path, { force: true });
+  }
+
+  const isLive = (p: string): boolean => liveDirs.some((d) => under(p, d));
+  // Deepest mounts first, so each umount finds its mount point still reachable.
+  const leftMounts = mountsOf('self')
+    .map((m) => m.mountPoint)
+    .filter((p) => p.startsWith(WORK_PREFIX) && !isLive(p))
+    .sort((a, b) => b.length - a.length);
+  for (const mount of [...new Set(leftMounts)]) await undo({ mount });
+
+  const tmp = WORK_PREFIX.slice(0, WORK_PREFIX.lastIndexOf('/'));
+  const base = WORK_PREFIX.slice(tmp.length + 1);
+  for (const name of readdirSync(tmp).filter((n) => n.startsWith(base))) {
+    const dir = `${tmp}/${name}`;
+    if (!isLive(dir)) await undo({ dir });
+  }
+  return removed;
+}

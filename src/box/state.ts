@@ -1,0 +1,76 @@
+// The state file: every host-side resource a run creates is written here *before* it is
+// created, so `boxlab reset` can undo it after any crash, even SIGKILL.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Resource } from '../engine/lesson.js';
+import { processStartTime } from '../kernel/proc.js';
+
+export const stateDir = (): string => process.env.BOXLAB_RUN_DIR ?? '/run/boxlab';
+
+/** A resource with its placeholders filled in; processes carry PID and start time. */
+export type HostResource =
+  | { dir: string }
+  | { mount: string }
+  | { process: number; startTime: string };
+
+export interface RunState {
+  runId: string;
+  /** The orchestrator; while it lives, reset leaves this run alone. */
+  owner: number;
+  ownerStart: string;
+  resources: HostResource[];
+}
+
+export class StateFile {
+  readonly path: string;
+  private state: RunState;
+
+  constructor(runId: string) {
+    mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
+    this.path = join(stateDir(), `${runId}.json`);
+    this.state = { runId, owner: process.pid, ownerStart: processStartTime(process.pid), resources: [] };
+    this.flush();
+  }
+
+  add(r: HostResource): void {
+    this.state.resources.push(r);
+    this.flush();
+  }
+
+  remove(r: HostResource): void {
+    const key = JSON.stringify(r);
+    const i = this.state.resources.findIndex((x) => JSON.stringify(x) === key);
+    if (i >= 0) this.state.resources.splice(i, 1);
+    this.flush();
+  }
+
+  /** All undone: the file goes. */
+  close(): void {
+    rmSync(this.path, { force: true });
+  }
+
+  private flush(): void {
+    // Write then rename, so a crash never leaves half a file.
+    writeFileSync(this.path + '.tmp', JSON.stringify(this.state, null, 1));
+    renameSync(this.path + '.tmp', this.path);
+  }
+}
+
+export function readStates(): { path: string; state: RunState }[] {
+  let names: string[];
+  try {
+    names = readdirSync(stateDir()).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: { path: string; state: RunState }[] = [];
+  for (const n of names) {
+    const path = join(stateDir(), n);
+    try {
+      out.push({ path, state: JSON.parse(readFileSync(path, 'utf8')) as RunState });
+    } catch {
+      out.push({ path, state: { runId: n, owner: 0, ownerStart: '', resources: [] } });
+    }
+  }
+  return out;
+}

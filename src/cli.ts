@@ -1,0 +1,59 @@
+// boxlab's command line. Each subcommand loads only what it needs, so start-up stays fast.
+import { EnvError, UsageError } from './errors.js';
+
+const USAGE = `usage: boxlab <command> [flags]
+
+  lesson <N|name> [flags]  run a lesson (npm run lesson 2 -- --yes)
+      --yes       no pauses (implied when stdin is not a terminal)
+      --step      instructor mode: before each step, run / skip / explain / quit
+      --dry-run   print every command, run nothing (no root needed)
+      --script    print the lesson as a standalone bash script
+      --json      one JSON event per line
+      --shell     at the end, open a shell inside the box; clean up when it exits
+  lessons                  the curriculum and your progress
+  doctor [--json]          is this host fit for the lessons?
+  reset                    remove everything boxlab left on the host
+  lint                     check every lesson's data and prose`;
+
+type Handler = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Handler> = {
+  lesson: async (argv) => (await import('./commands/lesson.js')).lessonCommand(argv),
+  lessons: async (argv) => (await import('./commands/lessons.js')).lessonsCommand(argv),
+  doctor: async (argv) => (await import('./commands/doctor.js')).doctorCommand(argv),
+  reset: async (argv) => (await import('./commands/reset.js')).resetCommand(argv),
+  lint: async (argv) => (await import('./commands/lint.js')).lintCommand(argv),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 2;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) throw new UsageError(`unknown command '${command}' (try boxlab --help)`);
+  return handler(rest);
+}
+
+// A closed pipe (boxlab ... | head) must not stop a run before its cleanup: drop the output.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.stdout.write = () => true;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError || e instanceof EnvError) {
+      process.stderr.write(`boxlab: ${e.message}\n`);
+      process.exitCode = e.code;
+      return;
+    }
+    // A bug: still one line, plus the trace only when asked for.
+    process.stderr.write(`boxlab: internal error: ${(e as Error)?.message ?? e}${process.env.BOXLAB_DEBUG ? '\n' + (e as Error)?.stack : ' (BOXLAB_DEBUG=1 for details)'}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,137 @@
+// `boxlab lesson N`: checks that the host can run it, then runs it with the chosen formatter.
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { parse } from './args.js';
+import { EnvError, UsageError } from '../errors.js';
+import { findLesson, LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
+import { RealRunner, RecordingRunner, type Runner } from '../shell/runner.js';
+import { runLesson, plan, type PauseAnswer } from '../engine/run.js';
+import { workspaceVars } from '../engine/workspace.js';
+import type { Emit } from '../engine/events.js';
+import type { Lesson, Step } from '../engine/lesson.js';
+import { hostConfirmed, confirmHost, markPassed } from '../engine/progress.js';
+import { StateFile } from '../box/state.js';
+import { busyboxCacheDir, CACHE_ROOT, findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
+import { virtualization } from '../kernel/doctor.js';
+import { hostTools, missingTools } from './tools.js';
+
+const FLAGS = {
+  yes: { type: 'boolean' },
+  step: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  script: { type: 'boolean' },
+  json: { type: 'boolean' },
+  shell: { type: 'boolean' },
+} as const;
+
+export async function lessonCommand(argv: string[]): Promise<number> {
+  const { values: f, positionals } = parse(argv, FLAGS, 1);
+  const key = positionals[0];
+  if (!key) throw new UsageError('which lesson? e.g. boxlab lesson 1 (boxlab lessons lists them)');
+  const entry = findLesson(key);
+  if (!entry) throw new UsageError(`no lesson '${key}': there are lessons ${LESSONS.map((l) => l.number).join(', ')} (boxlab lessons lists them)`);
+  if (f.script && (f.json || f.step || f.shell)) throw new UsageError('--script prints a script: it does not combine with --json, --step or --shell');
+  if (f.json && (f.step || f.shell)) throw new UsageError('--json does not combine with --step or --shell');
+  const lesson = await loadLesson(entry);
+  const planOnly = Boolean(f['dry-run'] || f.script);
+  const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
+
+  const busybox = findBusybox() ?? '/bin/busybox';
+  let cache = `${CACHE_ROOT}/rootfs/busybox`;
+  if (!planOnly || f.script) {
+    if (!findBusybox()) throw new EnvError('busybox not found: apt-get install busybox-static');
+    if (isDynamicElf(busybox)) throw new EnvError(`${busybox} is dynamically linked: apt-get install busybox-static`);
+    cache = busyboxCacheDir(busybox);
+  }
+  const vars = workspaceVars(randomBytes(4).toString('hex'), { CACHE_DIR: dirname(cache), ROOTFS_CACHE: cache, BUSYBOX: busybox });
+
+  if (!planOnly) {
+    if (process.geteuid?.() !== 0) throw new EnvError(`lesson ${lesson.number} changes the kernel's state and needs root: sudo npm run lesson ${lesson.number}`);
+    const { steps } = await plan(lesson, loadByNumber);
+    const missing = missingTools(hostTools(steps.map((p) => p.step)));
+    if (missing.length) throw new EnvError(`missing tool: ${missing.join(', ')} (boxlab doctor says what to install)`);
+    await guardHost(Boolean(f.yes) || !interactive);
+  }
+
+  const emit = await formatter(f, entry.number);
+  const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : new RealRunner();
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const state = planOnly ? undefined : new StateFile(vars.RUN_ID!);
+  try {
+    const pause = interactive ? await pauser(lesson, Boolean(f.step), ac) : undefined;
+    const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell) });
+    if (outcome.ok && !planOnly) markPassed(lesson.number);
+    return outcome.code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+  }
+}
+
+async function formatter(f: { json?: boolean; script?: boolean }, n: number): Promise<Emit> {
+  if (f.json) return (await import('../report/json.js')).jsonFormatter(process.stdout);
+  if (f.script) return (await import('../report/script.js')).scriptFormatter(process.stdout, `boxlab lesson ${n} --script`);
+  return (await import('../report/terminal.js')).terminalFormatter(process.stdout);
+}
+
+/** The first real run on a host that is not a known throwaway VM asks before changing it. */
+async function guardHost(answered: boolean): Promise<void> {
+  if (answered || process.env.BOXLAB_HOST_OK === '1' || hostConfirmed() || virtualization().disposable) return;
+  const { confirm } = await import('@inquirer/prompts');
+  let ok = false;
+  try {
+    ok = await confirm({
+      message: 'boxlab creates namespaces, mounts and processes on this host and removes them afterwards (boxlab reset undoes any leftovers). Go ahead?',
+      default: true,
+    });
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new EnvError('not changing this host (pass --yes or set BOXLAB_HOST_OK=1 to answer for it)');
+  confirmHost();
+}
+
+/** Between steps: Enter to go on, or the instructor's menu with --step. */
+async function pauser(lesson: Lesson, menu: boolean, ac: AbortController): Promise<(s: Step, i: number) => Promise<PauseAnswer>> {
+  const { select } = await import('@inquirer/prompts');
+  const chalk = (await import('chalk')).default;
+  const { renderMarkdown } = await import('../report/markdown.js');
+  const { render } = await import('../shell/cmd.js');
+  return async (step, i) => {
+    for (;;) {
+      let answer: string;
+      try {
+        answer = await select(
+          {
+            message: `Step ${i}/${lesson.steps.length}: ${step.title}`,
+            choices: menu
+              ? [
+                  { name: 'run', value: 'run' },
+                  { name: 'skip', value: 'skip' },
+                  { name: 'explain', value: 'explain' },
+                  { name: 'quit', value: 'quit' },
+                ]
+              : [
+                  { name: 'run it', value: 'run' },
+                  { name: 'quit', value: 'quit' },
+                ],
+          },
+          { signal: ac.signal },
+        );
+      } catch {
+        ac.abort(); // Ctrl-C at the prompt: clean up as for SIGINT
+        return 'quit';
+      }
+      if (answer !== 'explain') return answer as PauseAnswer;
+      const style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: chalk.bold.underline };
+      process.stdout.write(renderMarkdown(lesson.prose.steps[step.id] ?? '', style) + '\n');
+      for (const a of step.actions) if ('run' in a || 'start' in a) process.stdout.write(`  $ ${render('run' in a ? a.run : a.start)}\n`);
+      process.stdout.write('\n');
+    }
+  };
+}

@@ -1,0 +1,50 @@
+// The cleanup stack: what a run created is undone in reverse order, whether the lesson
+// passed, a step failed, or the learner pressed Ctrl-C.
+import { fillCmd, render, type Vars } from '../shell/cmd.js';
+import type { Runner } from '../shell/runner.js';
+import type { Resource } from './lesson.js';
+import type { Emit } from './events.js';
+import { teardown } from '../box/resources.js';
+import type { HostResource, StateFile } from '../box/state.js';
+
+interface Entry {
+  resource: Resource;
+  /** As written to the state file; a process gets it once its PID is known. */
+  host?: HostResource;
+  /** Settles when a started process has exited (so it is reaped before we go on). */
+  exited?: Promise<unknown>;
+  quiet: boolean;
+}
+
+export class CleanupStack {
+  private readonly entries: Entry[] = [];
+
+  push(e: Entry): Entry {
+    this.entries.push(e);
+    return e;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Undo everything, last first. Returns false if anything could not be undone. */
+  async unwind(runner: Runner, vars: Vars, emit: Emit, state?: StateFile): Promise<boolean> {
+    let allOk = true;
+    while (this.entries.length > 0) {
+      const e = this.entries.pop()!;
+      if ('process' in e.resource && vars[e.resource.process] === undefined) continue; // never started
+      let ok = true;
+      for (const c of teardown(e.resource)) {
+        const filled = fillCmd(c, vars);
+        const result = await runner.run(filled);
+        emit({ type: 'cleanup', shown: render(filled), result, quiet: e.quiet });
+        ok = ok && result.code === 0;
+      }
+      if (e.exited) await Promise.race([e.exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+      if (ok && e.host) state?.remove(e.host);
+      allOk = allOk && ok;
+    }
+    return allOk;
+  }
+}

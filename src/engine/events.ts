@@ -1,0 +1,27 @@
+// One stream of events per run; the terminal, --json and --script formatters all read it.
+import type { Action, Check, Feature, Probe, Resource } from './lesson.js';
+import type { RunResult } from '../shell/runner.js';
+import type { Cmd } from '../shell/cmd.js';
+
+interface Base {
+  /** Part of a quiet replay of an earlier lesson. */
+  quiet?: boolean;
+}
+
+export type Event = Base &
+  (
+    | { type: 'lesson'; number: number; title: string; intro: string; dryRun: boolean; vars: Record<string, string> }
+    | { type: 'replay'; number: number; title: string; steps: number }
+    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string }
+    | { type: 'feature'; feature: Feature }
+    | { type: 'resource'; resource: Resource; teardown: Cmd[] }
+    | { type: 'cmd'; action: Action; shown: string; result?: RunResult; value?: string }
+    | { type: 'probe'; probe: Probe; source: string; output?: string }
+    | { type: 'check'; check: Check; source: string; ok?: boolean; actual?: string; expected?: string }
+    | { type: 'skip'; id: string; title: string; reason: string }
+    | { type: 'cleanup'; shown: string; result?: RunResult }
+    | { type: 'shell'; shown: string; action: Action }
+    | { type: 'end'; ok: boolean; reason?: string; code: number; ms: number; toolMs: number; steps: number; outro: string }
+  );
+
+export type Emit = (e: Event) => void;

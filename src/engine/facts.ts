@@ -1,0 +1,53 @@
+// Reading kernel facts and judging them. Files and links are read directly (no process);
+// commands go through the Runner. The --script formatter renders the same facts in bash.
+import { readFile, readlink } from 'node:fs/promises';
+import { fill, fillCmd, quote, render, type Vars } from '../shell/cmd.js';
+import type { Runner } from '../shell/runner.js';
+import type { Check, Fact } from './lesson.js';
+
+/** Like bash's $(...): trailing newlines go. */
+const chomp = (s: string): string => s.replace(/\n+$/, '');
+
+export async function readFact(f: Fact, vars: Vars, runner: Runner): Promise<string> {
+  if ('file' in f) {
+    const text = await readFile(fill(f.file, vars), 'utf8').then(chomp, () => '');
+    if (f.grep === undefined) return text;
+    const needle = fill(f.grep, vars);
+    return text.split('\n').find((l) => l.includes(needle)) ?? '';
+  }
+  if ('link' in f) return readlink(fill(f.link, vars)).catch(() => '');
+  if ('out' in f) return chomp((await runner.run(fillCmd(f.out, vars))).stdout);
+  return String((await runner.run(fillCmd(f.status, vars))).code);
+}
+
+export const isFact = (x: unknown): x is Fact => typeof x === 'object' && x !== null;
+
+export type Verdict = { ok: boolean; actual: string; expected: string };
+
+export async function judge(c: Check, vars: Vars, runner: Runner): Promise<Verdict> {
+  const actual = await readFact(c.fact, vars, runner);
+  const value = async (x: string | Fact): Promise<string> => (isFact(x) ? readFact(x, vars, runner) : fill(x, vars));
+  if ('equals' in c) {
+    const expected = await value(c.equals);
+    // Two unreadable facts are equal but prove nothing: evidence has to exist.
+    return { ok: actual === expected && (actual !== '' || !isFact(c.equals)), actual, expected };
+  }
+  if ('differs' in c) {
+    const expected = await value(c.differs);
+    return { ok: actual !== expected, actual, expected: `not ${expected}` };
+  }
+  if ('contains' in c) {
+    const expected = fill(c.contains, vars);
+    return { ok: actual.includes(expected), actual, expected: `contains ${expected}` };
+  }
+  const expected = fill(c.lacks, vars);
+  return { ok: !actual.includes(expected), actual, expected: `lacks ${expected}` };
+}
+
+/** A short description of where a fact comes from, for learners. */
+export function describeFact(f: Fact): string {
+  if ('file' in f) return f.grep === undefined ? `cat ${f.file}` : `grep -F ${quote(f.grep)} ${f.file}`;
+  if ('link' in f) return `readlink ${f.link}`;
+  if ('out' in f) return render(f.out);
+  return `${render(f.status)}; echo $?`;
+}

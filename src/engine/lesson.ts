@@ -1,0 +1,95 @@
+// The lesson model. A lesson is data: steps of commands, the kernel feature each enables,
+// probes that show the effect, and checks that prove it from kernel facts.
+import type { Cmd } from '../shell/cmd.js';
+
+export interface Feature {
+  /** What the kernel gives us, e.g. "mount namespace". */
+  name: string;
+  /** The system calls behind it, e.g. ["unshare(CLONE_NEWNS)"]. */
+  syscalls: string[];
+  /** Where to read more, e.g. ["mount_namespaces(7)"]. */
+  man: string[];
+}
+
+/** A fact read from the kernel. Values may use ${NAME} placeholders. */
+export type Fact =
+  | { file: string; grep?: string } // a file such as /proc/PID/mountinfo; with grep, its first line holding that text
+  | { link: string } // the target of a link such as /proc/PID/ns/mnt
+  | { out: Cmd } // what a command prints on stdout
+  | { status: Cmd }; // a command's exit status, as text
+
+export type Expect =
+  | { equals: string | Fact }
+  | { differs: string | Fact }
+  | { contains: string }
+  | { lacks: string };
+
+export type Check = { title: string; fact: Fact } & Expect;
+
+export interface Probe {
+  title: string;
+  show: Fact;
+}
+
+export type Action =
+  /** Run to completion; a non-zero exit fails the step unless mayFail (an attack meant to fail). */
+  | { run: Cmd; mayFail?: boolean }
+  /** Start in the background and keep its PID in the variable `pid`; with `until`, wait
+   *  until the process runs that program (its comm), i.e. every wrapper has exec'd. */
+  | { start: Cmd; pid: string; until?: string }
+  /** Wait until the process in variable `of` has a child that has exec'd; keep its PID in `pid`. */
+  | { childOf: string; pid: string }
+  /** Build a directory once (a cache): run `build` into `tmp`, then rename it to `dir`. */
+  | { ensureDir: string; tmp: string; build: Cmd[] };
+
+/** Something a step leaves on the host; recorded in /run/boxlab before it is created. */
+export type Resource =
+  | { dir: string } // removed with rm -rf --one-file-system
+  | { mount: string } // a host-side mount, unmounted lazily
+  | { process: string }; // the variable holding a PID to SIGKILL
+
+export interface BreakIt {
+  /** Names one demo; the attack and its defence may live in different lessons. */
+  demo: string;
+  role: 'attack' | 'defence';
+}
+
+export interface Step {
+  id: string;
+  title: string;
+  feature: Feature;
+  /** Recorded before the actions run; undone in reverse order at the end. */
+  creates?: Resource[];
+  actions: Action[];
+  probes?: Probe[];
+  checks: Check[];
+  breakIt?: BreakIt;
+  /** Replayed when a later lesson builds on this one. Default: true, except for break-its. */
+  replay?: boolean;
+}
+
+export interface LessonDef {
+  number: number;
+  slug: string;
+  title: string;
+  /** Earlier lessons whose steps are replayed quietly first. */
+  buildsOn?: number[];
+  steps: Step[];
+  /** What --shell opens at the end: a shell inside the box. */
+  shell?: Cmd;
+}
+
+export interface Lesson extends LessonDef {
+  /** The markdown beside the module: intro, one `## id` section per step, closing sections. */
+  prose: Prose;
+}
+
+export interface Prose {
+  intro: string;
+  steps: Record<string, string>;
+  outro: string;
+}
+
+export const defineLesson = (def: LessonDef): LessonDef => def;
+
+export const willReplay = (s: Step): boolean => s.replay ?? s.breakIt === undefined;

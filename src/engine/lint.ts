@@ -1,0 +1,118 @@
+// The lesson linter: what every lesson must satisfy before a learner sees it.
+import { existsSync } from 'node:fs';
+import { placeholders, type Cmd } from '../shell/cmd.js';
+import type { Action, Fact, Lesson, Resource, Step } from './lesson.js';
+import { willReplay } from './lesson.js';
+import { WORKSPACE } from './workspace.js';
+
+/** Variables the command line provides to every run. */
+export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX'];
+
+const cmdsOfFact = (f: Fact): Cmd[] => ('out' in f ? [f.out] : 'status' in f ? [f.status] : []);
+const stringsOfFact = (f: Fact): string[] => ('file' in f ? [f.file, f.grep ?? ''] : 'link' in f ? [f.link] : cmdsOfFact(f).flatMap(words));
+const words = (c: Cmd): string[] => [c.file, ...c.args, ...(c.stdin === undefined ? [] : [c.stdin])];
+const cmdsOfAction = (a: Action): Cmd[] => ('run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? a.build : []);
+
+function stepStrings(s: Step): string[] {
+  const out: string[] = [];
+  for (const a of s.actions) {
+    out.push(...cmdsOfAction(a).flatMap(words));
+    if ('ensureDir' in a) out.push(a.ensureDir, a.tmp);
+  }
+  for (const p of s.probes ?? []) out.push(...stringsOfFact(p.show));
+  for (const c of s.checks) {
+    out.push(...stringsOfFact(c.fact));
+    for (const v of ['equals' in c ? c.equals : 'differs' in c ? c.differs : 'contains' in c ? c.contains : c.lacks]) {
+      out.push(...(typeof v === 'string' ? [v] : stringsOfFact(v)));
+    }
+  }
+  for (const r of s.creates ?? []) if (!('process' in r)) out.push('dir' in r ? r.dir : r.mount);
+  return out;
+}
+
+const dirOf = (r: Resource): string | undefined => ('dir' in r ? r.dir : undefined);
+/** Paths compared after expanding the workspace variables (ROOTFS lies in WORK). */
+const expand = (p: string): string => WORKSPACE.reduceRight((acc, [name, template]) => acc.split(`\${${name}}`).join(template), p);
+const under = (p: string, d: string): boolean => {
+  const [a, b] = [expand(p), expand(d)];
+  return a === b || a.startsWith(b + '/');
+};
+
+export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): string[] {
+  const problems: string[] = [];
+  const byNumber = new Map(lessons.map((l) => [l.number, l]));
+  const demos = new Map<string, { attack: number[]; defence: number[] }>();
+
+  markdownPaths.forEach((p) => existsSync(p) || problems.push(`${p}: markdown file missing`));
+
+  for (const l of lessons) {
+    const at = (s: Step | undefined, msg: string): number => problems.push(`lesson ${l.number}${s ? ` step ${s.id}` : ''}: ${msg}`);
+    if (!l.prose.intro) at(undefined, 'the markdown has no introduction');
+    const ids = new Set<string>();
+    for (const n of l.buildsOn ?? []) {
+      if (!byNumber.has(n)) at(undefined, `buildsOn names lesson ${n}, which does not exist`);
+      else if (n >= l.number) at(undefined, `buildsOn names lesson ${n}, which is not an earlier lesson`);
+    }
+
+    // Walk the steps as a run would: replays first, then the lesson's own.
+    const replayed = (l.buildsOn ?? []).flatMap((n) => collect(n, byNumber, new Set([l.number])));
+    const defined = new Set(PROVIDED_VARS);
+    // The cache is meant to outlive the run: building into it needs no cleanup.
+    const dirs: string[] = ['${CACHE_DIR}'];
+    const walk = (s: Step, own: boolean): void => {
+      for (const r of s.creates ?? []) {
+        const d = dirOf(r);
+        if (d) dirs.push(d);
+      }
+      for (const a of s.actions) if ('start' in a || 'childOf' in a) defined.add(a.pid);
+      if (!own) return;
+      if (ids.has(s.id)) at(s, 'duplicate step id');
+      ids.add(s.id);
+      if (!s.feature?.name || !s.feature.syscalls?.length || !s.feature.man?.length) at(s, 'needs a kernel feature with its syscalls and man pages');
+      if (s.checks.length === 0) at(s, 'needs at least one check that proves it from kernel facts');
+      if (!l.prose.steps[s.id]) at(s, `the markdown has no "## ${s.id}" section`);
+      for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(s, `uses \${${name}} before anything sets it`);
+      lintCreates(s, dirs, (m) => at(s, m));
+      if (s.breakIt) {
+        const d = demos.get(s.breakIt.demo) ?? { attack: [], defence: [] };
+        d[s.breakIt.role].push(l.number);
+        demos.set(s.breakIt.demo, d);
+      }
+    };
+    for (const s of replayed) walk(s, false);
+    for (const s of l.steps) walk(s, true);
+  }
+
+  for (const [demo, d] of demos) {
+    if (d.attack.length !== 1) problems.push(`break-it ${demo}: needs exactly one attack step, has ${d.attack.length}`);
+    if (d.defence.length === 0) problems.push(`break-it ${demo}: the attack is never defended (no defence step)`);
+    if (d.attack.length === 1 && d.defence.some((n) => n < d.attack[0]!)) problems.push(`break-it ${demo}: a defence comes before its attack`);
+  }
+  return problems;
+}
+
+function collect(n: number, byNumber: Map<number, Lesson>, seen: Set<number>): Step[] {
+  const l = byNumber.get(n);
+  if (!l || seen.has(n)) return [];
+  seen.add(n);
+  return [...(l.buildsOn ?? []).flatMap((m) => collect(m, byNumber, seen)), ...l.steps.filter(willReplay)];
+}
+
+/** Anything a step leaves on the host must be declared, so it is recorded and undone. */
+function lintCreates(s: Step, dirs: string[], problem: (m: string) => void): void {
+  const mounts = (s.creates ?? []).flatMap((r) => ('mount' in r ? [r.mount] : []));
+  const processes = (s.creates ?? []).flatMap((r) => ('process' in r ? [r.process] : []));
+  for (const a of s.actions) {
+    if ('start' in a && !processes.includes(a.pid)) problem(`starts a process (${a.pid}) without declaring it in creates`);
+    if ('ensureDir' in a && !dirs.some((d) => under(a.tmp, d))) problem(`builds ${a.tmp} outside any declared directory`);
+    for (const c of cmdsOfAction(a)) {
+      if (c.file === 'mount' && !c.args.some((x) => x.startsWith('--make-'))) {
+        const target = c.args[c.args.length - 1]!;
+        if (!mounts.includes(target)) problem(`mounts ${target} on the host without declaring it in creates`);
+      }
+      if (c.file === 'mkdir') {
+        for (const p of c.args.filter((x) => !x.startsWith('-'))) if (!dirs.some((d) => under(p, d))) problem(`creates ${p} outside any declared directory`);
+      }
+    }
+  }
+}

@@ -1,0 +1,244 @@
+// The step runner: replays earlier lessons quietly, then runs each step's actions, probes
+// and checks, emitting one event for each, and always unwinds the cleanup stack.
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { cmd, fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
+import { rename } from '../shell/coreutils.js';
+import type { Runner, Started } from '../shell/runner.js';
+import { childrenOf, comm, processStartTime } from '../kernel/proc.js';
+import type { StateFile } from '../box/state.js';
+import { teardown } from '../box/resources.js';
+import { CleanupStack } from './cleanup.js';
+import type { Emit } from './events.js';
+import { describeFact, judge, readFact } from './facts.js';
+import { willReplay, type Action, type Fact, type Lesson, type Step } from './lesson.js';
+
+export type PauseAnswer = 'run' | 'skip' | 'quit';
+
+export interface RunOptions {
+  runner: Runner;
+  emit: Emit;
+  /** Print every command, run nothing. */
+  dryRun: boolean;
+  vars: Record<string, string>;
+  /** Resolves lessons named in buildsOn. */
+  load: (n: number) => Promise<Lesson>;
+  /** Asked before each step of the lesson itself (not replays); absent with --yes. */
+  pause?: (step: Step, index: number) => Promise<PauseAnswer>;
+  /** Aborted on SIGINT: the current command is cancelled and cleanup runs. */
+  signal?: AbortSignal;
+  state?: StateFile;
+  /** Open the lesson's shell at the end (--shell). */
+  shell?: boolean;
+}
+
+export interface Outcome {
+  ok: boolean;
+  /** Process exit code: 0 passed, 1 failed or environment, 130 interrupted. */
+  code: number;
+  reason?: string;
+  toolMs: number;
+  ms: number;
+}
+
+class StepFailed extends Error {
+  constructor(message: string, readonly code = 1) {
+    super(message);
+  }
+}
+
+interface Planned {
+  step: Step;
+  quiet: boolean;
+}
+
+/** The steps of a lesson after those of every lesson it builds on, each lesson once. */
+export async function plan(lesson: Lesson, load: (n: number) => Promise<Lesson>): Promise<{ replays: Lesson[]; steps: Planned[] }> {
+  const replays: Lesson[] = [];
+  const seen = new Set<number>([lesson.number]);
+  const visit = async (l: Lesson): Promise<void> => {
+    for (const n of l.buildsOn ?? []) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const dep = await load(n);
+      await visit(dep);
+      replays.push(dep);
+    }
+  };
+  await visit(lesson);
+  const steps: Planned[] = [];
+  for (const dep of replays) for (const step of dep.steps.filter(willReplay)) steps.push({ step, quiet: true });
+  for (const step of lesson.steps) steps.push({ step, quiet: false });
+  return { replays, steps };
+}
+
+export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome> {
+  const t0 = performance.now();
+  const tool0 = o.runner.toolMs;
+  const vars: Record<string, string> = { ...o.vars };
+  const cleanup = new CleanupStack();
+  const { replays, steps } = await plan(lesson, o.load);
+  const total = lesson.steps.length;
+  o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars } });
+  for (const dep of replays) {
+    o.emit({ type: 'replay', number: dep.number, title: dep.title, steps: dep.steps.filter(willReplay).length });
+  }
+
+  const shown = (c: Cmd): string => render(fillCmd(c, vars, o.dryRun ? fillKnown : fill));
+  const interrupted = (): boolean => o.signal?.aborted === true;
+  const source = (f: Fact): string => fillKnown(describeFact(f), vars);
+
+  async function act(a: Action, quiet: boolean, exited: Map<string, Promise<unknown>>): Promise<void> {
+    if (interrupted()) throw new StepFailed('interrupted', 130);
+    if ('ensureDir' in a) {
+      const dir = fill(a.ensureDir, vars);
+      const build = [...a.build, rename(a.tmp, a.ensureDir)];
+      if (o.dryRun) {
+        const lines = build.map((c) => '    ' + shown(c)).join('\n');
+        return o.emit({ type: 'cmd', action: a, shown: `if [ ! -d ${shown(cmd(a.ensureDir))} ]; then  # built once, then cached\n${lines}\n  fi`, quiet });
+      }
+      if (existsSync(dir)) return o.emit({ type: 'cmd', action: a, shown: `# cached, not rebuilt: ${dir}`, quiet });
+      for (const c of build) await act({ run: c }, quiet, exited);
+      return;
+    }
+    if ('childOf' in a) {
+      const shownLine = `${a.pid}=<the child of ${vars[a.childOf] ?? `\${${a.childOf}}`}>`;
+      if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
+      const parent = Number(fill(`\${${a.childOf}}`, vars));
+      const pid = await waitForExecedChild(parent, o.signal);
+      if (pid === undefined) throw new StepFailed(`no child of PID ${parent} appeared (did it exit?)`);
+      vars[a.pid] = String(pid);
+      return o.emit({ type: 'cmd', action: a, shown: `${a.pid}=${pid}`, value: String(pid), quiet });
+    }
+    const c = 'run' in a ? a.run : a.start;
+    const line = shown(c);
+    if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: 'start' in a ? `${line} &` : line, quiet });
+    const filled = fillCmd(c, vars);
+    if ('start' in a) {
+      let started: Started;
+      try {
+        started = await o.runner.start(filled);
+      } catch (e) {
+        throw new StepFailed(`could not start: ${(e as Error).message}`);
+      }
+      vars[a.pid] = String(started.pid);
+      exited.set(a.pid, started.exited);
+      if (a.until && !(await waitFor(() => comm(started.pid) === a.until, o.signal))) {
+        throw new StepFailed(`PID ${started.pid} never became ${a.until}`);
+      }
+      o.emit({ type: 'cmd', action: a, shown: `${line} &`, value: String(started.pid), quiet });
+      return;
+    }
+    const result = await o.runner.run(filled, { signal: o.signal });
+    o.emit({ type: 'cmd', action: a, shown: line, result, quiet });
+    if (interrupted()) throw new StepFailed('interrupted', 130);
+    if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);
+    if (result.code !== 0 && !a.mayFail) {
+      throw new StepFailed(`\`${line}\` exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
+    }
+  }
+
+  async function runStep(p: Planned, index: number): Promise<void> {
+    const { step, quiet } = p;
+    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, quiet });
+    o.emit({ type: 'feature', feature: step.feature, quiet });
+    const exited = new Map<string, Promise<unknown>>();
+    const entries = (step.creates ?? []).map((resource) => {
+      o.emit({ type: 'resource', resource, teardown: teardown(resource), quiet });
+      const host = o.dryRun || 'process' in resource ? undefined : 'dir' in resource ? { dir: fill(resource.dir, vars) } : { mount: fill(resource.mount, vars) };
+      if (host) o.state?.add(host); // written down before the command that creates it runs
+      return cleanup.push({ resource, host, quiet });
+    });
+    try {
+      for (const a of step.actions) await act(a, quiet, exited);
+    } finally {
+      for (const e of entries) {
+        if (!('process' in e.resource)) continue;
+        const pid = vars[e.resource.process];
+        e.exited = exited.get(e.resource.process);
+        if (pid === undefined || o.dryRun) continue;
+        e.host = { process: Number(pid), startTime: processStartTime(Number(pid)) };
+        o.state?.add(e.host);
+      }
+    }
+    for (const probe of step.probes ?? []) {
+      if (o.dryRun) {
+        o.emit({ type: 'probe', probe, source: source(probe.show), quiet });
+        continue;
+      }
+      o.emit({ type: 'probe', probe, source: source(probe.show), output: await readFact(probe.show, vars, o.runner), quiet });
+    }
+    const failed: string[] = [];
+    for (const check of step.checks) {
+      if (o.dryRun) {
+        o.emit({ type: 'check', check, source: source(check.fact), quiet });
+        continue;
+      }
+      const v = await judge(check, vars, o.runner);
+      o.emit({ type: 'check', check, source: source(check.fact), ok: v.ok, actual: v.actual, expected: v.expected, quiet });
+      if (!v.ok) failed.push(check.title);
+    }
+    if (interrupted()) throw new StepFailed('interrupted', 130);
+    if (failed.length) throw new StepFailed(`step "${step.title}": check failed: ${failed.join('; ')}`);
+  }
+
+  let outcome: { ok: boolean; code: number; reason?: string } = { ok: true, code: 0 };
+  let index = 0;
+  try {
+    for (const p of steps) {
+      if (!p.quiet) index++;
+      if (!p.quiet && o.pause && !o.dryRun) {
+        const answer = await o.pause(p.step, index);
+        if (answer === 'quit') {
+          outcome = { ok: false, code: 0, reason: `stopped before step ${index} at your request` };
+          break;
+        }
+        if (answer === 'skip') {
+          o.emit({ type: 'skip', id: p.step.id, title: p.step.title, reason: 'skipped at your request' });
+          continue;
+        }
+      }
+      await runStep(p, index);
+    }
+    if (outcome.ok && o.shell && lesson.shell && !o.dryRun && !interrupted()) {
+      const sh = fillCmd(lesson.shell, vars);
+      o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell } });
+      await o.runner.attach(sh);
+    }
+  } catch (e) {
+    if (!(e instanceof StepFailed)) throw e;
+    outcome = { ok: false, code: e.code, reason: e.message };
+  } finally {
+    const clean = await cleanup.unwind(o.runner, vars, o.emit, o.state);
+    if (clean) o.state?.close();
+    else if (outcome.ok) outcome = { ok: false, code: 1, reason: 'cleanup was incomplete: run `boxlab reset`' };
+  }
+  const ms = performance.now() - t0;
+  const toolMs = o.runner.toolMs - tool0;
+  o.emit({ type: 'end', ...outcome, ms, toolMs, steps: steps.length, outro: lesson.prose.outro });
+  return { ...outcome, ms, toolMs };
+}
+
+/** Poll a /proc fact: processes started by wrappers take a moment to exec their program. */
+async function waitFor(ready: () => boolean, signal?: AbortSignal): Promise<boolean> {
+  for (let i = 0; i < 1000 && !signal?.aborted; i++) {
+    if (ready()) return true;
+    await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));
+  }
+  return false;
+}
+
+/** The placeholder init is unshare's child; wait until it exists and has exec'd its program. */
+async function waitForExecedChild(parent: number, signal?: AbortSignal): Promise<number | undefined> {
+  let pid: number | undefined;
+  const ready = (): boolean => {
+    const child = childrenOf(parent)[0];
+    // Before its exec the forked child still carries unshare's name.
+    if (child !== undefined && comm(child) !== '' && comm(child) !== comm(parent)) pid = child;
+    return pid !== undefined || comm(parent) === '';
+  };
+  await waitFor(ready, signal);
+  return pid;
+}
+
+export type { Vars };

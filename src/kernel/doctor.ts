@@ -1,0 +1,129 @@
+// `boxlab doctor`: is this host fit for the lessons? One line per fact, read from the kernel
+// or from the tools themselves, with what to do when it is not.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { arch, release } from 'node:os';
+import type { Runner } from '../shell/runner.js';
+import { cmd } from '../shell/cmd.js';
+import { cgroupLayout, describeLayout } from './cgroup.js';
+import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
+
+export type Level = 'ok' | 'warn' | 'fail';
+export interface Finding {
+  name: string;
+  level: Level;
+  detail: string;
+  fix?: string;
+}
+
+const read = (p: string): string => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+export const NAMESPACE_FILES = ['mnt', 'pid', 'uts', 'ipc', 'net', 'user', 'cgroup', 'time'];
+/** Marker written by the provisioning of a throwaway VM: no need to ask before changing it. */
+export const DISPOSABLE_MARKER = '/etc/boxlab/disposable';
+
+export function kernelAtLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split(/[.-]/).map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+export function virtualization(): { vm: boolean; container: boolean; disposable: boolean; what: string } {
+  const disposable = existsSync(DISPOSABLE_MARKER);
+  const container = existsSync('/.dockerenv') || existsSync('/run/.containerenv');
+  const vm = /^flags\s*:.*\bhypervisor\b/m.test(read('/proc/cpuinfo'));
+  const product = read('/sys/class/dmi/id/product_name').trim();
+  const what = [vm ? `VM${product ? ` (${product})` : ' (hypervisor flag)'}` : 'bare metal or undetected', container ? 'inside a container' : '', disposable ? 'marked disposable' : '']
+    .filter(Boolean)
+    .join(', ');
+  return { vm, container, disposable, what };
+}
+
+const TOOLS: { name: string; pkg: string; version: string[] }[] = [
+  { name: 'unshare', pkg: 'util-linux', version: ['--version'] },
+  { name: 'nsenter', pkg: 'util-linux', version: ['--version'] },
+  { name: 'mount', pkg: 'mount', version: ['--version'] },
+  { name: 'pivot_root', pkg: 'util-linux', version: ['--version'] },
+  { name: 'setpriv', pkg: 'util-linux', version: ['--version'] },
+  { name: 'chroot', pkg: 'coreutils', version: ['--version'] },
+  { name: 'capsh', pkg: 'libcap2-bin', version: ['--help'] },
+  { name: 'ip', pkg: 'iproute2', version: ['-V'] },
+];
+
+export async function doctor(runner: Runner): Promise<Finding[]> {
+  const f: Finding[] = [];
+  const uid = process.geteuid?.() ?? -1;
+  f.push(uid === 0 ? { name: 'root', level: 'ok', detail: 'running as root' } : { name: 'root', level: 'fail', detail: `euid ${uid}`, fix: 'lessons change the kernel state: run them as root (sudo)' });
+
+  const rel = release();
+  f.push(
+    kernelAtLeast(rel, 5, 6)
+      ? { name: 'kernel', level: 'ok', detail: rel }
+      : { name: 'kernel', level: kernelAtLeast(rel, 4, 6) ? 'warn' : 'fail', detail: `${rel}: older than 5.6, no time namespace`, fix: 'use the Vagrant VM (Debian 13, kernel 6.12)' },
+  );
+  const a = arch();
+  f.push({ name: 'architecture', level: a === 'x64' || a === 'arm64' ? 'ok' : 'warn', detail: a === 'x64' ? 'x86_64' : a === 'arm64' ? 'aarch64' : a });
+
+  let ns: string[] = [];
+  try {
+    ns = readdirSync('/proc/self/ns');
+  } catch {
+    // no /proc: reported below as every namespace missing
+  }
+  const missing = NAMESPACE_FILES.filter((n) => !ns.includes(n));
+  f.push(
+    missing.length === 0
+      ? { name: 'namespaces', level: 'ok', detail: NAMESPACE_FILES.join(' ') }
+      : { name: 'namespaces', level: missing.every((n) => n === 'time') ? 'warn' : 'fail', detail: `missing: ${missing.join(' ')}`, fix: 'a kernel with CONFIG_*_NS: use the Vagrant VM' },
+  );
+  const maxUserNs = Number(read('/proc/sys/user/max_user_namespaces').trim() || '0');
+  f.push(maxUserNs > 0 ? { name: 'user namespaces', level: 'ok', detail: `max_user_namespaces ${maxUserNs}` } : { name: 'user namespaces', level: 'warn', detail: 'disabled', fix: 'sysctl user.max_user_namespaces=15000' });
+
+  const layout = cgroupLayout();
+  f.push({ name: 'cgroups', level: layout.kind === 'none' ? 'fail' : 'ok', detail: describeLayout(layout), fix: layout.kind === 'none' ? 'mount cgroup2 at /sys/fs/cgroup' : undefined });
+
+  const filesystems = read('/proc/filesystems');
+  f.push(/\boverlay\b/.test(filesystems) ? { name: 'overlayfs', level: 'ok', detail: 'in /proc/filesystems' } : { name: 'overlayfs', level: 'warn', detail: 'not loaded', fix: 'modprobe overlay' });
+
+  // veth and bridge are tried for real, inside a network namespace that vanishes at once.
+  const [veth, bridge] = await Promise.all([
+    runner.run(cmd('unshare', '--net', 'ip', 'link', 'add', 'boxlab-probe0', 'type', 'veth', 'peer', 'name', 'boxlab-probe1')),
+    runner.run(cmd('unshare', '--net', 'ip', 'link', 'add', 'boxlab-probe0', 'type', 'bridge')),
+  ]);
+  for (const [name, r] of [['veth', veth], ['bridge', bridge]] as const) {
+    f.push(r.code === 0 ? { name, level: 'ok', detail: 'created in a throwaway network namespace' } : { name, level: 'warn', detail: r.stderr.trim().split('\n')[0] || `exit ${r.code}`, fix: `modprobe ${name} (needs root)` });
+  }
+
+  const versions = await Promise.all(TOOLS.map((t) => runner.run(cmd(t.name, ...t.version))));
+  TOOLS.forEach((t, i) => {
+    const r = versions[i]!;
+    if (r.code === 127) return f.push({ name: t.name, level: 'fail', detail: 'not found', fix: `apt-get install ${t.pkg}` });
+    const line = (r.stdout || r.stderr).split('\n')[0]!.trim();
+    f.push({ name: t.name, level: 'ok', detail: t.name === 'capsh' ? `found (${t.pkg})` : line });
+  });
+  const help = await runner.run(cmd('setpriv', '--help'));
+  if (help.code !== 127) {
+    f.push(
+      help.stdout.includes('--seccomp-filter')
+        ? { name: 'setpriv seccomp', level: 'ok', detail: 'setpriv --seccomp-filter is available' }
+        : { name: 'setpriv seccomp', level: 'warn', detail: 'setpriv has no --seccomp-filter (needs util-linux >= 2.41)', fix: 'lesson 8 shows the filter on a host process instead; the Vagrant VM has it' },
+    );
+  }
+  const unshareHelp = await runner.run(cmd('unshare', '--help'));
+  f.push(/--time\b/.test(unshareHelp.stdout) ? { name: 'unshare --time', level: 'ok', detail: 'time namespaces supported by unshare' } : { name: 'unshare --time', level: 'warn', detail: 'unshare has no --time', fix: 'util-linux >= 2.36' });
+
+  const busybox = findBusybox();
+  if (!busybox) f.push({ name: 'busybox', level: 'fail', detail: 'not found', fix: 'apt-get install busybox-static' });
+  else if (isDynamicElf(busybox)) f.push({ name: 'busybox', level: 'fail', detail: `${busybox} is dynamically linked`, fix: 'apt-get install busybox-static' });
+  else f.push({ name: 'busybox', level: 'ok', detail: `${busybox} (static)` });
+
+  const v = virtualization();
+  f.push({ name: 'machine', level: v.container ? 'warn' : 'ok', detail: v.what, fix: v.container ? 'some lessons need a real kernel of their own: prefer a VM' : undefined });
+  const lsm = ['apparmor', 'selinux'].filter((m) => existsSync(`/sys/kernel/security/${m}`) || (m === 'selinux' && existsSync('/sys/fs/selinux')));
+  f.push({ name: 'LSM', level: 'ok', detail: lsm.length ? `${lsm.join(', ')} active: may deny some lesson steps` : 'no AppArmor or SELinux' });
+  return f;
+}

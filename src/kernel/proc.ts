@@ -1,0 +1,43 @@
+// Facts about processes, read from /proc.
+import { readFileSync } from 'node:fs';
+
+/** Field 22 of /proc/PID/stat: start time in clock ticks since boot; '' if gone. */
+export function processStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Alive and the same process as recorded (PIDs are reused); zombies count as gone. */
+export function isSameLiveProcess(pid: number, startTime: string): boolean {
+  if (pid <= 0) return false;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    if (/^State:\s+Z/m.test(status)) return false;
+  } catch {
+    return false;
+  }
+  return processStartTime(pid) === startTime;
+}
+
+/** PIDs of the direct children of a process (needs CONFIG_PROC_CHILDREN). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

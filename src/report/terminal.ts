@@ -1,0 +1,106 @@
+// The learner's view: each command with its kernel feature and the kernel's evidence.
+import chalk from 'chalk';
+import type { Event } from '../engine/events.js';
+import type { Check } from '../engine/lesson.js';
+import { renderMarkdown, type Style } from './markdown.js';
+
+const style: Style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
+const MAX_OUTPUT_LINES = 14;
+
+function block(text: string, prefix: string): string[] {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  const shown = lines.slice(0, MAX_OUTPUT_LINES).map((l) => prefix + l);
+  if (lines.length > MAX_OUTPUT_LINES) shown.push(prefix + chalk.dim(`… ${lines.length - MAX_OUTPUT_LINES} more lines`));
+  return text.trim() ? shown : [];
+}
+
+/** The line of the fact that proves the point, so the evidence fits on the screen. */
+function evidence(c: Check, actual: string, expected: string): string {
+  if ('contains' in c) {
+    const line = actual.split('\n').find((l) => l.includes(expected.replace(/^contains /, '')));
+    return line ?? `(not found) ${expected}`;
+  }
+  if ('lacks' in c) return `${expected} — none of ${actual.split('\n').filter(Boolean).length} lines does`;
+  if ('differs' in c) return `${actual || '(empty)'} ≠ ${expected.replace(/^not /, '') || '(empty)'}`;
+  return actual === expected ? actual || '(empty)' : `${actual || '(empty)'}, expected ${expected || '(empty)'}`;
+}
+
+export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(process.stdout.columns || 88, 100)) {
+  const say = (...lines: string[]): void => void (lines.length && out.write(lines.join('\n') + '\n'));
+  const md = (text: string): void => {
+    if (text.trim()) say(renderMarkdown(text, style, width));
+  };
+  let failedQuiet = false;
+  return (e: Event): void => {
+    if (e.quiet) {
+      // Replays stay quiet unless something goes wrong in them.
+      if (e.type === 'check' && e.ok === false) {
+        failedQuiet = true;
+        say(chalk.red(`  ✗ while replaying: ${e.check.title}: ${evidence(e.check, e.actual ?? '', e.expected ?? '')}`));
+      }
+      if (e.type === 'cmd' && e.result && e.result.code !== 0 && !('mayFail' in e.action && e.action.mayFail)) {
+        say(chalk.red(`  ✗ while replaying: $ ${e.shown}`), ...block(e.result.stderr, chalk.red('    │ ')));
+      }
+      return;
+    }
+    switch (e.type) {
+      case 'lesson':
+        say('', chalk.bold.inverse(` Lesson ${e.number} · ${e.title} `) + (e.dryRun ? chalk.yellow('  (dry run: nothing is executed)') : ''), '');
+        md(e.intro);
+        break;
+      case 'replay':
+        say(chalk.dim(`↻ replaying lesson ${e.number} (${e.title}) quietly (${e.steps} step${e.steps === 1 ? '' : 's'}), so this lesson starts where it ended`), '');
+        break;
+      case 'step':
+        say(chalk.bold.blue(`━━ Step ${e.index}/${e.total} · ${e.title}`) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''));
+        md(e.explain);
+        break;
+      case 'feature':
+        say(chalk.yellow(`  ⚙ kernel feature: ${e.feature.name}`) + chalk.dim(` — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`));
+        break;
+      case 'cmd': {
+        const ms = e.result ? chalk.dim(` (${e.result.ms.toFixed(1)} ms)`) : '';
+        const pid = e.value && 'start' in e.action ? chalk.dim(`   → PID ${e.value}`) : '';
+        say(`  ${chalk.green('$')} ${chalk.bold(e.shown)}${ms}${pid}`);
+        if (e.result) {
+          say(...block(e.result.stdout, chalk.dim('    │ ')));
+          const expectedFailure = 'mayFail' in e.action && e.action.mayFail;
+          say(...block(e.result.stderr, (e.result.code === 0 || expectedFailure ? chalk.dim : chalk.red)('    │ ')));
+          if (e.result.code !== 0) say((expectedFailure ? chalk.dim : chalk.red)(`    exit status ${e.result.code}`));
+        }
+        break;
+      }
+      case 'probe':
+        say(chalk.cyan(`  🔍 ${e.probe.title}`) + chalk.dim(`  (${e.source})`));
+        if (e.output !== undefined) say(...block(e.output, chalk.dim('    │ ')));
+        break;
+      case 'check':
+        if (e.ok === undefined) say(chalk.dim(`  ? check: ${e.check.title}  (${e.source})`));
+        else
+          say(
+            (e.ok ? chalk.green('  ✓ ') : chalk.red('  ✗ ')) + e.check.title,
+            chalk.dim(`      evidence (${e.source}): `) + evidence(e.check, e.actual ?? '', e.expected ?? ''),
+          );
+        break;
+      case 'skip':
+        say(chalk.yellow(`  ↷ skipped: ${e.title} — ${e.reason}`), '');
+        break;
+      case 'shell':
+        say('', chalk.bold(`  You are inside the box. Type exit to leave; boxlab then cleans up.`), `  ${chalk.green('$')} ${e.shown}`);
+        break;
+      case 'cleanup':
+        say(chalk.dim(`  cleanup: ${e.shown}`) + (e.result && e.result.code !== 0 ? chalk.red(` (exit ${e.result.code}: ${e.result.stderr.trim()})`) : ''));
+        break;
+      case 'resource':
+        break;
+      case 'end':
+        say('');
+        if (e.ok) {
+          md(e.outro);
+          say(chalk.green.bold(`✔ all checks passed`) + chalk.dim(` in ${(e.ms / 1000).toFixed(2)} s`));
+        } else if (e.code === 0) say(chalk.yellow(`■ ${e.reason}`));
+        else say(chalk.red.bold(`✘ ${e.reason}`) + (failedQuiet ? chalk.dim(' (in a replayed step)') : ''));
+        break;
+    }
+  };
+}

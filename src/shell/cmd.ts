@@ -1,0 +1,70 @@
+// A command is data: a program and its argv. Arguments may hold ${NAME} placeholders
+// that the engine fills in at run time and that the --script output keeps as shell variables.
+
+export interface Cmd {
+  file: string;
+  args: string[];
+  /** Text fed to standard input (rendered as a bash here-string). */
+  stdin?: string;
+}
+
+export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });
+
+const PLACEHOLDER = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
+const SAFE = /^[A-Za-z0-9_\/.:=,@%+-]+$/;
+
+export type Vars = Readonly<Record<string, string>>;
+
+/** The names of the ${NAME} placeholders a string uses. */
+export function placeholders(s: string): string[] {
+  return [...s.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+}
+
+/** Replace ${NAME} with its value; an unknown name is a programming error in a lesson. */
+export function fill(s: string, vars: Vars): string {
+  return s.replace(PLACEHOLDER, (_, name: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new Error(`no value for \${${name}} in "${s}"`);
+    return v;
+  });
+}
+
+/** Replace the placeholders whose values are known and keep the others (for --dry-run). */
+export function fillKnown(s: string, vars: Vars): string {
+  return s.replace(PLACEHOLDER, (whole, name: string) => vars[name] ?? whole);
+}
+
+export function fillCmd(c: Cmd, vars: Vars, f: (s: string, v: Vars) => string = fill): Cmd {
+  const out: Cmd = { file: f(c.file, vars), args: c.args.map((a) => f(a, vars)) };
+  if (c.stdin !== undefined) out.stdin = f(c.stdin, vars);
+  return out;
+}
+
+/** One word for bash: bare when safe, "..." when it holds placeholders, '...' otherwise. */
+export function quote(word: string): string {
+  if (word === '') return "''";
+  if (SAFE.test(word)) return word;
+  if (placeholders(word).length > 0) {
+    // Inside double quotes only $ ` \ " are special; keep ${NAME} as an expansion.
+    const parts = word.split(PLACEHOLDER);
+    let out = '';
+    parts.forEach((p, i) => {
+      out += i % 2 === 1 ? `\${${p}}` : p.replace(/[$`\\"]/g, (ch) => '\\' + ch);
+    });
+    return `"${out}"`;
+  }
+  if (/[\n\t]/.test(word)) {
+    // ANSI-C quoting keeps a multi-line value on one line of the shown command.
+    return `$'${word.replace(/[\\']/g, (ch) => '\\' + ch).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}'`;
+  }
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Single quotes whatever it holds: a placeholder stays unexpanded until the text is eval'd. */
+export const literal = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/** The command as one line of bash, exactly what a learner would type. */
+export function render(c: Cmd): string {
+  const line = [c.file, ...c.args].map(quote).join(' ');
+  return c.stdin === undefined ? line : `${line} <<< ${quote(c.stdin)}`;
+}

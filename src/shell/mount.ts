@@ -1,0 +1,25 @@
+import type { Cmd } from './cmd.js';
+
+/** mount(8) a filesystem of a type: mount -t TYPE [-o OPTS] SOURCE TARGET. */
+export function mountFs(type: string, source: string, target: string, options?: string): Cmd {
+  const args = ['-t', type];
+  if (options) args.push('-o', options);
+  return { file: 'mount', args: [...args, source, target] };
+}
+
+/** A bind mount: the same directory seen at a second place. */
+export function bindMount(source: string, target: string, o: { recursive?: boolean } = {}): Cmd {
+  return { file: 'mount', args: [o.recursive ? '--rbind' : '--bind', source, target] };
+}
+
+export type Propagation = 'shared' | 'private' | 'slave' | 'unbindable';
+
+/** Change a mount's propagation type (mount_namespaces(7)). */
+export function makePropagation(kind: Propagation, target: string): Cmd {
+  return { file: 'mount', args: [`--make-${kind}`, target] };
+}
+
+/** umount(8); lazy detaches now and frees the mount once nothing uses it. */
+export function umount(target: string, o: { lazy?: boolean } = {}): Cmd {
+  return { file: 'umount', args: o.lazy ? ['-l', target] : [target] };
+}

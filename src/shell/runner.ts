@@ -1,0 +1,127 @@
+// The one place in boxlab that starts processes. Everything above it talks to a Runner,
+// so the engine can be tested with a RecordingRunner and no root.
+import { performance } from 'node:perf_hooks';
+import { render, type Cmd } from './cmd.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time spent in the spawned tool, from spawn to exit. */
+  ms: number;
+}
+
+export interface Started {
+  pid: number;
+  /** Settles when the process exits. */
+  exited: Promise<RunResult>;
+}
+
+export interface Runner {
+  /** Run to completion. Never throws for a non-zero exit; code 127 means the tool is missing. */
+  run(c: Cmd, o?: { signal?: AbortSignal }): Promise<RunResult>;
+  /** Start in the background, stdio closed, and return its PID. */
+  start(c: Cmd): Promise<Started>;
+  /** Run with the terminal attached (an interactive shell); resolves to the exit code. */
+  attach(c: Cmd): Promise<number>;
+  /** Total milliseconds spent inside spawned tools (for the benchmark). */
+  toolMs: number;
+}
+
+type Execa = typeof import('execa').execa;
+let execaFn: Execa | undefined;
+async function loadExeca(): Promise<Execa> {
+  // Loaded on first use: `boxlab lessons` and `--help` never pay for it.
+  execaFn ??= (await import('execa')).execa;
+  return execaFn;
+}
+
+function missing(c: Cmd, ms: number): RunResult {
+  return { code: 127, stdout: '', stderr: `${c.file}: command not found`, ms };
+}
+
+export class RealRunner implements Runner {
+  toolMs = 0;
+
+  async run(c: Cmd, o: { signal?: AbortSignal } = {}): Promise<RunResult> {
+    const execa = await loadExeca();
+    const t0 = performance.now();
+    const r = await execa(c.file, c.args, {
+      reject: false,
+      stripFinalNewline: false,
+      input: c.stdin === undefined ? undefined : c.stdin + '\n',
+      stdin: c.stdin === undefined ? 'ignore' : undefined,
+      cancelSignal: o.signal,
+      env: { LC_ALL: 'C' },
+    });
+    const ms = performance.now() - t0;
+    this.toolMs += ms;
+    if (r.code === 'ENOENT') return missing(c, ms);
+    return { code: r.exitCode ?? 128 + signalNumber(r.signal), stdout: String(r.stdout), stderr: String(r.stderr), ms };
+  }
+
+  async start(c: Cmd): Promise<Started> {
+    const execa = await loadExeca();
+    const t0 = performance.now();
+    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env: { LC_ALL: 'C' } });
+    const exited = p.then((r) => ({
+      code: r.code === 'ENOENT' ? 127 : r.exitCode ?? 128 + signalNumber(r.signal),
+      stdout: '',
+      stderr: r.code === 'ENOENT' ? `${c.file}: command not found` : '',
+      ms: performance.now() - t0,
+    }));
+    if (p.pid === undefined) {
+      const r = await exited;
+      throw new SpawnError(c, r.stderr || 'could not start');
+    }
+    return { pid: p.pid, exited };
+  }
+
+  async attach(c: Cmd): Promise<number> {
+    const execa = await loadExeca();
+    const r = await execa(c.file, c.args, { reject: false, stdio: 'inherit' });
+    return r.exitCode ?? 128 + signalNumber(r.signal);
+  }
+}
+
+export class SpawnError extends Error {
+  constructor(readonly cmd: Cmd, reason: string) {
+    super(`${render(cmd)}: ${reason}`);
+  }
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+function signalNumber(s: string | undefined): number {
+  return (s && SIGNALS[s]) || 0;
+}
+
+export type Responder = (line: string, c: Cmd) => Partial<RunResult> | undefined;
+
+/** Records every command and answers from a responder: for unit tests of everything above. */
+export class RecordingRunner implements Runner {
+  toolMs = 0;
+  readonly calls: string[] = [];
+  private nextPid = 4000;
+
+  constructor(private readonly respond: Responder = () => undefined) {}
+
+  private answer(c: Cmd): RunResult {
+    const line = render(c);
+    this.calls.push(line);
+    return { code: 0, stdout: '', stderr: '', ms: 0, ...this.respond(line, c) };
+  }
+
+  async run(c: Cmd): Promise<RunResult> {
+    return this.answer(c);
+  }
+
+  async start(c: Cmd): Promise<Started> {
+    const r = this.answer(c);
+    if (r.code !== 0) throw new SpawnError(c, r.stderr);
+    return { pid: this.nextPid++, exited: new Promise(() => {}) };
+  }
+
+  async attach(c: Cmd): Promise<number> {
+    return this.answer(c).code;
+  }
+}

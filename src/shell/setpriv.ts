@@ -1,0 +1,9 @@
+import type { Cmd } from './cmd.js';
+
+/**
+ * setpriv(1) --pdeathsig: the wrapped program gets SIG when its parent dies. It survives
+ * exec, so a box started this way dies with the orchestrator, even on SIGKILL.
+ */
+export function withParentDeathSignal(signal: string, inner: Cmd): Cmd {
+  return { ...inner, file: 'setpriv', args: ['--pdeathsig', signal, inner.file, ...inner.args] };
+}
