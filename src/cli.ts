@@ -10,6 +10,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --script    print the lesson as a standalone bash script
       --json      one JSON event per line
       --shell     at the end, open a shell inside the box; clean up when it exits
+      --pace MS   wait MS milliseconds before each step (live demos)
   lessons                  the curriculum and your progress
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host

@@ -22,6 +22,7 @@ const FLAGS = {
   script: { type: 'boolean' },
   json: { type: 'boolean' },
   shell: { type: 'boolean' },
+  pace: { type: 'string' },
 } as const;
 
 export async function lessonCommand(argv: string[]): Promise<number> {
@@ -32,6 +33,8 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   if (!entry) throw new UsageError(`no lesson '${key}': there are lessons ${LESSONS.map((l) => l.number).join(', ')} (boxlab lessons lists them)`);
   if (f.script && (f.json || f.step || f.shell)) throw new UsageError('--script prints a script: it does not combine with --json, --step or --shell');
   if (f.json && (f.step || f.shell)) throw new UsageError('--json does not combine with --step or --shell');
+  const paceMs = f.pace === undefined ? 0 : Number(f.pace);
+  if (!Number.isInteger(paceMs) || paceMs < 0 || paceMs > 600_000) throw new UsageError(`--pace takes milliseconds between steps, e.g. --pace 1500 (got '${f.pace}')`);
   const lesson = await loadLesson(entry);
   const planOnly = Boolean(f['dry-run'] || f.script);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
@@ -63,7 +66,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const state = planOnly ? undefined : new StateFile(vars.RUN_ID!);
   try {
     const pause = interactive ? await pauser(lesson, Boolean(f.step), ac) : undefined;
-    const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell) });
+    const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs });
     if (outcome.ok && !planOnly) markPassed(lesson.number);
     return outcome.code;
   } finally {

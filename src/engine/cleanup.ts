@@ -1,6 +1,6 @@
 // The cleanup stack: what a run created is undone in reverse order, whether the lesson
 // passed, a step failed, or the learner pressed Ctrl-C.
-import { fillCmd, render, type Vars } from '../shell/cmd.js';
+import { fillCmd, fillKnown, render, type Vars } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import type { Resource } from './lesson.js';
 import type { Emit } from './events.js';
@@ -28,14 +28,18 @@ export class CleanupStack {
     return this.entries.length;
   }
 
-  /** Undo everything, last first. Returns false if anything could not be undone. */
-  async unwind(runner: Runner, vars: Vars, emit: Emit, state?: StateFile): Promise<boolean> {
+  /** Undo everything, last first (dry run: only say so). False if anything could not be undone. */
+  async unwind(runner: Runner | undefined, vars: Vars, emit: Emit, state?: StateFile): Promise<boolean> {
     let allOk = true;
     while (this.entries.length > 0) {
       const e = this.entries.pop()!;
-      if ('process' in e.resource && vars[e.resource.process] === undefined) continue; // never started
+      if (runner && 'process' in e.resource && vars[e.resource.process] === undefined) continue; // never started
       let ok = true;
       for (const c of teardown(e.resource)) {
+        if (!runner) {
+          emit({ type: 'cleanup', shown: render(fillCmd(c, vars, fillKnown)), quiet: e.quiet });
+          continue;
+        }
         const filled = fillCmd(c, vars);
         const result = await runner.run(filled);
         emit({ type: 'cleanup', shown: render(filled), result, quiet: e.quiet });

@@ -30,6 +30,8 @@ export interface RunOptions {
   state?: StateFile;
   /** Open the lesson's shell at the end (--shell). */
   shell?: boolean;
+  /** Wait this long before each step of the lesson (--pace: demos in slow motion, interrupt tests). */
+  paceMs?: number;
 }
 
 export interface Outcome {
@@ -130,8 +132,8 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       return;
     }
     const result = await o.runner.run(filled, { signal: o.signal });
-    o.emit({ type: 'cmd', action: a, shown: line, result, quiet });
     if (interrupted()) throw new StepFailed('interrupted', 130);
+    o.emit({ type: 'cmd', action: a, shown: line, result, quiet });
     if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);
     if (result.code !== 0 && !a.mayFail) {
       throw new StepFailed(`\`${line}\` exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
@@ -187,6 +189,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   try {
     for (const p of steps) {
       if (!p.quiet) index++;
+      if (!p.quiet && o.paceMs && !o.dryRun) await sleep(o.paceMs, o.signal);
       if (!p.quiet && o.pause && !o.dryRun) {
         const answer = await o.pause(p.step, index);
         if (answer === 'quit') {
@@ -209,7 +212,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     if (!(e instanceof StepFailed)) throw e;
     outcome = { ok: false, code: e.code, reason: e.message };
   } finally {
-    const clean = await cleanup.unwind(o.runner, vars, o.emit, o.state);
+    const clean = await cleanup.unwind(o.dryRun ? undefined : o.runner, vars, o.emit, o.state);
     if (clean) o.state?.close();
     else if (outcome.ok) outcome = { ok: false, code: 1, reason: 'cleanup was incomplete: run `boxlab reset`' };
   }
@@ -217,6 +220,13 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const toolMs = o.runner.toolMs - tool0;
   o.emit({ type: 'end', ...outcome, ms, toolMs, steps: steps.length, outro: lesson.prose.outro });
   return { ...outcome, ms, toolMs };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
 }
 
 /** Poll a /proc fact: processes started by wrappers take a moment to exec their program. */

@@ -118,7 +118,7 @@ export class RecordingRunner implements Runner {
   async start(c: Cmd): Promise<Started> {
     const r = this.answer(c);
     if (r.code !== 0) throw new SpawnError(c, r.stderr);
-    return { pid: this.nextPid++, exited: new Promise(() => {}) };
+    return { pid: this.nextPid++, exited: Promise.resolve({ code: 137, stdout: '', stderr: '', ms: 0 }) };
   }
 
   async attach(c: Cmd): Promise<number> {

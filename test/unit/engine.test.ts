@@ -1,0 +1,156 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync } from 'node:fs';
+import { RecordingRunner } from '../../src/shell/runner.js';
+import { cmd } from '../../src/shell/cmd.js';
+import { runLesson } from '../../src/engine/run.js';
+import { StateFile } from '../../src/box/state.js';
+import type { Lesson, Step } from '../../src/engine/lesson.js';
+import { collect, feature, lessonOf, tempDir } from './helpers.js';
+
+const vars = { RUN_ID: 'r1', WORK: '/tmp/boxlab-r1', ROOTFS: '/tmp/boxlab-r1/rootfs' };
+const noLoad = async (): Promise<Lesson> => {
+  throw new Error('no lessons to load');
+};
+const ok = { title: 'echo says ok', fact: { out: cmd('echo', 'ok') }, equals: 'ok' };
+
+function threeSteps(failAt?: string): Step[] {
+  return [
+    { id: 'one', title: 'one', feature, creates: [{ dir: '${WORK}' }, { mount: '${WORK}/m1' }], actions: [{ run: cmd('mkdir', '-p', '${WORK}') }, { run: cmd('mount', '-t', 'tmpfs', 't', '${WORK}/m1') }], checks: [ok] },
+    { id: 'two', title: 'two', feature, creates: [{ mount: '${WORK}/m2' }], actions: [{ run: cmd('mount', '-t', 'tmpfs', 't', '${WORK}/m2') }, { run: cmd(failAt ?? 'true') }], checks: [ok] },
+    { id: 'three', title: 'three', feature, creates: [{ mount: '${WORK}/m3' }], actions: [{ run: cmd('mount', '-t', 'tmpfs', 't', '${WORK}/m3') }], checks: [ok] },
+  ];
+}
+const echoOk = (line: string) => (line === 'echo ok' ? { stdout: 'ok\n' } : undefined);
+
+let runDir: string;
+beforeEach(() => {
+  runDir = tempDir();
+  process.env.BOXLAB_RUN_DIR = runDir;
+});
+afterEach(() => {
+  rmSync(runDir, { recursive: true, force: true });
+  delete process.env.BOXLAB_RUN_DIR;
+});
+
+describe('the step runner', () => {
+  it('runs every step and undoes what they created, last first', async () => {
+    const runner = new RecordingRunner(echoOk);
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad });
+    expect(out).toMatchObject({ ok: true, code: 0 });
+    expect(runner.calls.slice(-4)).toEqual(['umount -l /tmp/boxlab-r1/m3', 'umount -l /tmp/boxlab-r1/m2', 'umount -l /tmp/boxlab-r1/m1', 'rm -rf --one-file-system /tmp/boxlab-r1']);
+    expect(events.filter((e) => e.type === 'check').every((e) => e.type === 'check' && e.ok)).toBe(true);
+  });
+
+  it('cleans up in reverse order when step 2 fails, and never starts step 3', async () => {
+    const runner = new RecordingRunner((line) => (line === 'false' ? { code: 1, stderr: 'nope\n' } : echoOk(line)));
+    const { emit } = collect();
+    const out = await runLesson(lessonOf(threeSteps('false')), { runner, emit, dryRun: false, vars, load: noLoad });
+    expect(out).toMatchObject({ ok: false, code: 1 });
+    expect(out.reason).toContain('`false` exited 1: nope');
+    expect(runner.calls).not.toContain('mount -t tmpfs t /tmp/boxlab-r1/m3');
+    expect(runner.calls.slice(-3)).toEqual(['umount -l /tmp/boxlab-r1/m2', 'umount -l /tmp/boxlab-r1/m1', 'rm -rf --one-file-system /tmp/boxlab-r1']);
+  });
+
+  it('on SIGINT cancels, cleans up in reverse and exits 130', async () => {
+    const ac = new AbortController();
+    // Ctrl-C arrives while step 2's mount runs.
+    const runner = new RecordingRunner((line) => {
+      if (line.endsWith('/m2')) ac.abort();
+      return echoOk(line);
+    });
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad, signal: ac.signal });
+    expect(out).toMatchObject({ ok: false, code: 130, reason: 'interrupted' });
+    expect(runner.calls).not.toContain('true');
+    expect(runner.calls.slice(-3)).toEqual(['umount -l /tmp/boxlab-r1/m2', 'umount -l /tmp/boxlab-r1/m1', 'rm -rf --one-file-system /tmp/boxlab-r1']);
+    expect(events.at(-1)).toMatchObject({ type: 'end', code: 130 });
+  });
+
+  it('fails the lesson on a failed check, with the evidence in the event', async () => {
+    const runner = new RecordingRunner((line) => (line === 'echo ok' ? { stdout: 'not ok\n' } : undefined));
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad });
+    expect(out).toMatchObject({ ok: false, code: 1 });
+    expect(out.reason).toContain('check failed: echo says ok');
+    expect(events.find((e) => e.type === 'check')).toMatchObject({ ok: false, actual: 'not ok', expected: 'ok' });
+    expect(runner.calls.at(-1)).toBe('rm -rf --one-file-system /tmp/boxlab-r1');
+  });
+
+  it('reports a missing tool as an environment problem', async () => {
+    const runner = new RecordingRunner((line) => (line.startsWith('mount') ? { code: 127, stderr: 'mount: command not found' } : echoOk(line)));
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad });
+    expect(out).toMatchObject({ ok: false, code: 1 });
+    expect(out.reason).toMatch(/missing tool: mount/);
+  });
+
+  it('records a resource in the state file before the command that creates it runs', async () => {
+    const state = new StateFile('r1');
+    const seen: string[] = [];
+    const runner = new RecordingRunner((line) => {
+      if (line.startsWith('mount')) seen.push(readFileSync(state.path, 'utf8'));
+      return echoOk(line);
+    });
+    await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad, state });
+    expect(seen[0]).toContain('/tmp/boxlab-r1/m1');
+    expect(seen[1]).toContain('/tmp/boxlab-r1/m2');
+    // Everything undone: the state file is gone.
+    expect(() => readFileSync(state.path)).toThrow();
+  });
+
+  it('keeps the state file when cleanup fails, for reset', async () => {
+    const state = new StateFile('r2');
+    const runner = new RecordingRunner((line) => (line.startsWith('umount') ? { code: 32, stderr: 'busy' } : echoOk(line)));
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad, state });
+    expect(out).toMatchObject({ ok: false, code: 1 });
+    expect(out.reason).toMatch(/boxlab reset/);
+    expect(JSON.parse(readFileSync(state.path, 'utf8')).resources).toHaveLength(3);
+  });
+
+  it('kills a started process at cleanup by its PID', async () => {
+    const step: Step = { id: 'bg', title: 'bg', feature, creates: [{ process: 'SLEEPER' }], actions: [{ start: cmd('sleep', '9'), pid: 'SLEEPER' }], checks: [ok] };
+    const runner = new RecordingRunner(echoOk);
+    await runLesson(lessonOf([step]), { runner, emit: () => {}, dryRun: false, vars, load: noLoad });
+    expect(runner.calls).toEqual(['sleep 9', 'echo ok', 'kill -KILL 4000']);
+  });
+
+  it('replays the steps of earlier lessons quietly, first, without their break-its', async () => {
+    const first = lessonOf(
+      [
+        { id: 'base', title: 'base', feature, actions: [{ run: cmd('echo', 'base') }], checks: [ok] },
+        { id: 'demo', title: 'demo', feature, breakIt: { demo: 'd', role: 'attack' }, actions: [{ run: cmd('echo', 'attack') }], checks: [ok] },
+      ],
+      { number: 1 },
+    );
+    const second = lessonOf([{ id: 'next', title: 'next', feature, actions: [{ run: cmd('echo', 'next') }], checks: [ok] }], { number: 2, buildsOn: [1] });
+    const runner = new RecordingRunner(echoOk);
+    const { events, emit } = collect();
+    await runLesson(second, { runner, emit, dryRun: false, vars, load: async () => first });
+    expect(runner.calls.filter((c) => c !== 'echo ok')).toEqual(['echo base', 'echo next']);
+    const steps = events.filter((e) => e.type === 'step');
+    expect(steps.map((s) => [s.type === 'step' && s.id, s.quiet ?? false])).toEqual([
+      ['base', true],
+      ['next', false],
+    ]);
+  });
+
+  it('runs nothing in a dry run and still shows every check', async () => {
+    const runner = new RecordingRunner();
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: true, vars, load: noLoad });
+    expect(out.ok).toBe(true);
+    expect(runner.calls).toEqual([]);
+    expect(events.filter((e) => e.type === 'check')).toHaveLength(3);
+  });
+
+  it('asks before each step and honours skip and quit', async () => {
+    const answers = ['run', 'skip', 'quit'] as const;
+    const runner = new RecordingRunner(echoOk);
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad, pause: async (_s, i) => answers[i - 1]! });
+    expect(out).toMatchObject({ ok: false, code: 0 });
+    expect(events.some((e) => e.type === 'skip' && e.id === 'two')).toBe(true);
+    expect(runner.calls).not.toContain('mount -t tmpfs t /tmp/boxlab-r1/m3');
+    expect(runner.calls.at(-1)).toBe('rm -rf --one-file-system /tmp/boxlab-r1');
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import chalk from 'chalk';
+import { LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
+import { runLesson } from '../../src/engine/run.js';
+import { RecordingRunner } from '../../src/shell/runner.js';
+import { workspaceVars } from '../../src/engine/workspace.js';
+import { scriptFormatter } from '../../src/report/script.js';
+import { jsonFormatter } from '../../src/report/json.js';
+import { terminalFormatter } from '../../src/report/terminal.js';
+import type { Event } from '../../src/engine/events.js';
+import { cmd } from '../../src/shell/cmd.js';
+
+chalk.level = 0;
+const vars = workspaceVars('abcd1234', { CACHE_DIR: '/var/cache/boxlab/rootfs', ROOTFS_CACHE: '/var/cache/boxlab/rootfs/busybox-x', BUSYBOX: '/bin/busybox' });
+
+function capture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+async function scriptOf(n: number): Promise<string> {
+  const out = capture();
+  const lesson = await loadLesson(LESSONS.find((l) => l.number === n)!);
+  await runLesson(lesson, { runner: new RecordingRunner(), emit: scriptFormatter(out.stream, `boxlab lesson ${n} --script`), dryRun: true, vars, load: loadByNumber });
+  return out.text();
+}
+
+describe('--script', () => {
+  it.each(LESSONS.map((l) => l.number))('lesson %i is valid bash with one check line per check', async (n) => {
+    const script = await scriptOf(n);
+    const syntax = spawnSync('bash', ['-n'], { input: script });
+    expect(syntax.stderr.toString()).toBe('');
+    expect(syntax.status).toBe(0);
+    const lesson = await loadByNumber(n);
+    const own = lesson.steps.flatMap((s) => s.checks).length;
+    expect(script.match(/^boxlab_check /gm)!.length).toBeGreaterThanOrEqual(own);
+    expect(script).toMatch(/^set -euo pipefail$/m);
+    expect(script).toContain('trap boxlab_cleanup EXIT');
+  });
+
+  it('registers cleanups unexpanded, so a PID set later is still killed', async () => {
+    const script = await scriptOf(2);
+    expect(script).toContain(`boxlab_on_exit 'kill -KILL "\${BOX_LAUNCHER}"; wait "\${BOX_LAUNCHER}" 2>/dev/null'`);
+    expect(script).toContain('BOX=$(boxlab_child "${BOX_LAUNCHER}")');
+    expect(script).toContain('HOST_PID=$$');
+  });
+
+  it('renders facts the way the engine reads them', async () => {
+    const script = await scriptOf(2);
+    expect(script).toContain(`boxlab_check 'the box has its own mount namespace' differs "$(readlink "/proc/\${BOX}/ns/mnt")" "$(readlink /proc/self/ns/mnt)"`);
+  });
+});
+
+describe('--json', () => {
+  it('writes one parseable event per line', async () => {
+    const out = capture();
+    const lesson = await loadByNumber(1);
+    await runLesson(lesson, { runner: new RecordingRunner(), emit: jsonFormatter(out.stream), dryRun: true, vars, load: loadByNumber });
+    const events = out.text().trim().split('\n').map((l) => JSON.parse(l) as Event);
+    expect(events[0]!.type).toBe('lesson');
+    expect(events.at(-1)!.type).toBe('end');
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['lesson', 'step', 'feature', 'resource', 'cmd', 'probe', 'check', 'cleanup', 'end']));
+  });
+});
+
+describe('the terminal', () => {
+  it('shows the command, its kernel feature and the evidence of each check', () => {
+    const out = capture();
+    const emit = terminalFormatter(out.stream, 88);
+    const check = { title: 'own mount namespace', fact: { link: '/proc/7/ns/mnt' }, differs: { link: '/proc/self/ns/mnt' } };
+    emit({ type: 'step', id: 's', title: 'Create the box', index: 1, total: 2, explain: 'Uses `unshare`.' });
+    emit({ type: 'feature', feature: { name: 'mount namespace', syscalls: ['unshare(2)'], man: ['mount_namespaces(7)'] } });
+    emit({ type: 'cmd', action: { run: cmd('unshare', '--mount') }, shown: 'unshare --mount', result: { code: 0, stdout: 'hello\n', stderr: '', ms: 2.5 } });
+    emit({ type: 'check', check, source: 'readlink /proc/7/ns/mnt', ok: true, actual: 'mnt:[2]', expected: 'not mnt:[1]' });
+    emit({ type: 'end', ok: false, code: 1, reason: 'step "x": check failed', ms: 1, toolMs: 1, steps: 1, outro: '' });
+    const text = out.text();
+    expect(text).toContain('━━ Step 1/2 · Create the box');
+    expect(text).toContain('⚙ kernel feature: mount namespace — unshare(2) — man mount_namespaces(7)');
+    expect(text).toContain('$ unshare --mount (2.5 ms)');
+    expect(text).toContain('│ hello');
+    expect(text).toContain('✓ own mount namespace');
+    expect(text).toContain('evidence (readlink /proc/7/ns/mnt): mnt:[2] ≠ mnt:[1]');
+    expect(text).toContain('✘ step "x": check failed');
+  });
+
+  it('stays quiet during replays unless something fails there', () => {
+    const out = capture();
+    const emit = terminalFormatter(out.stream, 88);
+    emit({ type: 'cmd', action: { run: cmd('true') }, shown: 'true', result: { code: 0, stdout: '', stderr: '', ms: 1 }, quiet: true });
+    expect(out.text()).toBe('');
+    emit({ type: 'check', check: { title: 'c', fact: { file: '/x' }, equals: 'a' }, source: 'cat /x', ok: false, actual: 'b', expected: 'a', quiet: true });
+    expect(out.text()).toContain('✗ while replaying: c');
+  });
+});

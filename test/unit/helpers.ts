@@ -1,0 +1,26 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Lesson, LessonDef, Step } from '../../src/engine/lesson.js';
+import type { Event } from '../../src/engine/events.js';
+
+export const feature = { name: 'test feature', syscalls: ['test(2)'], man: ['test(7)'] };
+
+/** A lesson from steps, with prose for each of them. */
+export function lessonOf(steps: Step[], extra: Partial<LessonDef> = {}): Lesson {
+  return {
+    number: 50,
+    slug: 'test',
+    title: 'test lesson',
+    steps,
+    ...extra,
+    prose: { intro: 'intro', outro: '', steps: Object.fromEntries(steps.map((s) => [s.id, `about ${s.id}`])) },
+  };
+}
+
+export function collect(): { events: Event[]; emit: (e: Event) => void } {
+  const events: Event[] = [];
+  return { events, emit: (e) => void events.push(e) };
+}
+
+export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'boxlab-unit-'));

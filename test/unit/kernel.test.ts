@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { parseMountinfo } from '../../src/kernel/mountinfo.js';
+import { cgroupLayout, describeLayout } from '../../src/kernel/cgroup.js';
+import { kernelAtLeast } from '../../src/kernel/doctor.js';
+import { parseProse } from '../../src/engine/prose.js';
+import { isDynamicElf } from '../../rootfs-fetch/busybox.js';
+
+const HYBRID = `22 1 0:21 / /proc rw,relatime - proc proc rw
+28 27 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+29 28 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 28 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 28 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+37 28 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+38 28 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+40 1 0:40 / /tmp/with\\040space rw shared:3 - tmpfs boxlab-x rw`;
+
+describe('mountinfo', () => {
+  it('parses fields, optional tags and escapes', () => {
+    const m = parseMountinfo(HYBRID);
+    expect(m).toHaveLength(8);
+    expect(m[7]).toMatchObject({ id: 40, parent: 1, root: '/', mountPoint: '/tmp/with space', optional: ['shared:3'], fsType: 'tmpfs', source: 'boxlab-x' });
+  });
+});
+
+describe('cgroup layout', () => {
+  it('tells hybrid (v1 controllers + an empty cgroup2) apart', () => {
+    const l = cgroupLayout(parseMountinfo(HYBRID), () => '');
+    expect(l.kind).toBe('hybrid');
+    expect(l.v1.flatMap((h) => h.controllers).sort()).toEqual(['cpu', 'memory', 'pids']);
+    expect(describeLayout(l)).toBe('hybrid: controllers on v1 (cpu, memory, pids); cgroup2 at /sys/fs/cgroup/unified with no controllers');
+  });
+
+  it('reads the controllers of a pure v2 host', () => {
+    const v2 = parseMountinfo('30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate');
+    const l = cgroupLayout(v2, () => 'cpuset cpu io memory pids\n');
+    expect(l).toMatchObject({ kind: 'v2', v2: { mountPoint: '/sys/fs/cgroup', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'] } });
+  });
+});
+
+describe('small facts', () => {
+  it.each([
+    ['6.18.44-fc', 5, 6, true],
+    ['5.6.0', 5, 6, true],
+    ['5.4.0-100', 5, 6, false],
+    ['4.19.0', 5, 6, false],
+  ])('kernel %s >= %i.%i is %s', (v, a, b, want) => {
+    expect(kernelAtLeast(v, a, b)).toBe(want);
+  });
+
+  it('binds markdown sections to step ids', () => {
+    const p = parseProse('# T\n\nintro\n\n## one\n\nfirst\n\n## Why\n\nend\n', ['one']);
+    expect(p).toEqual({ intro: 'intro', steps: { one: 'first' }, outro: '## Why\n\nend' });
+  });
+
+  it('tells a dynamic ELF from a static one', () => {
+    expect(isDynamicElf(process.execPath)).toBe(true);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { LESSONS, loadLesson, markdownPath } from '../../lessons/index.js';
+import { lintLessons } from '../../src/engine/lint.js';
+import { cmd } from '../../src/shell/cmd.js';
+import type { Step } from '../../src/engine/lesson.js';
+import { feature, lessonOf } from './helpers.js';
+
+const check = { title: 'c', fact: { file: '/proc/self/status' }, contains: 'Name' };
+const lintOne = (steps: Step[], prose = true) => {
+  const l = lessonOf(steps);
+  if (!prose) l.prose.steps = {};
+  return lintLessons([l]);
+};
+
+describe('the lesson linter', () => {
+  it('passes every lesson of the curriculum', async () => {
+    const lessons = await Promise.all(LESSONS.map(loadLesson));
+    expect(lintLessons(lessons, LESSONS.map(markdownPath))).toEqual([]);
+  });
+
+  it('wants a kernel feature and a check on every step', () => {
+    const problems = lintOne([{ id: 'a', title: 'a', feature: { name: '', syscalls: [], man: [] }, actions: [], checks: [] }]);
+    expect(problems).toContain('lesson 50 step a: needs a kernel feature with its syscalls and man pages');
+    expect(problems).toContain('lesson 50 step a: needs at least one check that proves it from kernel facts');
+  });
+
+  it('wants unique ids and a markdown section per step', () => {
+    const s: Step = { id: 'a', title: 'a', feature, actions: [], checks: [check] };
+    expect(lintOne([s, s])).toContain('lesson 50 step a: duplicate step id');
+    expect(lintOne([s], false)).toContain('lesson 50 step a: the markdown has no "## a" section');
+  });
+
+  it('wants a cleanup for everything a step creates', () => {
+    const problems = lintOne([
+      {
+        id: 'a',
+        title: 'a',
+        feature,
+        actions: [{ run: cmd('mount', '-t', 'tmpfs', 'x', '${WORK}/m') }, { start: cmd('sleep', '9'), pid: 'P' }, { run: cmd('mkdir', '-p', '/etc/boxlab-x') }],
+        checks: [check],
+      },
+    ]);
+    expect(problems).toEqual([
+      'lesson 50 step a: mounts ${WORK}/m on the host without declaring it in creates',
+      'lesson 50 step a: starts a process (P) without declaring it in creates',
+      'lesson 50 step a: creates /etc/boxlab-x outside any declared directory',
+    ]);
+  });
+
+  it('accepts paths inside a declared directory, ROOTFS being inside WORK', () => {
+    const ok: Step = { id: 'a', title: 'a', feature, creates: [{ dir: '${WORK}' }], actions: [{ run: cmd('mkdir', '-p', '${ROOTFS}/x') }], checks: [check] };
+    expect(lintOne([ok])).toEqual([]);
+  });
+
+  it('wants every variable set before use', () => {
+    const s: Step = { id: 'a', title: 'a', feature, actions: [{ run: cmd('ls', '/proc/${BOX}') }], checks: [check] };
+    expect(lintOne([s])).toEqual(['lesson 50 step a: uses ${BOX} before anything sets it']);
+  });
+
+  it('wants every break-it attack to be defended', () => {
+    const s: Step = { id: 'a', title: 'a', feature, breakIt: { demo: 'escape', role: 'attack' }, actions: [], checks: [check] };
+    expect(lintOne([s])).toEqual(['break-it escape: the attack is never defended (no defence step)']);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { cmd, fill, fillKnown, literal, quote, render } from '../../src/shell/cmd.js';
+import { unshare } from '../../src/shell/unshare.js';
+import { nsenter } from '../../src/shell/nsenter.js';
+import { bindMount, makePropagation, mountFs, umount } from '../../src/shell/mount.js';
+import { withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { chroot } from '../../src/shell/chroot.js';
+import { pivotRoot } from '../../src/shell/pivot_root.js';
+import { killPid, mkdirP, removeTree, writeFile } from '../../src/shell/coreutils.js';
+
+describe('builders produce the exact argv a learner would type', () => {
+  it.each([
+    [unshare({ ns: ['mount'] }, 'sh'), 'unshare --mount sh'],
+    [unshare({ ns: ['mount', 'pid'], fork: true, propagation: 'private' }, 'sleep', 'infinity'), 'unshare --mount --pid --fork --propagation private sleep infinity'],
+    [unshare({ ns: ['pid'], killChild: 'KILL' }), 'unshare --pid --fork --kill-child=KILL'],
+    [unshare({ ns: ['user'], mapRootUser: true }, 'id'), 'unshare --user --map-root-user id'],
+    [nsenter({ target: '42', ns: ['mount', 'pid'] }, 'ls'), 'nsenter --target 42 --mount --pid ls'],
+    [nsenter({ target: '42', ns: ['mount'], root: true, wd: true }, '/bin/sh'), 'nsenter --target 42 --mount --root --wd /bin/sh'],
+    [nsenter({ nsFiles: { mount: '/proc/42/ns/mnt' }, root: '/', wd: '/' }, 'umount', '-l', '/x'), 'nsenter --mount=/proc/42/ns/mnt --root=/ --wd=/ umount -l /x'],
+    [mountFs('proc', 'proc', '/r/proc'), 'mount -t proc proc /r/proc'],
+    [mountFs('tmpfs', 'boxlab-t', '/t', 'size=1m'), 'mount -t tmpfs -o size=1m boxlab-t /t'],
+    [bindMount('/a', '/b'), 'mount --bind /a /b'],
+    [bindMount('/a', '/b', { recursive: true }), 'mount --rbind /a /b'],
+    [makePropagation('shared', '/t'), 'mount --make-shared /t'],
+    [umount('/t', { lazy: true }), 'umount -l /t'],
+    [withParentDeathSignal('KILL', cmd('sleep', '1')), 'setpriv --pdeathsig KILL sleep 1'],
+    [chroot('/r', '/bin/ls', '/'), 'chroot /r /bin/ls /'],
+    [pivotRoot('/r', '/r/.oldroot'), 'pivot_root /r /r/.oldroot'],
+    [mkdirP('/a', '/b'), 'mkdir -p /a /b'],
+    [removeTree('/tmp/boxlab-x'), 'rm -rf --one-file-system /tmp/boxlab-x'],
+    [killPid('KILL', '${BOX}'), 'kill -KILL "${BOX}"'],
+    [writeFile('/f', 'two\nlines'), "tee /f <<< $'two\\nlines'"],
+  ])('%j', (c, line) => {
+    expect(render(c)).toBe(line);
+  });
+});
+
+describe('quoting', () => {
+  it.each([
+    ['plain/path-1.2', 'plain/path-1.2'],
+    ['', "''"],
+    ['a b', "'a b'"],
+    ["it's", "'it'\\''s'"],
+    ['${WORK}/x y', '"${WORK}/x y"'],
+    ['${WORK}/$HOME`', '"${WORK}/\\$HOME\\`"'],
+    ['tab\there', "$'tab\\there'"],
+  ])('%j -> %s', (word, quoted) => {
+    expect(quote(word)).toBe(quoted);
+  });
+
+  it('keeps a placeholder unexpanded in a literal', () => {
+    expect(literal('kill "${BOX}"')).toBe(`'kill "\${BOX}"'`);
+  });
+
+  it('fills placeholders and refuses unknown ones', () => {
+    expect(fill('/proc/${BOX}/ns/mnt', { BOX: '7' })).toBe('/proc/7/ns/mnt');
+    expect(() => fill('${NOPE}', {})).toThrow(/NOPE/);
+    expect(fillKnown('${A} ${B}', { A: '1' })).toBe('1 ${B}');
+  });
+});
