@@ -4,7 +4,7 @@ import { fillCmd, fillKnown, render, type Vars } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import type { Resource } from './lesson.js';
 import type { Emit } from './events.js';
-import { teardown } from '../box/resources.js';
+import { isPresent, teardown } from '../box/resources.js';
 import type { HostResource, StateFile } from '../box/state.js';
 
 interface Entry {
@@ -29,11 +29,16 @@ export class CleanupStack {
   }
 
   /** Undo everything, last first (dry run: only say so). False if anything could not be undone. */
-  async unwind(runner: Runner | undefined, vars: Vars, emit: Emit, state?: StateFile): Promise<boolean> {
+  async unwind(runner: Runner | undefined, vars: Vars, emit: Emit, state?: StateFile, present: (r: HostResource) => boolean = isPresent): Promise<boolean> {
     let allOk = true;
     while (this.entries.length > 0) {
       const e = this.entries.pop()!;
       if (runner && 'process' in e.resource && vars[e.resource.process] === undefined) continue; // never started
+      if (runner && e.host && !present(e.host)) {
+        // Interrupted before the step created it (or it died on its own): nothing to undo.
+        state?.remove(e.host);
+        continue;
+      }
       let ok = true;
       for (const c of teardown(e.resource)) {
         if (!runner) {

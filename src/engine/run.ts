@@ -6,7 +6,7 @@ import { cmd, fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../s
 import { rename } from '../shell/coreutils.js';
 import type { Runner, Started } from '../shell/runner.js';
 import { childrenOf, comm, processStartTime } from '../kernel/proc.js';
-import type { StateFile } from '../box/state.js';
+import type { HostResource, StateFile } from '../box/state.js';
 import { teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
@@ -30,6 +30,8 @@ export interface RunOptions {
   state?: StateFile;
   /** Open the lesson's shell at the end (--shell). */
   shell?: boolean;
+  /** Whether a recorded host resource still exists (tests replace it). */
+  isPresent?: (r: HostResource) => boolean;
   /** Wait this long before each step of the lesson (--pace: demos in slow motion, interrupt tests). */
   paceMs?: number;
 }
@@ -212,7 +214,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     if (!(e instanceof StepFailed)) throw e;
     outcome = { ok: false, code: e.code, reason: e.message };
   } finally {
-    const clean = await cleanup.unwind(o.dryRun ? undefined : o.runner, vars, o.emit, o.state);
+    const clean = await cleanup.unwind(o.dryRun ? undefined : o.runner, vars, o.emit, o.state, o.isPresent);
     if (clean) o.state?.close();
     else if (outcome.ok) outcome = { ok: false, code: 1, reason: 'cleanup was incomplete: run `boxlab reset`' };
   }

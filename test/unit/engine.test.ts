@@ -8,6 +8,8 @@ import type { Lesson, Step } from '../../src/engine/lesson.js';
 import { collect, feature, lessonOf, tempDir } from './helpers.js';
 
 const vars = { RUN_ID: 'r1', WORK: '/tmp/boxlab-r1', ROOTFS: '/tmp/boxlab-r1/rootfs' };
+/** The recording runner creates nothing, so tell cleanup that all it recorded exists. */
+const isPresent = () => true;
 const noLoad = async (): Promise<Lesson> => {
   throw new Error('no lessons to load');
 };
@@ -36,7 +38,7 @@ describe('the step runner', () => {
   it('runs every step and undoes what they created, last first', async () => {
     const runner = new RecordingRunner(echoOk);
     const { events, emit } = collect();
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, isPresent, load: noLoad });
     expect(out).toMatchObject({ ok: true, code: 0 });
     expect(runner.calls.slice(-4)).toEqual(['umount -l /tmp/boxlab-r1/m3', 'umount -l /tmp/boxlab-r1/m2', 'umount -l /tmp/boxlab-r1/m1', 'rm -rf --one-file-system /tmp/boxlab-r1']);
     expect(events.filter((e) => e.type === 'check').every((e) => e.type === 'check' && e.ok)).toBe(true);
@@ -45,7 +47,7 @@ describe('the step runner', () => {
   it('cleans up in reverse order when step 2 fails, and never starts step 3', async () => {
     const runner = new RecordingRunner((line) => (line === 'false' ? { code: 1, stderr: 'nope\n' } : echoOk(line)));
     const { emit } = collect();
-    const out = await runLesson(lessonOf(threeSteps('false')), { runner, emit, dryRun: false, vars, load: noLoad });
+    const out = await runLesson(lessonOf(threeSteps('false')), { runner, emit, dryRun: false, vars, isPresent, load: noLoad });
     expect(out).toMatchObject({ ok: false, code: 1 });
     expect(out.reason).toContain('`false` exited 1: nope');
     expect(runner.calls).not.toContain('mount -t tmpfs t /tmp/boxlab-r1/m3');
@@ -60,7 +62,7 @@ describe('the step runner', () => {
       return echoOk(line);
     });
     const { events, emit } = collect();
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad, signal: ac.signal });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, isPresent, load: noLoad, signal: ac.signal });
     expect(out).toMatchObject({ ok: false, code: 130, reason: 'interrupted' });
     expect(runner.calls).not.toContain('true');
     expect(runner.calls.slice(-3)).toEqual(['umount -l /tmp/boxlab-r1/m2', 'umount -l /tmp/boxlab-r1/m1', 'rm -rf --one-file-system /tmp/boxlab-r1']);
@@ -70,7 +72,7 @@ describe('the step runner', () => {
   it('fails the lesson on a failed check, with the evidence in the event', async () => {
     const runner = new RecordingRunner((line) => (line === 'echo ok' ? { stdout: 'not ok\n' } : undefined));
     const { events, emit } = collect();
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, isPresent, load: noLoad });
     expect(out).toMatchObject({ ok: false, code: 1 });
     expect(out.reason).toContain('check failed: echo says ok');
     expect(events.find((e) => e.type === 'check')).toMatchObject({ ok: false, actual: 'not ok', expected: 'ok' });
@@ -79,7 +81,7 @@ describe('the step runner', () => {
 
   it('reports a missing tool as an environment problem', async () => {
     const runner = new RecordingRunner((line) => (line.startsWith('mount') ? { code: 127, stderr: 'mount: command not found' } : echoOk(line)));
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad });
     expect(out).toMatchObject({ ok: false, code: 1 });
     expect(out.reason).toMatch(/missing tool: mount/);
   });
@@ -91,7 +93,7 @@ describe('the step runner', () => {
       if (line.startsWith('mount')) seen.push(readFileSync(state.path, 'utf8'));
       return echoOk(line);
     });
-    await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad, state });
+    await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad, state });
     expect(seen[0]).toContain('/tmp/boxlab-r1/m1');
     expect(seen[1]).toContain('/tmp/boxlab-r1/m2');
     // Everything undone: the state file is gone.
@@ -101,16 +103,25 @@ describe('the step runner', () => {
   it('keeps the state file when cleanup fails, for reset', async () => {
     const state = new StateFile('r2');
     const runner = new RecordingRunner((line) => (line.startsWith('umount') ? { code: 32, stderr: 'busy' } : echoOk(line)));
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad, state });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad, state });
     expect(out).toMatchObject({ ok: false, code: 1 });
     expect(out.reason).toMatch(/boxlab reset/);
     expect(JSON.parse(readFileSync(state.path, 'utf8')).resources).toHaveLength(3);
   });
 
+  it('forgets, without a teardown, what a step recorded but never created', async () => {
+    const state = new StateFile('r3');
+    const runner = new RecordingRunner(echoOk);
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad, state, isPresent: () => false });
+    expect(out.ok).toBe(true);
+    expect(runner.calls.filter((c) => c.startsWith('umount') || c.startsWith('rm'))).toEqual([]);
+    expect(() => readFileSync(state.path)).toThrow();
+  });
+
   it('kills a started process at cleanup by its PID', async () => {
     const step: Step = { id: 'bg', title: 'bg', feature, creates: [{ process: 'SLEEPER' }], actions: [{ start: cmd('sleep', '9'), pid: 'SLEEPER' }], checks: [ok] };
     const runner = new RecordingRunner(echoOk);
-    await runLesson(lessonOf([step]), { runner, emit: () => {}, dryRun: false, vars, load: noLoad });
+    await runLesson(lessonOf([step]), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad });
     expect(runner.calls).toEqual(['sleep 9', 'echo ok', 'kill -KILL 4000']);
   });
 
@@ -137,7 +148,7 @@ describe('the step runner', () => {
   it('runs nothing in a dry run and still shows every check', async () => {
     const runner = new RecordingRunner();
     const { events, emit } = collect();
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: true, vars, load: noLoad });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: true, vars, isPresent, load: noLoad });
     expect(out.ok).toBe(true);
     expect(runner.calls).toEqual([]);
     expect(events.filter((e) => e.type === 'check')).toHaveLength(3);
@@ -147,7 +158,7 @@ describe('the step runner', () => {
     const answers = ['run', 'skip', 'quit'] as const;
     const runner = new RecordingRunner(echoOk);
     const { events, emit } = collect();
-    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, load: noLoad, pause: async (_s, i) => answers[i - 1]! });
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit, dryRun: false, vars, isPresent, load: noLoad, pause: async (_s, i) => answers[i - 1]! });
     expect(out).toMatchObject({ ok: false, code: 0 });
     expect(events.some((e) => e.type === 'skip' && e.id === 'two')).toBe(true);
     expect(runner.calls).not.toContain('mount -t tmpfs t /tmp/boxlab-r1/m3');

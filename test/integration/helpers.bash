@@ -1,0 +1,62 @@
+# Shared by every bats file: the boxlab command, root checks, and the host-is-clean assertion.
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+load "$ROOT/node_modules/bats-support/load"
+load "$ROOT/node_modules/bats-assert/load"
+
+# Progress and the host confirmation go to a throwaway place, never the learner's.
+export BOXLAB_STATE_HOME="${BATS_FILE_TMPDIR:-/tmp}/state"
+
+boxlab() { node "$ROOT/bin/boxlab.js" "$@"; }
+
+requires_root() {
+  [ "$(id -u)" = 0 ] || skip "needs root: the lessons change the kernel's state (run npm test as root)"
+}
+
+# Nothing boxlab-owned is left: mounts, work directories, state files, boxes.
+assert_host_clean() {
+  local mounts dirs states procs
+  mounts=$(grep -c ' /tmp/boxlab-' /proc/self/mountinfo || true)
+  dirs=$(find /tmp -maxdepth 1 -name 'boxlab-*' | wc -l)
+  states=$(find /run/boxlab -name '*.json' 2>/dev/null | wc -l)
+  procs=$(boxlab_processes | wc -l)
+  if [ "$mounts$dirs$states$procs" != 0000 ]; then
+    grep ' /tmp/boxlab-' /proc/self/mountinfo >&2 || true
+    find /tmp -maxdepth 1 -name 'boxlab-*' >&2
+    find /run/boxlab -name '*.json' >&2 2>/dev/null || true
+    boxlab_processes >&2
+    fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes"
+  fi
+}
+
+# Live processes that boxlab starts: boxes (unshare ... sleep infinity) and chroot sleepers.
+boxlab_processes() {
+  local p cmd
+  for p in /proc/[0-9]*; do
+    grep -qs '^State:.*Z' "$p/status" && continue
+    cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    case "$cmd" in
+      *'--kill-child=KILL --propagation private sleep infinity'* | 'sleep infinity ' | *'/tmp/boxlab-'*) echo "${p#/proc/} $cmd" ;;
+    esac
+  done
+}
+
+# PIDs that a --json run reported for the processes it started.
+started_pids() { grep -o '"value":"[0-9]*"' "$1" | grep -o '[0-9]*'; }
+
+# Is PID gone (or a zombie waiting for its reaper)?
+pid_gone() { [ ! -e "/proc/$1" ] || grep -qs '^State:.*Z' "/proc/$1/status"; }
+
+# Run lesson $1 with --json, send signal $3 once its own step $2 has begun; sets $status and $out.
+interrupt_at_step() {
+  local lesson=$1 step=$2 sig=$3 i
+  out="$BATS_TEST_TMPDIR/run-$lesson-$step-$sig.json"
+  node "$ROOT/bin/boxlab.js" lesson "$lesson" --yes --json --pace 150 >"$out" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 1000; i++)); do
+    [ "$(grep '"type":"step"' "$out" | grep -vc '"quiet":true')" -ge "$step" ] && break
+    sleep 0.01
+  done
+  kill "-$sig" "$pid"
+  status=0
+  wait "$pid" || status=$?
+}

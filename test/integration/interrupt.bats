@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# Interrupted runs leave the host as it was: SIGINT at any step cleans up at once; after
+# SIGKILL the box dies with boxlab within a second and `reset` removes the rest.
+load helpers
+
+setup() { requires_root; }
+teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
+
+sigint_at_every_step() {
+  local lesson=$1 steps=$2 n
+  for ((n = 1; n <= steps; n++)); do
+    interrupt_at_step "$lesson" "$n" INT
+    [ "$status" = 130 ] || [ "$status" = 0 ] || fail "lesson $lesson, SIGINT at step $n: exit $status"
+    assert_host_clean
+  done
+}
+
+@test "SIGINT at each step of lesson 1 leaves nothing behind" { sigint_at_every_step 1 3; }
+@test "SIGINT at each step of lesson 2 leaves nothing behind" { sigint_at_every_step 2 8; }
+
+@test "SIGINT exits 130 and says it was interrupted" {
+  interrupt_at_step 2 4 INT
+  assert_equal "$status" 130
+  run tail -n 1 "$out"
+  assert_output --regexp '"type":"end".*"code":130'
+}
+
+@test "SIGKILL: the box dies with boxlab within a second, reset removes the rest" {
+  interrupt_at_step 2 6 KILL
+  assert_equal "$status" 137
+  local pids i gone
+  pids=$(started_pids "$out")
+  [ -n "$pids" ] || fail "the run reported no box PIDs"
+  for ((i = 0; i < 100; i++)); do
+    gone=1
+    for p in $pids; do pid_gone "$p" || gone=0; done
+    [ "$gone" = 1 ] && break
+    sleep 0.01
+  done
+  [ "$gone" = 1 ] || fail "box processes still alive 1 s after SIGKILL: $pids"
+  # Host-side mounts and the work dir outlive a SIGKILL: that is what reset is for.
+  run boxlab reset
+  assert_success
+  assert_output --partial 'removed mount /tmp/boxlab-'
+  assert_host_clean
+  run boxlab reset
+  assert_success
+  assert_output 'nothing to remove: the host is clean of boxlab'
+}
+
+@test "SIGTERM to a --script run: its trap cleans up" {
+  # (A background job of a non-interactive shell ignores SIGINT, so the test sends TERM;
+  # the script traps both.)
+  boxlab lesson 2 --script >"$BATS_TEST_TMPDIR/l2.sh"
+  # Pause the script after its box exists, then interrupt it.
+  sed -i 's/^BOX=\$(boxlab_child.*/&\nsleep 2/' "$BATS_TEST_TMPDIR/l2.sh"
+  bash "$BATS_TEST_TMPDIR/l2.sh" >"$BATS_TEST_TMPDIR/l2.out" 2>&1 &
+  local pid=$! i
+  for ((i = 0; i < 500; i++)); do grep -q '^BOX=' "$BATS_TEST_TMPDIR/l2.out" && break; sleep 0.01; done
+  grep -q '^BOX=' "$BATS_TEST_TMPDIR/l2.out" || fail "the script never made its box"
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 130
+  assert_host_clean
+}
+
+@test "reset leaves a running lesson alone" {
+  boxlab lesson 2 --yes --json --pace 400 >"$BATS_TEST_TMPDIR/live.json" 2>&1 &
+  local pid=$! i
+  for ((i = 0; i < 500; i++)); do [ -n "$(find /run/boxlab -name '*.json' 2>/dev/null)" ] && grep -q '"index":2' "$BATS_TEST_TMPDIR/live.json" && break; sleep 0.01; done
+  run boxlab reset
+  assert_success
+  assert_output --partial 'left alone'
+  kill -INT "$pid"
+  wait "$pid" || true
+  assert_host_clean
+}

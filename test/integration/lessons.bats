@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# Each lesson passes for real on this kernel, its --script output passes under bash alone,
+# and neither leaves anything behind.
+load helpers
+
+setup() { requires_root; }
+teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
+
+lesson_passes() {
+  run boxlab lesson "$1" --yes
+  assert_success
+  assert_output --partial '✔ all checks passed'
+  refute_output --partial '✗'
+  assert_output --partial '⚙ kernel feature:'
+  assert_output --partial 'evidence ('
+  assert_host_clean
+}
+
+script_passes() {
+  boxlab lesson "$1" --script >"$BATS_TEST_TMPDIR/lesson.sh"
+  run bash "$BATS_TEST_TMPDIR/lesson.sh"
+  assert_success
+  assert_output --partial 'all checks passed'
+  refute_output --partial '✗'
+  assert_host_clean
+}
+
+@test "lesson 1 (chroot) passes with --yes" { lesson_passes 1; }
+@test "lesson 1 --script passes under bash" { script_passes 1; }
+@test "lesson 2 (mount namespace + pivot_root) passes with --yes" { lesson_passes 2; }
+@test "lesson 2 --script passes under bash" { script_passes 2; }
+
+@test "lesson 1 proves the chroot escape from kernel facts" {
+  run boxlab lesson 1 --yes --json
+  assert_success
+  assert_line --partial '"title":"the jailed process read a file outside its root"'
+  refute_line --partial '"ok":false'
+}
+
+@test "lesson 2 closes that escape, with every check read from the kernel" {
+  run boxlab lesson 2 --yes --json
+  assert_success
+  assert_line --regexp '"title":"the host secret is out of reach through boxlab.s PID".*"ok":true'
+  assert_line --regexp '"title":"the host does not".*"ok":true'
+  refute_line --partial '"ok":false'
+}
+
+@test "a passed lesson shows up as passed" {
+  boxlab lesson 1 --yes >/dev/null
+  run boxlab lessons
+  assert_line --regexp '^ +1  chroot.*passed'
+}
