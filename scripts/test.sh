@@ -3,6 +3,6 @@
 # on the real kernel (they skip, saying why, when not run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx tsc -p tsconfig.json
+npm run --silent build
 npx vitest run
 node_modules/bats/bin/bats --print-output-on-failure test/integration

@@ -57,7 +57,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   }
 
   const emit = await formatter(f, entry.number);
-  const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : new RealRunner();
+  const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : await new RealRunner().ready();
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   process.on('SIGINT', onSignal);

@@ -43,6 +43,12 @@ function missing(c: Cmd, ms: number): RunResult {
 export class RealRunner implements Runner {
   toolMs = 0;
 
+  /** Load execa now, so its import is start-up time rather than the first step's. */
+  async ready(): Promise<this> {
+    await loadExeca();
+    return this;
+  }
+
   async run(c: Cmd, o: { signal?: AbortSignal } = {}): Promise<RunResult> {
     const execa = await loadExeca();
     const t0 = performance.now();
