@@ -5,7 +5,7 @@ import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
 import { findLesson, LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
 import { RealRunner, RecordingRunner, type Runner } from '../shell/runner.js';
-import { runLesson, plan, type PauseAnswer } from '../engine/run.js';
+import { runLesson, plan, type PauseAnswer, type Vars } from '../engine/run.js';
 import { workspaceVars } from '../engine/workspace.js';
 import type { Emit } from '../engine/events.js';
 import type { Lesson, Step } from '../engine/lesson.js';
@@ -56,11 +56,19 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     await guardHost(Boolean(f.yes) || !interactive);
   }
 
-  const emit = await formatter(f, entry.number);
+  const show = await formatter(f, entry.number);
+  // While the learner's shell runs in the box, Ctrl-C belongs to that shell, not to us.
+  let shellOpen = false;
+  const emit: Emit = (e) => {
+    if (e.type === 'shell') shellOpen = true;
+    if (e.type === 'cleanup' || e.type === 'end') shellOpen = false;
+    show(e);
+  };
   const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : await new RealRunner().ready();
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
-  process.on('SIGINT', onSignal);
+  const onInterrupt = (): void => void (shellOpen || ac.abort());
+  process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   const state = planOnly ? undefined : new StateFile(vars.RUN_ID!);
@@ -70,7 +78,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     if (outcome.ok && !planOnly) markPassed(lesson.number);
     return outcome.code;
   } finally {
-    process.off('SIGINT', onSignal);
+    process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
   }
@@ -100,12 +108,12 @@ async function guardHost(answered: boolean): Promise<void> {
 }
 
 /** Between steps: Enter to go on, or the instructor's menu with --step. */
-async function pauser(lesson: Lesson, menu: boolean, ac: AbortController): Promise<(s: Step, i: number) => Promise<PauseAnswer>> {
+async function pauser(lesson: Lesson, menu: boolean, ac: AbortController): Promise<(s: Step, i: number, vars: Vars) => Promise<PauseAnswer>> {
   const { select } = await import('@inquirer/prompts');
   const chalk = (await import('chalk')).default;
   const { renderMarkdown } = await import('../report/markdown.js');
-  const { render } = await import('../shell/cmd.js');
-  return async (step, i) => {
+  const { fillCmd, fillKnown, render } = await import('../shell/cmd.js');
+  return async (step, i, vars) => {
     for (;;) {
       let answer: string;
       try {
@@ -133,7 +141,7 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController): Promi
       if (answer !== 'explain') return answer as PauseAnswer;
       const style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: chalk.bold.underline };
       process.stdout.write(renderMarkdown(lesson.prose.steps[step.id] ?? '', style) + '\n');
-      for (const a of step.actions) if ('run' in a || 'start' in a) process.stdout.write(`  $ ${render('run' in a ? a.run : a.start)}\n`);
+      for (const a of step.actions) if ('run' in a || 'start' in a) process.stdout.write(`  $ ${render(fillCmd('run' in a ? a.run : a.start, vars, fillKnown))}\n`);
       process.stdout.write('\n');
     }
   };

@@ -24,7 +24,7 @@ export interface RunOptions {
   /** Resolves lessons named in buildsOn. */
   load: (n: number) => Promise<Lesson>;
   /** Asked before each step of the lesson itself (not replays); absent with --yes. */
-  pause?: (step: Step, index: number) => Promise<PauseAnswer>;
+  pause?: (step: Step, index: number, vars: Vars) => Promise<PauseAnswer>;
   /** Aborted on SIGINT: the current command is cancelled and cleanup runs. */
   signal?: AbortSignal;
   state?: StateFile;
@@ -110,6 +110,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
       const parent = Number(fill(`\${${a.childOf}}`, vars));
       const pid = await waitForExecedChild(parent, o.signal);
+      if (interrupted()) throw new StepFailed('interrupted', 130);
       if (pid === undefined) throw new StepFailed(`no child of PID ${parent} appeared (did it exit?)`);
       vars[a.pid] = String(pid);
       return o.emit({ type: 'cmd', action: a, shown: `${a.pid}=${pid}`, value: String(pid), quiet });
@@ -128,7 +129,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       vars[a.pid] = String(started.pid);
       exited.set(a.pid, started.exited);
       if (a.until && !(await waitFor(() => comm(started.pid) === a.until, o.signal))) {
-        throw new StepFailed(`PID ${started.pid} never became ${a.until}`);
+        throw interrupted() ? new StepFailed('interrupted', 130) : new StepFailed(`PID ${started.pid} never became ${a.until}`);
       }
       o.emit({ type: 'cmd', action: a, shown: `${line} &`, value: String(started.pid), quiet });
       return;
@@ -193,7 +194,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       if (!p.quiet) index++;
       if (!p.quiet && o.paceMs && !o.dryRun) await sleep(o.paceMs, o.signal);
       if (!p.quiet && o.pause && !o.dryRun) {
-        const answer = await o.pause(p.step, index);
+        const answer = await o.pause(p.step, index, vars);
         if (answer === 'quit') {
           outcome = { ok: false, code: 0, reason: `stopped before step ${index} at your request` };
           break;

@@ -1,6 +1,6 @@
 // `boxlab doctor`: is this host fit for the lessons? One line per fact, read from the kernel
 // or from the tools themselves, with what to do when it is not.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import type { Runner } from '../shell/runner.js';
 import { cmd } from '../shell/cmd.js';
@@ -34,10 +34,19 @@ export function kernelAtLeast(version: string, major: number, minor: number): bo
 
 export function virtualization(): { vm: boolean; container: boolean; disposable: boolean; what: string } {
   const disposable = existsSync(DISPOSABLE_MARKER);
-  const container = existsSync('/.dockerenv') || existsSync('/run/.containerenv');
+  // The kernel gives the initial PID and user namespaces fixed inode numbers
+  // (PROC_PID_INIT_INO, PROC_USER_INIT_INO): anything else means we run inside a container.
+  const ns = (n: string): string => {
+    try {
+      return readlinkSync(`/proc/self/ns/${n}`);
+    } catch {
+      return '';
+    }
+  };
+  const container = ns('pid') !== 'pid:[4026531836]' || ns('user') !== 'user:[4026531837]';
   const vm = /^flags\s*:.*\bhypervisor\b/m.test(read('/proc/cpuinfo'));
   const product = read('/sys/class/dmi/id/product_name').trim();
-  const what = [vm ? `VM${product ? ` (${product})` : ' (hypervisor flag)'}` : 'bare metal or undetected', container ? 'inside a container' : '', disposable ? 'marked disposable' : '']
+  const what = [vm ? `VM${product ? ` (${product})` : ' (hypervisor flag)'}` : 'bare metal or undetected', container ? 'inside a container (not the initial PID/user namespace)' : '', disposable ? 'marked disposable' : '']
     .filter(Boolean)
     .join(', ');
   return { vm, container, disposable, what };
@@ -90,11 +99,16 @@ export async function doctor(runner: Runner): Promise<Finding[]> {
   f.push(/\boverlay\b/.test(filesystems) ? { name: 'overlayfs', level: 'ok', detail: 'in /proc/filesystems' } : { name: 'overlayfs', level: 'warn', detail: 'not loaded', fix: 'modprobe overlay' });
 
   // veth and bridge are tried for real, inside a network namespace that vanishes at once.
-  const [veth, bridge] = await Promise.all([
+  const [veth, bridge] = uid !== 0 ? [undefined, undefined] : await Promise.all([
     runner.run(cmd('unshare', '--net', 'ip', 'link', 'add', 'boxlab-probe0', 'type', 'veth', 'peer', 'name', 'boxlab-probe1')),
     runner.run(cmd('unshare', '--net', 'ip', 'link', 'add', 'boxlab-probe0', 'type', 'bridge')),
   ]);
   for (const [name, r] of [['veth', veth], ['bridge', bridge]] as const) {
+    if (uid !== 0) {
+      f.push({ name, level: 'warn', detail: 'not tested: creating one needs root' });
+      continue;
+    }
+    if (!r) continue;
     f.push(r.code === 0 ? { name, level: 'ok', detail: 'created in a throwaway network namespace' } : { name, level: 'warn', detail: r.stderr.trim().split('\n')[0] || `exit ${r.code}`, fix: `modprobe ${name} (needs root)` });
   }
 

@@ -1,4 +1,5 @@
-// The one place in boxlab that starts processes. Everything above it talks to a Runner,
+// The one place in boxlab that starts processes. They all start in /: every path boxlab passes
+// is absolute, and a box's init must have / as its cwd to follow pivot_root. Everything above it talks to a Runner,
 // so the engine can be tested with a RecordingRunner and no root.
 import { performance } from 'node:perf_hooks';
 import { render, type Cmd } from './cmd.js';
@@ -59,6 +60,7 @@ export class RealRunner implements Runner {
       stdin: c.stdin === undefined ? 'ignore' : undefined,
       cancelSignal: o.signal,
       env: { LC_ALL: 'C' },
+      cwd: '/',
     });
     const ms = performance.now() - t0;
     this.toolMs += ms;
@@ -69,7 +71,9 @@ export class RealRunner implements Runner {
   async start(c: Cmd): Promise<Started> {
     const execa = await loadExeca();
     const t0 = performance.now();
-    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env: { LC_ALL: 'C' } });
+    // detached: its own session, so a Ctrl-C at the terminal (meant for us or for a shell in
+    // the box) never reaches the box; --pdeathsig still ties it to us.
+    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env: { LC_ALL: 'C' }, cwd: '/', detached: true });
     const exited = p.then((r) => ({
       code: r.code === 'ENOENT' ? 127 : r.exitCode ?? 128 + signalNumber(r.signal),
       stdout: '',
@@ -85,7 +89,7 @@ export class RealRunner implements Runner {
 
   async attach(c: Cmd): Promise<number> {
     const execa = await loadExeca();
-    const r = await execa(c.file, c.args, { reject: false, stdio: 'inherit' });
+    const r = await execa(c.file, c.args, { reject: false, stdio: 'inherit', cwd: '/' });
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
 }
