@@ -5,25 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian package -> a file it provides, to skip apt entirely when all is there.
+# Debian package -> a command it provides, so apt runs only when something is missing.
 declare -A NEED=(
-  [util-linux]=/usr/bin/unshare
-  [mount]=/usr/bin/mount
-  [libcap2-bin]=/usr/sbin/capsh
-  [iproute2]=/usr/sbin/ip
-  [busybox-static]=/bin/busybox
-  [coreutils]=/usr/bin/chroot
-  [kmod]=/usr/sbin/modprobe
+  [util-linux]=unshare
+  [mount]=mount
+  [libcap2-bin]=capsh
+  [iproute2]=ip
+  [coreutils]=chroot
+  [kmod]=modprobe
+  [nodejs]=node
+  [npm]=npm
 )
-command -v node >/dev/null || NEED[nodejs]=/usr/bin/node
-command -v npm >/dev/null || NEED[npm]=/usr/bin/npm
-
 missing=()
 for pkg in "${!NEED[@]}"; do
-  # busybox-static must be the static build: the dynamic `busybox` package cannot run in a chroot.
-  if [ "$pkg" = busybox-static ]; then dpkg -s busybox-static >/dev/null 2>&1 || missing+=("$pkg"); continue; fi
-  [ -e "${NEED[$pkg]}" ] || missing+=("$pkg")
+  PATH="$PATH:/usr/sbin:/sbin" command -v "${NEED[$pkg]}" >/dev/null || missing+=("$pkg")
 done
+# The static build: the dynamic `busybox` package cannot run inside a chroot.
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "provision: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
