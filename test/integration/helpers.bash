@@ -12,19 +12,23 @@ requires_root() {
   [ "$(id -u)" = 0 ] || skip "needs root: the lessons change the kernel's state (run npm test as root)"
 }
 
-# Nothing boxlab-owned is left: mounts, work directories, state files, boxes.
+# Nothing boxlab-owned is left: mounts, work directories, state files, boxes, and (for the
+# lessons that make them) cgroups, network links and named network namespaces.
 assert_host_clean() {
-  local mounts dirs states procs
+  local mounts dirs states procs cgroups links netns
   mounts=$(grep -c ' /tmp/boxlab-' /proc/self/mountinfo || true)
   dirs=$(find /tmp -maxdepth 1 -name 'boxlab-*' | wc -l)
   states=$(find /run/boxlab -name '*.json' 2>/dev/null | wc -l)
   procs=$(boxlab_processes | wc -l)
-  if [ "$mounts$dirs$states$procs" != 0000 ]; then
+  cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'boxlab*' 2>/dev/null | wc -l)
+  links=$(ip -o link show 2>/dev/null | grep -c ': boxlab' || true)
+  netns=$(ip netns list 2>/dev/null | grep -c '^boxlab' || true)
+  if [ "$mounts$dirs$states$procs$cgroups$links$netns" != 0000000 ]; then
     grep ' /tmp/boxlab-' /proc/self/mountinfo >&2 || true
     find /tmp -maxdepth 1 -name 'boxlab-*' >&2
     find /run/boxlab -name '*.json' >&2 2>/dev/null || true
     boxlab_processes >&2
-    fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes"
+    fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns"
   fi
 }
 
