@@ -24,24 +24,26 @@ export const isFact = (x: unknown): x is Fact => typeof x === 'object' && x !== 
 
 export type Verdict = { ok: boolean; actual: string; expected: string };
 
+/** Judge a check. An empty fact (an unreadable file, a vanished process) proves nothing, so
+ *  every verdict needs evidence: the --script helper applies the same rule. */
 export async function judge(c: Check, vars: Vars, runner: Runner): Promise<Verdict> {
   const actual = await readFact(c.fact, vars, runner);
   const value = async (x: string | Fact): Promise<string> => (isFact(x) ? readFact(x, vars, runner) : fill(x, vars));
+  const verdict = (holds: boolean, expected: string): Verdict => ({ ok: holds && actual !== '', actual, expected });
   if ('equals' in c) {
     const expected = await value(c.equals);
-    // Two unreadable facts are equal but prove nothing: evidence has to exist.
-    return { ok: actual === expected && (actual !== '' || !isFact(c.equals)), actual, expected };
+    return verdict(actual === expected, expected);
   }
   if ('differs' in c) {
     const expected = await value(c.differs);
-    return { ok: actual !== expected, actual, expected: `not ${expected}` };
+    return verdict(actual !== expected, `not ${expected}`);
   }
   if ('contains' in c) {
     const expected = fill(c.contains, vars);
-    return { ok: actual.includes(expected), actual, expected: `contains ${expected}` };
+    return verdict(actual.includes(expected), `contains ${expected}`);
   }
   const expected = fill(c.lacks, vars);
-  return { ok: !actual.includes(expected), actual, expected: `lacks ${expected}` };
+  return verdict(!actual.includes(expected), `lacks ${expected}`);
 }
 
 /** A short description of where a fact comes from, for learners. */

@@ -1,6 +1,7 @@
 // The lesson model. A lesson is data: steps of commands, the kernel feature each enables,
 // probes that show the effect, and checks that prove it from kernel facts.
 import type { Cmd } from '../shell/cmd.js';
+import { rename } from '../shell/coreutils.js';
 
 export interface Feature {
   /** What the kernel gives us, e.g. "mount namespace". */
@@ -93,3 +94,21 @@ export interface Prose {
 export const defineLesson = (def: LessonDef): LessonDef => def;
 
 export const willReplay = (s: Step): boolean => s.replay ?? s.breakIt === undefined;
+
+/** The commands a fact runs (files and links are read, not run). */
+export const factCmds = (f: Fact): Cmd[] => ('out' in f ? [f.out] : 'status' in f ? [f.status] : []);
+
+/** The commands an action runs; building a cache ends by moving the result into place. */
+export const actionCmds = (a: Action): Cmd[] =>
+  'run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? [...a.build, rename(a.tmp, a.ensureDir)] : [];
+
+/** Every fact a step reads: probes, checks, and the facts checks compare against. */
+export function stepFacts(s: Step): Fact[] {
+  const facts: Fact[] = (s.probes ?? []).map((p) => p.show);
+  for (const c of s.checks) {
+    facts.push(c.fact);
+    const other = 'equals' in c ? c.equals : 'differs' in c ? c.differs : undefined;
+    if (other !== undefined && typeof other !== 'string') facts.push(other);
+  }
+  return facts;
+}

@@ -1,31 +1,25 @@
 // The lesson linter: what every lesson must satisfy before a learner sees it.
 import { existsSync } from 'node:fs';
 import { placeholders, type Cmd } from '../shell/cmd.js';
-import type { Action, Fact, Lesson, Resource, Step } from './lesson.js';
-import { willReplay } from './lesson.js';
+import type { Fact, Lesson, Resource, Step } from './lesson.js';
+import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
 import { WORKSPACE } from './workspace.js';
 
 /** Variables the command line provides to every run. */
 export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX'];
 
-const cmdsOfFact = (f: Fact): Cmd[] => ('out' in f ? [f.out] : 'status' in f ? [f.status] : []);
-const stringsOfFact = (f: Fact): string[] => ('file' in f ? [f.file, f.grep ?? ''] : 'link' in f ? [f.link] : cmdsOfFact(f).flatMap(words));
+const stringsOfFact = (f: Fact): string[] => ('file' in f ? [f.file, f.grep ?? ''] : 'link' in f ? [f.link] : factCmds(f).flatMap(words));
 const words = (c: Cmd): string[] => [c.file, ...c.args, ...(c.stdin === undefined ? [] : [c.stdin])];
-const cmdsOfAction = (a: Action): Cmd[] => ('run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? a.build : []);
 
 function stepStrings(s: Step): string[] {
   const out: string[] = [];
   for (const a of s.actions) {
-    out.push(...cmdsOfAction(a).flatMap(words));
+    out.push(...actionCmds(a).flatMap(words));
     if ('ensureDir' in a) out.push(a.ensureDir, a.tmp);
   }
-  for (const p of s.probes ?? []) out.push(...stringsOfFact(p.show));
-  for (const c of s.checks) {
-    out.push(...stringsOfFact(c.fact));
-    for (const v of ['equals' in c ? c.equals : 'differs' in c ? c.differs : 'contains' in c ? c.contains : c.lacks]) {
-      out.push(...(typeof v === 'string' ? [v] : stringsOfFact(v)));
-    }
-  }
+  out.push(...stepFacts(s).flatMap(stringsOfFact));
+  for (const c of s.checks) if ('contains' in c || 'lacks' in c) out.push('contains' in c ? c.contains : c.lacks);
+  for (const c of s.checks) for (const v of ['equals' in c ? c.equals : 'differs' in c ? c.differs : undefined]) if (typeof v === 'string') out.push(v);
   for (const r of s.creates ?? []) if (!('process' in r)) out.push('dir' in r ? r.dir : r.mount);
   return out;
 }
@@ -105,7 +99,7 @@ function lintCreates(s: Step, dirs: string[], problem: (m: string) => void): voi
   for (const a of s.actions) {
     if ('start' in a && !processes.includes(a.pid)) problem(`starts a process (${a.pid}) without declaring it in creates`);
     if ('ensureDir' in a && !dirs.some((d) => under(a.tmp, d))) problem(`builds ${a.tmp} outside any declared directory`);
-    for (const c of cmdsOfAction(a)) {
+    for (const c of actionCmds(a)) {
       if (c.file === 'mount' && !c.args.some((x) => x.startsWith('--make-'))) {
         const target = c.args[c.args.length - 1]!;
         if (!mounts.includes(target)) problem(`mounts ${target} on the host without declaring it in creates`);

@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cmd, fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
-import { rename } from '../shell/coreutils.js';
 import type { Runner, Started } from '../shell/runner.js';
 import { childrenOf, comm, processStartTime } from '../kernel/proc.js';
 import type { HostResource, StateFile } from '../box/state.js';
@@ -11,7 +10,7 @@ import { teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
 import { describeFact, judge, readFact } from './facts.js';
-import { willReplay, type Action, type Fact, type Lesson, type Step } from './lesson.js';
+import { actionCmds, willReplay, type Action, type Fact, type Lesson, type Step } from './lesson.js';
 
 export type PauseAnswer = 'run' | 'skip' | 'quit';
 
@@ -96,7 +95,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     if (interrupted()) throw new StepFailed('interrupted', 130);
     if ('ensureDir' in a) {
       const dir = fill(a.ensureDir, vars);
-      const build = [...a.build, rename(a.tmp, a.ensureDir)];
+      const build = actionCmds(a);
       if (o.dryRun) {
         const lines = build.map((c) => '    ' + shown(c)).join('\n');
         return o.emit({ type: 'cmd', action: a, shown: `if [ ! -d ${shown(cmd(a.ensureDir))} ]; then  # built once, then cached\n${lines}\n  fi`, quiet });

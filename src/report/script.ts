@@ -2,7 +2,7 @@
 // and checks with no Node. Commands keep their ${NAME} placeholders as shell variables.
 import { literal, quote, render, type Cmd } from '../shell/cmd.js';
 import type { Event } from '../engine/events.js';
-import type { Fact } from '../engine/lesson.js';
+import { actionCmds, type Fact } from '../engine/lesson.js';
 import { isFact } from '../engine/facts.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
 
@@ -25,8 +25,10 @@ trap boxlab_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # boxlab_check TITLE equals|differs|contains|lacks ACTUAL EXPECTED
+# An empty fact (an unreadable file, a vanished process) proves nothing: it always fails.
 boxlab_check() {
   local ok=1
+  [ -n "$3" ] || ok=0
   case $2 in
     equals) [ "$3" = "$4" ] || ok=0 ;;
     differs) [ "$3" != "$4" ] || ok=0 ;;
@@ -125,8 +127,8 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
         else if ('childOf' in a) say(`${a.pid}=$(boxlab_child "\${${a.childOf}}")`, `boxlab_say "${a.pid}=\${${a.pid}}"`);
         else {
           say(`if [ ! -d ${quote(a.ensureDir)} ]; then`);
-          for (const c of a.build) say(...commandLines(c).map((l) => '  ' + l));
-          say(`  mv -T ${quote(a.tmp)} ${quote(a.ensureDir)}`, 'fi');
+          for (const c of actionCmds(a)) say(...commandLines(c).map((l) => '  ' + l));
+          say('fi');
         }
         break;
       }

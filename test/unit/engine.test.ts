@@ -79,6 +79,19 @@ describe('the step runner', () => {
     expect(runner.calls.at(-1)).toBe('rm -rf --one-file-system /tmp/boxlab-r1');
   });
 
+  it('never lets an empty fact pass a check, whatever the comparison', async () => {
+    const checks = [
+      { title: 'equals', fact: { out: cmd('cat', '/gone') }, equals: { out: cmd('cat', '/also-gone') } },
+      { title: 'differs', fact: { out: cmd('cat', '/gone') }, differs: 'x' },
+      { title: 'lacks', fact: { out: cmd('cat', '/gone') }, lacks: 'shared:' },
+    ];
+    const step: Step = { id: 'e', title: 'e', feature, actions: [], checks };
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf([step]), { runner: new RecordingRunner(), emit, dryRun: false, vars, isPresent, load: noLoad });
+    expect(out.ok).toBe(false);
+    expect(events.filter((e) => e.type === 'check').map((e) => e.type === 'check' && e.ok)).toEqual([false, false, false]);
+  });
+
   it('reports a missing tool as an environment problem', async () => {
     const runner = new RecordingRunner((line) => (line.startsWith('mount') ? { code: 127, stderr: 'mount: command not found' } : echoOk(line)));
     const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad });
