@@ -10,7 +10,8 @@ import { workspaceVars } from '../engine/workspace.js';
 import type { Emit } from '../engine/events.js';
 import type { Lesson, Step } from '../engine/lesson.js';
 import { hostConfirmed, confirmHost, markPassed } from '../engine/progress.js';
-import { StateFile } from '../box/state.js';
+import { readStates, StateFile } from '../box/state.js';
+import { isSameLiveProcess } from '../kernel/proc.js';
 import { busyboxCacheDir, CACHE_ROOT, findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
 import { virtualization } from '../kernel/doctor.js';
 import { hostTools, missingTools } from './tools.js';
@@ -39,13 +40,14 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const planOnly = Boolean(f['dry-run'] || f.script);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
 
-  const busybox = findBusybox() ?? '/bin/busybox';
-  let cache = `${CACHE_ROOT}/rootfs/busybox`;
-  if (!planOnly || f.script) {
-    if (!findBusybox()) throw new EnvError('busybox not found: apt-get install busybox-static');
-    if (isDynamicElf(busybox)) throw new EnvError(`${busybox} is dynamically linked: apt-get install busybox-static`);
-    cache = busyboxCacheDir(busybox);
+  // A dry run shows the real cache path when it can, and needs no busybox when it cannot.
+  const found = findBusybox();
+  const usable = found !== undefined && !isDynamicElf(found);
+  if (!usable && (!planOnly || f.script)) {
+    throw new EnvError(found ? `${found} is dynamically linked: apt-get install busybox-static` : 'busybox not found: apt-get install busybox-static');
   }
+  const busybox = found ?? '/bin/busybox';
+  const cache = usable ? busyboxCacheDir(busybox) : `${CACHE_ROOT}/rootfs/busybox`;
   const vars = workspaceVars(randomBytes(4).toString('hex'), { CACHE_DIR: dirname(cache), ROOTFS_CACHE: cache, BUSYBOX: busybox });
 
   if (!planOnly) {
@@ -53,6 +55,8 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     const { steps } = await plan(lesson, loadByNumber);
     const missing = missingTools(hostTools(steps.map((p) => p.step)));
     if (missing.length) throw new EnvError(`missing tool: ${missing.join(', ')} (boxlab doctor says what to install)`);
+    const stale = readStates().filter(({ state }) => !isSameLiveProcess(state.owner, state.ownerStart));
+    if (stale.length) process.stderr.write(`boxlab: ${stale.length} earlier run(s) left things on this host; \`boxlab reset\` removes them\n`);
     await guardHost(Boolean(f.yes) || !interactive);
   }
 

@@ -31,6 +31,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
     if (text.trim()) say(renderMarkdown(text, style, width));
   };
   let failedQuiet = false;
+  let dryRun = false;
+  let checks = 0;
   return (e: Event): void => {
     if (e.quiet) {
       // Replays stay quiet unless something goes wrong in them.
@@ -45,6 +47,7 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
     }
     switch (e.type) {
       case 'lesson':
+        dryRun = e.dryRun;
         say('', chalk.bold.inverse(` Lesson ${e.number} · ${e.title} `) + (e.dryRun ? chalk.yellow('  (dry run: nothing is executed)') : ''), '');
         md(e.intro);
         break;
@@ -75,6 +78,7 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
         if (e.output !== undefined) say(...block(e.output, chalk.dim('    │ ')));
         break;
       case 'check':
+        checks++;
         if (e.ok === undefined) say(chalk.dim(`  ? check: ${e.check.title}  (${e.source})`));
         else
           say(
@@ -95,7 +99,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
         break;
       case 'end':
         say('');
-        if (e.ok) {
+        if (dryRun) say(chalk.yellow(`dry run: ${e.steps} steps and ${checks} checks shown, nothing executed`));
+        else if (e.ok) {
           md(e.outro);
           say(chalk.green.bold(`✔ all checks passed`) + chalk.dim(` in ${(e.ms / 1000).toFixed(2)} s`));
         } else if (e.code === 0) say(chalk.yellow(`■ ${e.reason}`));
