@@ -1,5 +1,5 @@
 import { defineLesson } from '../../src/engine/lesson.js';
-import { BOX, createBox, hostToolInBox, hostToolInBoxMounts, inBox } from '../../src/box/box.js';
+import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts, inBox } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { bindMount, makePropagation, mountFs, umount } from '../../src/shell/mount.js';
@@ -12,7 +12,8 @@ const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
 /** The box's own programs, in its mount and PID namespaces. */
 const boxRun = (...command: string[]) => inBox(['mount', 'pid'], cmd(command[0]!, ...command.slice(1)));
-const box = createBox(['mount', 'pid']);
+/** All of a container's namespaces at once: lessons 3 to 5 look at the others. */
+const box = createBox(BOX_NAMESPACES);
 
 export default defineLesson({
   number: 2,
@@ -40,8 +41,8 @@ export default defineLesson({
     },
     {
       id: 'box',
-      title: 'Create the box: new mount and PID namespaces',
-      feature: { name: 'mount namespace', syscalls: ['unshare(2) CLONE_NEWNS|CLONE_NEWPID', 'prctl(2) PR_SET_PDEATHSIG'], man: ['mount_namespaces(7)', 'unshare(1)'] },
+      title: 'Create the box: a new mount namespace (and its siblings)',
+      feature: { name: 'mount namespace', syscalls: ['unshare(2) CLONE_NEWNS', 'prctl(2) PR_SET_PDEATHSIG'], man: ['mount_namespaces(7)', 'unshare(1)'] },
       creates: box.creates,
       actions: box.actions,
       probes: [{ title: 'the box init: PID on the host, then PID inside', show: { out: cmd('grep', 'NSpid', `/proc/${BOX}/status`) } }],

@@ -6,6 +6,9 @@ import { unshare, type Namespace } from '../shell/unshare.js';
 import { withParentDeathSignal } from '../shell/setpriv.js';
 import type { Action, Resource } from '../engine/lesson.js';
 
+/** Every namespace a container gets but user and time (those have lessons of their own). */
+export const BOX_NAMESPACES: Namespace[] = ['mount', 'uts', 'ipc', 'net', 'pid', 'cgroup'];
+
 /** The variable holding the box's PID 1 (as the host numbers it). */
 export const BOX = '${BOX}';
 /** The unshare process that forked it; killing it kills the box. */

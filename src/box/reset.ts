@@ -6,7 +6,7 @@ import type { Runner } from '../shell/runner.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
-import { describe, hostTeardown, isPresent, WORK_PREFIX } from './resources.js';
+import { describe, hostTeardown, isPresent, LINK_PREFIX, WORK_PREFIX } from './resources.js';
 
 export interface ResetLine {
   what: string;
@@ -19,6 +19,7 @@ const under = (path: string, dir: string): boolean => path === dir || path.start
 export async function reset(runner: Runner, say: (l: ResetLine) => void): Promise<number> {
   let removed = 0;
   const liveDirs: string[] = [];
+  const liveLinks: string[] = [];
 
   const undo = async (r: HostResource): Promise<void> => {
     // A mount may be stacked several times on one point; a dead process needs nothing.
@@ -33,7 +34,10 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
 
   for (const { path, state } of readStates()) {
     if (isSameLiveProcess(state.owner, state.ownerStart)) {
-      for (const r of state.resources) if ('dir' in r) liveDirs.push(r.dir);
+      for (const r of state.resources) {
+        if ('dir' in r) liveDirs.push(r.dir);
+        if ('link' in r) liveLinks.push(r.link);
+      }
       say({ what: `run ${state.runId}`, done: `left alone: its boxlab (pid ${state.owner}) is still running`, ok: true });
       continue;
     }
@@ -49,11 +53,22 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     .sort((a, b) => b.length - a.length);
   for (const mount of [...new Set(leftMounts)]) await undo({ mount });
 
+  // Host ends of veth pairs and bridges; deleting one end of a veth deletes both.
+  for (const link of listDir('/sys/class/net').filter((n) => n.startsWith(LINK_PREFIX) && !liveLinks.includes(n))) await undo({ link });
+
   const tmp = WORK_PREFIX.slice(0, WORK_PREFIX.lastIndexOf('/'));
   const base = WORK_PREFIX.slice(tmp.length + 1);
-  for (const name of readdirSync(tmp).filter((n) => n.startsWith(base))) {
+  for (const name of listDir(tmp).filter((n) => n.startsWith(base))) {
     const dir = `${tmp}/${name}`;
     if (!isLive(dir)) await undo({ dir });
   }
   return removed;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

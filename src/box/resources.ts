@@ -1,9 +1,11 @@
 // How each kind of host resource is undone: one definition serves a run's own cleanup,
 // `boxlab reset` and the --script output.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Cmd } from '../shell/cmd.js';
 import { killPid, removeTree } from '../shell/coreutils.js';
 import { umount } from '../shell/mount.js';
+import { deleteLink } from '../shell/ip.js';
+import { removeShm } from '../shell/ipc.js';
 import type { Resource } from '../engine/lesson.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { mountsOf } from '../kernel/mountinfo.js';
@@ -11,27 +13,55 @@ import type { HostResource } from './state.js';
 
 /** Every work directory is /tmp/boxlab-RUNID, so a prefix scan finds leftovers of any run. */
 export const WORK_PREFIX = '/tmp/boxlab-';
+/** Every host network link a lesson makes is called boxlab-something. */
+export const LINK_PREFIX = 'boxlab';
+
+/** The variable a resource's identity lives in, known only once its step has run. */
+export const resourceVar = (r: Resource): string | undefined => ('process' in r ? r.process : 'shm' in r ? r.shm : undefined);
 
 /** Undo commands; values may be ${NAME} placeholders (lesson data) or filled (reset). */
 export function teardown(r: Resource): Cmd[] {
   if ('dir' in r) return [removeTree(r.dir)];
   if ('mount' in r) return [umount(r.mount, { lazy: true })];
+  if ('link' in r) return [deleteLink(r.link)];
+  if ('shm' in r) return [removeShm(`\${${r.shm}}`)];
   return [killPid('KILL', `\${${r.process}}`)];
 }
 
 export function hostTeardown(r: HostResource): Cmd[] {
   if ('process' in r) return [killPid('KILL', String(r.process))];
+  if ('shm' in r) return [removeShm(String(r.shm))];
   return teardown(r);
 }
 
 export function describe(r: HostResource | Resource): string {
   if ('dir' in r) return `directory ${r.dir}`;
   if ('mount' in r) return `mount ${r.mount}`;
+  if ('link' in r) return `network link ${r.link}`;
+  if ('shm' in r) return `shared memory segment ${r.shm}`;
   return `process ${r.process}`;
 }
+
+/** The ids in /proc/sysvipc/shm (the reader's IPC namespace). */
+export const shmIds = (): number[] =>
+  readText('/proc/sysvipc/shm')
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.trim().split(/\s+/)[1]))
+    .filter((n) => Number.isInteger(n));
 
 export function isPresent(r: HostResource): boolean {
   if ('dir' in r) return existsSync(r.dir);
   if ('mount' in r) return mountsOf('self').some((m) => m.mountPoint === r.mount);
+  if ('link' in r) return existsSync(`/sys/class/net/${r.link}`);
+  if ('shm' in r) return shmIds().includes(r.shm);
   return isSameLiveProcess(r.process, r.startTime);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -11,7 +11,9 @@ export const stateDir = (): string => process.env.BOXLAB_RUN_DIR ?? '/run/boxlab
 export type HostResource =
   | { dir: string }
   | { mount: string }
-  | { process: number; startTime: string };
+  | { process: number; startTime: string }
+  | { shm: number }
+  | { link: string };
 
 export interface RunState {
   runId: string;

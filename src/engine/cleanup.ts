@@ -4,7 +4,7 @@ import { fillCmd, fillKnown, render, type Vars } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import type { Resource } from './lesson.js';
 import type { Emit } from './events.js';
-import { isPresent, teardown } from '../box/resources.js';
+import { isPresent, resourceVar, teardown } from '../box/resources.js';
 import type { HostResource, StateFile } from '../box/state.js';
 
 interface Entry {
@@ -33,7 +33,8 @@ export class CleanupStack {
     let allOk = true;
     while (this.entries.length > 0) {
       const e = this.entries.pop()!;
-      if (runner && 'process' in e.resource && vars[e.resource.process] === undefined) continue; // never started
+      const known = resourceVar(e.resource);
+      if (runner && known !== undefined && vars[known] === undefined) continue; // never created
       if (runner && e.host && !present(e.host)) {
         // Interrupted before the step created it (or it died on its own): nothing to undo.
         state?.remove(e.host);

@@ -1,5 +1,5 @@
 // One stream of events per run; the terminal, --json and --script formatters all read it.
-import type { Action, Check, Feature, Probe, Resource } from './lesson.js';
+import type { Action, Check, Feature, Probe, Requirement, Resource } from './lesson.js';
 import type { RunResult } from '../shell/runner.js';
 import type { Cmd } from '../shell/cmd.js';
 
@@ -12,7 +12,7 @@ export type Event = Base &
   (
     | { type: 'lesson'; number: number; title: string; intro: string; dryRun: boolean; vars: Record<string, string> }
     | { type: 'replay'; number: number; title: string; steps: number }
-    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string }
+    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string; requires?: Requirement[] }
     | { type: 'feature'; feature: Feature }
     | { type: 'resource'; resource: Resource; teardown: Cmd[] }
     | { type: 'cmd'; action: Action; shown: string; result?: RunResult; value?: string }

@@ -3,6 +3,7 @@
 import { readFile, readlink } from 'node:fs/promises';
 import { fill, fillCmd, quote, render, type Vars } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
+import { isAlive } from '../kernel/proc.js';
 import type { Check, Fact } from './lesson.js';
 
 /** Like bash's $(...): trailing newlines go. */
@@ -16,6 +17,7 @@ export async function readFact(f: Fact, vars: Vars, runner: Runner): Promise<str
     return text.split('\n').find((l) => l.includes(needle)) ?? '';
   }
   if ('link' in f) return readlink(fill(f.link, vars)).catch(() => '');
+  if ('alive' in f) return isAlive(Number(fill(f.alive, vars))) ? 'yes' : 'no';
   if ('out' in f) return chomp((await runner.run(fillCmd(f.out, vars))).stdout);
   return String((await runner.run(fillCmd(f.status, vars))).code);
 }
@@ -51,5 +53,6 @@ export function describeFact(f: Fact): string {
   if ('file' in f) return f.grep === undefined ? `cat ${f.file}` : `grep -F ${quote(f.grep)} ${f.file}`;
   if ('link' in f) return `readlink ${f.link}`;
   if ('out' in f) return render(f.out);
+  if ('alive' in f) return `grep State: /proc/${f.alive}/status`;
   return `${render(f.status)}; echo $?`;
 }

@@ -17,7 +17,8 @@ export type Fact =
   | { file: string; grep?: string } // a file such as /proc/PID/mountinfo; with grep, its first line holding that text
   | { link: string } // the target of a link such as /proc/PID/ns/mnt
   | { out: Cmd } // what a command prints on stdout
-  | { status: Cmd }; // a command's exit status, as text
+  | { status: Cmd } // a command's exit status, as text
+  | { alive: string }; // "yes" if that PID is a live process, "no" if gone or a zombie (/proc/PID/status)
 
 export type Expect =
   | { equals: string | Fact }
@@ -38,8 +39,13 @@ export type Action =
   /** Start in the background and keep its PID in the variable `pid`; with `until`, wait
    *  until the process runs that program (its comm), i.e. every wrapper has exec'd. */
   | { start: Cmd; pid: string; until?: string }
-  /** Wait until the process in variable `of` has a child that has exec'd; keep its PID in `pid`. */
-  | { childOf: string; pid: string }
+  /** Wait until the process in variable `childOf` has a child that has exec'd (one named
+   *  `comm`, if given); keep its PID in `pid`. */
+  | { childOf: string; pid: string; comm?: string }
+  /** Wait (up to 2 s) until the process in that variable has exited. */
+  | { awaitExit: string }
+  /** Run to completion and keep the last word it prints in the variable `capture`. */
+  | { run: Cmd; capture: string }
   /** Build a directory once (a cache): run `build` into `tmp`, then rename it to `dir`. */
   | { ensureDir: string; tmp: string; build: Cmd[] };
 
@@ -47,7 +53,15 @@ export type Action =
 export type Resource =
   | { dir: string } // removed with rm -rf --one-file-system
   | { mount: string } // a host-side mount, unmounted lazily
-  | { process: string }; // the variable holding a PID to SIGKILL
+  | { process: string } // the variable holding a PID to SIGKILL
+  | { shm: string } // the variable holding a SysV shared memory id, removed with ipcrm
+  | { link: string }; // a host network link (veth, bridge), deleted with ip link del
+
+export interface Requirement {
+  /** A path that exists only where the feature does, e.g. /proc/self/ns/time. */
+  path: string;
+  reason: string;
+}
 
 export interface BreakIt {
   /** Names one demo; the attack and its defence may live in different lessons. */
@@ -65,6 +79,8 @@ export interface Step {
   probes?: Probe[];
   checks: Check[];
   breakIt?: BreakIt;
+  /** Kernel features the step needs: when a path is missing, the step is skipped with the reason. */
+  requires?: Requirement[];
   /** Replayed when a later lesson builds on this one. Default: true, except for break-its. */
   replay?: boolean;
 }
@@ -100,7 +116,7 @@ export const factCmds = (f: Fact): Cmd[] => ('out' in f ? [f.out] : 'status' in 
 
 /** The commands an action runs; building a cache ends by moving the result into place. */
 export const actionCmds = (a: Action): Cmd[] =>
-  'run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? [...a.build, rename(a.tmp, a.ensureDir)] : [];
+  'awaitExit' in a ? [] : 'run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? [...a.build, rename(a.tmp, a.ensureDir)] : [];
 
 /** Every fact a step reads: probes, checks, and the facts checks compare against. */
 export function stepFacts(s: Step): Fact[] {

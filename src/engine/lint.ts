@@ -4,11 +4,12 @@ import { placeholders, type Cmd } from '../shell/cmd.js';
 import type { Fact, Lesson, Resource, Step } from './lesson.js';
 import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
 import { WORKSPACE } from './workspace.js';
+import { LINK_PREFIX } from '../box/resources.js';
 
 /** Variables the command line provides to every run. */
 export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX'];
 
-const stringsOfFact = (f: Fact): string[] => ('file' in f ? [f.file, f.grep ?? ''] : 'link' in f ? [f.link] : factCmds(f).flatMap(words));
+const stringsOfFact = (f: Fact): string[] => ('file' in f ? [f.file, f.grep ?? ''] : 'link' in f ? [f.link] : 'alive' in f ? [f.alive] : factCmds(f).flatMap(words));
 const words = (c: Cmd): string[] => [c.file, ...c.args, ...(c.stdin === undefined ? [] : [c.stdin])];
 
 function stepStrings(s: Step): string[] {
@@ -20,7 +21,7 @@ function stepStrings(s: Step): string[] {
   out.push(...stepFacts(s).flatMap(stringsOfFact));
   for (const c of s.checks) if ('contains' in c || 'lacks' in c) out.push('contains' in c ? c.contains : c.lacks);
   for (const c of s.checks) for (const v of ['equals' in c ? c.equals : 'differs' in c ? c.differs : undefined]) if (typeof v === 'string') out.push(v);
-  for (const r of s.creates ?? []) if (!('process' in r)) out.push('dir' in r ? r.dir : r.mount);
+  for (const r of s.creates ?? []) if ('dir' in r || 'mount' in r || 'link' in r) out.push('dir' in r ? r.dir : 'mount' in r ? r.mount : r.link);
   return out;
 }
 
@@ -58,7 +59,10 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
         const d = dirOf(r);
         if (d) dirs.push(d);
       }
-      for (const a of s.actions) if ('start' in a || 'childOf' in a) defined.add(a.pid);
+      for (const a of s.actions) {
+        if ('start' in a || 'childOf' in a) defined.add(a.pid);
+        if ('capture' in a) defined.add(a.capture);
+      }
       if (!own) return;
       if (ids.has(s.id)) at(s, 'duplicate step id');
       ids.add(s.id);
@@ -96,6 +100,8 @@ function collect(n: number, byNumber: Map<number, Lesson>, seen: Set<number>): S
 function lintCreates(s: Step, dirs: string[], problem: (m: string) => void): void {
   const mounts = (s.creates ?? []).flatMap((r) => ('mount' in r ? [r.mount] : []));
   const processes = (s.creates ?? []).flatMap((r) => ('process' in r ? [r.process] : []));
+  const links = (s.creates ?? []).flatMap((r) => ('link' in r ? [r.link] : []));
+  const shms = (s.creates ?? []).flatMap((r) => ('shm' in r ? [r.shm] : []));
   for (const a of s.actions) {
     if ('start' in a && !processes.includes(a.pid)) problem(`starts a process (${a.pid}) without declaring it in creates`);
     if ('ensureDir' in a && !dirs.some((d) => under(a.tmp, d))) problem(`builds ${a.tmp} outside any declared directory`);
@@ -104,6 +110,13 @@ function lintCreates(s: Step, dirs: string[], problem: (m: string) => void): voi
         const target = c.args[c.args.length - 1]!;
         if (!mounts.includes(target)) problem(`mounts ${target} on the host without declaring it in creates`);
       }
+      const add = c.args.indexOf('add');
+      if (c.file === 'ip' && c.args.includes('link') && add >= 0 && !c.args.includes('-n')) {
+        const name = c.args[add + 1]!;
+        if (!links.includes(name)) problem(`adds the host link ${name} without declaring it in creates`);
+        if (!name.startsWith(LINK_PREFIX)) problem(`names a host link ${name}: host links must start with ${LINK_PREFIX}, so reset finds them`);
+      }
+      if (c.file === 'ipcmk' && !('capture' in a && shms.includes(a.capture))) problem('makes an IPC object without capturing its id into a declared shm resource');
       if (c.file === 'mkdir') {
         for (const p of c.args.filter((x) => !x.startsWith('-'))) if (!dirs.some((d) => under(p, d))) problem(`creates ${p} outside any declared directory`);
       }

@@ -4,13 +4,13 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cmd, fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
 import type { Runner, Started } from '../shell/runner.js';
-import { childrenOf, comm, processStartTime } from '../kernel/proc.js';
+import { childrenOf, comm, isAlive, processStartTime } from '../kernel/proc.js';
 import type { HostResource, StateFile } from '../box/state.js';
-import { teardown } from '../box/resources.js';
+import { resourceVar, teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
 import { describeFact, judge, readFact } from './facts.js';
-import { actionCmds, willReplay, type Action, type Fact, type Lesson, type Step } from './lesson.js';
+import { actionCmds, willReplay, type Action, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
 
 export type PauseAnswer = 'run' | 'skip' | 'quit';
 
@@ -104,11 +104,20 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       for (const c of build) await act({ run: c }, quiet, exited);
       return;
     }
+    if ('awaitExit' in a) {
+      const shownLine = `# wait until PID ${vars[a.awaitExit] ?? `\${${a.awaitExit}}`} has exited`;
+      if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
+      const pid = Number(fill(`\${${a.awaitExit}}`, vars));
+      const gone = await waitFor(() => !isAlive(pid), o.signal, 2000);
+      if (interrupted()) throw new StepFailed('interrupted', 130);
+      if (!gone) throw new StepFailed(`PID ${pid} was still alive 2 s later`);
+      return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
+    }
     if ('childOf' in a) {
       const shownLine = `${a.pid}=<the child of ${vars[a.childOf] ?? `\${${a.childOf}}`}>`;
       if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
       const parent = Number(fill(`\${${a.childOf}}`, vars));
-      const pid = await waitForExecedChild(parent, o.signal);
+      const pid = await waitForExecedChild(parent, a.comm, o.signal);
       if (interrupted()) throw new StepFailed('interrupted', 130);
       if (pid === undefined) throw new StepFailed(`no child of PID ${parent} appeared (did it exit?)`);
       vars[a.pid] = String(pid);
@@ -135,33 +144,38 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     }
     const result = await o.runner.run(filled, { signal: o.signal });
     if (interrupted()) throw new StepFailed('interrupted', 130);
-    o.emit({ type: 'cmd', action: a, shown: line, result, quiet });
+    const captured = 'capture' in a && result.code === 0 ? lastWord(result.stdout) : undefined;
+    if (captured !== undefined && 'capture' in a) vars[a.capture] = captured;
+    o.emit({ type: 'cmd', action: a, shown: line, result, value: captured, quiet });
     if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);
-    if (result.code !== 0 && !a.mayFail) {
+    if (result.code !== 0 && !('mayFail' in a && a.mayFail)) {
       throw new StepFailed(`\`${line}\` exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
     }
   }
 
   async function runStep(p: Planned, index: number): Promise<void> {
     const { step, quiet } = p;
-    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, quiet });
+    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, quiet });
+    const unmet = o.dryRun ? undefined : step.requires?.find((r) => !existsSync(r.path));
+    if (unmet) return o.emit({ type: 'skip', id: step.id, title: step.title, reason: unmet.reason, quiet });
     o.emit({ type: 'feature', feature: step.feature, quiet });
     const exited = new Map<string, Promise<unknown>>();
     const entries = (step.creates ?? []).map((resource) => {
       o.emit({ type: 'resource', resource, teardown: teardown(resource), quiet });
-      const host = o.dryRun || 'process' in resource ? undefined : 'dir' in resource ? { dir: fill(resource.dir, vars) } : { mount: fill(resource.mount, vars) };
+      const host = o.dryRun ? undefined : hostNow(resource, vars);
       if (host) o.state?.add(host); // written down before the command that creates it runs
       return cleanup.push({ resource, host, quiet });
     });
     try {
       for (const a of step.actions) await act(a, quiet, exited);
     } finally {
+      // Processes and IPC ids are known only now: record them as soon as they exist.
       for (const e of entries) {
-        if (!('process' in e.resource)) continue;
-        const pid = vars[e.resource.process];
-        e.exited = exited.get(e.resource.process);
-        if (pid === undefined || o.dryRun) continue;
-        e.host = { process: Number(pid), startTime: processStartTime(Number(pid)) };
+        const name = resourceVar(e.resource);
+        if (name === undefined || vars[name] === undefined || o.dryRun) continue;
+        e.exited = exited.get(name);
+        const id = Number(vars[name]);
+        e.host = 'process' in e.resource ? { process: id, startTime: processStartTime(id) } : { shm: id };
         o.state?.add(e.host);
       }
     }
@@ -224,6 +238,17 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   return { ...outcome, ms, toolMs };
 }
 
+/** The last word a command printed, as bash's ${X##* } gives it. */
+const lastWord = (out: string): string => out.replace(/\s+$/, '').split(/\s/).pop() ?? '';
+
+/** A resource whose name is known before its step runs, as the state file records it. */
+function hostNow(r: Resource, vars: Vars): HostResource | undefined {
+  if ('dir' in r) return { dir: fill(r.dir, vars) };
+  if ('mount' in r) return { mount: fill(r.mount, vars) };
+  if ('link' in r) return { link: fill(r.link, vars) };
+  return undefined;
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -232,21 +257,23 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Poll a /proc fact: processes started by wrappers take a moment to exec their program. */
-async function waitFor(ready: () => boolean, signal?: AbortSignal): Promise<boolean> {
-  for (let i = 0; i < 1000 && !signal?.aborted; i++) {
+async function waitFor(ready: () => boolean, signal?: AbortSignal, timeoutMs = 10_000): Promise<boolean> {
+  const until = performance.now() + timeoutMs;
+  for (let i = 0; performance.now() < until && !signal?.aborted; i++) {
     if (ready()) return true;
     await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));
   }
-  return false;
+  return ready();
 }
 
 /** The placeholder init is unshare's child; wait until it exists and has exec'd its program. */
-async function waitForExecedChild(parent: number, signal?: AbortSignal): Promise<number | undefined> {
+async function waitForExecedChild(parent: number, name: string | undefined, signal?: AbortSignal): Promise<number | undefined> {
   let pid: number | undefined;
   const ready = (): boolean => {
-    const child = childrenOf(parent)[0];
-    // Before its exec the forked child still carries unshare's name.
-    if (child !== undefined && comm(child) !== '' && comm(child) !== comm(parent)) pid = child;
+    // Before its exec a forked child still carries its parent's name.
+    const wanted = (c: number): boolean => (name === undefined ? comm(c) !== '' && comm(c) !== comm(parent) : comm(c) === name);
+    const child = childrenOf(parent).find(wanted);
+    if (child !== undefined) pid = child;
     return pid !== undefined || comm(parent) === '';
   };
   await waitFor(ready, signal);

@@ -41,3 +41,12 @@ export function comm(pid: number): string {
     return '';
   }
 }
+
+/** A live process: /proc/PID exists and it is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -19,8 +19,9 @@ export interface Started {
 }
 
 export interface Runner {
-  /** Run to completion. Never throws for a non-zero exit; code 127 means the tool is missing. */
-  run(c: Cmd, o?: { signal?: AbortSignal }): Promise<RunResult>;
+  /** Run to completion. Never throws for a non-zero exit; code 127 means the tool is missing,
+   *  124 that it ran past its time limit (default 60 s) and was killed. */
+  run(c: Cmd, o?: { signal?: AbortSignal; timeoutMs?: number }): Promise<RunResult>;
   /** Start in the background, stdio closed, and return its PID. */
   start(c: Cmd): Promise<Started>;
   /** Run with the terminal attached (an interactive shell); resolves to the exit code. */
@@ -50,7 +51,7 @@ export class RealRunner implements Runner {
     return this;
   }
 
-  async run(c: Cmd, o: { signal?: AbortSignal } = {}): Promise<RunResult> {
+  async run(c: Cmd, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
     const execa = await loadExeca();
     const t0 = performance.now();
     const r = await execa(c.file, c.args, {
@@ -59,12 +60,15 @@ export class RealRunner implements Runner {
       input: c.stdin === undefined ? undefined : c.stdin + '\n',
       stdin: c.stdin === undefined ? 'ignore' : undefined,
       cancelSignal: o.signal,
+      // A step must not hang a workshop: e.g. a background child holding our stdout pipe.
+      timeout: o.timeoutMs ?? 60_000,
       env: { LC_ALL: 'C' },
       cwd: '/',
     });
     const ms = performance.now() - t0;
     this.toolMs += ms;
     if (r.code === 'ENOENT') return missing(c, ms);
+    if (r.timedOut) return { code: 124, stdout: String(r.stdout), stderr: `${String(r.stderr)}\n${c.file}: killed after ${(o.timeoutMs ?? 60_000) / 1000} s`, ms };
     return { code: r.exitCode ?? 128 + signalNumber(r.signal), stdout: String(r.stdout), stderr: String(r.stderr), ms };
   }
 

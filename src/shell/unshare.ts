@@ -10,6 +10,9 @@ export interface UnshareOpts {
   killChild?: string;
   propagation?: 'private' | 'shared' | 'slave' | 'unchanged';
   mapRootUser?: boolean;
+  /** Clock offsets in seconds for a new time namespace (needs --time and --fork). */
+  boottime?: number;
+  monotonic?: number;
 }
 
 /** unshare(1): new namespaces for the given command. */
@@ -19,5 +22,7 @@ export function unshare(o: UnshareOpts, ...command: string[]): Cmd {
   if (o.killChild) args.push(`--kill-child=${o.killChild}`);
   if (o.propagation) args.push('--propagation', o.propagation);
   if (o.mapRootUser) args.push('--map-root-user');
+  if (o.boottime !== undefined) args.push('--boottime', String(o.boottime));
+  if (o.monotonic !== undefined) args.push('--monotonic', String(o.monotonic));
   return { file: 'unshare', args: [...args, ...command] };
 }

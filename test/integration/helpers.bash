@@ -15,7 +15,7 @@ requires_root() {
 # Nothing boxlab-owned is left: mounts, work directories, state files, boxes, and (for the
 # lessons that make them) cgroups, network links and named network namespaces.
 assert_host_clean() {
-  local mounts dirs states procs cgroups links netns
+  local mounts dirs states procs cgroups links netns shm
   mounts=$(grep -c ' /tmp/boxlab-' /proc/self/mountinfo || true)
   dirs=$(find /tmp -maxdepth 1 -name 'boxlab-*' | wc -l)
   states=$(find /run/boxlab -name '*.json' 2>/dev/null | wc -l)
@@ -23,12 +23,14 @@ assert_host_clean() {
   cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'boxlab*' 2>/dev/null | wc -l)
   links=$(ip -o link show 2>/dev/null | grep -c ': boxlab' || true)
   netns=$(ip netns list 2>/dev/null | grep -c '^boxlab' || true)
-  if [ "$mounts$dirs$states$procs$cgroups$links$netns" != 0000000 ]; then
+  # Lesson 4's host segment is 31337 bytes (its box segment dies with the box).
+  shm=$(awk '$4 == 31337' /proc/sysvipc/shm | wc -l)
+  if [ "$mounts$dirs$states$procs$cgroups$links$netns$shm" != 00000000 ]; then
     grep ' /tmp/boxlab-' /proc/self/mountinfo >&2 || true
     find /tmp -maxdepth 1 -name 'boxlab-*' >&2
     find /run/boxlab -name '*.json' >&2 2>/dev/null || true
     boxlab_processes >&2
-    fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns"
+    fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns, $shm shm segments"
   fi
 }
 
@@ -39,7 +41,7 @@ boxlab_processes() {
     grep -qs '^State:.*Z' "$p/status" && continue
     cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
     case "$cmd" in
-      *'--kill-child=KILL --propagation private sleep infinity'* | 'sleep infinity ' | *'/tmp/boxlab-'*) echo "${p#/proc/} $cmd" ;;
+      *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/tmp/boxlab-'*) echo "${p#/proc/} $cmd" ;;
     esac
   done
 }

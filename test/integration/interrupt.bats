@@ -17,6 +17,19 @@ sigint_at_every_step() {
 
 @test "SIGINT at each step of lesson 1 leaves nothing behind" { sigint_at_every_step 1 3; }
 @test "SIGINT at each step of lesson 2 leaves nothing behind" { sigint_at_every_step 2 8; }
+@test "SIGINT at each step of lesson 3 leaves nothing behind" { sigint_at_every_step 3 6; }
+@test "SIGINT at each step of lesson 4 leaves nothing behind" { sigint_at_every_step 4 4; }
+
+@test "SIGKILL during lesson 4 (a host IPC segment exists): reset removes it" {
+  interrupt_at_step 4 3 KILL
+  assert_equal "$status" 137
+  run awk '$4 == 31337' /proc/sysvipc/shm
+  assert_output --regexp '31337'
+  run boxlab reset
+  assert_success
+  assert_output --partial 'removed shared memory segment'
+  assert_host_clean
+}
 
 @test "SIGINT exits 130 and says it was interrupted" {
   interrupt_at_step 2 4 INT

@@ -30,6 +30,32 @@ script_passes() {
 @test "lesson 2 (mount namespace + pivot_root) passes with --yes" { lesson_passes 2; }
 @test "lesson 2 --script passes under bash" { script_passes 2; }
 
+@test "lesson 3 (PID namespace) passes with --yes" { lesson_passes 3; }
+@test "lesson 3 --script passes under bash" { script_passes 3; }
+@test "lesson 4 (UTS, IPC, time) passes with --yes" { lesson_passes 4; }
+@test "lesson 4 --script passes under bash" { script_passes 4; }
+
+@test "lesson 3: the break-it kills a host sleeper without a PID namespace, and cannot with one" {
+  run boxlab lesson 3 --yes --json
+  assert_success
+  assert_line --regexp '"title":"the host.s sleeper was killed from inside the box".*"ok":true'
+  assert_line --regexp '"title":"the host.s sleeper is alive".*"ok":true'
+  assert_line --regexp '"title":"PID 1 never calls wait\(\): the dead orphan stays a zombie".*"ok":true'
+}
+
+@test "lesson 4: the host's IPC segment is visible without an IPC namespace, not with one" {
+  run boxlab lesson 4 --yes --json
+  assert_success
+  assert_line --regexp '"title":"a process without the IPC namespace sees the host.s segment".*"ok":true'
+  assert_line --regexp '"title":"the box does not see the host.s segment".*"ok":true'
+}
+
+@test "lesson 4 reads the time namespace offsets from the kernel" {
+  [ -e /proc/self/ns/time ] || skip "this kernel has no time namespace (the engine's skip is unit-tested)"
+  run boxlab lesson 4 --yes --json
+  assert_line --regexp '"title":"the kernel holds a boot-time offset of one day for it".*"ok":true'
+}
+
 @test "lesson 1 proves the chroot escape from kernel facts" {
   run boxlab lesson 1 --yes --json
   assert_success

@@ -92,6 +92,18 @@ describe('the step runner', () => {
     expect(events.filter((e) => e.type === 'check').map((e) => e.type === 'check' && e.ok)).toEqual([false, false, false]);
   });
 
+  it('skips a step whose kernel feature is missing, with the reason, and runs the rest', async () => {
+    const steps = threeSteps();
+    steps[1] = { ...steps[1]!, requires: [{ path: '/proc/self/ns/no-such-namespace', reason: 'no such namespace here' }] };
+    const runner = new RecordingRunner(echoOk);
+    const { events, emit } = collect();
+    const out = await runLesson(lessonOf(steps), { runner, emit, dryRun: false, vars, isPresent, load: noLoad });
+    expect(out.ok).toBe(true);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'skip', id: 'two', reason: 'no such namespace here' }));
+    expect(runner.calls).not.toContain('mount -t tmpfs t /tmp/boxlab-r1/m2');
+    expect(runner.calls).toContain('mount -t tmpfs t /tmp/boxlab-r1/m3');
+  });
+
   it('reports a missing tool as an environment problem', async () => {
     const runner = new RecordingRunner((line) => (line.startsWith('mount') ? { code: 127, stderr: 'mount: command not found' } : echoOk(line)));
     const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad });

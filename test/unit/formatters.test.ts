@@ -44,7 +44,7 @@ describe('--script', () => {
 
   it('registers cleanups unexpanded, so a PID set later is still killed', async () => {
     const script = await scriptOf(2);
-    expect(script).toContain(`boxlab_on_exit 'kill -KILL "\${BOX_LAUNCHER}"; wait "\${BOX_LAUNCHER}" 2>/dev/null'`);
+    expect(script).toContain(`boxlab_on_exit 'kill -KILL "\${BOX_LAUNCHER}" 2>/dev/null; wait "\${BOX_LAUNCHER}" 2>/dev/null'`);
     expect(script).toContain('BOX=$(boxlab_child "${BOX_LAUNCHER}")');
     expect(script).toContain('HOST_PID=$$');
   });
@@ -52,6 +52,14 @@ describe('--script', () => {
   it('renders facts the way the engine reads them', async () => {
     const script = await scriptOf(2);
     expect(script).toContain(`boxlab_check 'the box has its own mount namespace' differs "$(readlink "/proc/\${BOX}/ns/mnt")" "$(readlink /proc/self/ns/mnt)"`);
+  });
+});
+
+describe('--script with requirements', () => {
+  it('wraps a step that needs a kernel feature in a test for it', async () => {
+    const script = await scriptOf(4);
+    expect(script).toContain(`if [ ! -e /proc/self/ns/time ]; then\n  boxlab_say '  skipped: this kernel has no time namespaces (they came in Linux 5.6)'\nelse`);
+    expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
   });
 });
 

@@ -1,0 +1,92 @@
+import { defineLesson } from '../../src/engine/lesson.js';
+import { BOX, BOX_NAMESPACES, hostToolInBox, inBox } from '../../src/box/box.js';
+import { cmd } from '../../src/shell/cmd.js';
+import { cat } from '../../src/shell/coreutils.js';
+import { makeShm } from '../../src/shell/ipc.js';
+import { nsenter } from '../../src/shell/nsenter.js';
+import { withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { unshare } from '../../src/shell/unshare.js';
+
+const boxRun = (...command: string[]) => inBox(BOX_NAMESPACES, cmd(command[0]!, ...command.slice(1)));
+/** A process in every namespace of the box but its IPC namespace. */
+const noIpcNs = (...command: string[]) => inBox(BOX_NAMESPACES.filter((n) => n !== 'ipc'), cmd(command[0]!, ...command.slice(1)));
+/** Segment sizes nothing else on a host uses, so a line of /proc/sysvipc/shm is ours. */
+const HOST_SEGMENT = '31337';
+const BOX_SEGMENT = '31338';
+const DAY = 86400;
+const HOSTNAME = 'boxlab-box';
+const HOST_SHM_TABLE = { file: '/proc/sysvipc/shm' };
+const boxShmTable = { out: boxRun('/bin/cat', '/proc/sysvipc/shm') };
+
+export default defineLesson({
+  number: 4,
+  slug: 'uts-ipc-time',
+  title: 'UTS, IPC and time namespaces',
+  buildsOn: [3],
+  steps: [
+    {
+      id: 'uts',
+      title: 'A hostname of its own',
+      feature: { name: 'UTS namespace', syscalls: ['unshare(2) CLONE_NEWUTS', 'sethostname(2)'], man: ['uts_namespaces(7)'] },
+      actions: [
+        { run: cat('/proc/sys/kernel/hostname'), capture: 'HOST_NAME' },
+        { run: hostToolInBox(['uts'], cmd('hostname', HOSTNAME)) },
+      ],
+      checks: [
+        { title: 'the box has its own UTS namespace', fact: { link: `/proc/${BOX}/ns/uts` }, differs: { link: '/proc/self/ns/uts' } },
+        { title: 'the kernel gives the box its hostname', fact: { out: boxRun('/bin/cat', '/proc/sys/kernel/hostname') }, equals: HOSTNAME },
+        { title: "the host's hostname is unchanged", fact: { file: '/proc/sys/kernel/hostname' }, equals: '${HOST_NAME}' },
+      ],
+    },
+    {
+      id: 'ipc-leak',
+      title: "Break it: without an IPC namespace the box sees the host's shared memory",
+      feature: { name: 'System V IPC objects, host-wide without a namespace', syscalls: ['shmget(2)'], man: ['sysvipc(7)', 'ipc_namespaces(7)'] },
+      breakIt: { demo: 'ipc-visibility', role: 'attack' },
+      creates: [{ shm: 'HOST_SHM' }],
+      actions: [{ run: makeShm(Number(HOST_SEGMENT)), capture: 'HOST_SHM' }],
+      probes: [{ title: "the host's segment in the kernel's table", show: { ...HOST_SHM_TABLE, grep: ` ${HOST_SEGMENT} ` } }],
+      checks: [
+        {
+          title: "a process without the IPC namespace sees the host's segment",
+          fact: { out: noIpcNs('/bin/cat', '/proc/sysvipc/shm') },
+          contains: ` ${HOST_SEGMENT} `,
+        },
+      ],
+    },
+    {
+      id: 'ipc',
+      title: 'IPC namespace: segments on either side are invisible to the other',
+      feature: { name: 'IPC namespace', syscalls: ['unshare(2) CLONE_NEWIPC', 'shmget(2)'], man: ['ipc_namespaces(7)'] },
+      breakIt: { demo: 'ipc-visibility', role: 'defence' },
+      // Made by the host's ipcmk inside the box's IPC namespace: it dies with the namespace.
+      actions: [{ run: hostToolInBox(['ipc'], makeShm(Number(BOX_SEGMENT))) }],
+      checks: [
+        { title: 'the box has its own IPC namespace', fact: { link: `/proc/${BOX}/ns/ipc` }, differs: { link: '/proc/self/ns/ipc' } },
+        { title: "the box does not see the host's segment", fact: boxShmTable, lacks: ` ${HOST_SEGMENT} ` },
+        { title: 'the box sees its own segment', fact: boxShmTable, contains: ` ${BOX_SEGMENT} ` },
+        { title: "the host does not see the box's segment", fact: HOST_SHM_TABLE, lacks: ` ${BOX_SEGMENT} ` },
+      ],
+    },
+    {
+      id: 'time',
+      title: 'Time namespace: the box boots a day earlier',
+      feature: { name: 'time namespace', syscalls: ['unshare(2) CLONE_NEWTIME', 'clock_gettime(2)'], man: ['time_namespaces(7)'] },
+      requires: [{ path: '/proc/self/ns/time', reason: 'this kernel has no time namespaces (they came in Linux 5.6)' }],
+      creates: [{ process: 'TIMED_LAUNCHER' }],
+      actions: [
+        { start: withParentDeathSignal('KILL', unshare({ ns: ['time'], fork: true, killChild: 'KILL', boottime: DAY, monotonic: DAY }, 'sleep', '1000')), pid: 'TIMED_LAUNCHER' },
+        { childOf: 'TIMED_LAUNCHER', pid: 'TIMED' },
+      ],
+      probes: [
+        { title: 'uptime on the host (seconds)', show: { file: '/proc/uptime' } },
+        { title: 'uptime in the time namespace, a day more', show: { out: nsenter({ target: '${TIMED}', ns: ['time'] }, 'cat', '/proc/uptime') } },
+      ],
+      checks: [
+        { title: 'the process has its own time namespace', fact: { link: '/proc/${TIMED}/ns/time' }, differs: { link: '/proc/self/ns/time' } },
+        { title: 'the kernel holds a boot-time offset of one day for it', fact: { file: '/proc/${TIMED}/timens_offsets', grep: 'boottime' }, contains: ` ${DAY} ` },
+      ],
+    },
+  ],
+  shell: boxRun('/bin/sh'),
+});

@@ -1,0 +1,14 @@
+import type { Cmd } from './cmd.js';
+
+/** ip(8) link/address commands; `netns` runs them in the network namespace of a PID. */
+const ip = (args: string[], netnsPid?: string): Cmd => ({ file: 'ip', args: netnsPid ? ['-n', netnsPid, ...args] : args });
+
+export const addVethPair = (host: string, peer: string): Cmd => ip(['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
+export const addBridge = (name: string): Cmd => ip(['link', 'add', name, 'type', 'bridge']);
+/** Move a link into the network namespace of a process (ip link set DEV netns PID). */
+export const moveLinkToPid = (dev: string, pid: string): Cmd => ip(['link', 'set', dev, 'netns', pid]);
+export const renameLink = (dev: string, name: string): Cmd => ip(['link', 'set', dev, 'name', name]);
+export const setMaster = (dev: string, bridge: string): Cmd => ip(['link', 'set', dev, 'master', bridge]);
+export const linkUp = (dev: string): Cmd => ip(['link', 'set', dev, 'up']);
+export const addAddress = (cidr: string, dev: string): Cmd => ip(['addr', 'add', cidr, 'dev', dev]);
+export const deleteLink = (dev: string): Cmd => ip(['link', 'del', dev]);
