@@ -17,6 +17,7 @@ export const LESSONS: LessonEntry[] = [
   { number: 2, slug: 'mount-pivot-root', dir: '02-mount-pivot-root', load: () => import('./02-mount-pivot-root/lesson.js') },
   { number: 3, slug: 'pid', dir: '03-pid', load: () => import('./03-pid/lesson.js') },
   { number: 4, slug: 'uts-ipc-time', dir: '04-uts-ipc-time', load: () => import('./04-uts-ipc-time/lesson.js') },
+  { number: 5, slug: 'network', dir: '05-network', load: () => import('./05-network/lesson.js') },
 ];
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');

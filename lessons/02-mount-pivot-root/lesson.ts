@@ -104,7 +104,7 @@ export default defineLesson({
       title: 'Detach the old root',
       feature: { name: 'lazy unmount', syscalls: ['umount2(2) MNT_DETACH'], man: ['umount(8)'] },
       actions: [
-        { run: hostToolInBoxMounts(umount(`/proc/${BOX}/root/.oldroot`, { lazy: true })) },
+        { run: hostToolInBoxMounts(umount(`/proc/${BOX}/root/.oldroot`, { lazy: true, noCanonicalize: true })) },
         { run: hostToolInBoxMounts(cmd('rmdir', `/proc/${BOX}/root/.oldroot`)) },
       ],
       probes: [{ title: '/ inside the box', show: { out: boxRun('/bin/ls', '/') } }],

@@ -37,8 +37,14 @@ export const hostToolInBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target:
  * A host tool in the box's mount namespace after pivot_root: nsenter opens the host's / before
  * it enters, so the tool still resolves on the host while its mounts act in the box.
  */
-export const hostToolInBoxMounts = (c: Cmd): Cmd =>
-  nsenter({ nsFiles: { mount: `/proc/${BOX}/ns/mnt` }, root: '/', wd: '/' }, c.file, ...c.args);
+export const hostToolInBoxMounts = (c: Cmd, also: Namespace[] = []): Cmd => {
+  const nsFiles: Partial<Record<Namespace, string>> = { mount: `/proc/${BOX}/ns/mnt` };
+  for (const n of also) nsFiles[n] = `/proc/${BOX}/ns/${NS_FILE[n]}`;
+  return nsenter({ nsFiles, root: '/', wd: '/' }, c.file, ...c.args);
+};
+
+/** The names of the files in /proc/PID/ns. */
+const NS_FILE: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', net: 'net', pid: 'pid', user: 'user', cgroup: 'cgroup', time: 'time' };
 
 /** A program of the box's own root filesystem, run inside the box (its root, its namespaces). */
 export const inBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns, root: true, wd: true }, c.file, ...c.args);

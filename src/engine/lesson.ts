@@ -42,6 +42,8 @@ export type Action =
   /** Wait until the process in variable `childOf` has a child that has exec'd (one named
    *  `comm`, if given); keep its PID in `pid`. */
   | { childOf: string; pid: string; comm?: string }
+  /** Wait (up to 2 s) until a fact holds some text: a socket bound, a link up. */
+  | { await: Fact; contains: string }
   /** Wait (up to 2 s) until the process in that variable has exited. */
   | { awaitExit: string }
   /** Run to completion and keep the last word it prints in the variable `capture`. */
@@ -116,11 +118,12 @@ export const factCmds = (f: Fact): Cmd[] => ('out' in f ? [f.out] : 'status' in 
 
 /** The commands an action runs; building a cache ends by moving the result into place. */
 export const actionCmds = (a: Action): Cmd[] =>
-  'awaitExit' in a ? [] : 'run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? [...a.build, rename(a.tmp, a.ensureDir)] : [];
+  'awaitExit' in a || 'await' in a ? [] : 'run' in a ? [a.run] : 'start' in a ? [a.start] : 'ensureDir' in a ? [...a.build, rename(a.tmp, a.ensureDir)] : [];
 
 /** Every fact a step reads: probes, checks, and the facts checks compare against. */
 export function stepFacts(s: Step): Fact[] {
   const facts: Fact[] = (s.probes ?? []).map((p) => p.show);
+  for (const a of s.actions) if ('await' in a) facts.push(a.await);
   for (const c of s.checks) {
     facts.push(c.fact);
     const other = 'equals' in c ? c.equals : 'differs' in c ? c.differs : undefined;

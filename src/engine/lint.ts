@@ -16,6 +16,7 @@ function stepStrings(s: Step): string[] {
   const out: string[] = [];
   for (const a of s.actions) {
     out.push(...actionCmds(a).flatMap(words));
+    if ('await' in a) out.push(a.contains);
     if ('ensureDir' in a) out.push(a.ensureDir, a.tmp);
   }
   out.push(...stepFacts(s).flatMap(stringsOfFact));

@@ -104,6 +104,20 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       for (const c of build) await act({ run: c }, quiet, exited);
       return;
     }
+    if ('await' in a) {
+      const shownLine = `# wait until ${fillKnown(describeFact(a.await), vars)} shows ${fillKnown(a.contains, vars)}`;
+      if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
+      const want = fill(a.contains, vars);
+      let seen = false;
+      const until = performance.now() + 2000;
+      while (!seen && performance.now() < until && !interrupted()) {
+        seen = (await readFact(a.await, vars, o.runner)).includes(want);
+        if (!seen) await sleep(5, o.signal);
+      }
+      if (interrupted()) throw new StepFailed('interrupted', 130);
+      o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
+      return; // the step's checks judge what the wait saw
+    }
     if ('awaitExit' in a) {
       const shownLine = `# wait until PID ${vars[a.awaitExit] ?? `\${${a.awaitExit}}`} has exited`;
       if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });

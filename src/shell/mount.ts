@@ -1,8 +1,16 @@
 import type { Cmd } from './cmd.js';
 
+/**
+ * Paths through /proc/PID/root from outside a mount namespace must be used as given:
+ * mount(8) would otherwise canonicalize them to a host path (`/proc/PID/root/sys` -> `/sys`).
+ */
+export interface PathOpts {
+  noCanonicalize?: boolean;
+}
+
 /** mount(8) a filesystem of a type: mount -t TYPE [-o OPTS] SOURCE TARGET. */
-export function mountFs(type: string, source: string, target: string, options?: string): Cmd {
-  const args = ['-t', type];
+export function mountFs(type: string, source: string, target: string, options?: string, p: PathOpts = {}): Cmd {
+  const args = p.noCanonicalize ? ['--no-canonicalize', '-t', type] : ['-t', type];
   if (options) args.push('-o', options);
   return { file: 'mount', args: [...args, source, target] };
 }
@@ -20,6 +28,6 @@ export function makePropagation(kind: Propagation, target: string): Cmd {
 }
 
 /** umount(8); lazy detaches now and frees the mount once nothing uses it. */
-export function umount(target: string, o: { lazy?: boolean } = {}): Cmd {
-  return { file: 'umount', args: o.lazy ? ['-l', target] : [target] };
+export function umount(target: string, o: { lazy?: boolean } & PathOpts = {}): Cmd {
+  return { file: 'umount', args: [...(o.noCanonicalize ? ['--no-canonicalize'] : []), ...(o.lazy ? ['-l'] : []), target] };
 }

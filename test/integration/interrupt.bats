@@ -20,6 +20,20 @@ sigint_at_every_step() {
 @test "SIGINT at each step of lesson 3 leaves nothing behind" { sigint_at_every_step 3 6; }
 @test "SIGINT at each step of lesson 4 leaves nothing behind" { sigint_at_every_step 4 4; }
 
+@test "SIGINT at each step of lesson 5 leaves nothing behind" { sigint_at_every_step 5 7; }
+
+@test "SIGKILL during lesson 5's bridge step: the veths die with the boxes, reset removes the bridge" {
+  interrupt_at_step 5 7 KILL
+  assert_equal "$status" 137
+  local i
+  for ((i = 0; i < 100; i++)); do [ ! -e /sys/class/net/boxlab-h0 ] && break; sleep 0.01; done
+  run boxlab reset
+  assert_success
+  assert_host_clean
+  run ip route
+  refute_output --partial '203.0.113.'
+}
+
 @test "SIGKILL during lesson 4 (a host IPC segment exists): reset removes it" {
   interrupt_at_step 4 3 KILL
   assert_equal "$status" 137

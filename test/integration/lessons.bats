@@ -35,6 +35,21 @@ script_passes() {
 @test "lesson 4 (UTS, IPC, time) passes with --yes" { lesson_passes 4; }
 @test "lesson 4 --script passes under bash" { script_passes 4; }
 
+@test "lesson 5 (network namespace) passes with --yes" { lesson_passes 5; }
+@test "lesson 5 --script passes under bash" { script_passes 5; }
+
+@test "lesson 5: a box without a network namespace listens on the host, with one it does not; pings cross only our links" {
+  run boxlab lesson 5 --yes --json
+  assert_success
+  assert_line --regexp '"title":"a port the box opened \(47001\) is listening on the host".*"ok":true'
+  assert_line --regexp '"title":"... and not in the host.s".*"ok":true'
+  assert_line --regexp '"title":"box 1 reaches box 2".*"ok":true'
+  # The host's own routes are as they were.
+  run ip route
+  refute_output --partial '198.51.100.'
+  refute_output --partial '203.0.113.'
+}
+
 @test "lesson 3: the break-it kills a host sleeper without a PID namespace, and cannot with one" {
   run boxlab lesson 3 --yes --json
   assert_success

@@ -23,6 +23,8 @@ describe('builders produce the exact argv a learner would type', () => {
     [bindMount('/a', '/b', { recursive: true }), 'mount --rbind /a /b'],
     [makePropagation('shared', '/t'), 'mount --make-shared /t'],
     [umount('/t', { lazy: true }), 'umount -l /t'],
+    [umount('/proc/7/root/x', { lazy: true, noCanonicalize: true }), 'umount --no-canonicalize -l /proc/7/root/x'],
+    [mountFs('sysfs', 'sysfs', '/proc/7/root/sys', 'ro', { noCanonicalize: true }), 'mount --no-canonicalize -t sysfs -o ro sysfs /proc/7/root/sys'],
     [withParentDeathSignal('KILL', cmd('sleep', '1')), 'setpriv --pdeathsig KILL sleep 1'],
     [chroot('/r', '/bin/ls', '/'), 'chroot /r /bin/ls /'],
     [pivotRoot('/r', '/r/.oldroot'), 'pivot_root /r /r/.oldroot'],
