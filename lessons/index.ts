@@ -18,6 +18,7 @@ export const LESSONS: LessonEntry[] = [
   { number: 3, slug: 'pid', dir: '03-pid', load: () => import('./03-pid/lesson.js') },
   { number: 4, slug: 'uts-ipc-time', dir: '04-uts-ipc-time', load: () => import('./04-uts-ipc-time/lesson.js') },
   { number: 5, slug: 'network', dir: '05-network', load: () => import('./05-network/lesson.js') },
+  { number: 6, slug: 'user', dir: '06-user', load: () => import('./06-user/lesson.js') },
 ];
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');
@@ -27,10 +28,25 @@ export function findLesson(key: string): LessonEntry | undefined {
   return LESSONS.find((l) => String(l.number) === key || l.slug === key || l.dir === key);
 }
 
-export async function loadLesson(e: LessonEntry): Promise<Lesson> {
+/** A lesson, or one of its variants (its steps in place of the lesson's). */
+export async function loadLesson(e: LessonEntry, variant?: string): Promise<Lesson> {
   const def = (await e.load()).default;
-  const prose = parseProse(readFileSync(markdownPath(e), 'utf8'), def.steps.map((s) => s.id));
-  return { ...def, prose };
+  const v = variant === undefined ? undefined : def.variants?.[variant];
+  if (variant !== undefined && !v) throw new Error(`lesson ${e.number} has no ${variant} variant`);
+  const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell } : def;
+  const ids = [...def.steps, ...Object.values(def.variants ?? {}).flatMap((x) => x.steps)].map((s) => s.id);
+  const prose = parseProse(readFileSync(markdownPath(e), 'utf8'), ids);
+  return { ...chosen, prose };
+}
+
+/** Every lesson and every variant, for the linter. */
+export async function loadAll(): Promise<Lesson[]> {
+  const out: Lesson[] = [];
+  for (const e of LESSONS) {
+    out.push(await loadLesson(e));
+    for (const v of Object.keys((await e.load()).default.variants ?? {})) out.push(await loadLesson(e, v));
+  }
+  return out;
 }
 
 export async function loadByNumber(n: number): Promise<Lesson> {

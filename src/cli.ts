@@ -11,6 +11,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --json      one JSON event per line
       --shell     at the end, open a shell inside the box; clean up when it exits
       --pace MS   wait MS milliseconds before each step (live demos)
+      --rootless  lesson 6: the same lesson driven as an unprivileged uid
   lessons                  the curriculum and your progress
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host

@@ -67,23 +67,32 @@ export default defineLesson({
       id: 'netns',
       title: 'A new network namespace: only lo, and it is down',
       feature: netFeature,
-      breakIt: { demo: 'shared-network', role: 'defence' },
-      creates: [{ process: 'BOX_LISTENER' }],
       actions: [
         // sysfs shows the network devices of the namespace that mounts it.
         { run: hostToolInBoxMounts(mountFs('sysfs', 'sysfs', `/proc/${BOX}/root/sys`, 'ro', { noCanonicalize: true }), ['net']) },
-        // Stop the attack's listener, then listen on the same port in the box's namespace.
-        { run: killPid('TERM', '${HOST_NC}') },
-        { awaitExit: 'HOST_NC' },
-        ...listener('BOX_LISTENER', boxRun),
-        { await: { file: `/proc/${BOX}/net/tcp6` }, contains: LISTENING },
       ],
       probes: [{ title: "the box's network devices (its /proc/net/dev)", show: BOX_NET_DEV }],
       checks: [
         { title: 'the box has its own network namespace', fact: { link: `/proc/${BOX}/ns/net` }, differs: { link: '/proc/self/ns/net' } },
         { title: 'its only device is lo', fact: { out: boxRun('/bin/ls', '/sys/class/net') }, equals: 'lo' },
         { title: 'lo is down (IFF_UP not set in its flags)', fact: boxSys('lo/flags'), equals: '0x8' },
-        { title: "the same listener in the box's namespace is in the box's socket table", fact: { file: `/proc/${BOX}/net/tcp6` }, contains: LISTENING },
+      ],
+    },
+    {
+      id: 'own-ports',
+      title: 'In its own network namespace, the box listens on its own ports',
+      feature: netFeature,
+      breakIt: { demo: 'shared-network', role: 'defence' },
+      creates: [{ process: 'BOX_LISTENER' }],
+      actions: [
+        // Stop the attack's listener, then listen on the same port in the box's namespace.
+        { run: killPid('TERM', '${HOST_NC}') },
+        { awaitExit: 'HOST_NC' },
+        ...listener('BOX_LISTENER', boxRun),
+        { await: { file: `/proc/${BOX}/net/tcp6` }, contains: LISTENING },
+      ],
+      checks: [
+        { title: "the listener is in the box's socket table", fact: { file: `/proc/${BOX}/net/tcp6` }, contains: LISTENING },
         { title: "... and not in the host's", fact: HOST_TCP, lacks: LISTENING },
       ],
     },

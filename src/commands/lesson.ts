@@ -24,6 +24,7 @@ const FLAGS = {
   json: { type: 'boolean' },
   shell: { type: 'boolean' },
   pace: { type: 'string' },
+  rootless: { type: 'boolean' },
 } as const;
 
 export async function lessonCommand(argv: string[]): Promise<number> {
@@ -36,7 +37,11 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   if (f.json && (f.step || f.shell)) throw new UsageError('--json does not combine with --step or --shell');
   const paceMs = f.pace === undefined ? 0 : Number(f.pace);
   if (!Number.isInteger(paceMs) || paceMs < 0 || paceMs > 600_000) throw new UsageError(`--pace takes milliseconds between steps, e.g. --pace 1500 (got '${f.pace}')`);
-  const lesson = await loadLesson(entry);
+  const variant = f.rootless ? 'rootless' : undefined;
+  if (variant && !(await entry.load()).default.variants?.[variant]) {
+    throw new UsageError(`lesson ${entry.number} has no --${variant} variant (lesson 6 has one)`);
+  }
+  const lesson = await loadLesson(entry, variant);
   const planOnly = Boolean(f['dry-run'] || f.script);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
 
@@ -79,7 +84,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   try {
     const pause = interactive ? await pauser(lesson, Boolean(f.step), ac) : undefined;
     const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs });
-    if (outcome.ok && !planOnly) markPassed(lesson.number);
+    if (outcome.ok && !planOnly) markPassed(variant ? `${lesson.number}-${variant}` : String(lesson.number));
     return outcome.code;
   } finally {
     process.off('SIGINT', onInterrupt);

@@ -10,8 +10,12 @@ export function hostTools(steps: Step[]): string[] {
     ...stepFacts(s).flatMap(factCmds),
     ...(s.creates ?? []).flatMap(teardown),
   ]);
-  // setpriv (withParentDeathSignal) execs a second host program, named after its signal.
-  const files = cmds.flatMap((c) => (c.file === 'setpriv' ? ['setpriv', c.args[2] ?? ''] : [c.file]));
+  // Wrappers (setpriv) exec a second host program.
+  const files: string[] = [];
+  for (let c of cmds) {
+    files.push(c.file);
+    while (c.inner) files.push((c = c.inner).file);
+  }
   return [...new Set(files.filter((f) => f && !f.includes('$') && !f.startsWith('/')))].sort();
 }
 

@@ -96,6 +96,15 @@ export interface LessonDef {
   steps: Step[];
   /** What --shell opens at the end: a shell inside the box. */
   shell?: Cmd;
+  /** The same lesson driven another way, chosen by a flag (e.g. --rootless): its own steps. */
+  variants?: Record<string, Variant>;
+}
+
+export interface Variant {
+  title: string;
+  buildsOn?: number[];
+  steps: Step[];
+  shell?: Cmd;
 }
 
 export interface Lesson extends LessonDef {

@@ -36,7 +36,9 @@ const under = (p: string, d: string): boolean => {
 
 export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): string[] {
   const problems: string[] = [];
-  const byNumber = new Map(lessons.map((l) => [l.number, l]));
+  // The first entry per number is the lesson itself; later ones are its variants.
+  const byNumber = new Map<number, Lesson>();
+  for (const l of lessons) if (!byNumber.has(l.number)) byNumber.set(l.number, l);
   const demos = new Map<string, { attack: number[]; defence: number[] }>();
 
   markdownPaths.forEach((p) => existsSync(p) || problems.push(`${p}: markdown file missing`));

@@ -26,9 +26,10 @@ function write(p: Progress): void {
   writeFileSync(file(), JSON.stringify(p, null, 1));
 }
 
-export function markPassed(lesson: number): void {
+/** `key` is the lesson number, or NUMBER-VARIANT (6-rootless). */
+export function markPassed(key: string): void {
   const p = readProgress();
-  p.passed[String(lesson)] = new Date().toISOString();
+  p.passed[key] = new Date().toISOString();
   write(p);
 }
 

@@ -6,6 +6,8 @@ export interface Cmd {
   args: string[];
   /** Text fed to standard input (rendered as a bash here-string). */
   stdin?: string;
+  /** For a wrapper (setpriv ... PROGRAM): the program it execs, also a host tool. */
+  inner?: Cmd;
 }
 
 export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });
@@ -36,6 +38,7 @@ export function fillKnown(s: string, vars: Vars): string {
 
 export function fillCmd(c: Cmd, vars: Vars, f: (s: string, v: Vars) => string = fill): Cmd {
   const out: Cmd = { file: f(c.file, vars), args: c.args.map((a) => f(a, vars)) };
+  if (c.inner) out.inner = fillCmd(c.inner, vars, f);
   if (c.stdin !== undefined) out.stdin = f(c.stdin, vars);
   return out;
 }

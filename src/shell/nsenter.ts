@@ -10,6 +10,9 @@ export interface NsenterOpts {
   /** true: the target's root; a path: that directory, opened before entering. */
   root?: true | string;
   wd?: true | string;
+  /** Keep uid and gids when entering a user namespace: an unprivileged caller cannot
+   *  setgroups(2) there once setgroups is denied, and its own uid is the one mapped. */
+  preserveCredentials?: boolean;
 }
 
 /** nsenter(1): run a command inside the namespaces of another process. */
@@ -20,5 +23,9 @@ export function nsenter(o: NsenterOpts, ...command: string[]): Cmd {
   for (const [n, file] of Object.entries(o.nsFiles ?? {})) args.push(`--${n}=${file}`);
   if (o.root !== undefined) args.push(o.root === true ? '--root' : `--root=${o.root}`);
   if (o.wd !== undefined) args.push(o.wd === true ? '--wd' : `--wd=${o.wd}`);
+  if (o.preserveCredentials) args.push('--preserve-credentials');
   return { file: 'nsenter', args: [...args, ...command] };
 }
+
+/** nsenter with a command built by another builder. */
+export const nsenterCmd = (o: NsenterOpts, c: Cmd): Cmd => nsenter(o, c.file, ...c.args);

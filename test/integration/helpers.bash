@@ -52,11 +52,13 @@ started_pids() { grep -o '"value":"[0-9]*"' "$1" | grep -o '[0-9]*'; }
 # Is PID gone (or a zombie waiting for its reaper)?
 pid_gone() { [ ! -e "/proc/$1" ] || grep -qs '^State:.*Z' "/proc/$1/status"; }
 
-# Run lesson $1 with --json, send signal $3 once its own step $2 has begun; sets $status and $out.
+# Run lesson $1 with --json (and flags from $4 on), send signal $3 once its own step $2 has
+# begun; sets $status and $out.
 interrupt_at_step() {
   local lesson=$1 step=$2 sig=$3 i
+  shift 3
   out="$BATS_TEST_TMPDIR/run-$lesson-$step-$sig.json"
-  node "$ROOT/bin/boxlab.js" lesson "$lesson" --yes --json --pace 150 >"$out" 2>&1 &
+  node "$ROOT/bin/boxlab.js" lesson "$lesson" --yes --json --pace 150 "$@" >"$out" 2>&1 &
   local pid=$!
   for ((i = 0; i < 1000; i++)); do
     [ "$(grep '"type":"step"' "$out" | grep -vc '"quiet":true')" -ge "$step" ] && break

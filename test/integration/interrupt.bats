@@ -8,8 +8,9 @@ teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
 
 sigint_at_every_step() {
   local lesson=$1 steps=$2 n
+  shift 2
   for ((n = 1; n <= steps; n++)); do
-    interrupt_at_step "$lesson" "$n" INT
+    interrupt_at_step "$lesson" "$n" INT "$@"
     [ "$status" = 130 ] || [ "$status" = 0 ] || fail "lesson $lesson, SIGINT at step $n: exit $status"
     assert_host_clean
   done
@@ -20,10 +21,30 @@ sigint_at_every_step() {
 @test "SIGINT at each step of lesson 3 leaves nothing behind" { sigint_at_every_step 3 6; }
 @test "SIGINT at each step of lesson 4 leaves nothing behind" { sigint_at_every_step 4 4; }
 
-@test "SIGINT at each step of lesson 5 leaves nothing behind" { sigint_at_every_step 5 7; }
+@test "SIGINT at each step of lesson 5 leaves nothing behind" { sigint_at_every_step 5 8; }
+
+@test "SIGINT at each step of lesson 6 leaves nothing behind" { sigint_at_every_step 6 5; }
+@test "SIGINT at each step of lesson 6 --rootless leaves nothing behind" { sigint_at_every_step 6 5 --rootless; }
+
+@test "SIGKILL during lesson 6 --rootless: the unprivileged boxes die with boxlab" {
+  interrupt_at_step 6 3 KILL --rootless
+  assert_equal "$status" 137
+  local pids i gone
+  pids=$(started_pids "$out")
+  for ((i = 0; i < 100; i++)); do
+    gone=1
+    for p in $pids; do pid_gone "$p" || gone=0; done
+    [ "$gone" = 1 ] && break
+    sleep 0.01
+  done
+  [ "$gone" = 1 ] || fail "rootless box processes still alive 1 s after SIGKILL: $pids"
+  run boxlab reset
+  assert_success
+  assert_host_clean
+}
 
 @test "SIGKILL during lesson 5's bridge step: the veths die with the boxes, reset removes the bridge" {
-  interrupt_at_step 5 7 KILL
+  interrupt_at_step 5 8 KILL
   assert_equal "$status" 137
   local i
   for ((i = 0; i < 100; i++)); do [ ! -e /sys/class/net/boxlab-h0 ] && break; sleep 0.01; done

@@ -7,7 +7,7 @@ setup() { requires_root; }
 teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
 
 lesson_passes() {
-  run boxlab lesson "$1" --yes
+  run boxlab lesson "$@" --yes
   assert_success
   assert_output --partial '✔ all checks passed'
   refute_output --partial '✗'
@@ -17,7 +17,7 @@ lesson_passes() {
 }
 
 script_passes() {
-  boxlab lesson "$1" --script >"$BATS_TEST_TMPDIR/lesson.sh"
+  boxlab lesson "$@" --script >"$BATS_TEST_TMPDIR/lesson.sh"
   run bash "$BATS_TEST_TMPDIR/lesson.sh"
   assert_success
   assert_output --partial 'all checks passed'
@@ -48,6 +48,34 @@ script_passes() {
   run ip route
   refute_output --partial '198.51.100.'
   refute_output --partial '203.0.113.'
+}
+
+@test "lesson 6 (user namespace) passes with --yes" { lesson_passes 6; }
+@test "lesson 6 --script passes under bash" { script_passes 6; }
+@test "lesson 6 --rootless passes with --yes" { lesson_passes 6 --rootless; }
+@test "lesson 6 --rootless --script passes under bash" { script_passes 6 --rootless; }
+
+@test "lesson 6: root without a user namespace writes root's files; with one, uid 100000's" {
+  run boxlab lesson 6 --yes --json
+  assert_success
+  assert_line --regexp '"title":"the file it made in the volume belongs to root on the host".*"ok":true'
+  assert_line --regexp '"title":"its file belongs to 100000:100000 on the host".*"ok":true'
+  assert_line --regexp '"title":"it could not create a file in the root-owned volume".*"ok":true'
+}
+
+@test "lesson 6 --rootless shows what needs help: a uid range, cgroups, a veth" {
+  run boxlab lesson 6 --yes --rootless --json
+  assert_success
+  assert_line --regexp '"title":"the kernel refused the range: the map is still empty".*"ok":true'
+  assert_line --regexp '"title":"no link was created on the host".*"ok":true'
+  run boxlab lessons
+  assert_line --regexp '^ +6  .*rootless passed'
+}
+
+@test "--rootless belongs to lesson 6: elsewhere one line, exit 2" {
+  run boxlab lesson 2 --rootless
+  assert_failure 2
+  assert_equal "${#lines[@]}" 1
 }
 
 @test "lesson 3: the break-it kills a host sleeper without a PID namespace, and cannot with one" {

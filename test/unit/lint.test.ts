@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LESSONS, loadLesson, markdownPath } from '../../lessons/index.js';
+import { LESSONS, loadAll, markdownPath } from '../../lessons/index.js';
 import { lintLessons } from '../../src/engine/lint.js';
 import { cmd } from '../../src/shell/cmd.js';
 import type { Step } from '../../src/engine/lesson.js';
@@ -14,7 +14,7 @@ const lintOne = (steps: Step[], prose = true) => {
 
 describe('the lesson linter', () => {
   it('passes every lesson of the curriculum', async () => {
-    const lessons = await Promise.all(LESSONS.map(loadLesson));
+    const lessons = await loadAll();
     expect(lintLessons(lessons, LESSONS.map(markdownPath))).toEqual([]);
   });
 
