@@ -1,5 +1,5 @@
 import { defineLesson } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts, inBox } from '../../src/box/box.js';
+import { BOX, BOX_NAMESPACES, boxRun, createBox, hostToolInBox, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { bindMount, makePropagation, mountFs, umount } from '../../src/shell/mount.js';
@@ -10,8 +10,6 @@ import { HOST_SECRET } from '../common.js';
 const SHARED = '${WORK}/shared';
 const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
-/** The box's own programs, in its mount and PID namespaces. */
-const boxRun = (...command: string[]) => inBox(['mount', 'pid'], cmd(command[0]!, ...command.slice(1)));
 /** All of a container's namespaces at once: lessons 3 to 5 look at the others. */
 const box = createBox(BOX_NAMESPACES);
 

@@ -1,12 +1,10 @@
 import { defineLesson } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, inBox } from '../../src/box/box.js';
+import { BOX, BOX_NAMESPACES, boxRun, inBox } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { killPid } from '../../src/shell/coreutils.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
-/** A program of the box's rootfs, in all of the box's namespaces. */
-const boxRun = (...command: string[]) => inBox(BOX_NAMESPACES, cmd(command[0]!, ...command.slice(1)));
 /** The same, in every namespace of the box but its PID namespace: a box without one. */
 const noPidNs = (...command: string[]) => inBox(BOX_NAMESPACES.filter((n) => n !== 'pid'), cmd(command[0]!, ...command.slice(1)));
 const hostSleeper = (pid: string) => ({ start: withParentDeathSignal('KILL', cmd('sleep', '1000')), pid, until: 'sleep' });

@@ -1,5 +1,5 @@
 import { defineLesson, type Action } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, hostToolInBox, hostToolInBoxMounts, inBox } from '../../src/box/box.js';
+import { BOX, BOX_NAMESPACES, boxRun, hostToolInBox, hostToolInBoxMounts, inBox } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { addAddress, addBridge, addVethPair, linkUp, moveLinkToPid, renameLink, setMaster } from '../../src/shell/ip.js';
 import { mountFs } from '../../src/shell/mount.js';
@@ -8,7 +8,6 @@ import { nsenter } from '../../src/shell/nsenter.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
-const boxRun = (...command: string[]) => inBox(BOX_NAMESPACES, cmd(command[0]!, ...command.slice(1)));
 /** A process in every namespace of the box but its network namespace. */
 const noNetNs = (...command: string[]) => inBox(BOX_NAMESPACES.filter((n) => n !== 'net'), cmd(command[0]!, ...command.slice(1)));
 /** The host's ip, acting in the box's network namespace. */

@@ -1,5 +1,5 @@
 import { defineLesson, type Step } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, inBox } from '../../src/box/box.js';
+import { BOX, boxRun } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { addVethPair } from '../../src/shell/ip.js';
@@ -8,7 +8,6 @@ import { nsenter, nsenterCmd, type NsenterOpts } from '../../src/shell/nsenter.j
 import { asUser, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
-const boxRun = (...command: string[]) => inBox(BOX_NAMESPACES, cmd(command[0]!, ...command.slice(1)));
 /** Inside the user-namespaced box: nsenter --user makes the caller uid 0 there. */
 const inUbox = (...command: string[]) => nsenter({ target: '${UBOX}', ns: ['user', 'mount', 'pid'] }, ...command);
 const ownerOf = (path: string) => ({ out: cmd('stat', '-c', '%u:%g', path) });

@@ -48,3 +48,6 @@ const NS_FILE: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc
 
 /** A program of the box's own root filesystem, run inside the box (its root, its namespaces). */
 export const inBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns, root: true, wd: true }, c.file, ...c.args);
+
+/** A program of the box's rootfs, run in all of the box's namespaces: `boxRun('/bin/ls', '/')`. */
+export const boxRun = (file: string, ...args: string[]): Cmd => inBox(BOX_NAMESPACES, { file, args });

@@ -2,7 +2,6 @@
 // created, so `boxlab reset` can undo it after any crash, even SIGKILL.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Resource } from '../engine/lesson.js';
 import { processStartTime } from '../kernel/proc.js';
 
 export const stateDir = (): string => process.env.BOXLAB_RUN_DIR ?? '/run/boxlab';

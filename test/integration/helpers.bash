@@ -49,6 +49,20 @@ boxlab_processes() {
 # PIDs that a --json run reported for the processes it started.
 started_pids() { grep -o '"value":"[0-9]*"' "$1" | grep -o '[0-9]*'; }
 
+# Every process the run in $out reported starting is gone within a second.
+assert_started_pids_die_within_1s() {
+  local pids i gone p
+  pids=$(started_pids "$out")
+  [ -n "$pids" ] || fail "the run reported no PIDs"
+  for ((i = 0; i < 100; i++)); do
+    gone=1
+    for p in $pids; do pid_gone "$p" || gone=0; done
+    [ "$gone" = 1 ] && return 0
+    sleep 0.01
+  done
+  fail "still alive 1 s after SIGKILL: $pids"
+}
+
 # Is PID gone (or a zombie waiting for its reaper)?
 pid_gone() { [ ! -e "/proc/$1" ] || grep -qs '^State:.*Z' "/proc/$1/status"; }
 

@@ -29,15 +29,7 @@ sigint_at_every_step() {
 @test "SIGKILL during lesson 6 --rootless: the unprivileged boxes die with boxlab" {
   interrupt_at_step 6 3 KILL --rootless
   assert_equal "$status" 137
-  local pids i gone
-  pids=$(started_pids "$out")
-  for ((i = 0; i < 100; i++)); do
-    gone=1
-    for p in $pids; do pid_gone "$p" || gone=0; done
-    [ "$gone" = 1 ] && break
-    sleep 0.01
-  done
-  [ "$gone" = 1 ] || fail "rootless box processes still alive 1 s after SIGKILL: $pids"
+  assert_started_pids_die_within_1s
   run boxlab reset
   assert_success
   assert_host_clean
@@ -76,16 +68,7 @@ sigint_at_every_step() {
 @test "SIGKILL: the box dies with boxlab within a second, reset removes the rest" {
   interrupt_at_step 2 6 KILL
   assert_equal "$status" 137
-  local pids i gone
-  pids=$(started_pids "$out")
-  [ -n "$pids" ] || fail "the run reported no box PIDs"
-  for ((i = 0; i < 100; i++)); do
-    gone=1
-    for p in $pids; do pid_gone "$p" || gone=0; done
-    [ "$gone" = 1 ] && break
-    sleep 0.01
-  done
-  [ "$gone" = 1 ] || fail "box processes still alive 1 s after SIGKILL: $pids"
+  assert_started_pids_die_within_1s
   # Host-side mounts and the work dir outlive a SIGKILL: that is what reset is for.
   run boxlab reset
   assert_success
