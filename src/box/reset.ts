@@ -1,6 +1,6 @@
 // `boxlab reset`: undo whatever earlier runs left on the host, from their state files and
 // from a scan for the boxlab prefix (a --script run or a lost state file leaves no record).
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
@@ -36,6 +36,7 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     if (isSameLiveProcess(state.owner, state.ownerStart)) {
       for (const r of state.resources) {
         if ('dir' in r) liveDirs.push(r.dir);
+        if ('cgroup' in r) liveDirs.push(r.cgroup);
         if ('link' in r) liveLinks.push(r.link);
       }
       say({ what: `run ${state.runId}`, done: `left alone: its boxlab (pid ${state.owner}) is still running`, ok: true });
@@ -53,6 +54,14 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     .sort((a, b) => b.length - a.length);
   for (const mount of [...new Set(leftMounts)]) await undo({ mount });
 
+  // boxlab cgroups in every cgroup hierarchy, children before their parents.
+  const hierarchies = mountsOf('self').filter((m) => m.fsType === 'cgroup' || m.fsType === 'cgroup2');
+  for (const h of hierarchies) {
+    for (const name of listDir(h.mountPoint).filter((n) => n.startsWith(LINK_PREFIX + '-'))) {
+      for (const cgroup of subdirsDeepestFirst(`${h.mountPoint}/${name}`)) if (!isLive(cgroup)) await undo({ cgroup });
+    }
+  }
+
   // Host ends of veth pairs and bridges; deleting one end of a veth deletes both.
   for (const link of listDir('/sys/class/net').filter((n) => n.startsWith(LINK_PREFIX) && !liveLinks.includes(n))) await undo({ link });
 
@@ -68,6 +77,22 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
 function listDir(dir: string): string[] {
   try {
     return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** A directory and all below it, deepest first (cgroups must be removed leaf first). */
+function subdirsDeepestFirst(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of listEntries(dir)) if (e.isDirectory()) out.push(...subdirsDeepestFirst(`${dir}/${e.name}`));
+  out.push(dir);
+  return out;
+}
+
+function listEntries(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }

@@ -6,6 +6,7 @@ import { killPid, removeTree } from '../shell/coreutils.js';
 import { umount } from '../shell/mount.js';
 import { deleteLink } from '../shell/ip.js';
 import { removeShm } from '../shell/ipc.js';
+import { removeCgroup } from '../shell/cgroup.js';
 import type { Resource } from '../engine/lesson.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { mountsOf } from '../kernel/mountinfo.js';
@@ -24,6 +25,7 @@ export function teardown(r: Resource): Cmd[] {
   if ('dir' in r) return [removeTree(r.dir)];
   if ('mount' in r) return [umount(r.mount, { lazy: true })];
   if ('link' in r) return [deleteLink(r.link)];
+  if ('cgroup' in r) return [removeCgroup(r.cgroup)];
   if ('shm' in r) return [removeShm(`\${${r.shm}}`)];
   return [killPid('KILL', `\${${r.process}}`)];
 }
@@ -38,6 +40,7 @@ export function describe(r: HostResource | Resource): string {
   if ('dir' in r) return `directory ${r.dir}`;
   if ('mount' in r) return `mount ${r.mount}`;
   if ('link' in r) return `network link ${r.link}`;
+  if ('cgroup' in r) return `cgroup ${r.cgroup}`;
   if ('shm' in r) return `shared memory segment ${r.shm}`;
   return `process ${r.process}`;
 }
@@ -54,6 +57,7 @@ export function isPresent(r: HostResource): boolean {
   if ('dir' in r) return existsSync(r.dir);
   if ('mount' in r) return mountsOf('self').some((m) => m.mountPoint === r.mount);
   if ('link' in r) return existsSync(`/sys/class/net/${r.link}`);
+  if ('cgroup' in r) return existsSync(r.cgroup);
   if ('shm' in r) return shmIds().includes(r.shm);
   return isSameLiveProcess(r.process, r.startTime);
 }

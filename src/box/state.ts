@@ -12,7 +12,8 @@ export type HostResource =
   | { mount: string }
   | { process: number; startTime: string }
   | { shm: number }
-  | { link: string };
+  | { link: string }
+  | { cgroup: string };
 
 export interface RunState {
   runId: string;

@@ -42,8 +42,9 @@ export type Action =
   /** Wait until the process in variable `childOf` has a child that has exec'd (one named
    *  `comm`, if given); keep its PID in `pid`. */
   | { childOf: string; pid: string; comm?: string }
-  /** Wait (up to 2 s) until a fact holds some text: a socket bound, a link up. */
+  /** Wait (up to 2 s) until a fact holds some text (a socket bound), or no longer does. */
   | { await: Fact; contains: string }
+  | { await: Fact; lacks: string }
   /** Wait (up to 2 s) until the process in that variable has exited. */
   | { awaitExit: string }
   /** Run to completion and keep the last word it prints in the variable `capture`. */
@@ -57,7 +58,8 @@ export type Resource =
   | { mount: string } // a host-side mount, unmounted lazily
   | { process: string } // the variable holding a PID to SIGKILL
   | { shm: string } // the variable holding a SysV shared memory id, removed with ipcrm
-  | { link: string }; // a host network link (veth, bridge), deleted with ip link del
+  | { link: string } // a host network link (veth, bridge), deleted with ip link del
+  | { cgroup: string }; // a cgroup directory: its processes killed, then removed
 
 export interface Requirement {
   /** A path that exists only where the feature does, e.g. /proc/self/ns/time. */

@@ -16,13 +16,13 @@ function stepStrings(s: Step): string[] {
   const out: string[] = [];
   for (const a of s.actions) {
     out.push(...actionCmds(a).flatMap(words));
-    if ('await' in a) out.push(a.contains);
+    if ('await' in a) out.push('contains' in a ? a.contains : a.lacks);
     if ('ensureDir' in a) out.push(a.ensureDir, a.tmp);
   }
   out.push(...stepFacts(s).flatMap(stringsOfFact));
   for (const c of s.checks) if ('contains' in c || 'lacks' in c) out.push('contains' in c ? c.contains : c.lacks);
   for (const c of s.checks) for (const v of ['equals' in c ? c.equals : 'differs' in c ? c.differs : undefined]) if (typeof v === 'string') out.push(v);
-  for (const r of s.creates ?? []) if ('dir' in r || 'mount' in r || 'link' in r) out.push('dir' in r ? r.dir : 'mount' in r ? r.mount : r.link);
+  for (const r of s.creates ?? []) if ('dir' in r || 'mount' in r || 'link' in r || 'cgroup' in r) out.push('dir' in r ? r.dir : 'mount' in r ? r.mount : 'link' in r ? r.link : r.cgroup);
   return out;
 }
 
@@ -59,7 +59,7 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
     const dirs: string[] = ['${CACHE_DIR}'];
     const walk = (s: Step, own: boolean): void => {
       for (const r of s.creates ?? []) {
-        const d = dirOf(r);
+        const d = dirOf(r) ?? ('cgroup' in r ? r.cgroup : undefined);
         if (d) dirs.push(d);
       }
       for (const a of s.actions) {

@@ -105,13 +105,15 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       return;
     }
     if ('await' in a) {
-      const shownLine = `# wait until ${fillKnown(describeFact(a.await), vars)} shows ${fillKnown(a.contains, vars)}`;
+      const [word, text] = 'contains' in a ? ['shows', a.contains] : ['no longer shows', a.lacks];
+      const shownLine = `# wait until ${fillKnown(describeFact(a.await), vars)} ${word} ${fillKnown(text, vars)}`;
       if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
-      const want = fill(a.contains, vars);
+      const want = fill(text, vars);
+      const holds = (v: string): boolean => ('contains' in a ? v.includes(want) : v !== '' && !v.includes(want));
       let seen = false;
       const until = performance.now() + 2000;
       while (!seen && performance.now() < until && !interrupted()) {
-        seen = (await readFact(a.await, vars, o.runner)).includes(want);
+        seen = holds(await readFact(a.await, vars, o.runner));
         if (!seen) await sleep(5, o.signal);
       }
       if (interrupted()) throw new StepFailed('interrupted', 130);
@@ -260,6 +262,7 @@ function hostNow(r: Resource, vars: Vars): HostResource | undefined {
   if ('dir' in r) return { dir: fill(r.dir, vars) };
   if ('mount' in r) return { mount: fill(r.mount, vars) };
   if ('link' in r) return { link: fill(r.link, vars) };
+  if ('cgroup' in r) return { cgroup: fill(r.cgroup, vars) };
   return undefined;
 }
 

@@ -152,7 +152,8 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
         const a = e.action;
         if ('awaitExit' in a) say(`boxlab_await_exit "\${${a.awaitExit}}"`);
         else if ('await' in a) {
-          say(`for ((boxlab_i = 0; boxlab_i < 200; boxlab_i++)); do`, `  [[ ${factWord(a.await)} == *${quote(a.contains)}* ]] && break`, '  sleep 0.01', 'done');
+          const test = 'contains' in a ? `[[ ${factWord(a.await)} == *${quote(a.contains)}* ]]` : `[[ ${factWord(a.await)} != *${quote(a.lacks)}* ]]`;
+          say(`for ((boxlab_i = 0; boxlab_i < 200; boxlab_i++)); do`, `  ${test} && break`, '  sleep 0.01', 'done');
         }
         else if ('run' in a && 'capture' in a) say(`boxlab_say ${quote('$ ' + render(a.run))}`, `${a.capture}=$(${render(a.run)})`, `${a.capture}=\${${a.capture}##* }`, `boxlab_say "${a.capture}=\${${a.capture}}"`);
         else if ('run' in a) say(...commandLines(a.run, a.mayFail ? ' || true' : ''));

@@ -35,6 +35,17 @@ sigint_at_every_step() {
   assert_host_clean
 }
 
+@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 7; }
+
+@test "SIGKILL during lesson 9's fork bomb: reset kills what is left and removes every cgroup" {
+  interrupt_at_step 9 5 KILL
+  assert_equal "$status" 137
+  run boxlab reset
+  assert_success
+  assert_output --partial 'removed cgroup /sys/fs/cgroup/'
+  assert_host_clean
+}
+
 @test "SIGKILL during lesson 5's bridge step: the veths die with the boxes, reset removes the bridge" {
   interrupt_at_step 5 8 KILL
   assert_equal "$status" 137

@@ -78,6 +78,25 @@ script_passes() {
   assert_equal "${#lines[@]}" 1
 }
 
+@test "lesson 9 (cgroups) passes with --yes" { lesson_passes 9; }
+@test "lesson 9 --script passes under bash" { script_passes 9; }
+
+@test "lesson 9 reads the kernel's counters, and says which cgroup version it used" {
+  run boxlab lesson 9 --yes --json
+  assert_success
+  assert_line --regexp '"title":"the kernel OOM-killed the writer once".*"ok":true'
+  assert_line --regexp '"title":"the kernel refused forks at the limit \(pids.events max > 0\)".*"ok":true'
+  assert_line --regexp '"title":"the kernel throttled the group \(nr_throttled > 0\)".*"ok":true'
+  # Which path ran is part of the record: v1 here (hybrid), v2 in the VM.
+  if grep -q ' - cgroup cgroup .*memory' /proc/self/mountinfo; then
+    echo "# exercised the cgroup v1 path" >&3
+    assert_line --partial 'memory.limit_in_bytes'
+  else
+    echo "# exercised the cgroup v2 path" >&3
+    assert_line --partial 'memory.max'
+  fi
+}
+
 @test "lesson 3: the break-it kills a host sleeper without a PID namespace, and cannot with one" {
   run boxlab lesson 3 --yes --json
   assert_success
