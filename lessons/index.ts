@@ -19,6 +19,7 @@ export const LESSONS: LessonEntry[] = [
   { number: 4, slug: 'uts-ipc-time', dir: '04-uts-ipc-time', load: () => import('./04-uts-ipc-time/lesson.js') },
   { number: 5, slug: 'network', dir: '05-network', load: () => import('./05-network/lesson.js') },
   { number: 6, slug: 'user', dir: '06-user', load: () => import('./06-user/lesson.js') },
+  { number: 7, slug: 'capabilities', dir: '07-capabilities', load: () => import('./07-capabilities/lesson.js') },
   { number: 9, slug: 'cgroups', dir: '09-cgroups', load: () => import('./09-cgroups/lesson.js') },
 ];
 

@@ -1,7 +1,8 @@
 // The container under construction, built outside-in: a placeholder init holds the new
 // namespaces, and every later step is a host tool run against it (see DESIGN.md).
 import type { Cmd } from '../shell/cmd.js';
-import { nsenter } from '../shell/nsenter.js';
+import { nsenter, nsenterCmd } from '../shell/nsenter.js';
+import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
 import { withParentDeathSignal } from '../shell/setpriv.js';
 import type { Action, Resource } from '../engine/lesson.js';
@@ -51,3 +52,13 @@ export const inBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns
 
 /** A program of the box's rootfs, run in all of the box's namespaces: `boxRun('/bin/ls', '/')`. */
 export const boxRun = (file: string, ...args: string[]): Cmd => inBox(BOX_NAMESPACES, { file, args });
+
+/**
+ * The payload launch (DESIGN step 6): nsenter enters the box's namespaces keeping the host's
+ * root, so the host's capsh runs; it drops capabilities, chroots into the box through
+ * /proc/BOX/root and execs PROGRAM. `wrap` puts another host tool (setpriv) in between.
+ */
+export function boxPayload(o: { drop?: string[]; wrap?: (c: Cmd) => Cmd }, program: string, ...args: string[]): Cmd {
+  const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop }, program, ...args);
+  return nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, o.wrap ? o.wrap(launch) : launch);
+}

@@ -47,8 +47,9 @@ export type Action =
   | { await: Fact; lacks: string }
   /** Wait (up to 2 s) until the process in that variable has exited. */
   | { awaitExit: string }
-  /** Run to completion and keep the last word it prints in the variable `capture`. */
-  | { run: Cmd; capture: string }
+  /** Run to completion and keep what it prints in the variable `capture`: the last word, or
+   *  with `match` (a regex that bash and JavaScript read alike) its first group. */
+  | { run: Cmd; capture: string; match?: string }
   /** Build a directory once (a cache): run `build` into `tmp`, then rename it to `dir`. */
   | { ensureDir: string; tmp: string; build: Cmd[] };
 

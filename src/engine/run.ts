@@ -160,7 +160,8 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     }
     const result = await o.runner.run(filled, { signal: o.signal });
     if (interrupted()) throw new StepFailed('interrupted', 130);
-    const captured = 'capture' in a && result.code === 0 ? lastWord(result.stdout) : undefined;
+    const captured = 'capture' in a && result.code === 0 ? (a.match ? new RegExp(a.match).exec(result.stdout)?.[1] : lastWord(result.stdout)) : undefined;
+    if ('capture' in a && result.code === 0 && captured === undefined) throw new StepFailed(`\`${line}\` printed nothing matching ${a.match}`);
     if (captured !== undefined && 'capture' in a) vars[a.capture] = captured;
     o.emit({ type: 'cmd', action: a, shown: line, result, value: captured, quiet });
     if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);

@@ -155,7 +155,12 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
           const test = 'contains' in a ? `[[ ${factWord(a.await)} == *${quote(a.contains)}* ]]` : `[[ ${factWord(a.await)} != *${quote(a.lacks)}* ]]`;
           say(`for ((boxlab_i = 0; boxlab_i < 200; boxlab_i++)); do`, `  ${test} && break`, '  sleep 0.01', 'done');
         }
-        else if ('run' in a && 'capture' in a) say(`boxlab_say ${quote('$ ' + render(a.run))}`, `${a.capture}=$(${render(a.run)})`, `${a.capture}=\${${a.capture}##* }`, `boxlab_say "${a.capture}=\${${a.capture}}"`);
+        else if ('run' in a && 'capture' in a) {
+          const pick = a.match
+            ? `[[ $${a.capture} =~ ${a.match.replace(/ /g, '\\ ')} ]] && ${a.capture}=\${BASH_REMATCH[1]}`
+            : `${a.capture}=\${${a.capture}##* }`;
+          say(`boxlab_say ${quote('$ ' + render(a.run))}`, `${a.capture}=$(${render(a.run)})`, pick, `boxlab_say "${a.capture}=\${${a.capture}}"`);
+        }
         else if ('run' in a) say(...commandLines(a.run, a.mayFail ? ' || true' : ''));
         else if ('start' in a) {
           say(...commandLines(a.start, ' </dev/null >/dev/null 2>&1 &'), `${a.pid}=$!`);

@@ -16,8 +16,13 @@ export function mountFs(type: string, source: string, target: string, options?: 
 }
 
 /** A bind mount: the same directory seen at a second place. */
-export function bindMount(source: string, target: string, o: { recursive?: boolean } = {}): Cmd {
-  return { file: 'mount', args: [o.recursive ? '--rbind' : '--bind', source, target] };
+export function bindMount(source: string, target: string, o: { recursive?: boolean } & PathOpts = {}): Cmd {
+  return { file: 'mount', args: [...(o.noCanonicalize ? ['--no-canonicalize'] : []), o.recursive ? '--rbind' : '--bind', source, target] };
+}
+
+/** Make a bind mount read-only (a bind mount takes no flags of its own at first). */
+export function remountReadOnly(target: string, p: PathOpts = {}): Cmd {
+  return { file: 'mount', args: [...(p.noCanonicalize ? ['--no-canonicalize'] : []), '-o', 'remount,bind,ro', target] };
 }
 
 export type Propagation = 'shared' | 'private' | 'slave' | 'unbindable';

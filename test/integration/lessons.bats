@@ -78,6 +78,19 @@ script_passes() {
   assert_equal "${#lines[@]}" 1
 }
 
+@test "lesson 7 (capabilities) passes with --yes" { lesson_passes 7; }
+@test "lesson 7 --script passes under bash" { script_passes 7; }
+
+@test "lesson 7: each capability break-it works with the capability and fails without it" {
+  run boxlab lesson 7 --yes --json
+  assert_success
+  for cap in cap_sys_admin cap_net_raw cap_sys_time cap_chown; do
+    assert_line --regexp "\"title\":\"with $cap: the kernel allowed it\".*\"ok\":true"
+    assert_line --regexp "\"title\":\"without $cap: the kernel refused it\".*\"ok\":true"
+  done
+  assert_line --regexp '"title":"/proc/sys is mounted read-only in the box".*"ok":true'
+}
+
 @test "lesson 9 (cgroups) passes with --yes" { lesson_passes 9; }
 @test "lesson 9 --script passes under bash" { script_passes 9; }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { cmd, fill, fillKnown, literal, quote, render } from '../../src/shell/cmd.js';
 import { unshare } from '../../src/shell/unshare.js';
 import { nsenter } from '../../src/shell/nsenter.js';
-import { bindMount, makePropagation, mountFs, umount } from '../../src/shell/mount.js';
+import { bindMount, makePropagation, mountFs, remountReadOnly, umount } from '../../src/shell/mount.js';
+import { capsh, withBoundingSet } from '../../src/shell/capsh.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { pivotRoot } from '../../src/shell/pivot_root.js';
@@ -28,6 +29,10 @@ describe('builders produce the exact argv a learner would type', () => {
     [withParentDeathSignal('KILL', cmd('sleep', '1')), 'setpriv --pdeathsig KILL sleep 1'],
     [chroot('/r', '/bin/ls', '/'), 'chroot /r /bin/ls /'],
     [pivotRoot('/r', '/r/.oldroot'), 'pivot_root /r /r/.oldroot'],
+    [capsh({ chroot: '/proc/7/root', drop: ['cap_sys_admin', 'cap_chown'] }, '/bin/mount', '-t', 'tmpfs', 'x', '/mnt'), 'capsh --chroot=/proc/7/root --drop=cap_sys_admin,cap_chown --shell=/bin/mount -- -t tmpfs x /mnt'],
+    [withBoundingSet(['cap_chown', 'cap_kill'], cmd('sleep', '1')), 'setpriv --bounding-set=-all,+chown,+kill sleep 1'],
+    [bindMount('/proc/7/root/dev/null', '/proc/7/root/proc/keys', { noCanonicalize: true }), 'mount --no-canonicalize --bind /proc/7/root/dev/null /proc/7/root/proc/keys'],
+    [remountReadOnly('/proc/7/root/proc/sys', { noCanonicalize: true }), 'mount --no-canonicalize -o remount,bind,ro /proc/7/root/proc/sys'],
     [mkdirP('/a', '/b'), 'mkdir -p /a /b'],
     [removeTree('/tmp/boxlab-x'), 'rm -rf --one-file-system /tmp/boxlab-x'],
     [killPid('KILL', '${BOX}'), 'kill -KILL "${BOX}"'],
@@ -58,5 +63,16 @@ describe('quoting', () => {
     expect(fill('/proc/${BOX}/ns/mnt', { BOX: '7' })).toBe('/proc/7/ns/mnt');
     expect(() => fill('${NOPE}', {})).toThrow(/NOPE/);
     expect(fillKnown('${A} ${B}', { A: '1' })).toBe('1 ${B}');
+  });
+});
+
+describe('capabilities', () => {
+  it('names every capability the way the host libcap does', async () => {
+    const { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } = await import('../../src/kernel/capabilities.js');
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('capsh', [`--decode=0x${capMask(CAPABILITIES)}`], { encoding: 'utf8' });
+    if (r.error) return; // no capsh on this machine: nothing to compare with
+    expect(r.stdout.trim().split('=')[1]!.split(',')).toEqual(CAPABILITIES);
+    expect(capMask(DOCKER_DEFAULT_CAPS)).toBe('00000000a80425fb');
   });
 });

@@ -1,0 +1,112 @@
+import { existsSync, statSync } from 'node:fs';
+import { defineLesson, type Action, type Step } from '../../src/engine/lesson.js';
+import { BOX, BOX_NAMESPACES, boxPayload, boxRun, hostToolInBoxMounts } from '../../src/box/box.js';
+import { nsenterCmd } from '../../src/shell/nsenter.js';
+import { withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { cmd } from '../../src/shell/cmd.js';
+import { withBoundingSet } from '../../src/shell/capsh.js';
+import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
+import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
+
+const BOX_STATUS = { file: `/proc/${BOX}/status` };
+const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
+const capFeature = (cap: string) => ({ name: cap.toUpperCase(), syscalls: ['capable(CAP_...) in the kernel'], man: ['capabilities(7)'] });
+const DOCKER_MASK = capMask(DOCKER_DEFAULT_CAPS);
+const NOT_DOCKER = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
+
+/** One capability's break-it: the call works with it (attack), fails without it (defence). */
+function capPair(id: string, cap: string, what: string, program: string, args: string[], prep: Action[] = []): Step[] {
+  const demo = `cap-${id}`;
+  return [
+    {
+      id: `${id}-with`,
+      title: `Break it: with ${cap.toUpperCase()}, root in the box ${what}`,
+      feature: capFeature(cap),
+      breakIt: { demo, role: 'attack' },
+      actions: [...prep, { run: boxPayload({}, program, ...args) }],
+      checks: [{ title: `with ${cap}: the kernel allowed it`, fact: { status: boxPayload({}, program, ...args) }, equals: '0' }],
+    },
+    {
+      id: `${id}-without`,
+      title: `Drop ${cap.toUpperCase()}: the same call fails`,
+      feature: capFeature(cap),
+      breakIt: { demo, role: 'defence' },
+      actions: [{ run: boxPayload({ drop: [cap] }, program, ...args), mayFail: true }],
+      checks: [{ title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop: [cap] }, program, ...args) }, differs: '0' }],
+    },
+  ];
+}
+
+// The paths Docker masks and makes read-only, where this kernel has them (the box shares it).
+// As runc does it: a directory gets an empty read-only tmpfs, a file gets /dev/null.
+const MASKED = ['/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'].filter(existsSync);
+const MASKED_DIRS = MASKED.filter((p) => statSync(p).isDirectory());
+const MASKED_FILES = MASKED.filter((p) => !MASKED_DIRS.includes(p));
+const READ_ONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].filter(existsSync);
+const inRoot = (path: string) => `/proc/${BOX}/root${path}`;
+const asIs = { noCanonicalize: true };
+
+export default defineLesson({
+  number: 7,
+  slug: 'capabilities',
+  title: "Capabilities: cutting root's privileges into pieces",
+  buildsOn: [6],
+  steps: [
+    {
+      id: 'sets',
+      title: "The box's capability sets",
+      feature: { name: 'capability sets', syscalls: ['capget(2)'], man: ['capabilities(7)'] },
+      actions: [{ run: cmd('grep', 'CapBnd', `/proc/${BOX}/status`), capture: 'BOX_CAPBND' }],
+      probes: [
+        { title: "the box's five sets, as the kernel keeps them", show: { out: cmd('grep', '^Cap', `/proc/${BOX}/status`) } },
+        { title: 'the bounding set, decoded', show: { out: cmd('capsh', '--decode=${BOX_CAPBND}') } },
+      ],
+      checks: [{ title: "the box's root has every capability the host's root has", fact: { ...BOX_STATUS, grep: 'CapBnd' }, equals: { file: '/proc/self/status', grep: 'CapBnd' } }],
+    },
+    ...capPair('sys-admin', 'cap_sys_admin', 'mounts filesystems', '/bin/mount', ['-t', 'tmpfs', 'boxlab-capmount', '/root']),
+    ...capPair('net-raw', 'cap_net_raw', 'opens a raw socket (ping)', '/bin/ping', ['-c', '1', '-W', '1', '127.0.0.1']),
+    // adjtimex -t with the tick the kernel already has: a write that changes nothing.
+    ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], [
+      { run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' },
+    ]),
+    ...capPair('chown', 'cap_chown', "gives a file away (chown)", '/bin/chown', ['65534', '/root/given-away'], [{ run: boxRun('/bin/touch', '/root/given-away') }]),
+    {
+      id: 'docker-default',
+      title: "Docker's 14 capabilities, with capsh and with setpriv",
+      feature: { name: 'bounding set', syscalls: ['prctl(2) PR_CAPBSET_DROP', 'execve(2)'], man: ['capabilities(7)', 'capsh(1)', 'setpriv(1)'] },
+      creates: [{ process: 'SETPRIV_NSENTER' }],
+      actions: [
+        { run: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', '^Cap', '/proc/self/status') },
+        // setpriv first, then the chroot through /proc/BOX/root: refused, see the text.
+        { run: boxPayload({ wrap: (c) => withBoundingSet(DOCKER_DEFAULT_CAPS, c) }, '/bin/grep', '^Cap', '/proc/self/status'), mayFail: true },
+        { start: withParentDeathSignal('KILL', nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, withBoundingSet(DOCKER_DEFAULT_CAPS, cmd('sleep', '1000')))), pid: 'SETPRIV_NSENTER' },
+        { childOf: 'SETPRIV_NSENTER', pid: 'SETPRIV_SLEEPER', comm: 'sleep' },
+      ],
+      probes: [{ title: 'the 14, decoded', show: { out: cmd('capsh', `--decode=${DOCKER_MASK}`) } }],
+      checks: [
+        { title: "capsh --drop of the other 27: the bounding set is Docker's", fact: { out: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', 'CapBnd', '/proc/self/status') }, equals: `CapBnd:\t${DOCKER_MASK}` },
+        { title: 'root execs with exactly those effective', fact: { out: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', 'CapEff', '/proc/self/status') }, equals: `CapEff:\t${DOCKER_MASK}` },
+        { title: 'setpriv --bounding-set=-all,+chown,...: the same set, read from the host', fact: { file: '/proc/${SETPRIV_SLEEPER}/status', grep: 'CapBnd' }, equals: `CapBnd:\t${DOCKER_MASK}` },
+      ],
+    },
+    {
+      id: 'masks',
+      title: 'Mask the dangerous /proc and /sys paths, and make others read-only',
+      feature: { name: 'bind mounts over kernel interfaces', syscalls: ['mount(2) MS_BIND|MS_RDONLY'], man: ['proc(5)', 'mount(8)'] },
+      actions: [
+        ...MASKED_FILES.map((p): Action => ({ run: hostToolInBoxMounts(bindMount(inRoot('/dev/null'), inRoot(p), asIs)) })),
+        ...MASKED_DIRS.map((p): Action => ({ run: hostToolInBoxMounts(mountFs('tmpfs', 'boxlab-masked', inRoot(p), 'ro,size=0', asIs)) })),
+        ...READ_ONLY.flatMap((p): Action[] => [{ run: hostToolInBoxMounts(bindMount(inRoot(p), inRoot(p), asIs)) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot(p), asIs)) }]),
+      ],
+      checks: [
+        ...MASKED_FILES.slice(0, 2).map((p) => ({ title: `${p} reads as empty in the box`, fact: { out: boxRun('/bin/wc', '-c', p) }, equals: `0 ${p}` })),
+        ...MASKED_DIRS.slice(0, 1).map((p) => ({ title: `${p} is an empty read-only tmpfs in the box`, fact: { ...BOX_MOUNTS, grep: ` ${p} ` }, contains: 'boxlab-masked' })),
+        { title: '/proc/sys is mounted read-only in the box', fact: { ...BOX_MOUNTS, grep: ' /proc/sys ' }, contains: ' ro,' },
+        // A namespaced setting: harmless to the host even if the read-only mount were missing.
+        { title: 'the box cannot write a kernel setting', fact: { status: boxRun('/bin/sysctl', '-w', 'kernel.hostname=written-from-the-box') }, differs: '0' },
+      ],
+    },
+  ],
+  shell: boxPayload({ drop: NOT_DOCKER }, '/bin/sh'),
+});
+
