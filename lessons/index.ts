@@ -20,6 +20,7 @@ export const LESSONS: LessonEntry[] = [
   { number: 5, slug: 'network', dir: '05-network', load: () => import('./05-network/lesson.js') },
   { number: 6, slug: 'user', dir: '06-user', load: () => import('./06-user/lesson.js') },
   { number: 7, slug: 'capabilities', dir: '07-capabilities', load: () => import('./07-capabilities/lesson.js') },
+  { number: 8, slug: 'seccomp', dir: '08-seccomp', load: () => import('./08-seccomp/lesson.js') },
   { number: 9, slug: 'cgroups', dir: '09-cgroups', load: () => import('./09-cgroups/lesson.js') },
 ];
 

@@ -13,6 +13,8 @@ declare -A NEED=(
   [iproute2]=ip
   [coreutils]=chroot
   [kmod]=modprobe
+  [bubblewrap]=bwrap
+  [keyutils]=keyctl
   [nodejs]=node
   [npm]=npm
 )

@@ -15,7 +15,9 @@ const USAGE = `usage: boxlab <command> [flags]
   lessons                  the curriculum and your progress
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host
-  lint                     check every lesson's data and prose`;
+  lint                     check every lesson's data and prose
+  seccomp compile PROFILE.json -o FILE.bpf   a seccomp profile to a BPF program
+  seccomp disasm FILE.bpf                    that program, one instruction per line`;
 
 type Handler = (argv: string[]) => Promise<number>;
 
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, Handler> = {
   doctor: async (argv) => (await import('./commands/doctor.js')).doctorCommand(argv),
   reset: async (argv) => (await import('./commands/reset.js')).resetCommand(argv),
   lint: async (argv) => (await import('./commands/lint.js')).lintCommand(argv),
+  seccomp: async (argv) => (await import('./commands/seccomp.js')).seccompCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

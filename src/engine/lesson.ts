@@ -62,11 +62,9 @@ export type Resource =
   | { link: string } // a host network link (veth, bridge), deleted with ip link del
   | { cgroup: string }; // a cgroup directory: its processes killed, then removed
 
-export interface Requirement {
-  /** A path that exists only where the feature does, e.g. /proc/self/ns/time. */
-  path: string;
-  reason: string;
-}
+/** A path that exists only where the feature does (/proc/self/ns/time), or a command that
+ *  succeeds only where it does (setpriv knowing --seccomp-filter). */
+export type Requirement = { path: string; reason: string } | { command: Cmd; reason: string };
 
 export interface BreakIt {
   /** Names one demo; the attack and its defence may live in different lessons. */
@@ -136,6 +134,7 @@ export const actionCmds = (a: Action): Cmd[] =>
 export function stepFacts(s: Step): Fact[] {
   const facts: Fact[] = (s.probes ?? []).map((p) => p.show);
   for (const a of s.actions) if ('await' in a) facts.push(a.await);
+  for (const r of s.requires ?? []) if ('command' in r) facts.push({ status: r.command });
   for (const c of s.checks) {
     facts.push(c.fact);
     const other = 'equals' in c ? c.equals : 'differs' in c ? c.differs : undefined;

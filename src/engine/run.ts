@@ -173,8 +173,12 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   async function runStep(p: Planned, index: number): Promise<void> {
     const { step, quiet } = p;
     o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, quiet });
-    const unmet = o.dryRun ? undefined : step.requires?.find((r) => !existsSync(r.path));
-    if (unmet) return o.emit({ type: 'skip', id: step.id, title: step.title, reason: unmet.reason, quiet });
+    let unmet: string | undefined;
+    for (const r of o.dryRun ? [] : (step.requires ?? [])) {
+      const met = 'path' in r ? existsSync(r.path) : (await o.runner.run(fillCmd(r.command, vars))).code === 0;
+      if (!met) unmet ??= r.reason;
+    }
+    if (unmet) return o.emit({ type: 'skip', id: step.id, title: step.title, reason: unmet, quiet });
     o.emit({ type: 'feature', feature: step.feature, quiet });
     const exited = new Map<string, Promise<unknown>>();
     const entries = (step.creates ?? []).map((resource) => {

@@ -135,7 +135,8 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
         say('', `# ── ${e.quiet ? 'replayed' : `Step ${e.index}/${e.total}`} · ${e.title}${e.breakIt ? ` [break-it: ${e.breakIt}]` : ''}`);
         if (!e.quiet) say(...comment(e.explain), `boxlab_say ${quote(`━━ Step ${e.index}/${e.total} · ${e.title}`)}`);
         for (const r of e.requires ?? []) {
-          say(`if [ ! -e ${quote(r.path)} ]; then`, `  boxlab_say ${quote(`  skipped: ${r.reason}`)}`, 'else');
+          const unmet = 'path' in r ? `[ ! -e ${quote(r.path)} ]` : `! ${render(r.command)} >/dev/null 2>&1`;
+          say(`if ${unmet}; then`, `  boxlab_say ${quote(`  skipped: ${r.reason}`)}`, 'else');
           openIfs++;
         }
         break;

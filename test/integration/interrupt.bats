@@ -36,6 +36,7 @@ sigint_at_every_step() {
 }
 
 @test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 11; }
+@test "SIGINT at each step of lesson 8 leaves nothing behind" { sigint_at_every_step 8 5; }
 @test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 7; }
 
 @test "SIGKILL during lesson 9's fork bomb: reset kills what is left and removes every cgroup" {

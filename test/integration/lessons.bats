@@ -91,6 +91,27 @@ script_passes() {
   assert_line --regexp '"title":"/proc/sys is mounted read-only in the box".*"ok":true'
 }
 
+@test "lesson 8 (seccomp) passes with --yes" { lesson_passes 8; }
+@test "lesson 8 --script passes under bash" { script_passes 8; }
+
+@test "lesson 8: unshare, mount and keyctl work unfiltered and fail under the compiled filter; never passes silently" {
+  run boxlab lesson 8 --yes --json
+  assert_success
+  for call in unshare mount keyctl; do
+    assert_line --regexp "\"title\":\"$call\(2\) works in the box\".*\"ok\":true"
+  done
+  if setpriv --help | grep -q -- --seccomp-filter; then
+    assert_line --regexp '"title":"the kernel runs a filter on the payload \(Seccomp: 2\)".*"ok":true'
+  else
+    # The in-box step is skipped with its reason and the command it would run ...
+    assert_line --regexp '"type":"skip","id":"in-box".*would run: nsenter .*setpriv --no-new-privs --seccomp-filter'
+    # ... and the same program is proven on a host process instead.
+    for call in unshare mount keyctl; do
+      assert_line --regexp "\"title\":\"$call\(2\) fails under the filter\".*\"ok\":true"
+    done
+  fi
+}
+
 @test "lesson 9 (cgroups) passes with --yes" { lesson_passes 9; }
 @test "lesson 9 --script passes under bash" { script_passes 9; }
 
