@@ -2,7 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { defineLesson, type Action, type Step } from '../../src/engine/lesson.js';
 import { BOX, BOX_NAMESPACES, boxPayload, boxRun, hostToolInBoxMounts } from '../../src/box/box.js';
 import { nsenterCmd } from '../../src/shell/nsenter.js';
-import { withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { writeBase64 } from '../../src/shell/seccomp.js';
+import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
@@ -12,6 +14,7 @@ const BOX_STATUS = { file: `/proc/${BOX}/status` };
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
 const capFeature = (cap: string) => ({ name: cap.toUpperCase(), syscalls: ['capable(CAP_...) in the kernel'], man: ['capabilities(7)'] });
 const DOCKER_MASK = capMask(DOCKER_DEFAULT_CAPS);
+const NOBODY = 65534;
 const NOT_DOCKER = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
 
 /** One capability's break-it: the call works with it (attack), fails without it (defence). */
@@ -70,6 +73,38 @@ export default defineLesson({
       { run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' },
     ]),
     ...capPair('chown', 'cap_chown', "gives a file away (chown)", '/bin/chown', ['65534', '/root/given-away'], [{ run: boxRun('/bin/touch', '/root/given-away') }]),
+    {
+      id: 'setuid',
+      title: 'Break it: a setuid-root program makes an ordinary user root',
+      feature: { name: 'setuid on execve', syscalls: ['execve(2)'], man: ['execve(2)', 'credentials(7)'] },
+      breakIt: { demo: 'setuid-nnp', role: 'attack' },
+      creates: [{ process: 'SUID_NSENTER' }],
+      actions: [
+        // busybox drops setuid privileges itself, so the rootfs gets a tiny program that only waits.
+        { run: writeBase64('${ROOTFS}/bin/suid-pause', pauseElf().toString('base64')) },
+        { run: cmd('chmod', '4755', '${ROOTFS}/bin/suid-pause') },
+        { start: withParentDeathSignal('KILL', boxPayload({ uid: NOBODY }, '/bin/suid-pause')), pid: 'SUID_NSENTER' },
+        { childOf: 'SUID_NSENTER', pid: 'SUID', comm: 'suid-pause' },
+      ],
+      checks: [
+        { title: `started as uid ${NOBODY}, it runs with effective uid 0`, fact: { file: '/proc/${SUID}/status', grep: 'Uid:' }, equals: `Uid:\t${NOBODY}\t0\t0\t0` },
+      ],
+    },
+    {
+      id: 'no-new-privs',
+      title: 'With no_new_privs, the same exec gains nothing',
+      feature: { name: 'no_new_privs', syscalls: ['prctl(2) PR_SET_NO_NEW_PRIVS'], man: ['prctl(2)'] },
+      breakIt: { demo: 'setuid-nnp', role: 'defence' },
+      creates: [{ process: 'NNP_NSENTER' }],
+      actions: [
+        { start: withParentDeathSignal('KILL', boxPayload({ uid: NOBODY, wrap: withNoNewPrivs }, '/bin/suid-pause')), pid: 'NNP_NSENTER' },
+        { childOf: 'NNP_NSENTER', pid: 'NNP', comm: 'suid-pause' },
+      ],
+      checks: [
+        { title: 'the kernel set no_new_privs on it', fact: { file: '/proc/${NNP}/status', grep: 'NoNewPrivs' }, equals: 'NoNewPrivs:\t1' },
+        { title: `it stays uid ${NOBODY}, effective too`, fact: { file: '/proc/${NNP}/status', grep: 'Uid:' }, equals: `Uid:\t${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}` },
+      ],
+    },
     {
       id: 'docker-default',
       title: "Docker's 14 capabilities, with capsh and with setpriv",

@@ -58,7 +58,7 @@ export const boxRun = (file: string, ...args: string[]): Cmd => inBox(BOX_NAMESP
  * root, so the host's capsh runs; it drops capabilities, chroots into the box through
  * /proc/BOX/root and execs PROGRAM. `wrap` puts another host tool (setpriv) in between.
  */
-export function boxPayload(o: { drop?: string[]; wrap?: (c: Cmd) => Cmd }, program: string, ...args: string[]): Cmd {
-  const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop }, program, ...args);
+export function boxPayload(o: { drop?: string[]; uid?: number; wrap?: (c: Cmd) => Cmd }, program: string, ...args: string[]): Cmd {
+  const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop, uid: o.uid }, program, ...args);
   return nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, o.wrap ? o.wrap(launch) : launch);
 }

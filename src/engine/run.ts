@@ -176,7 +176,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     let unmet: string | undefined;
     for (const r of o.dryRun ? [] : (step.requires ?? [])) {
       const met = 'path' in r ? existsSync(r.path) : (await o.runner.run(fillCmd(r.command, vars))).code === 0;
-      if (!met) unmet ??= r.reason;
+      if (!met) unmet ??= fillKnown(r.reason, vars);
     }
     if (unmet) return o.emit({ type: 'skip', id: step.id, title: step.title, reason: unmet, quiet });
     o.emit({ type: 'feature', feature: step.feature, quiet });

@@ -5,6 +5,8 @@ export interface CapshOpts {
   chroot?: string;
   /** Capabilities to drop from the bounding set, e.g. ['cap_sys_admin']. */
   drop?: string[];
+  /** Become this uid and gid (after the chroot) before the exec. */
+  uid?: number;
 }
 
 /** capsh(1): adjust capabilities, then exec PROGRAM with ARGS (--shell=PROGRAM -- ARGS). */
@@ -12,6 +14,7 @@ export function capsh(o: CapshOpts, program: string, ...args: string[]): Cmd {
   const opts: string[] = [];
   if (o.chroot) opts.push(`--chroot=${o.chroot}`);
   if (o.drop?.length) opts.push(`--drop=${o.drop.join(',')}`);
+  if (o.uid !== undefined) opts.push(`--gid=${o.uid}`, `--uid=${o.uid}`);
   return { file: 'capsh', args: [...opts, `--shell=${program}`, '--', ...args] };
 }
 

@@ -15,3 +15,8 @@ export function withParentDeathSignal(signal: string, inner: Cmd): Cmd {
 export function asUser(uid: number, inner: Cmd): Cmd {
   return { ...inner, file: 'setpriv', args: [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', inner.file, ...inner.args], inner };
 }
+
+/** setpriv(1) --no-new-privs: no execve after this may add privileges (setuid bits, file caps). */
+export function withNoNewPrivs(inner: Cmd): Cmd {
+  return { ...inner, file: 'setpriv', args: ['--no-new-privs', inner.file, ...inner.args], inner };
+}

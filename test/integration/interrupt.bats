@@ -35,7 +35,7 @@ sigint_at_every_step() {
   assert_host_clean
 }
 
-@test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 11; }
+@test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 13; }
 @test "SIGINT at each step of lesson 8 leaves nothing behind" { sigint_at_every_step 8 5; }
 @test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 7; }
 

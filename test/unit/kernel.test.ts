@@ -56,3 +56,18 @@ describe('small facts', () => {
     expect(isDynamicElf(process.execPath)).toBe(true);
   });
 });
+
+describe('the tiny pause program', () => {
+  it('is a static ELF64 executable for each architecture', async () => {
+    const { pauseElf } = await import('../../rootfs-fetch/pause-elf.js');
+    for (const [arch, machine] of [['x64', 0x3e], ['arm64', 0xb7]] as const) {
+      const b = pauseElf(arch);
+      expect(b.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      expect(b.readUInt16LE(16)).toBe(2); // ET_EXEC
+      expect(b.readUInt16LE(18)).toBe(machine);
+      expect(b.readUInt32LE(64)).toBe(1); // one PT_LOAD, no PT_INTERP: nothing to load but itself
+      expect(Number(b.readBigUInt64LE(24))).toBe(0x400000 + 120);
+    }
+    expect(() => pauseElf('mips')).toThrow(/no pause program/);
+  });
+});
