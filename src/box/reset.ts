@@ -26,6 +26,7 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     for (let i = 0; i < 8 && isPresent(r); i++) {
       let ok = true;
       for (const c of hostTeardown(r)) ok = (await runner.run(c)).code === 0 && ok;
+      ok ||= !isPresent(r); // it went away by itself meanwhile
       say({ what: describe(r), done: hostTeardown(r).map(render).join('; '), ok });
       if (ok) removed++;
       if (!ok || !('mount' in r)) break;

@@ -39,7 +39,7 @@ boxlab_processes() {
   local p cmd
   for p in /proc/[0-9]*; do
     grep -qs '^State:.*Z' "$p/status" && continue
-    cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     case "$cmd" in
       *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/tmp/boxlab-'*) echo "${p#/proc/} $cmd" ;;
     esac
@@ -78,7 +78,8 @@ interrupt_at_step() {
     [ "$(grep '"type":"step"' "$out" | grep -vc '"quiet":true')" -ge "$step" ] && break
     sleep 0.01
   done
-  kill "-$sig" "$pid"
+  # On a last, quick step the run may have finished already: then it exited 0 by itself.
+  kill "-$sig" "$pid" 2>/dev/null || true
   status=0
   wait "$pid" || status=$?
 }

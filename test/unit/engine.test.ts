@@ -125,6 +125,17 @@ describe('the step runner', () => {
     expect(() => readFileSync(state.path)).toThrow();
   });
 
+  it('counts a failed teardown of something already gone as done', async () => {
+    const state = new StateFile('r4');
+    const runner = new RecordingRunner((line) => (line.startsWith('umount') ? { code: 32, stderr: 'not mounted' } : echoOk(line)));
+    let checks = 0;
+    // Present when cleanup looks, gone by the time the umount has failed.
+    const present = () => ++checks % 2 === 1;
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, load: noLoad, state, isPresent: present });
+    expect(out).toMatchObject({ ok: true, code: 0 });
+    expect(() => readFileSync(state.path)).toThrow();
+  });
+
   it('keeps the state file when cleanup fails, for reset', async () => {
     const state = new StateFile('r2');
     const runner = new RecordingRunner((line) => (line.startsWith('umount') ? { code: 32, stderr: 'busy' } : echoOk(line)));
