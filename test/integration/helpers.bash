@@ -46,6 +46,9 @@ boxlab_processes() {
   done
 }
 
+# A check in the --json output of the last `run` passed: its title (a regex), then "ok":true.
+assert_check_passed() { assert_line --regexp "\"title\":\"$1\".*\"ok\":true"; }
+
 # PIDs that a --json run reported for the processes it started.
 started_pids() { grep -o '"value":"[0-9]*"' "$1" | grep -o '[0-9]*'; }
 

@@ -41,9 +41,9 @@ script_passes() {
 @test "lesson 5: a box without a network namespace listens on the host, with one it does not; pings cross only our links" {
   run boxlab lesson 5 --yes --json
   assert_success
-  assert_line --regexp '"title":"a port the box opened \(47001\) is listening on the host".*"ok":true'
-  assert_line --regexp '"title":"... and not in the host.s".*"ok":true'
-  assert_line --regexp '"title":"box 1 reaches box 2".*"ok":true'
+  assert_check_passed 'a port the box opened \(47001\) is listening on the host'
+  assert_check_passed '... and not in the host.s'
+  assert_check_passed 'box 1 reaches box 2'
   # The host's own routes are as they were.
   run ip route
   refute_output --partial '198.51.100.'
@@ -58,16 +58,16 @@ script_passes() {
 @test "lesson 6: root without a user namespace writes root's files; with one, uid 100000's" {
   run boxlab lesson 6 --yes --json
   assert_success
-  assert_line --regexp '"title":"the file it made in the volume belongs to root on the host".*"ok":true'
-  assert_line --regexp '"title":"its file belongs to 100000:100000 on the host".*"ok":true'
-  assert_line --regexp '"title":"it could not create a file in the root-owned volume".*"ok":true'
+  assert_check_passed 'the file it made in the volume belongs to root on the host'
+  assert_check_passed 'its file belongs to 100000:100000 on the host'
+  assert_check_passed 'it could not create a file in the root-owned volume'
 }
 
 @test "lesson 6 --rootless shows what needs help: a uid range, cgroups, a veth" {
   run boxlab lesson 6 --yes --rootless --json
   assert_success
-  assert_line --regexp '"title":"the kernel refused the range: the map is still empty".*"ok":true'
-  assert_line --regexp '"title":"no link was created on the host".*"ok":true'
+  assert_check_passed 'the kernel refused the range: the map is still empty'
+  assert_check_passed 'no link was created on the host'
   run boxlab lessons
   assert_line --regexp '^ +6  .*rootless passed'
 }
@@ -85,12 +85,12 @@ script_passes() {
   run boxlab lesson 7 --yes --json
   assert_success
   for cap in cap_sys_admin cap_net_raw cap_sys_time cap_chown; do
-    assert_line --regexp "\"title\":\"with $cap: the kernel allowed it\".*\"ok\":true"
-    assert_line --regexp "\"title\":\"without $cap: the kernel refused it\".*\"ok\":true"
+    assert_check_passed "with $cap: the kernel allowed it"
+    assert_check_passed "without $cap: the kernel refused it"
   done
-  assert_line --regexp '"title":"/proc/sys is mounted read-only in the box".*"ok":true'
-  assert_line --regexp '"title":"started as uid 65534, it runs with effective uid 0".*"ok":true'
-  assert_line --regexp '"title":"it stays uid 65534, effective too".*"ok":true'
+  assert_check_passed '/proc/sys is mounted read-only in the box'
+  assert_check_passed 'started as uid 65534, it runs with effective uid 0'
+  assert_check_passed 'it stays uid 65534, effective too'
 }
 
 @test "lesson 8 (seccomp) passes with --yes" { lesson_passes 8; }
@@ -100,16 +100,16 @@ script_passes() {
   run boxlab lesson 8 --yes --json
   assert_success
   for call in unshare mount keyctl; do
-    assert_line --regexp "\"title\":\"$call\(2\) works in the box\".*\"ok\":true"
+    assert_check_passed "$call\\(2\\) works in the box"
   done
   if setpriv --help | grep -q -- --seccomp-filter; then
-    assert_line --regexp '"title":"the kernel runs a filter on the payload \(Seccomp: 2\)".*"ok":true'
+    assert_check_passed 'the kernel runs a filter on the payload \(Seccomp: 2\)'
   else
     # The in-box step is skipped with its reason and the command it would run ...
     assert_line --regexp '"type":"skip","id":"in-box".*would run: nsenter .*setpriv --no-new-privs .*--seccomp-filter'
     # ... and the same program is proven on a host process instead.
     for call in unshare mount keyctl; do
-      assert_line --regexp "\"title\":\"$call\(2\) fails under the filter\".*\"ok\":true"
+      assert_check_passed "$call\\(2\\) fails under the filter"
     done
   fi
 }
@@ -120,9 +120,9 @@ script_passes() {
 @test "lesson 9 reads the kernel's counters, and says which cgroup version it used" {
   run boxlab lesson 9 --yes --json
   assert_success
-  assert_line --regexp '"title":"the kernel OOM-killed the writer once".*"ok":true'
-  assert_line --regexp '"title":"the kernel refused forks at the limit \(pids.events max > 0\)".*"ok":true'
-  assert_line --regexp '"title":"the kernel throttled the group \(nr_throttled > 0\)".*"ok":true'
+  assert_check_passed 'the kernel OOM-killed the writer once'
+  assert_check_passed 'the kernel refused forks at the limit \(pids.events max > 0\)'
+  assert_check_passed 'the kernel throttled the group \(nr_throttled > 0\)'
   # Which path ran is part of the record: v1 here (hybrid), v2 in the VM.
   if grep -q ' - cgroup cgroup .*memory' /proc/self/mountinfo; then
     echo "# exercised the cgroup v1 path" >&3
@@ -136,36 +136,36 @@ script_passes() {
 @test "lesson 3: the break-it kills a host sleeper without a PID namespace, and cannot with one" {
   run boxlab lesson 3 --yes --json
   assert_success
-  assert_line --regexp '"title":"the host.s sleeper was killed from inside the box".*"ok":true'
-  assert_line --regexp '"title":"the host.s sleeper is alive".*"ok":true'
-  assert_line --regexp '"title":"PID 1 never calls wait\(\): the dead orphan stays a zombie".*"ok":true'
+  assert_check_passed 'the host.s sleeper was killed from inside the box'
+  assert_check_passed 'the host.s sleeper is alive'
+  assert_check_passed 'PID 1 never calls wait\(\): the dead orphan stays a zombie'
 }
 
 @test "lesson 4: the host's IPC segment is visible without an IPC namespace, not with one" {
   run boxlab lesson 4 --yes --json
   assert_success
-  assert_line --regexp '"title":"a process without the IPC namespace sees the host.s segment".*"ok":true'
-  assert_line --regexp '"title":"the box does not see the host.s segment".*"ok":true'
+  assert_check_passed 'a process without the IPC namespace sees the host.s segment'
+  assert_check_passed 'the box does not see the host.s segment'
 }
 
 @test "lesson 4 reads the time namespace offsets from the kernel" {
   [ -e /proc/self/ns/time ] || skip "this kernel has no time namespace (the engine's skip is unit-tested)"
   run boxlab lesson 4 --yes --json
-  assert_line --regexp '"title":"the kernel holds a boot-time offset of one day for it".*"ok":true'
+  assert_check_passed 'the kernel holds a boot-time offset of one day for it'
 }
 
 @test "lesson 1 proves the chroot escape from kernel facts" {
   run boxlab lesson 1 --yes --json
   assert_success
-  assert_line --partial '"title":"the jailed process read a file outside its root"'
+  assert_check_passed 'the jailed process read a file outside its root'
   refute_line --partial '"ok":false'
 }
 
 @test "lesson 2 closes that escape, with every check read from the kernel" {
   run boxlab lesson 2 --yes --json
   assert_success
-  assert_line --regexp '"title":"the host secret is out of reach through boxlab.s PID".*"ok":true'
-  assert_line --regexp '"title":"the host does not".*"ok":true'
+  assert_check_passed 'the host secret is out of reach through boxlab.s PID'
+  assert_check_passed 'the host does not'
   refute_line --partial '"ok":false'
 }
 
