@@ -147,7 +147,7 @@ export default defineLesson({
   number: 9,
   slug: 'cgroups',
   title: 'cgroups: memory, pids and CPU limits (v1, v2, hybrid)',
-  buildsOn: [6],
+  buildsOn: [8],
   steps,
   shell: inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), boxRun('/bin/sh')),
 });
