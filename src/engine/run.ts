@@ -2,15 +2,16 @@
 // and checks, emitting one event for each, and always unwinds the cleanup stack.
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { cmd, fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
-import type { Runner, Started } from '../shell/runner.js';
-import { childrenOf, comm, isAlive, processStartTime } from '../kernel/proc.js';
+import { fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
+import type { Runner } from '../shell/runner.js';
+import { processStartTime } from '../kernel/proc.js';
 import type { HostResource, StateFile } from '../box/state.js';
 import { resourceVar, teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
 import { describeFact, judge, readFact } from './facts.js';
-import { actionCmds, willReplay, type Action, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
+import { act, sleep, StepFailed } from './actions.js';
+import { willReplay, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
 
 export type PauseAnswer = 'run' | 'skip' | 'quit';
 
@@ -42,12 +43,6 @@ export interface Outcome {
   reason?: string;
   toolMs: number;
   ms: number;
-}
-
-class StepFailed extends Error {
-  constructor(message: string, readonly code = 1) {
-    super(message);
-  }
 }
 
 interface Planned {
@@ -91,85 +86,6 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const interrupted = (): boolean => o.signal?.aborted === true;
   const source = (f: Fact): string => fillKnown(describeFact(f), vars);
 
-  async function act(a: Action, quiet: boolean, exited: Map<string, Promise<unknown>>): Promise<void> {
-    if (interrupted()) throw new StepFailed('interrupted', 130);
-    if ('ensureDir' in a) {
-      const dir = fill(a.ensureDir, vars);
-      const build = actionCmds(a);
-      if (o.dryRun) {
-        const lines = build.map((c) => '    ' + shown(c)).join('\n');
-        return o.emit({ type: 'cmd', action: a, shown: `if [ ! -d ${shown(cmd(a.ensureDir))} ]; then  # built once, then cached\n${lines}\n  fi`, quiet });
-      }
-      if (existsSync(dir)) return o.emit({ type: 'cmd', action: a, shown: `# cached, not rebuilt: ${dir}`, quiet });
-      for (const c of build) await act({ run: c }, quiet, exited);
-      return;
-    }
-    if ('await' in a) {
-      const [word, text] = 'contains' in a ? ['shows', a.contains] : ['no longer shows', a.lacks];
-      const shownLine = `# wait until ${fillKnown(describeFact(a.await), vars)} ${word} ${fillKnown(text, vars)}`;
-      if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
-      const want = fill(text, vars);
-      const holds = (v: string): boolean => ('contains' in a ? v.includes(want) : v !== '' && !v.includes(want));
-      let seen = false;
-      const until = performance.now() + 2000;
-      while (!seen && performance.now() < until && !interrupted()) {
-        seen = holds(await readFact(a.await, vars, o.runner));
-        if (!seen) await sleep(5, o.signal);
-      }
-      if (interrupted()) throw new StepFailed('interrupted', 130);
-      o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
-      return; // the step's checks judge what the wait saw
-    }
-    if ('awaitExit' in a) {
-      const shownLine = `# wait until PID ${vars[a.awaitExit] ?? `\${${a.awaitExit}}`} has exited`;
-      if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
-      const pid = Number(fill(`\${${a.awaitExit}}`, vars));
-      const gone = await waitFor(() => !isAlive(pid), o.signal, 2000);
-      if (interrupted()) throw new StepFailed('interrupted', 130);
-      if (!gone) throw new StepFailed(`PID ${pid} was still alive 2 s later`);
-      return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
-    }
-    if ('childOf' in a) {
-      const shownLine = `${a.pid}=<the child of ${vars[a.childOf] ?? `\${${a.childOf}}`}>`;
-      if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: shownLine, quiet });
-      const parent = Number(fill(`\${${a.childOf}}`, vars));
-      const pid = await waitForExecedChild(parent, a.comm, o.signal);
-      if (interrupted()) throw new StepFailed('interrupted', 130);
-      if (pid === undefined) throw new StepFailed(`no child of PID ${parent} appeared (did it exit?)`);
-      vars[a.pid] = String(pid);
-      return o.emit({ type: 'cmd', action: a, shown: `${a.pid}=${pid}`, value: String(pid), quiet });
-    }
-    const c = 'run' in a ? a.run : a.start;
-    const line = shown(c);
-    if (o.dryRun) return o.emit({ type: 'cmd', action: a, shown: 'start' in a ? `${line} &` : line, quiet });
-    const filled = fillCmd(c, vars);
-    if ('start' in a) {
-      let started: Started;
-      try {
-        started = await o.runner.start(filled);
-      } catch (e) {
-        throw new StepFailed(`could not start: ${(e as Error).message}`);
-      }
-      vars[a.pid] = String(started.pid);
-      exited.set(a.pid, started.exited);
-      if (a.until && !(await waitFor(() => comm(started.pid) === a.until, o.signal))) {
-        throw interrupted() ? new StepFailed('interrupted', 130) : new StepFailed(`PID ${started.pid} never became ${a.until}`);
-      }
-      o.emit({ type: 'cmd', action: a, shown: `${line} &`, value: String(started.pid), quiet });
-      return;
-    }
-    const result = await o.runner.run(filled, { signal: o.signal });
-    if (interrupted()) throw new StepFailed('interrupted', 130);
-    const captured = 'capture' in a && result.code === 0 ? (a.match ? new RegExp(a.match).exec(result.stdout)?.[1] : lastWord(result.stdout)) : undefined;
-    if ('capture' in a && result.code === 0 && captured === undefined) throw new StepFailed(`\`${line}\` printed nothing matching ${a.match}`);
-    if (captured !== undefined && 'capture' in a) vars[a.capture] = captured;
-    o.emit({ type: 'cmd', action: a, shown: line, result, value: captured, quiet });
-    if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);
-    if (result.code !== 0 && !('mayFail' in a && a.mayFail)) {
-      throw new StepFailed(`\`${line}\` exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
-    }
-  }
-
   async function runStep(p: Planned, index: number): Promise<void> {
     const { step, quiet } = p;
     o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, quiet });
@@ -188,7 +104,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       return cleanup.push({ resource, host, quiet });
     });
     try {
-      for (const a of step.actions) await act(a, quiet, exited);
+      for (const a of step.actions) await act(a, { o, vars, quiet, exited, shown, interrupted });
     } finally {
       // Processes and IPC ids are known only now: record them as soon as they exist.
       for (const e of entries) {
@@ -259,9 +175,6 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   return { ...outcome, ms, toolMs };
 }
 
-/** The last word a command printed, as bash's ${X##* } gives it. */
-const lastWord = (out: string): string => out.replace(/\s+$/, '').split(/\s/).pop() ?? '';
-
 /** A resource whose name is known before its step runs, as the state file records it. */
 function hostNow(r: Resource, vars: Vars): HostResource | undefined {
   if ('dir' in r) return { dir: fill(r.dir, vars) };
@@ -269,37 +182,6 @@ function hostNow(r: Resource, vars: Vars): HostResource | undefined {
   if ('link' in r) return { link: fill(r.link, vars) };
   if ('cgroup' in r) return { cgroup: fill(r.cgroup, vars) };
   return undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-}
-
-/** Poll a /proc fact: processes started by wrappers take a moment to exec their program. */
-async function waitFor(ready: () => boolean, signal?: AbortSignal, timeoutMs = 10_000): Promise<boolean> {
-  const until = performance.now() + timeoutMs;
-  for (let i = 0; performance.now() < until && !signal?.aborted; i++) {
-    if (ready()) return true;
-    await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));
-  }
-  return ready();
-}
-
-/** The placeholder init is unshare's child; wait until it exists and has exec'd its program. */
-async function waitForExecedChild(parent: number, name: string | undefined, signal?: AbortSignal): Promise<number | undefined> {
-  let pid: number | undefined;
-  const ready = (): boolean => {
-    // Before its exec a forked child still carries its parent's name.
-    const wanted = (c: number): boolean => (name === undefined ? comm(c) !== '' && comm(c) !== comm(parent) : comm(c) === name);
-    const child = childrenOf(parent).find(wanted);
-    if (child !== undefined) pid = child;
-    return pid !== undefined || comm(parent) === '';
-  };
-  await waitFor(ready, signal);
-  return pid;
 }
 
 export type { Vars };
