@@ -95,11 +95,13 @@ export async function act(a: Action, x: ActContext): Promise<void> {
     o.emit({ type: 'cmd', action: a, shown: `${line} &`, value: String(started.pid), quiet });
     return;
   }
-  const result = await o.runner.run(filled, { signal: o.signal });
-  if (interrupted()) throw new StepFailed('interrupted', 130);
+  // A command whose output names what it made (an IPC id) is never cancelled halfway: the
+  // name is needed to undo it. Its result is taken, and only then the interrupt.
+  const result = await o.runner.run(filled, 'capture' in a ? {} : { signal: o.signal });
   const captured = 'capture' in a && result.code === 0 ? (a.match ? new RegExp(a.match).exec(result.stdout)?.[1] : lastWord(result.stdout)) : undefined;
-  if ('capture' in a && result.code === 0 && captured === undefined) throw new StepFailed(`\`${line}\` printed nothing matching ${a.match}`);
   if (captured !== undefined && 'capture' in a) vars[a.capture] = captured;
+  if (interrupted()) throw new StepFailed('interrupted', 130);
+  if ('capture' in a && result.code === 0 && captured === undefined) throw new StepFailed(`\`${line}\` printed nothing matching ${a.match}`);
   o.emit({ type: 'cmd', action: a, shown: line, result, value: captured, quiet });
   if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);
   if (result.code !== 0 && !('mayFail' in a && a.mayFail)) {

@@ -145,6 +145,22 @@ describe('the step runner', () => {
     expect(JSON.parse(readFileSync(state.path, 'utf8')).resources).toHaveLength(3);
   });
 
+  it('on SIGINT during a command that names what it made, still records it and undoes it', async () => {
+    const ac = new AbortController();
+    const step: Step = { id: 'ipc', title: 'ipc', feature, creates: [{ shm: 'SHM' }], actions: [{ run: cmd('ipcmk', '--shmem', '64'), capture: 'SHM' }], checks: [ok] };
+    // Ctrl-C arrives while ipcmk runs; it finishes and prints the id anyway.
+    const runner = new RecordingRunner((line) => {
+      if (line.startsWith('ipcmk')) {
+        ac.abort();
+        return { stdout: 'Shared memory id: 42\n' };
+      }
+      return echoOk(line);
+    });
+    const out = await runLesson(lessonOf([step]), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad, signal: ac.signal });
+    expect(out).toMatchObject({ ok: false, code: 130 });
+    expect(runner.calls.at(-1)).toBe('ipcrm --shmem-id 42');
+  });
+
   it('forgets, without a teardown, what a step recorded but never created', async () => {
     const state = new StateFile('r3');
     const runner = new RecordingRunner(echoOk);
