@@ -4,6 +4,16 @@ import { join } from 'node:path';
 import type { Lesson, LessonDef } from '../src/engine/lesson.js';
 import { parseProse } from '../src/engine/prose.js';
 import { packageRoot } from '../src/paths.js';
+// Static imports: lessons are small data, and one bundle chunk loads faster than ten.
+import lesson1 from './01-chroot/lesson.js';
+import lesson2 from './02-mount-pivot-root/lesson.js';
+import lesson3 from './03-pid/lesson.js';
+import lesson4 from './04-uts-ipc-time/lesson.js';
+import lesson5 from './05-network/lesson.js';
+import lesson6 from './06-user/lesson.js';
+import lesson7 from './07-capabilities/lesson.js';
+import lesson8 from './08-seccomp/lesson.js';
+import lesson9 from './09-cgroups/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -13,15 +23,15 @@ export interface LessonEntry {
 }
 
 export const LESSONS: LessonEntry[] = [
-  { number: 1, slug: 'chroot', dir: '01-chroot', load: () => import('./01-chroot/lesson.js') },
-  { number: 2, slug: 'mount-pivot-root', dir: '02-mount-pivot-root', load: () => import('./02-mount-pivot-root/lesson.js') },
-  { number: 3, slug: 'pid', dir: '03-pid', load: () => import('./03-pid/lesson.js') },
-  { number: 4, slug: 'uts-ipc-time', dir: '04-uts-ipc-time', load: () => import('./04-uts-ipc-time/lesson.js') },
-  { number: 5, slug: 'network', dir: '05-network', load: () => import('./05-network/lesson.js') },
-  { number: 6, slug: 'user', dir: '06-user', load: () => import('./06-user/lesson.js') },
-  { number: 7, slug: 'capabilities', dir: '07-capabilities', load: () => import('./07-capabilities/lesson.js') },
-  { number: 8, slug: 'seccomp', dir: '08-seccomp', load: () => import('./08-seccomp/lesson.js') },
-  { number: 9, slug: 'cgroups', dir: '09-cgroups', load: () => import('./09-cgroups/lesson.js') },
+  { number: 1, slug: 'chroot', dir: '01-chroot', load: async () => ({ default: lesson1 }) },
+  { number: 2, slug: 'mount-pivot-root', dir: '02-mount-pivot-root', load: async () => ({ default: lesson2 }) },
+  { number: 3, slug: 'pid', dir: '03-pid', load: async () => ({ default: lesson3 }) },
+  { number: 4, slug: 'uts-ipc-time', dir: '04-uts-ipc-time', load: async () => ({ default: lesson4 }) },
+  { number: 5, slug: 'network', dir: '05-network', load: async () => ({ default: lesson5 }) },
+  { number: 6, slug: 'user', dir: '06-user', load: async () => ({ default: lesson6 }) },
+  { number: 7, slug: 'capabilities', dir: '07-capabilities', load: async () => ({ default: lesson7 }) },
+  { number: 8, slug: 'seccomp', dir: '08-seccomp', load: async () => ({ default: lesson8 }) },
+  { number: 9, slug: 'cgroups', dir: '09-cgroups', load: async () => ({ default: lesson9 }) },
 ];
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');

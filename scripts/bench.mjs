@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { $, argv } from 'zx';
 
 $.verbose = false;
-const runs = Number(argv.runs ?? 9);
+const runs = Number(argv.runs ?? 7);
 const cli = join(import.meta.dirname, '..', 'bin', 'boxlab.js');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
@@ -48,7 +48,9 @@ if (process.geteuid() !== 0) {
 console.log('\nlessons (real kernel)');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-'));
 try {
-  for (const n of [1, 2]) {
+  // Every lesson of the curriculum, as `boxlab lessons` lists them.
+  const numbers = timeIt(process.execPath, [cli, 'lessons']).stdout.split('\n').map((l) => /^\s+(\d+)\s/.exec(l)?.[1]).filter(Boolean).map(Number);
+  for (const n of numbers) {
     const script = join(tmp, `lesson${n}.sh`);
     writeFileSync(script, timeIt(process.execPath, [cli, 'lesson', String(n), '--script']).stdout);
     // Node and bash runs alternate, so both meet the same machine load.
