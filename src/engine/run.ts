@@ -146,7 +146,8 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       if (!p.quiet && o.pause && !o.dryRun) {
         const answer = await o.pause(p.step, index, vars);
         if (answer === 'quit') {
-          outcome = { ok: false, code: 0, reason: `stopped before step ${index} at your request` };
+          // Ctrl-C at the prompt is an interrupt like any other.
+          outcome = interrupted() ? { ok: false, code: 130, reason: 'interrupted' } : { ok: false, code: 0, reason: `stopped before step ${index} at your request` };
           break;
         }
         if (answer === 'skip') {

@@ -206,6 +206,19 @@ describe('the step runner', () => {
     expect(events.filter((e) => e.type === 'check')).toHaveLength(3);
   });
 
+  it('treats Ctrl-C at the prompt as an interrupt: cleanup, exit 130', async () => {
+    const ac = new AbortController();
+    const runner = new RecordingRunner(echoOk);
+    const pause = async (_s: Step, i: number) => {
+      if (i === 1) return 'run' as const;
+      ac.abort();
+      return 'quit' as const;
+    };
+    const out = await runLesson(lessonOf(threeSteps()), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad, pause, signal: ac.signal });
+    expect(out).toMatchObject({ ok: false, code: 130 });
+    expect(runner.calls.at(-1)).toBe('rm -rf --one-file-system /tmp/boxlab-r1');
+  });
+
   it('asks before each step and honours skip and quit', async () => {
     const answers = ['run', 'skip', 'quit'] as const;
     const runner = new RecordingRunner(echoOk);
