@@ -1,12 +1,12 @@
 import { defineLesson } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, boxRun, inBox } from '../../src/box/box.js';
+import { BOX, boxRun, boxRunWithout } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { killPid } from '../../src/shell/coreutils.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
 /** The same, in every namespace of the box but its PID namespace: a box without one. */
-const noPidNs = (...command: string[]) => inBox(BOX_NAMESPACES.filter((n) => n !== 'pid'), cmd(command[0]!, ...command.slice(1)));
+const noPidNs = (file: string, ...args: string[]) => boxRunWithout('pid', file, ...args);
 const hostSleeper = (pid: string) => ({ start: withParentDeathSignal('KILL', cmd('sleep', '1000')), pid, until: 'sleep' });
 const feature = { name: 'PID namespace', syscalls: ['clone(2) CLONE_NEWPID', 'unshare(2) CLONE_NEWPID'], man: ['pid_namespaces(7)'] };
 

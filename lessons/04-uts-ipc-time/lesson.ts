@@ -1,5 +1,5 @@
 import { defineLesson } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, boxRun, hostToolInBox, inBox } from '../../src/box/box.js';
+import { BOX, boxRun, boxRunWithout, hostToolInBox } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { cat } from '../../src/shell/coreutils.js';
 import { makeShm } from '../../src/shell/ipc.js';
@@ -8,7 +8,7 @@ import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
 /** A process in every namespace of the box but its IPC namespace. */
-const noIpcNs = (...command: string[]) => inBox(BOX_NAMESPACES.filter((n) => n !== 'ipc'), cmd(command[0]!, ...command.slice(1)));
+const noIpcNs = (file: string, ...args: string[]) => boxRunWithout('ipc', file, ...args);
 /** Segment sizes nothing else on a host uses, so a line of /proc/sysvipc/shm is ours. */
 const HOST_SEGMENT = '31337';
 const BOX_SEGMENT = '31338';

@@ -1,5 +1,5 @@
 import { defineLesson, type Action } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, boxRun, hostToolInBox, hostToolInBoxMounts, inBox } from '../../src/box/box.js';
+import { BOX, boxRun, boxRunWithout, hostToolInBox, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { addAddress, addBridge, addVethPair, linkUp, moveLinkToPid, renameLink, setMaster } from '../../src/shell/ip.js';
 import { mountFs } from '../../src/shell/mount.js';
@@ -9,7 +9,7 @@ import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
 /** A process in every namespace of the box but its network namespace. */
-const noNetNs = (...command: string[]) => inBox(BOX_NAMESPACES.filter((n) => n !== 'net'), cmd(command[0]!, ...command.slice(1)));
+const noNetNs = (file: string, ...args: string[]) => boxRunWithout('net', file, ...args);
 /** The host's ip, acting in the box's network namespace. */
 const inBoxNet = (c: Cmd) => hostToolInBox(['net'], c);
 const inBox2Net = (c: Cmd) => nsenter({ target: '${BOX2}', ns: ['net'] }, c.file, ...c.args);

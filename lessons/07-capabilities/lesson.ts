@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { defineLesson, type Action, type Step } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, boxPayload, boxRun, hostToolInBoxMounts } from '../../src/box/box.js';
-import { nsenterCmd } from '../../src/shell/nsenter.js';
+import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeBase64 } from '../../src/shell/seccomp.js';
 import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
@@ -114,7 +113,7 @@ export default defineLesson({
         { run: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', '^Cap', '/proc/self/status') },
         // setpriv first, then the chroot through /proc/BOX/root: refused, see the text.
         { run: boxPayload({ wrap: (c) => withBoundingSet(DOCKER_DEFAULT_CAPS, c) }, '/bin/grep', '^Cap', '/proc/self/status'), mayFail: true },
-        { start: withParentDeathSignal('KILL', nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, withBoundingSet(DOCKER_DEFAULT_CAPS, cmd('sleep', '1000')))), pid: 'SETPRIV_NSENTER' },
+        { start: withParentDeathSignal('KILL', hostToolInFullBox(withBoundingSet(DOCKER_DEFAULT_CAPS, cmd('sleep', '1000')))), pid: 'SETPRIV_NSENTER' },
         { childOf: 'SETPRIV_NSENTER', pid: 'SETPRIV_SLEEPER', comm: 'sleep' },
       ],
       probes: [{ title: 'the 14, decoded', show: { out: cmd('capsh', `--decode=${DOCKER_MASK}`) } }],

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineLesson, type Action } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, boxPayload } from '../../src/box/box.js';
-import { nsenterCmd } from '../../src/shell/nsenter.js';
+import { boxPayload, hostToolInFullBox } from '../../src/box/box.js';
 import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { bwrapSeccomp, setprivHasSeccomp, withSeccompFilter, writeBase64 } from '../../src/shell/seccomp.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
@@ -22,8 +21,7 @@ const filtered = (program: string, ...args: string[]) => boxPayload({ wrap: (c) 
 const ATTACKS: [string, Cmd][] = [
   ['unshare', boxPayload({}, '/bin/unshare', '-m', '/bin/true')],
   ['mount', boxPayload({}, '/bin/mount', '-t', 'tmpfs', 'boxlab-unfiltered', '/mnt')],
-  // --root=/: the host's root, so the host's keyctl is found while in the box's namespaces.
-  ['keyctl', nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, cmd('keyctl', 'show', '@s'))],
+  ['keyctl', hostToolInFullBox(cmd('keyctl', 'show', '@s'))],
 ];
 /** The same calls on a host process (bwrap gives it a mount namespace of its own to mount in). */
 const HOST_ATTACKS: [string, Cmd][] = [

@@ -53,6 +53,13 @@ export const inBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns
 /** A program of the box's rootfs, run in all of the box's namespaces: `boxRun('/bin/ls', '/')`. */
 export const boxRun = (file: string, ...args: string[]): Cmd => inBox(BOX_NAMESPACES, { file, args });
 
+/** The same in every namespace of the box but one: what a box without that namespace could do. */
+export const boxRunWithout = (missing: Namespace, file: string, ...args: string[]): Cmd =>
+  inBox(BOX_NAMESPACES.filter((n) => n !== missing), { file, args });
+
+/** A host tool in all of the box's namespaces, keeping the host's root (so it is found). */
+export const hostToolInFullBox = (c: Cmd): Cmd => nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, c);
+
 /**
  * The payload launch (DESIGN step 6): nsenter enters the box's namespaces keeping the host's
  * root, so the host's capsh runs; it drops capabilities, chroots into the box through
@@ -60,5 +67,5 @@ export const boxRun = (file: string, ...args: string[]): Cmd => inBox(BOX_NAMESP
  */
 export function boxPayload(o: { drop?: string[]; uid?: number; wrap?: (c: Cmd) => Cmd }, program: string, ...args: string[]): Cmd {
   const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop, uid: o.uid }, program, ...args);
-  return nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, o.wrap ? o.wrap(launch) : launch);
+  return hostToolInFullBox(o.wrap ? o.wrap(launch) : launch);
 }
