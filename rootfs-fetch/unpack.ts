@@ -1,0 +1,231 @@
+// Applying an image layer (a tar, maybe gzipped) to a directory. tar-stream only parses;
+// every file system change is made here, through in-root.ts's checks.
+//
+// Two ways to apply OCI whiteouts (image-spec layer.md):
+//   flatten  one tree for all layers: a whiteout deletes what lower layers put there (`--out`);
+//   overlay  one directory per layer, for overlayfs lowerdirs: a whiteout becomes a 0/0
+//            character device and an opaque directory gets trusted.overlay.opaque=y, the
+//            markers the kernel's overlayfs reads (containerd's overlay snapshotter does this).
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, openSync, constants, readdirSync, readSync, rmSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import tar, { type Header } from 'tar-stream';
+import type { Runner } from '../src/shell/runner.js';
+import { render, type Cmd } from '../src/shell/cmd.js';
+import { LayerError, lstatOrUndefined, memberParts, resolveParent } from './in-root.js';
+
+export type ApplyMode = 'flatten' | 'overlay';
+
+export interface UnpackResult {
+  /** sha256 of the uncompressed tar: the layer's diff_id in the image config. */
+  diffId: string;
+  entries: number;
+  /** Entries not made, with why (device nodes when not root). */
+  skipped: string[];
+}
+
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+/** Opens a layer blob and undoes its compression, chosen by the first bytes (not the media type, which can lie). */
+export function openLayer(blob: string): Readable {
+  const fd = openSync(blob, 'r');
+  const magic = Buffer.alloc(4);
+  const n = readSync(fd, magic, 0, 4, 0);
+  closeSync(fd);
+  const raw = createReadStream(blob);
+  if (n >= 2 && magic[0] === 0x1f && magic[1] === 0x8b) return raw.pipe(zlib.createGunzip());
+  if (n === 4 && magic.readUInt32LE(0) === 0xfd2fb528) {
+    const zstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+    if (!zstd) throw new LayerError(`${blob} is zstd-compressed, which needs Node 22.15 or newer`);
+    return raw.pipe(zstd());
+  }
+  return raw;
+}
+
+/** Applies one layer to root. Throws LayerError for a malicious or malformed layer. */
+export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner): Promise<UnpackResult> {
+  const hash = createHash('sha256');
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const extract = tar.extract();
+  const feeding = pipeline(openLayer(blob), tee, extract as unknown as NodeJS.WritableStream);
+  const layer = new LayerWriter(root, mode, runner);
+  try {
+    for await (const entry of extract) await layer.entry(entry.header, entry as unknown as Body);
+    await feeding;
+  } catch (e) {
+    extract.destroy();
+    await feeding.catch(() => undefined);
+    if (e instanceof Error && /Z_DATA_ERROR|unexpected end|Invalid tar header/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`)) {
+      throw new LayerError(`${blob} is not a valid layer (${e.message})`);
+    }
+    throw e;
+  }
+  layer.finish();
+  return { diffId: `sha256:${hash.digest('hex')}`, entries: layer.entries, skipped: layer.skipped };
+}
+
+/** An entry's contents: read to the end, or resumed to skip them. */
+type Body = AsyncIterable<Buffer> & { resume(): unknown };
+
+class LayerWriter {
+  entries = 0;
+  readonly skipped: string[] = [];
+  /** Paths (relative to root) this layer made: a whiteout in the same layer spares them. */
+  private readonly made = new Set<string>();
+  /** overlay: paths where this layer put a whiteout device. */
+  private readonly whitedOut = new Set<string>();
+  /** Directory times are set last: every entry inside a directory changes its mtime. */
+  private readonly dirTimes: [string, Date][] = [];
+  private readonly asRoot = process.geteuid?.() === 0;
+
+  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner) {}
+
+  async entry(h: Header, body: Body): Promise<void> {
+    this.entries++;
+    const type = h.type ?? 'file';
+    const parts = memberParts(h.name);
+    const base = parts[parts.length - 1]!;
+    if (base.startsWith(WHITEOUT)) {
+      body.resume();
+      if (type !== 'file') throw new LayerError(`whiteout '${h.name}' is a ${type}, not a file`);
+      return this.whiteout(parts);
+    }
+    const dir = resolveParent(this.root, parts, { create: true, followLinks: true, onCreate: (p) => this.made.add(p) })!;
+    const rel = [...dir, base].join('/');
+    const path = join(this.root, rel);
+    this.made.add(rel);
+    const existing = lstatOrUndefined(path);
+    if (type === 'directory') {
+      body.resume();
+      if (existing && !existing.isDirectory()) unlinkSync(path);
+      if (!existing?.isDirectory()) mkdirSync(path);
+      if (this.whitedOut.has(rel)) await this.opaque(path);
+      this.attributes(path, h);
+      if (h.mtime) this.dirTimes.push([path, h.mtime]);
+      return;
+    }
+    if (existing) existing.isDirectory() ? rmSync(path, { recursive: true }) : unlinkSync(path);
+    switch (type) {
+      case 'file':
+      case 'contiguous-file': {
+        // O_EXCL|O_NOFOLLOW: whatever is at the path now, we made the only name for it.
+        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        await pipeline(body, createWriteStream('', { fd, autoClose: true }));
+        break;
+      }
+      case 'symlink':
+        body.resume();
+        if (!h.linkname) throw new LayerError(`symlink '${h.name}' has no target`);
+        symlinkSync(h.linkname, path); // stored as is: it is only ever followed inside the box
+        break;
+      case 'link': {
+        body.resume();
+        const target = this.linkTarget(h);
+        linkSync(target, path); // link(2) does not follow a symlink: the link names the symlink itself
+        return; // a hard link shares the target's inode: its attributes are the target's
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        body.resume();
+        if (type !== 'fifo' && !this.asRoot) {
+          this.skipped.push(`${h.name}: device nodes are made only as root`);
+          return;
+        }
+        await this.make(type === 'fifo' ? { file: 'mkfifo', args: [path] } : { file: 'mknod', args: [path, type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)] });
+        break;
+      default:
+        body.resume();
+        this.skipped.push(`${h.name}: entry type ${type} is not supported`);
+        return;
+    }
+    this.attributes(path, h, type === 'symlink');
+  }
+
+  /** A hard link's target: an earlier entry of this root, never a directory, never outside. */
+  private linkTarget(h: Header): string {
+    const parts = memberParts(h.linkname ?? '', 'hard link target');
+    if (parts.length === 0) throw new LayerError(`hard link '${h.name}' has no target`);
+    const dir = resolveParent(this.root, parts, { create: false, followLinks: true });
+    const target = dir && join(this.root, ...dir, parts[parts.length - 1]!);
+    const st = target && lstatOrUndefined(target);
+    if (!target || !st) throw new LayerError(`hard link '${h.name}' -> '${h.linkname}': no such entry in the layer's root`);
+    if (st.isDirectory()) throw new LayerError(`hard link '${h.name}' -> '${h.linkname}' names a directory`);
+    return target;
+  }
+
+  private attributes(path: string, h: Header, symlink = false): void {
+    if (this.asRoot) lchownSync(path, h.uid ?? 0, h.gid ?? 0);
+    if (symlink) {
+      if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
+      return;
+    }
+    // After chown, which clears setuid/setgid bits.
+    chmodSync(path, (h.mode ?? 0o644) & 0o7777);
+    if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
+  }
+
+  private async whiteout(parts: string[]): Promise<void> {
+    const base = parts[parts.length - 1]!;
+    const shown = parts.join('/');
+    const isOpaque = base === OPAQUE;
+    if (!isOpaque && base.startsWith(WHITEOUT + WHITEOUT)) {
+      this.skipped.push(`${shown}: aufs metadata, ignored`);
+      return;
+    }
+    const name = base.slice(WHITEOUT.length);
+    if (!isOpaque && (name === '' || name === '.' || name === '..')) throw new LayerError(`'${shown}' is not a valid whiteout (a bare '${base}')`);
+    // A whiteout names a path of the lower layers' tree: it never goes through a symlink.
+    const create = this.mode === 'overlay';
+    const dir = resolveParent(this.root, parts, { create, followLinks: false, onCreate: (p) => this.made.add(p) });
+    if (!dir) return; // flatten: nothing below to hide
+    const dirPath = join(this.root, ...dir);
+    if (isOpaque) {
+      if (this.mode === 'overlay') return this.opaque(dirPath);
+      for (const child of readdirSync(dirPath)) this.removeLower([...dir, child].join('/'));
+      return;
+    }
+    const rel = [...dir, name].join('/');
+    if (this.mode === 'flatten') return this.removeLower(rel);
+    const st = lstatOrUndefined(join(this.root, rel));
+    if (st?.isDirectory()) return this.opaque(join(this.root, rel)); // made by this layer: hide only the lower one's contents
+    if (st) return; // a file of this layer hides the lower one by itself
+    this.whitedOut.add(rel);
+    await this.make({ file: 'mknod', args: [join(this.root, rel), 'c', '0', '0'] });
+  }
+
+  /** flatten: remove what lower layers put at rel, keeping what this layer made. */
+  private removeLower(rel: string): void {
+    const path = join(this.root, rel);
+    const st = lstatOrUndefined(path);
+    if (!st) return;
+    if (st.isDirectory()) {
+      for (const child of readdirSync(path)) this.removeLower(`${rel}/${child}`);
+      if (!this.made.has(rel) && readdirSync(path).length === 0) rmdirSync(path);
+    } else if (!this.made.has(rel)) {
+      unlinkSync(path);
+    }
+  }
+
+  private opaque(dir: string): Promise<void> {
+    return this.make({ file: 'setfattr', args: ['-n', 'trusted.overlay.opaque', '-v', 'y', dir] });
+  }
+
+  private async make(c: Cmd): Promise<void> {
+    const r = await this.runner.run(c);
+    if (r.code !== 0) throw new Error(`${render(c)}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+
+  finish(): void {
+    for (const [path, t] of this.dirTimes.reverse()) lutimesSync(path, t, t);
+  }
+}

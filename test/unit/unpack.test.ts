@@ -1,0 +1,197 @@
+// The layer unpacker against real tar archives: the format's edge cases, and one crafted
+// archive per known breakout class (the classes of containerd's archive tests and of
+// node-tar's path-escape CVEs). Each breakout must be refused with nothing written outside.
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyLayer, type ApplyMode } from '../../rootfs-fetch/unpack.js';
+import { LayerError } from '../../rootfs-fetch/in-root.js';
+import { RealRunner } from '../../src/shell/runner.js';
+import { tempDir } from './helpers.js';
+import { writeLayer, type Member } from './layer-archives.js';
+
+const asRoot = process.geteuid?.() === 0;
+const runner = new RealRunner();
+let t: string, root: string, outside: string;
+
+beforeEach(() => {
+  t = tempDir();
+  root = join(t, 'root');
+  outside = join(t, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret'), 'safe');
+});
+afterEach(() => rmSync(t, { recursive: true }));
+
+let n = 0;
+async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true) {
+  const blob = join(t, `layer${n++}.tar${gzip ? '.gz' : ''}`);
+  const tarBytes = await writeLayer(blob, members, gzip);
+  return { result: await applyLayer(blob, root, mode, runner), tarBytes };
+}
+
+/** Everything under dir, as "path type" lines: what a breakout would change. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const st = lstatSync(join(d, name));
+      out.push(`${rel}${name} ${st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'file'}`);
+      if (st.isDirectory()) walk(join(d, name), `${rel}${name}/`);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+describe('applying a layer', () => {
+  it('makes files, directories, symlinks and hard links with their modes; the diff_id is the sha256 of the tar', async () => {
+    const { result, tarBytes } = await apply([
+      { name: './bin/', type: 'directory' },
+      { name: './bin/tool', body: 'echo hi', mode: 0o4755, uid: 1234, gid: 5678 },
+      { name: './bin/alias', type: 'link', linkname: './bin/tool' },
+      { name: './bin/sh', type: 'symlink', linkname: '/bin/tool' },
+      { name: './tmp/', type: 'directory', mode: 0o1777 },
+    ]);
+    expect(result.diffId).toBe(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`);
+    expect(readFileSync(join(root, 'bin/tool'), 'utf8')).toBe('echo hi');
+    expect(statSync(join(root, 'bin/tool')).mode & 0o7777).toBe(asRoot ? 0o4755 : 0o755 | (statSync(join(root, 'bin/tool')).mode & 0o4000));
+    expect(statSync(join(root, 'bin/alias')).ino).toBe(statSync(join(root, 'bin/tool')).ino);
+    expect(readlinkSync(join(root, 'bin/sh'))).toBe('/bin/tool');
+    expect(statSync(join(root, 'tmp')).mode & 0o7777).toBe(0o1777);
+    if (asRoot) expect([statSync(join(root, 'bin/tool')).uid, statSync(join(root, 'bin/tool')).gid]).toEqual([1234, 5678]);
+  });
+
+  it('reads an uncompressed layer as well as a gzipped one', async () => {
+    await apply([{ name: 'plain', body: 'x' }], 'flatten', false);
+    expect(readFileSync(join(root, 'plain'), 'utf8')).toBe('x');
+  });
+
+  it('follows a symlinked directory that stays inside the root (usrmerge: lib -> usr/lib)', async () => {
+    await apply([
+      { name: 'usr/lib/', type: 'directory' },
+      { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { name: 'lib/libc.so', body: 'elf' },
+    ]);
+    expect(readFileSync(join(root, 'usr/lib/libc.so'), 'utf8')).toBe('elf');
+  });
+
+  it('rejects a corrupt archive with a LayerError', async () => {
+    const blob = join(t, 'bad.tar.gz');
+    writeFileSync(blob, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4]));
+    await expect(applyLayer(blob, root, 'flatten', runner)).rejects.toBeInstanceOf(LayerError);
+  });
+});
+
+describe('whiteouts, flattened (image-spec layer.md)', () => {
+  beforeEach(async () => {
+    await apply([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/keep', body: 'lower' },
+      { name: 'etc/gone', body: 'lower' },
+      { name: 'd/', type: 'directory' },
+      { name: 'd/old1', body: 'lower' },
+      { name: 'd/sub/old2', body: 'lower' },
+    ]);
+  });
+
+  it('.wh.NAME deletes the lower entry, and only it', async () => {
+    await apply([{ name: 'etc/.wh.gone' }]);
+    expect(tree(join(root, 'etc'))).toEqual(['keep file']);
+  });
+
+  it('an opaque whiteout empties the directory of lower entries, wherever it stands in its layer', async () => {
+    await apply([{ name: 'd/new', body: 'upper' }, { name: 'd/.wh..wh..opq' }]);
+    expect(tree(join(root, 'd'))).toEqual(['new file']);
+  });
+
+  it("a whiteout hides lower entries only: the same layer's file survives it", async () => {
+    await apply([{ name: 'etc/gone', body: 'upper' }, { name: 'etc/.wh.gone' }]);
+    expect(readFileSync(join(root, 'etc/gone'), 'utf8')).toBe('upper');
+  });
+
+  it('a bare .wh. is an error', async () => {
+    await expect(apply([{ name: 'etc/.wh.' }])).rejects.toThrow(/bare/);
+  });
+
+  it('a whiteout is never written as a file', async () => {
+    await apply([{ name: 'etc/.wh.keep' }]);
+    expect(tree(root).filter((l) => l.includes('.wh.'))).toEqual([]);
+  });
+});
+
+describe.skipIf(!asRoot)('whiteouts for overlayfs (root)', () => {
+  it('.wh.NAME becomes a 0/0 character device and an opaque marker becomes trusted.overlay.opaque=y', async () => {
+    await apply([{ name: 'etc/.wh.gone' }, { name: 'd/.wh..wh..opq' }, { name: 'd/new', body: 'upper' }], 'overlay');
+    const st = lstatSync(join(root, 'etc/gone'));
+    expect([st.isCharacterDevice(), st.rdev]).toEqual([true, 0]);
+    const xattr = await runner.run({ file: 'getfattr', args: ['--only-values', '-n', 'trusted.overlay.opaque', join(root, 'd')] });
+    expect(xattr.stdout).toBe('y');
+    expect(tree(join(root, 'd'))).toEqual(['new file']);
+  });
+
+  it('device nodes are made as root', async () => {
+    await apply([{ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }]);
+    const st = lstatSync(join(root, 'dev/null'));
+    expect([st.isCharacterDevice(), st.mode & 0o777]).toEqual([true, 0o666]);
+  });
+});
+
+// One archive per class; each must throw LayerError and leave `outside` as it was.
+const BREAKOUTS: Record<string, (outside: string) => Member[]> = {
+  'absolute path': (o) => [{ name: `${o}/evil`, body: 'x' }],
+  "'..' in a path": () => [{ name: '../outside/evil', body: 'x' }],
+  "'..' inside a path (down and out)": () => [{ name: 'a/b/../../../outside/evil', body: 'x' }],
+  'symlink escape, absolute': (o) => [{ name: 's', type: 'symlink', linkname: o }, { name: 's/evil', body: 'x' }],
+  'symlink escape, up and out': () => [{ name: 's', type: 'symlink', linkname: '../outside' }, { name: 's/evil', body: 'x' }],
+  'symlink escape, through parent directories': () => [
+    { name: 'd/e/', type: 'directory' },
+    { name: 'd/e/s', type: 'symlink', linkname: '../../../outside' },
+    { name: 'd/e/s/evil', body: 'x' },
+  ],
+  'symlink escape, through a chain of links': () => [
+    { name: 'a', type: 'symlink', linkname: 'b' },
+    { name: 'b', type: 'symlink', linkname: 'c/../..' },
+    { name: 'c/', type: 'directory' },
+    { name: 'a/outside/evil', body: 'x' },
+  ],
+  'symlink escape, overriding a directory': (o) => [
+    { name: 'd/', type: 'directory' },
+    { name: 'd', type: 'symlink', linkname: o },
+    { name: 'd/evil', body: 'x' },
+  ],
+  'hardlink escape, absolute': (o) => [{ name: 'h', type: 'link', linkname: `${o}/secret` }],
+  'hardlink escape, relative': () => [{ name: 'h', type: 'link', linkname: '../outside/secret' }],
+  'hardlink escape, down and out': () => [{ name: 'd/', type: 'directory' }, { name: 'h', type: 'link', linkname: 'd/../../outside/secret' }],
+  'hardlink escape, through a symlink': () => [{ name: 's', type: 'symlink', linkname: '../outside' }, { name: 'h', type: 'link', linkname: 's/secret' }],
+  'whiteout pointing outside': () => [{ name: '../outside/.wh.secret' }],
+  'whiteout through a symlink': () => [{ name: 's', type: 'symlink', linkname: '../outside' }, { name: 's/.wh.secret' }],
+};
+
+describe('breakouts are refused, nothing is written outside the root', () => {
+  for (const [name, members] of Object.entries(BREAKOUTS)) {
+    for (const mode of ['flatten', 'overlay'] as const) {
+      if (mode === 'overlay' && !asRoot) continue;
+      it(`${name} (${mode})`, async () => {
+        await expect(apply(members(outside), mode)).rejects.toBeInstanceOf(LayerError);
+        expect(tree(outside)).toEqual(['secret file']);
+        expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('safe');
+        expect(readdirSync(t).filter((f) => !f.startsWith('layer')).sort()).toEqual(['outside', 'root']);
+      });
+    }
+  }
+
+  it('a hard link to a symlink that escapes is a link to the symlink; a file written at either name replaces it', async () => {
+    await apply([
+      { name: 's', type: 'symlink', linkname: '../outside/secret' },
+      { name: 'h', type: 'link', linkname: 's' },
+      { name: 'h', body: 'pwned' },
+      { name: 's', body: 'pwned' },
+    ]);
+    expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('safe');
+    expect(readFileSync(join(root, 'h'), 'utf8')).toBe('pwned');
+    expect(existsSync(join(t, 'evil'))).toBe(false);
+  });
+});
