@@ -14,7 +14,6 @@ export function memberParts(name: string, what = 'path'): string[] {
   if (name.startsWith('/')) throw new LayerError(`absolute ${what} '${name}'`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new LayerError(`'..' in ${what} '${name}'`);
-  if (parts.length === 0 && what === 'path') throw new LayerError(`empty ${what} '${name}'`);
   return parts;
 }
 

@@ -93,6 +93,14 @@ class LayerWriter {
     this.entries++;
     const type = h.type ?? 'file';
     const parts = memberParts(h.name);
+    if (parts.length === 0) {
+      // './': the root itself; only its attributes can change.
+      body.resume();
+      if (type !== 'directory') throw new LayerError(`'${h.name}' names the root but is a ${type}`);
+      this.attributes(this.root, h);
+      if (h.mtime) this.dirTimes.push([this.root, h.mtime]);
+      return;
+    }
     const base = parts[parts.length - 1]!;
     if (base.startsWith(WHITEOUT)) {
       body.resume();

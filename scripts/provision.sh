@@ -17,6 +17,11 @@ declare -A NEED=(
   [keyutils]=keyctl
   [nodejs]=node
   [npm]=npm
+  [attr]=setfattr          # overlayfs' opaque-directory marker on unpacked layers
+  [docker-registry]=docker-registry   # a real registry on loopback: lesson 11 --registry, tests
+  [skopeo]=skopeo          # copies images into it; with umoci, the yardstick fetch is compared with
+  [umoci]=umoci
+  [curl]=curl
 )
 missing=()
 for pkg in "${!NEED[@]}"; do

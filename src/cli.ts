@@ -16,6 +16,14 @@ const USAGE = `usage: boxlab <command> [flags]
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host
   lint                     check every lesson's data and prose
+  fetch REF [--plain-http] [--platform linux/ARCH] [--out DIR]
+                           pull an image (alpine:3.20, 127.0.0.1:5000/name:tag) into the cache
+  fetch --busybox | --tarball URL --sha256 HEX | --debootstrap SUITE [--out DIR]
+                           make an image here, with no registry (--busybox: offline default)
+  images [--json]          the cached images, with sizes and digests
+  inspect REF [--manifest|--config|--lowerdir]   an image's manifest, config and layers
+  rmi REF                  remove an image (and the blobs no other image uses)
+  diff PID|MOUNTPOINT      an overlay's changes as A/C/D, like docker diff
   seccomp compile PROFILE.json -o FILE.bpf   a seccomp profile to a BPF program
   seccomp disasm FILE.bpf                    that program, one instruction per line`;
 
@@ -27,6 +35,10 @@ const COMMANDS: Record<string, Handler> = {
   doctor: async (argv) => (await import('./commands/doctor.js')).doctorCommand(argv),
   reset: async (argv) => (await import('./commands/reset.js')).resetCommand(argv),
   lint: async (argv) => (await import('./commands/lint.js')).lintCommand(argv),
+  fetch: async (argv) => (await import('./commands/fetch.js')).fetchCommand(argv),
+  images: async (argv) => (await import('./commands/images.js')).imagesCommand(argv),
+  inspect: async (argv) => (await import('./commands/images.js')).inspectCommand(argv),
+  rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
   seccomp: async (argv) => (await import('./commands/seccomp.js')).seccompCommand(argv),
 };
 

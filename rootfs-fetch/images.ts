@@ -1,0 +1,102 @@
+// Images in the cache: each tagged manifest, its config, and its layers unpacked one directory
+// per layer (named by diff_id) in overlayfs' format, ready to be stacked as lowerdirs.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvError } from '../src/errors.js';
+import type { Runner } from '../src/shell/runner.js';
+import { CACHE_ROOT } from './busybox.js';
+import { LayerError } from './in-root.js';
+import type { ImageConfig, Manifest } from './manifest.js';
+import { canonical, parseReference } from './reference.js';
+import { diskFull, Store, REF_NAME, type Descriptor } from './store.js';
+import { applyLayer } from './unpack.js';
+
+export const LAYERS_DIR = `${CACHE_ROOT}/layers`;
+
+export interface Layer {
+  digest: string;
+  size: number;
+  diffId: string;
+  /** The unpacked layer, in overlayfs' format. */
+  dir: string;
+}
+
+export interface Image {
+  name: string;
+  manifest: Descriptor;
+  config: ImageConfig;
+  configDigest: string;
+  /** Bottom first, as in the manifest. */
+  layers: Layer[];
+}
+
+export const layerDir = (diffId: string, root = LAYERS_DIR): string => join(root, diffId.replace(/^sha256:/, ''));
+
+/** A name as the user types it (alpine:3.20) to the name it is stored under. */
+export function storedName(text: string): string {
+  return canonical(parseReference(text));
+}
+
+export function loadImage(store: Store, text: string, layersRoot = LAYERS_DIR): Image {
+  const name = storedName(text);
+  const manifest = store.find(name);
+  if (!manifest) throw new EnvError(`no image ${name} in the cache (boxlab images lists them; boxlab fetch ${text} pulls it)`);
+  return imageFrom(store, name, manifest, layersRoot);
+}
+
+export function imageFrom(store: Store, name: string, manifest: Descriptor, layersRoot: string): Image {
+  const m = store.json<Manifest>(manifest.digest);
+  const config = store.json<ImageConfig>(m.config.digest);
+  const layers = m.layers.map((l, i) => ({ digest: l.digest, size: l.size, diffId: config.rootfs.diff_ids[i]!, dir: layerDir(config.rootfs.diff_ids[i]!, layersRoot) }));
+  return { name, manifest, config, configDigest: m.config.digest, layers };
+}
+
+export function listImages(store: Store, layersRoot = LAYERS_DIR): Image[] {
+  return store.index().flatMap((d) => {
+    const name = d.annotations?.[REF_NAME];
+    return name ? [imageFrom(store, name, d, layersRoot)] : [];
+  });
+}
+
+/**
+ * Unpacks a layer blob into its own directory unless it is there already. The diff_id the
+ * config promises is checked against the tar as it is read; a mismatch keeps nothing.
+ */
+export async function unpackLayer(store: Store, layer: Layer, runner: Runner): Promise<'unpacked' | 'cached'> {
+  if (existsSync(layer.dir)) return 'cached';
+  const root = join(layer.dir, '..');
+  mkdirSync(root, { recursive: true });
+  const tmp = join(root, `.tmp-${process.pid}-${layer.diffId.slice(7, 19)}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { mode: 0o755 });
+  try {
+    const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner);
+    if (r.diffId !== layer.diffId) throw new LayerError(`layer ${layer.digest} unpacks to ${r.diffId}, but the image config says ${layer.diffId}`);
+    renameSync(tmp, layer.dir);
+    return 'unpacked';
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof LayerError) throw new EnvError(`layer ${layer.digest} rejected: ${e.message}`);
+    throw diskFull(e, root);
+  }
+}
+
+/** Removes an image; then every blob and unpacked layer that no remaining image uses. */
+export function removeImage(store: Store, text: string, layersRoot = LAYERS_DIR): { name: string; freed: number } {
+  const name = storedName(text);
+  if (!store.untag(name)) throw new EnvError(`no image ${name} in the cache (boxlab images lists them)`);
+  const keep = new Set<string>();
+  const keepDirs = new Set<string>();
+  for (const img of listImages(store, layersRoot)) {
+    keep.add(img.manifest.digest).add(img.configDigest);
+    for (const l of img.layers) keep.add(l.digest) && keepDirs.add(l.dir);
+  }
+  const freed = store.sweep(keep);
+  if (existsSync(layersRoot)) {
+    for (const d of readdirSync(layersRoot)) {
+      const dir = join(layersRoot, d);
+      if (!keepDirs.has(dir) && !d.startsWith('.tmp-')) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { name, freed };
+}

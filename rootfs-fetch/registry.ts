@@ -1,0 +1,109 @@
+// A pull-only client of the OCI distribution spec: manifests and blobs over HTTP(S), with the
+// anonymous bearer-token dance Docker Hub and GHCR use (a 401 names a token realm; we ask it
+// for a pull token for this repository and retry once).
+import { createHash } from 'node:crypto';
+import { EnvError } from '../src/errors.js';
+import { ACCEPT } from './manifest.js';
+import { canonical, registryHost, type Reference } from './reference.js';
+import { DigestError } from './store.js';
+
+export interface Fetched {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export class Registry {
+  private token: string | undefined;
+  private readonly base: string;
+  private readonly name: string;
+
+  constructor(private readonly ref: Reference, o: { plainHttp?: boolean; signal?: AbortSignal } = {}) {
+    this.base = `${o.plainHttp ? 'http' : 'https'}://${registryHost(ref)}/v2/${ref.repo}`;
+    this.name = canonical(ref);
+    this.signal = o.signal;
+  }
+
+  private readonly signal: AbortSignal | undefined;
+
+  /** A manifest or index by tag or digest; a digest asked for is checked against the bytes. */
+  async manifest(reference: string): Promise<Fetched> {
+    const res = await this.get(`/manifests/${reference}`, { Accept: ACCEPT });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (reference.startsWith('sha256:') && digest !== reference) throw new DigestError(`${this.name}: manifest ${reference} does not match its digest (got ${digest}): nothing was cached`);
+    let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    try {
+      mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? mediaType;
+    } catch {
+      throw new EnvError(`${this.name}: the registry's manifest is not JSON`);
+    }
+    return { bytes, mediaType, digest };
+  }
+
+  /** A blob's body as a stream; its Content-Length, when given, must match the descriptor's size. */
+  async blob(digest: string, size: number): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.get(`/blobs/${digest}`, {});
+    const length = res.headers.get('content-length');
+    if (length !== null && Number(length) !== size) {
+      await res.body?.cancel();
+      throw new DigestError(`blob ${digest}: the registry sends ${length} bytes, the manifest says ${size}: nothing was cached`);
+    }
+    if (!res.body) throw new EnvError(`blob ${digest}: the registry sent no body`);
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
+  private async get(path: string, headers: Record<string, string>): Promise<Response> {
+    let res = await this.send(this.base + path, headers);
+    if (res.status === 401 && !this.token) {
+      await res.body?.cancel();
+      this.token = await this.login(res.headers.get('www-authenticate'));
+      res = await this.send(this.base + path, headers);
+    }
+    if (res.ok) return res;
+    await res.body?.cancel();
+    const what = path.startsWith('/manifests/') ? `${this.name}` : `${this.name} blob ${path.slice(7)}`;
+    if (res.status === 401 || res.status === 403) throw new EnvError(`${registryHost(this.ref)} refused access to ${what} (HTTP ${res.status}): it is private, or does not exist`);
+    if (res.status === 404) throw new EnvError(`no such image: ${what} (HTTP 404 from ${registryHost(this.ref)})`);
+    throw new EnvError(`${registryHost(this.ref)} answered HTTP ${res.status} for ${what}`);
+  }
+
+  /** Anonymous bearer token (distribution's token auth); Basic realms need credentials we do not have. */
+  private async login(challenge: string | null): Promise<string> {
+    const params = parseChallenge(challenge ?? '');
+    if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge ?? 'no challenge'}): boxlab pulls anonymously only`);
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set('service', params.service);
+    url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);
+    const res = await this.send(url.toString(), {});
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new EnvError(`${url.host} refused an anonymous token for ${this.name} (HTTP ${res.status})`);
+    }
+    const body = (await res.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new EnvError(`${url.host} answered without a token for ${this.name}`);
+    return token;
+  }
+
+  private async send(url: string, headers: Record<string, string>): Promise<Response> {
+    const h: Record<string, string> = { ...headers, 'User-Agent': 'boxlab' };
+    if (this.token) h.Authorization = `Bearer ${this.token}`;
+    try {
+      return await fetch(url, { headers: h, signal: this.signal, redirect: 'follow' });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new EnvError(`cannot reach ${new URL(url).host} (${cause?.code ?? cause?.message ?? (e as Error).message}): no network, or no registry there${url.startsWith('https:') ? ' (a plain-HTTP registry on loopback needs --plain-http)' : ''}`);
+    }
+  }
+}
+
+/** `Bearer realm="...",service="...",scope="..."` as a record; undefined for another scheme. */
+export function parseChallenge(header: string): Record<string, string> | undefined {
+  const m = /^\s*Bearer\s+(.*)$/i.exec(header);
+  if (!m) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of m[1]!.matchAll(/(\w+)="([^"]*)"/g)) out[p[1]!.toLowerCase()] = p[2]!;
+  return out;
+}

@@ -1,0 +1,172 @@
+// The image cache: an OCI image layout (image-spec image-layout.md), so skopeo, umoci and a
+// learner's `ls` can read it too. Blobs are named by their sha256; a blob is written to tmp/,
+// checked (size, then digest) and only then renamed into blobs/: a failed or interrupted
+// download never leaves a half-written blob where a later run would trust it.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { EnvError } from '../src/errors.js';
+import { CACHE_ROOT } from './busybox.js';
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: { os: string; architecture: string; variant?: string };
+}
+
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+/** A blob that is not what its descriptor says: nothing of it is kept. */
+export class DigestError extends EnvError {}
+
+export class Store {
+  readonly blobs: string;
+  readonly tmp: string;
+
+  constructor(readonly dir = `${CACHE_ROOT}/images`) {
+    this.blobs = join(dir, 'blobs', 'sha256');
+    this.tmp = join(dir, 'tmp');
+  }
+
+  init(): this {
+    mkdirSync(this.blobs, { recursive: true });
+    mkdirSync(this.tmp, { recursive: true });
+    if (!existsSync(join(this.dir, 'oci-layout'))) writeFileSync(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    if (!existsSync(join(this.dir, 'index.json'))) this.writeIndex([]);
+    // Left by a run that died mid-download (its PID is in the name).
+    for (const f of readdirSync(this.tmp)) if (!existsSync(`/proc/${f.split('-')[0]}`)) rmSync(join(this.tmp, f), { recursive: true, force: true });
+    return this;
+  }
+
+  path(digest: string): string {
+    const m = DIGEST.exec(digest);
+    if (!m) throw new DigestError(`unsupported digest '${digest}' (boxlab verifies sha256 only)`);
+    return join(this.blobs, m[1]!);
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.path(digest));
+  }
+
+  /** A private name under tmp/ for work that is renamed into place when complete. */
+  tmpName(label: string): string {
+    return join(this.tmp, `${process.pid}-${randomBytes(4).toString('hex')}-${label}`);
+  }
+
+  /**
+   * Streams a blob in. The size is checked as bytes arrive (a longer stream is cut off at once),
+   * then the digest; only a blob that passes both is renamed into blobs/.
+   */
+  async put(desc: { digest: string; size?: number }, body: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<void> {
+    const target = this.path(desc.digest);
+    const tmp = this.tmpName(desc.digest.slice(7, 19));
+    const hash = createHash('sha256');
+    let seen = 0;
+    const check = new Transform({
+      transform(chunk: Buffer, _e, done) {
+        seen += chunk.length;
+        if (desc.size !== undefined && seen > desc.size) return done(new DigestError(`blob ${desc.digest} is larger than the ${desc.size} bytes its descriptor says: nothing was cached`));
+        hash.update(chunk);
+        onBytes?.(chunk.length);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, check, createWriteStream(tmp), { signal });
+      if (desc.size !== undefined && seen !== desc.size) throw new DigestError(`blob ${desc.digest} ended after ${seen} of ${desc.size} bytes: nothing was cached`);
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== desc.digest) throw new DigestError(`blob ${desc.digest} does not match its digest (got ${got}): nothing was cached`);
+      renameSync(tmp, target);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw diskFull(e, this.dir);
+    }
+  }
+
+  /** Stores bytes we hold in memory (a manifest, a config) under their own digest. */
+  putBytes(bytes: Buffer): string {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (this.has(digest)) return digest;
+    const tmp = this.tmpName('json');
+    try {
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, this.path(digest));
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw diskFull(e, this.dir);
+    }
+    return digest;
+  }
+
+  /** Moves a finished file (under tmp/) into blobs/ under its sha256; returns its descriptor. */
+  async adopt(file: string, mediaType: string): Promise<Descriptor> {
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file), hash);
+    const digest = `sha256:${hash.digest('hex')}`;
+    const size = statSync(file).size;
+    renameSync(file, this.path(digest));
+    return { mediaType, digest, size };
+  }
+
+  read(digest: string): Buffer {
+    return readFileSync(this.path(digest));
+  }
+
+  json<T>(digest: string): T {
+    return JSON.parse(this.read(digest).toString('utf8')) as T;
+  }
+
+  size(digest: string): number {
+    return statSync(this.path(digest)).size;
+  }
+
+  /** The tagged manifests (index.json). */
+  index(): Descriptor[] {
+    return (JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+  }
+
+  find(name: string): Descriptor | undefined {
+    return this.index().find((d) => d.annotations?.[REF_NAME] === name);
+  }
+
+  /** Points name at a manifest, replacing what it named before. */
+  tag(name: string, desc: Descriptor): void {
+    const rest = this.index().filter((d) => d.annotations?.[REF_NAME] !== name);
+    this.writeIndex([...rest, { mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { [REF_NAME]: name } }]);
+  }
+
+  untag(name: string): boolean {
+    const all = this.index();
+    const rest = all.filter((d) => d.annotations?.[REF_NAME] !== name);
+    this.writeIndex(rest);
+    return rest.length !== all.length;
+  }
+
+  /** Removes every blob not in `keep`; returns how many bytes that freed. */
+  sweep(keep: Set<string>): number {
+    let freed = 0;
+    for (const hex of readdirSync(this.blobs)) {
+      if (keep.has(`sha256:${hex}`)) continue;
+      freed += statSync(join(this.blobs, hex)).size;
+      rmSync(join(this.blobs, hex));
+    }
+    return freed;
+  }
+
+  private writeIndex(manifests: Descriptor[]): void {
+    const tmp = this.tmpName('index');
+    writeFileSync(tmp, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }, null, 2) + '\n');
+    renameSync(tmp, join(this.dir, 'index.json'));
+  }
+}
+
+/** ENOSPC as one clear line; anything else unchanged. */
+export function diskFull(e: unknown, where: string): unknown {
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') return new EnvError(`disk full writing to ${where}: nothing was cached (free some space, or set BOXLAB_CACHE_DIR)`);
+  return e;
+}

@@ -1,0 +1,60 @@
+// `boxlab images`, `boxlab rmi REF` and `boxlab inspect REF`: the image cache, read-only and removal.
+import { parse } from './args.js';
+import { EnvError, UsageError } from '../errors.js';
+import { Store } from '../../rootfs-fetch/store.js';
+import { listImages, loadImage, removeImage, type Image } from '../../rootfs-fetch/images.js';
+import { humanBytes } from '../../rootfs-fetch/progress-bars.js';
+
+const size = (img: Image): number => img.layers.reduce((n, l) => n + l.size, 0);
+
+function openStore(): Store {
+  const store = new Store();
+  try {
+    return store.init();
+  } catch (e) {
+    throw new EnvError(`cannot open the image cache ${store.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${process.geteuid?.() !== 0 ? ' (run as root)' : ''}`);
+  }
+}
+
+export async function imagesCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean' } });
+  const images = listImages(openStore());
+  if (values.json) {
+    process.stdout.write(JSON.stringify(images.map((i) => ({ name: i.name, digest: i.manifest.digest, size: size(i), layers: i.layers.map((l) => l.digest) }))) + '\n');
+    return 0;
+  }
+  if (images.length === 0) {
+    process.stdout.write('no images cached (boxlab fetch --busybox makes one offline; boxlab fetch alpine:3.20 pulls one)\n');
+    return 0;
+  }
+  const rows = images.map((i) => [i.name, i.manifest.digest.slice(0, 19), String(i.layers.length), humanBytes(size(i))]);
+  const table = [['IMAGE', 'MANIFEST', 'LAYERS', 'SIZE'], ...rows];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  for (const r of table) process.stdout.write(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
+  return 0;
+}
+
+export async function rmiCommand(argv: string[]): Promise<number> {
+  const { positionals } = parse(argv, {}, 1);
+  if (!positionals[0]) throw new UsageError('usage: boxlab rmi REF (boxlab images lists them)');
+  const { name, freed } = removeImage(openStore(), positionals[0]);
+  process.stdout.write(`removed ${name} (${humanBytes(freed)} of blobs no other image uses)\n`);
+  return 0;
+}
+
+/** What lesson 11 shows: the manifest, the config, and each layer with its overlay lowerdir. */
+export async function inspectCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { manifest: { type: 'boolean' }, config: { type: 'boolean' }, lowerdir: { type: 'boolean' } }, 1);
+  if (!positionals[0]) throw new UsageError('usage: boxlab inspect REF [--manifest | --config | --lowerdir]');
+  const store = openStore();
+  const img = loadImage(store, positionals[0]);
+  if (values.manifest) process.stdout.write(JSON.stringify(store.json(img.manifest.digest), null, 2) + '\n');
+  else if (values.config) process.stdout.write(JSON.stringify(img.config, null, 2) + '\n');
+  // overlayfs lists lowerdirs top first: the last layer of the manifest comes first.
+  else if (values.lowerdir) process.stdout.write(img.layers.map((l) => l.dir).reverse().join(':') + '\n');
+  else {
+    process.stdout.write(`${img.name}\nmanifest ${img.manifest.digest}\nconfig   ${img.configDigest}\n`);
+    img.layers.forEach((l, i) => process.stdout.write(`layer ${i + 1}  ${l.digest}  ${humanBytes(l.size)}\n         diff_id ${l.diffId}\n         lowerdir ${l.dir}\n`));
+  }
+  return 0;
+}

@@ -1,0 +1,153 @@
+// The distribution client over real HTTP on loopback, against a small server that behaves as
+// Docker Hub does: 401 with a Bearer challenge, an anonymous token endpoint, an index per platform.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pull } from '../../rootfs-fetch/pull.js';
+import { parseReference, canonical } from '../../rootfs-fetch/reference.js';
+import { parseChallenge } from '../../rootfs-fetch/registry.js';
+import { Store } from '../../rootfs-fetch/store.js';
+import { progressTo } from '../../rootfs-fetch/progress-bars.js';
+import { MEDIA } from '../../rootfs-fetch/manifest.js';
+import { RealRunner } from '../../src/shell/runner.js';
+import { tempDir } from './helpers.js';
+import { tarOf } from './layer-archives.js';
+
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const asRoot = process.geteuid?.() === 0;
+
+let server: Server;
+let port: number;
+const blobs = new Map<string, Buffer>();
+const manifests = new Map<string, { type: string; body: Buffer }>();
+let requests: string[] = [];
+let tokenStatus = 200;
+let corrupt: string | undefined;
+
+beforeAll(async () => {
+  const layerTar = await tarOf([{ name: 'etc/hello', body: 'from the registry' }]);
+  const layer = gzipSync(layerTar);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [sha(layerTar)] } }));
+  for (const b of [layer, config]) blobs.set(sha(b), b);
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: { mediaType: MEDIA.dockerConfig, digest: sha(config), size: config.length }, layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: sha(layer), size: layer.length }] }));
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.dockerList, manifests: [
+    { mediaType: MEDIA.dockerManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: 'linux', architecture: 's390x' } },
+    { mediaType: MEDIA.dockerManifest, digest: sha(manifest), size: manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+  ] }));
+  manifests.set('lib/tiny:1', { type: MEDIA.dockerList, body: index });
+  manifests.set(`lib/tiny:${sha(manifest)}`, { type: MEDIA.dockerManifest, body: manifest });
+
+  server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    requests.push(`${req.method} ${url.pathname}`);
+    if (url.pathname === '/token') {
+      if (tokenStatus !== 200 || url.searchParams.get('scope') !== 'repository:lib/tiny:pull') return void res.writeHead(tokenStatus === 200 ? 403 : tokenStatus).end();
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'T0KEN' }));
+    }
+    if (req.headers.authorization !== 'Bearer T0KEN') {
+      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="test",scope="repository:lib/tiny:pull"` }).end();
+    }
+    const m = /^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
+    if (m && m[2] === 'manifests') {
+      const found = manifests.get(`${m[1]}:${m[3]}`);
+      if (!found) return void res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+      return void res.writeHead(200, { 'content-type': found.type }).end(found.body);
+    }
+    if (m && m[2] === 'blobs' && blobs.has(m[3]!)) {
+      let body = blobs.get(m[3]!)!;
+      if (corrupt === m[3]) (body = Buffer.from(body))[body.length - 5] ^= 0xff;
+      return void res.writeHead(200, { 'content-length': body.length }).end(body);
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = tempDir();
+  store = new Store(join(dir, 'images')).init();
+  requests = [];
+  tokenStatus = 200;
+  corrupt = undefined;
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const opts = () => ({ store, runner: new RealRunner(), progress: progressTo(process.stderr, true), plainHttp: true, layersRoot: join(dir, 'layers'), platform: { os: 'linux', architecture: 'amd64' } });
+/** A loopback port nothing listens on: one the kernel just gave out and we closed. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+const blobFiles = () => readdirSync(store.blobs).length + readdirSync(store.tmp).length;
+
+describe('references', () => {
+  it.each([
+    ['alpine', 'docker.io/library/alpine:latest'],
+    ['alpine:3.20', 'docker.io/library/alpine:3.20'],
+    ['docker.io/library/busybox:latest', 'docker.io/library/busybox:latest'],
+    ['ghcr.io/org/name:tag', 'ghcr.io/org/name:tag'],
+    ['127.0.0.1:5000/name:tag', '127.0.0.1:5000/name:tag'],
+    ['localhost/a/b', 'localhost/a/b:latest'],
+    [`name@sha256:${'b'.repeat(64)}`, `docker.io/library/name@sha256:${'b'.repeat(64)}`],
+  ])('%s is %s', (text, full) => expect(canonical(parseReference(text))).toBe(full));
+
+  it.each(['', 'UPPER:1', 'a/:x', 'name@sha256:123', 'name:bad tag', 'a//b'])("'%s' is refused with a usage line", (text) => {
+    expect(() => parseReference(text)).toThrow(/is not an image reference/);
+  });
+
+  it('reads a Bearer challenge', () => {
+    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"')).toEqual({ realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' });
+    expect(parseChallenge('Basic realm="x"')).toBeUndefined();
+  });
+});
+
+describe.skipIf(!asRoot)('pulling over HTTP on loopback (root: layers are unpacked with their owners)', () => {
+  it('takes a token, picks this platform from the index, verifies and unpacks the layer', async () => {
+    const r = await pull(`127.0.0.1:${port}/lib/tiny:1`, opts());
+    expect(requests.filter((q) => q === 'GET /token')).toHaveLength(1);
+    expect(r.image.layers).toHaveLength(1);
+    expect(r.layerBytes).toBe(r.image.layers[0]!.size);
+    expect(existsSync(join(r.image.layers[0]!.dir, 'etc/hello'))).toBe(true);
+    expect(store.find(`127.0.0.1:${port}/lib/tiny:1`)).toBeDefined();
+  });
+
+  it('a second pull transfers no layer bytes', async () => {
+    await pull(`127.0.0.1:${port}/lib/tiny:1`, opts());
+    requests = [];
+    const again = await pull(`127.0.0.1:${port}/lib/tiny:1`, opts());
+    expect(again.layerBytes).toBe(0);
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('a corrupted blob is caught by its digest and nothing is cached', async () => {
+    const layerDigest = [...blobs.keys()].find((d) => blobs.get(d)![0] === 0x1f)!;
+    corrupt = layerDigest;
+    await expect(pull(`127.0.0.1:${port}/lib/tiny:1`, opts())).rejects.toThrow(/does not match its digest/);
+    expect(store.has(layerDigest)).toBe(false);
+    expect(readdirSync(store.tmp)).toEqual([]);
+    expect(store.index()).toEqual([]);
+  });
+
+  it('an unknown image, a refused token and no registry each give one clear line', async () => {
+    await expect(pull(`127.0.0.1:${port}/lib/tiny:2`, opts())).rejects.toThrow(/^no such image: 127\.0\.0\.1:\d+\/lib\/tiny:2/);
+    tokenStatus = 401;
+    await expect(pull(`127.0.0.1:${port}/lib/tiny:1`, opts())).rejects.toThrow(/refused an anonymous token/);
+    const closed = await closedPort();
+    await expect(pull(`127.0.0.1:${closed}/lib/tiny:1`, opts())).rejects.toThrow(new RegExp(`cannot reach 127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`));
+    expect(blobFiles()).toBe(0);
+  });
+
+  it('a platform the index lacks is named, with what it has', async () => {
+    await expect(pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), platform: { os: 'linux', architecture: 'riscv64' } })).rejects.toThrow(/has no linux\/riscv64 image \(it has: linux\/s390x, linux\/amd64\)/);
+  });
+});
