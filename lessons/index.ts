@@ -14,6 +14,8 @@ import lesson6 from './06-user/lesson.js';
 import lesson7 from './07-capabilities/lesson.js';
 import lesson8 from './08-seccomp/lesson.js';
 import lesson9 from './09-cgroups/lesson.js';
+import lesson10 from './10-overlayfs/lesson.js';
+import lesson11 from './11-images/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -32,6 +34,8 @@ export const LESSONS: LessonEntry[] = [
   { number: 7, slug: 'capabilities', dir: '07-capabilities', load: async () => ({ default: lesson7 }) },
   { number: 8, slug: 'seccomp', dir: '08-seccomp', load: async () => ({ default: lesson8 }) },
   { number: 9, slug: 'cgroups', dir: '09-cgroups', load: async () => ({ default: lesson9 }) },
+  { number: 10, slug: 'overlayfs', dir: '10-overlayfs', load: async () => ({ default: lesson10 }) },
+  { number: 11, slug: 'images', dir: '11-images', load: async () => ({ default: lesson11 }) },
 ];
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');

@@ -9,14 +9,15 @@ import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { hostPlatform, MEDIA, type ImageConfig, type Manifest } from './manifest.js';
-import { imageFrom, LAYERS_DIR, unpackLayer, type Image } from './images.js';
+import { imageFrom, LAYERS_DIR, sweepUnused, unpackLayer, type Image } from './images.js';
 import type { Descriptor, Store } from './store.js';
 import { openLayer } from './unpack.js';
 
 export const BUSYBOX_IMAGE = 'boxlab.local/busybox:layers';
 
-/** `tar` of a directory, gzipped, as a layer: numeric owners, names sorted (reproducible order). */
-export const tarLayer = (dir: string, out: string): Cmd => ({ file: 'tar', args: ['--numeric-owner', '--sort=name', '-C', dir, '-czf', out, '.'] });
+/** `tar` of a directory, gzipped, as a layer: numeric owners, names sorted; with mtime, every
+ *  entry gets that time, so the same files make the same digest on every build. */
+export const tarLayer = (dir: string, out: string, mtime?: string): Cmd => ({ file: 'tar', args: ['--numeric-owner', '--sort=name', ...(mtime ? [`--mtime=${mtime}`] : []), '-C', dir, '-czf', out, '.'] });
 
 async function must(runner: Runner, c: Cmd, timeoutMs?: number): Promise<void> {
   const r = await runner.run(c, { timeoutMs });
@@ -49,6 +50,7 @@ export async function commitImage(store: Store, runner: Runner, name: string, la
   const image = imageFrom(store, name, desc, LAYERS_DIR);
   for (const l of image.layers) await unpackLayer(store, l, runner);
   store.tag(name, desc);
+  sweepUnused(store);
   return image;
 }
 
@@ -67,7 +69,7 @@ export async function buildBusyboxImage(store: Store, runner: Runner, rootfs: st
     const files: string[] = [];
     const layer = async (dir: string): Promise<void> => {
       const out = `${work}-${files.length + 1}.tar.gz`;
-      await must(runner, tarLayer(dir, out));
+      await must(runner, tarLayer(dir, out, '@0'));
       files.push(out);
     };
     await layer(rootfs);

@@ -85,6 +85,11 @@ export async function unpackLayer(store: Store, layer: Layer, runner: Runner): P
 export function removeImage(store: Store, text: string, layersRoot = LAYERS_DIR): { name: string; freed: number } {
   const name = storedName(text);
   if (!store.untag(name)) throw new EnvError(`no image ${name} in the cache (boxlab images lists them)`);
+  return { name, freed: sweepUnused(store, layersRoot) };
+}
+
+/** Removes blobs and layer directories no tagged image uses (after rmi, or a re-tag); returns bytes freed. */
+export function sweepUnused(store: Store, layersRoot = LAYERS_DIR): number {
   const keep = new Set<string>();
   const keepDirs = new Set<string>();
   for (const img of listImages(store, layersRoot)) {
@@ -98,5 +103,13 @@ export function removeImage(store: Store, text: string, layersRoot = LAYERS_DIR)
       if (!keepDirs.has(dir) && !d.startsWith('.tmp-')) rmSync(dir, { recursive: true, force: true });
     }
   }
-  return { name, freed };
+  return freed;
+}
+
+/** What the image config says to run: Entrypoint + Cmd, with its Env, WorkingDir and User. */
+export function imageProcess(img: Image): { args: string[]; env: string[]; cwd: string; user: string } {
+  const c = img.config.config ?? {};
+  const args = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+  if (args.length === 0) throw new EnvError(`${img.name} names no command (no Entrypoint or Cmd in its config)`);
+  return { args, env: c.Env ?? [], cwd: c.WorkingDir || '/', user: c.User ?? '' };
 }

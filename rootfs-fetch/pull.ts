@@ -2,7 +2,7 @@
 // parallel, each checked and cached; layers already in the cache are not downloaded again.
 import type { Runner } from '../src/shell/runner.js';
 import { EnvError } from '../src/errors.js';
-import { imageFrom, LAYERS_DIR, unpackLayer, type Image } from './images.js';
+import { imageFrom, LAYERS_DIR, sweepUnused, unpackLayer, type Image } from './images.js';
 import { checkConfig, checkManifest, hostPlatform, isIndex, selectPlatform, type ImageConfig, type Index, type Manifest } from './manifest.js';
 import { humanBytes, type Progress } from './progress-bars.js';
 import { canonical, parseReference } from './reference.js';
@@ -74,6 +74,7 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   for (const layer of image.layers) await unpackLayer(store, layer, o.runner);
   // Only now, with every blob verified and every layer unpacked, does the name point at it.
   store.tag(name, desc);
+  sweepUnused(store, o.layersRoot ?? LAYERS_DIR); // what the name pointed at before
   o.progress.line(`${name}: ${image.layers.length} layers, ${humanBytes(layerBytes)} downloaded, ${cachedLayers} already cached`);
   return { image, layerBytes, cachedLayers };
 }

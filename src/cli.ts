@@ -12,6 +12,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --shell     at the end, open a shell inside the box; clean up when it exits
       --pace MS   wait MS milliseconds before each step (live demos)
       --rootless  lesson 6: the same lesson driven as an unprivileged uid
+      --registry 127.0.0.1:PORT   lesson 11: pull from a local registry (scripts/registry.sh start)
   lessons                  the curriculum and your progress
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, Handler> = {
   images: async (argv) => (await import('./commands/images.js')).imagesCommand(argv),
   inspect: async (argv) => (await import('./commands/images.js')).inspectCommand(argv),
   rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
+  diff: async (argv) => (await import('./commands/diff.js')).diffCommand(argv),
   seccomp: async (argv) => (await import('./commands/seccomp.js')).seccompCommand(argv),
 };
 

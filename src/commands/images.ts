@@ -2,7 +2,8 @@
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
 import { Store } from '../../rootfs-fetch/store.js';
-import { listImages, loadImage, removeImage, type Image } from '../../rootfs-fetch/images.js';
+import { imageProcess, listImages, loadImage, removeImage, type Image } from '../../rootfs-fetch/images.js';
+import { literal } from '../shell/cmd.js';
 import { humanBytes } from '../../rootfs-fetch/progress-bars.js';
 
 const size = (img: Image): number => img.layers.reduce((n, l) => n + l.size, 0);
@@ -44,15 +45,20 @@ export async function rmiCommand(argv: string[]): Promise<number> {
 
 /** What lesson 11 shows: the manifest, the config, and each layer with its overlay lowerdir. */
 export async function inspectCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { manifest: { type: 'boolean' }, config: { type: 'boolean' }, lowerdir: { type: 'boolean' } }, 1);
-  if (!positionals[0]) throw new UsageError('usage: boxlab inspect REF [--manifest | --config | --lowerdir]');
+  const { values, positionals } = parse(argv, { manifest: { type: 'boolean' }, config: { type: 'boolean' }, lowerdir: { type: 'boolean' }, process: { type: 'boolean' } }, 1);
+  if (!positionals[0]) throw new UsageError('usage: boxlab inspect REF [--manifest | --config | --lowerdir | --process]');
   const store = openStore();
   const img = loadImage(store, positionals[0]);
   if (values.manifest) process.stdout.write(JSON.stringify(store.json(img.manifest.digest), null, 2) + '\n');
   else if (values.config) process.stdout.write(JSON.stringify(img.config, null, 2) + '\n');
   // overlayfs lists lowerdirs top first: the last layer of the manifest comes first.
   else if (values.lowerdir) process.stdout.write(img.layers.map((l) => l.dir).reverse().join(':') + '\n');
-  else {
+  else if (values.process) {
+    // One line of POSIX sh: the config's WorkingDir, then exactly its Env, then its command.
+    const p = imageProcess(img);
+    if (p.user && p.user !== 'root' && p.user !== '0' && p.user !== '0:0') process.stderr.write(`boxlab: ${img.name} runs as user ${p.user}; this line runs it as root\n`);
+    process.stdout.write(`cd ${literal(p.cwd)} && exec env -i ${[...p.env, ...p.args].map(literal).join(' ')}\n`);
+  } else {
     process.stdout.write(`${img.name}\nmanifest ${img.manifest.digest}\nconfig   ${img.configDigest}\n`);
     img.layers.forEach((l, i) => process.stdout.write(`layer ${i + 1}  ${l.digest}  ${humanBytes(l.size)}\n         diff_id ${l.diffId}\n         lowerdir ${l.dir}\n`));
   }

@@ -25,6 +25,7 @@ const FLAGS = {
   shell: { type: 'boolean' },
   pace: { type: 'string' },
   rootless: { type: 'boolean' },
+  registry: { type: 'string' },
 } as const;
 
 export async function lessonCommand(argv: string[]): Promise<number> {
@@ -37,9 +38,13 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   if (f.json && (f.step || f.shell)) throw new UsageError('--json does not combine with --step or --shell');
   const paceMs = f.pace === undefined ? 0 : Number(f.pace);
   if (!Number.isInteger(paceMs) || paceMs < 0 || paceMs > 600_000) throw new UsageError(`--pace takes milliseconds between steps, e.g. --pace 1500 (got '${f.pace}')`);
-  const variant = f.rootless ? 'rootless' : undefined;
+  if (f.rootless && f.registry !== undefined) throw new UsageError('--rootless and --registry are variants of different lessons');
+  if (f.registry !== undefined && !/^(?:localhost|127\.\d+\.\d+\.\d+):\d+$/.test(f.registry)) {
+    throw new UsageError(`--registry takes a registry on this machine, 127.0.0.1:PORT (scripts/registry.sh start starts one); got '${f.registry}'`);
+  }
+  const variant = f.rootless ? 'rootless' : f.registry !== undefined ? 'registry' : undefined;
   if (variant && !(await entry.load()).default.variants?.[variant]) {
-    throw new UsageError(`lesson ${entry.number} has no --${variant} variant (lesson 6 has one)`);
+    throw new UsageError(`lesson ${entry.number} has no --${variant} variant (${variant === 'rootless' ? 'lesson 6' : 'lesson 11'} has one)`);
   }
   const lesson = await loadLesson(entry, variant);
   const planOnly = Boolean(f['dry-run'] || f.script);
@@ -53,7 +58,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   }
   const busybox = found ?? '/bin/busybox';
   const cache = usable ? busyboxCacheDir(busybox) : `${CACHE_ROOT}/rootfs/busybox`;
-  const vars = workspaceVars(randomBytes(4).toString('hex'), { CACHE_DIR: dirname(cache), ROOTFS_CACHE: cache, BUSYBOX: busybox });
+  const vars = workspaceVars(randomBytes(4).toString('hex'), { CACHE_DIR: dirname(cache), ROOTFS_CACHE: cache, BUSYBOX: busybox, IMAGES: `${CACHE_ROOT}/images`, ...(f.registry ? { REGISTRY: f.registry } : {}) });
 
   if (!planOnly) {
     if (process.geteuid?.() !== 0) throw new EnvError(`lesson ${lesson.number} changes the kernel's state and needs root: sudo npm run lesson ${lesson.number}`);

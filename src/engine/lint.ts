@@ -7,7 +7,7 @@ import { WORKSPACE } from './workspace.js';
 import { LINK_PREFIX } from '../box/resources.js';
 
 /** Variables the command line provides to every run. */
-export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX'];
+export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX', 'IMAGES', 'REGISTRY'];
 
 const stringsOfFact = (f: Fact): string[] => ('file' in f ? [f.file, f.grep ?? ''] : 'link' in f ? [f.link] : 'alive' in f ? [f.alive] : factCmds(f).flatMap(words));
 const words = (c: Cmd): string[] => [c.file, ...c.args, ...(c.stdin === undefined ? [] : [c.stdin])];

@@ -39,6 +39,21 @@ sigint_at_every_step() {
 @test "SIGINT at each step of lesson 8 leaves nothing behind" { sigint_at_every_step 8 5; }
 @test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 7; }
 
+@test "SIGINT at each step of lesson 10 leaves no overlay mount behind" { sigint_at_every_step 10 7; }
+@test "SIGINT at each step of lesson 11 leaves nothing behind" { sigint_at_every_step 11 6; }
+
+@test "SIGKILL during lesson 10 with two overlays mounted: reset unmounts them and removes the uppers" {
+  interrupt_at_step 10 7 KILL
+  assert_equal "$status" 137
+  run grep -c ' - overlay boxlab-' /proc/self/mountinfo
+  assert_output 2
+  run boxlab reset
+  assert_success
+  assert_host_clean
+  run grep -c ' - overlay boxlab-' /proc/self/mountinfo
+  assert_output 0
+}
+
 @test "SIGKILL during lesson 9's fork bomb: reset kills what is left and removes every cgroup" {
   interrupt_at_step 9 5 KILL
   assert_equal "$status" 137

@@ -133,6 +133,35 @@ script_passes() {
   fi
 }
 
+@test "lesson 10 (overlayfs) passes with --yes" { lesson_passes 10; }
+@test "lesson 10 --script passes under bash" { script_passes 10; }
+@test "lesson 11 (images) passes with --yes, offline" { lesson_passes 11; }
+@test "lesson 11 --script passes under bash" { script_passes 11; }
+
+@test "lesson 11 --registry pulls the same image from a real registry on loopback" {
+  command -v docker-registry >/dev/null || skip "docker-registry is not installed (bash scripts/provision.sh)"
+  local port
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  bash "$ROOT/scripts/registry.sh" start "$port" "$BATS_TEST_TMPDIR/registry" >/dev/null
+  run boxlab lesson 11 --yes --registry "127.0.0.1:$port"
+  bash "$ROOT/scripts/registry.sh" stop "$port"
+  assert_success
+  assert_output --partial "fetch 127.0.0.1:$port/boxlab/busybox:layers --plain-http"
+  assert_output --partial '✔ all checks passed'
+  assert_host_clean
+  run boxlab rmi "127.0.0.1:$port/boxlab/busybox:layers"
+  assert_success
+}
+
+@test "--registry belongs to lesson 11 and takes a loopback HOST:PORT" {
+  run boxlab lesson 10 --registry 127.0.0.1:5000
+  assert_failure 2
+  assert_output 'boxlab: lesson 10 has no --registry variant (lesson 11 has one)'
+  run boxlab lesson 11 --registry 192.0.2.7:5000
+  assert_failure 2
+  assert_output --partial 'takes a registry on this machine'
+}
+
 @test "lesson 3: the break-it kills a host sleeper without a PID namespace, and cannot with one" {
   run boxlab lesson 3 --yes --json
   assert_success
