@@ -12,6 +12,7 @@ import { hostPlatform, MEDIA, type ImageConfig, type Manifest } from './manifest
 import { imageFrom, LAYERS_DIR, sweepUnused, unpackLayer, type Image } from './images.js';
 import type { Descriptor, Store } from './store.js';
 import { openLayer } from './unpack.js';
+import { get } from './http.js';
 
 export const BUSYBOX_IMAGE = 'boxlab.local/busybox:layers';
 
@@ -105,16 +106,12 @@ async function download(url: string, signal?: AbortSignal): Promise<AsyncIterabl
   const u = new URL(url);
   if (u.protocol === 'file:') return createReadStream(u.pathname);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new EnvError(`--tarball takes an http(s):// or file:// URL (got ${u.protocol})`);
-  let res: Response;
-  try {
-    res = await fetch(u, { signal });
-  } catch (e) {
-    if ((e as Error).name === 'AbortError') throw e;
-    const cause = (e as { cause?: { code?: string } }).cause;
-    throw new EnvError(`cannot reach ${u.host} (${cause?.code ?? (e as Error).message}): no network?`);
+  const res = await get(url, {}, signal);
+  if (res.status !== 200) {
+    res.body.resume();
+    throw new EnvError(`${url}: HTTP ${res.status}`);
   }
-  if (!res.ok || !res.body) throw new EnvError(`${url}: HTTP ${res.status}`);
-  return res.body as unknown as AsyncIterable<Uint8Array>;
+  return res.body;
 }
 
 /** `debootstrap --variant=minbase SUITE` into a directory, as a one-layer image. */

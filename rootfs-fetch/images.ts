@@ -67,7 +67,11 @@ export async function unpackLayer(store: Store, layer: Layer, runner: Runner): P
   const root = join(layer.dir, '..');
   mkdirSync(root, { recursive: true });
   const tmp = join(root, `.tmp-${process.pid}-${layer.diffId.slice(7, 19)}`);
-  rmSync(tmp, { recursive: true, force: true });
+  // Left by a run that died while unpacking (its PID is in the name).
+  for (const d of readdirSync(root)) {
+    const pid = /^\.tmp-(\d+)-/.exec(d)?.[1];
+    if (pid && (pid === String(process.pid) || !existsSync(`/proc/${pid}`))) rmSync(join(root, d), { recursive: true, force: true });
+  }
   mkdirSync(tmp, { mode: 0o755 });
   try {
     const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner);

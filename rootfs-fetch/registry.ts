@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { EnvError } from '../src/errors.js';
 import { ACCEPT } from './manifest.js';
-import { canonical, registryHost, type Reference } from './reference.js';
+import { canonical, isLoopback, registryHost, type Reference } from './reference.js';
+import { get, NetworkError, type HttpResponse } from './http.js';
 import { DigestError } from './store.js';
 
 export interface Fetched {
@@ -29,10 +30,10 @@ export class Registry {
   /** A manifest or index by tag or digest; a digest asked for is checked against the bytes. */
   async manifest(reference: string): Promise<Fetched> {
     const res = await this.get(`/manifests/${reference}`, { Accept: ACCEPT });
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await res.bytes();
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (reference.startsWith('sha256:') && digest !== reference) throw new DigestError(`${this.name}: manifest ${reference} does not match its digest (got ${digest}): nothing was cached`);
-    let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    let mediaType = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
     try {
       mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? mediaType;
     } catch {
@@ -44,24 +45,23 @@ export class Registry {
   /** A blob's body as a stream; its Content-Length, when given, must match the descriptor's size. */
   async blob(digest: string, size: number): Promise<AsyncIterable<Uint8Array>> {
     const res = await this.get(`/blobs/${digest}`, {});
-    const length = res.headers.get('content-length');
-    if (length !== null && Number(length) !== size) {
-      await res.body?.cancel();
+    const length = res.headers['content-length'];
+    if (length !== undefined && Number(length) !== size) {
+      res.body.destroy();
       throw new DigestError(`blob ${digest}: the registry sends ${length} bytes, the manifest says ${size}: nothing was cached`);
     }
-    if (!res.body) throw new EnvError(`blob ${digest}: the registry sent no body`);
-    return res.body as unknown as AsyncIterable<Uint8Array>;
+    return res.body;
   }
 
-  private async get(path: string, headers: Record<string, string>): Promise<Response> {
+  private async get(path: string, headers: Record<string, string>): Promise<HttpResponse> {
     let res = await this.send(this.base + path, headers);
     if (res.status === 401 && !this.token) {
-      await res.body?.cancel();
-      this.token = await this.login(res.headers.get('www-authenticate'));
+      res.body.resume();
+      this.token = await this.login(res.headers['www-authenticate']);
       res = await this.send(this.base + path, headers);
     }
-    if (res.ok) return res;
-    await res.body?.cancel();
+    if (res.status >= 200 && res.status < 300) return res;
+    res.body.resume();
     const what = path.startsWith('/manifests/') ? `${this.name}` : `${this.name} blob ${path.slice(7)}`;
     if (res.status === 401 || res.status === 403) throw new EnvError(`${registryHost(this.ref)} refused access to ${what} (HTTP ${res.status}): it is private, or does not exist`);
     if (res.status === 404) throw new EnvError(`no such image: ${what} (HTTP 404 from ${registryHost(this.ref)})`);
@@ -69,32 +69,36 @@ export class Registry {
   }
 
   /** Anonymous bearer token (distribution's token auth); Basic realms need credentials we do not have. */
-  private async login(challenge: string | null): Promise<string> {
+  private async login(challenge: string | undefined): Promise<string> {
     const params = parseChallenge(challenge ?? '');
     if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge ?? 'no challenge'}): boxlab pulls anonymously only`);
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);
     const res = await this.send(url.toString(), {});
-    if (!res.ok) {
-      await res.body?.cancel();
+    if (res.status !== 200) {
+      res.body.resume();
       throw new EnvError(`${url.host} refused an anonymous token for ${this.name} (HTTP ${res.status})`);
     }
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    let body: { token?: string; access_token?: string };
+    try {
+      body = JSON.parse((await res.bytes()).toString('utf8')) as typeof body;
+    } catch {
+      throw new EnvError(`${url.host} answered the token request with something that is not JSON`);
+    }
     const token = body.token ?? body.access_token;
     if (!token) throw new EnvError(`${url.host} answered without a token for ${this.name}`);
     return token;
   }
 
-  private async send(url: string, headers: Record<string, string>): Promise<Response> {
+  private async send(url: string, headers: Record<string, string>): Promise<HttpResponse> {
     const h: Record<string, string> = { ...headers, 'User-Agent': 'boxlab' };
     if (this.token) h.Authorization = `Bearer ${this.token}`;
     try {
-      return await fetch(url, { headers: h, signal: this.signal, redirect: 'follow' });
+      return await get(url, h, this.signal);
     } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new EnvError(`cannot reach ${new URL(url).host} (${cause?.code ?? cause?.message ?? (e as Error).message}): no network, or no registry there${url.startsWith('https:') ? ' (a plain-HTTP registry on loopback needs --plain-http)' : ''}`);
+      if (e instanceof NetworkError && url.startsWith('https:') && isLoopback(this.ref)) throw new EnvError(`${e.message} (a plain-HTTP registry on loopback needs --plain-http)`);
+      throw e;
     }
   }
 }

@@ -165,8 +165,10 @@ export class Store {
   }
 }
 
-/** ENOSPC as one clear line; anything else unchanged. */
+/** ENOSPC, and a download that broke off, as one clear line; anything else unchanged. */
 export function diskFull(e: unknown, where: string): unknown {
-  if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') return new EnvError(`disk full writing to ${where}: nothing was cached (free some space, or set BOXLAB_CACHE_DIR)`);
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC') return new EnvError(`disk full writing to ${where}: nothing was cached (free some space, or set BOXLAB_CACHE_DIR)`);
+  if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return new EnvError(`a download broke off (${code}): nothing was cached`);
   return e;
 }

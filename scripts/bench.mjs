@@ -5,7 +5,8 @@
 //    overhead per step (total minus tools);
 //  - the same lesson run as its --script by bash: the extra cost per step of running it from
 //    Node instead of sh (target: at most 3 ms).
-// Medians of several runs. Usage: node scripts/bench.mjs [--runs N]
+//  - pull + unpack of an image from a loopback registry, against skopeo + umoci.
+// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,7 @@ console.log('\nlessons (real kernel)');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-'));
 try {
   // Every lesson of the curriculum, as `boxlab lessons` lists them.
-  const numbers = timeIt(process.execPath, [cli, 'lessons']).stdout.split('\n').map((l) => /^\s+(\d+)\s/.exec(l)?.[1]).filter(Boolean).map(Number);
+  const numbers = argv.only === 'images' ? [] : timeIt(process.execPath, [cli, 'lessons']).stdout.split('\n').map((l) => /^\s+(\d+)\s/.exec(l)?.[1]).filter(Boolean).map(Number);
   for (const n of numbers) {
     const script = join(tmp, `lesson${n}.sh`);
     writeFileSync(script, timeIt(process.execPath, [cli, 'lesson', String(n), '--script']).stdout);
@@ -77,7 +78,47 @@ try {
     console.log(`    the same steps and checks, bash --script  ${fmt(bash)}`);
     console.log(`    steps from Node vs sh, per step       ${perStep >= 0 ? '+' : ''}${fmt(perStep)}  ${perStep <= 3 ? 'ok (target <= 3 ms)' : 'OVER the 3 ms target'}`);
   }
+  images(tmp);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   await $`node ${cli} reset`.nothrow();
+}
+
+/**
+ * Pull + unpack of one image from a registry on loopback: boxlab against skopeo copy + umoci
+ * unpack (the same work: download, verify, apply the layers with whiteouts into one tree),
+ * interleaved, each into an empty cache; then boxlab's second pull (everything cached).
+ */
+function images(tmp) {
+  const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
+  if (!['docker-registry', 'skopeo', 'umoci'].every(have)) {
+    console.log('\nimages: skipped, needs docker-registry, skopeo and umoci (bash scripts/provision.sh)');
+    return;
+  }
+  const port = String(20000 + (process.pid % 20000));
+  const registry = join(import.meta.dirname, 'registry.sh');
+  timeIt('bash', [registry, 'start', port, join(tmp, 'registry')]);
+  try {
+    const ref = `127.0.0.1:${port}/boxlab/busybox:layers`;
+    const ours = [];
+    const theirs = [];
+    const again = [];
+    for (let i = 0; i < runs; i++) {
+      const env = { ...process.env, BOXLAB_CACHE_DIR: join(tmp, `cache-${i}`) };
+      ours.push(timeIt(process.execPath, [cli, 'fetch', ref, '--plain-http', '--quiet', '--out', join(tmp, `ours-${i}`)], { env }).ms);
+      again.push(timeIt(process.execPath, [cli, 'fetch', ref, '--plain-http', '--quiet'], { env }).ms);
+      const t0 = performance.now();
+      timeIt('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(tmp, `layout-${i}`)}:x`]);
+      timeIt('umoci', ['unpack', '--image', `${join(tmp, `layout-${i}`)}:x`, join(tmp, `umoci-${i}`)]);
+      theirs.push(performance.now() - t0);
+    }
+    const [o, t, a] = [median(ours), median(theirs), median(again)];
+    console.log(`\nimages: ${ref} (3 layers, 1 MiB), empty cache each run`);
+    console.log(`  boxlab fetch --out (pull, verify, unpack per layer for overlayfs, then flatten)  ${fmt(o)}`);
+    console.log(`  skopeo copy + umoci unpack (pull, verify, flatten)                            ${fmt(t)}`);
+    console.log(`  ratio boxlab / (skopeo + umoci)                                              ${(o / t).toFixed(2)}x`);
+    console.log(`  second pull, every layer cached (0 layer bytes)                              ${fmt(a)}  = ${(a / base).toFixed(2)}x node -e 0`);
+  } finally {
+    spawnSync('bash', [registry, 'stop', port]);
+  }
 }
