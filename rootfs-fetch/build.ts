@@ -22,6 +22,7 @@ export const tarLayer = (dir: string, out: string, mtime?: string): Cmd => ({ fi
 
 async function must(runner: Runner, c: Cmd, timeoutMs?: number): Promise<void> {
   const r = await runner.run(c, { timeoutMs });
+  if (r.code === 127) throw new EnvError(`${c.file} is not installed: apt-get install ${c.file}`);
   if (r.code !== 0) throw new EnvError(`${render(c)} failed: ${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}`);
 }
 

@@ -59,6 +59,7 @@ export async function fetchCommand(argv: string[]): Promise<number> {
         const name = storedName(f.name ?? `boxlab.local/tarball:${f.sha256!.slice(0, 12)}`);
         image = await build.importTarball(store, runner, f.tarball, f.sha256!, name, ac.signal);
       } else if (f.debootstrap) {
+        progress.line(`debootstrap --variant=minbase ${f.debootstrap}: a minute or more (53 s for bookworm here)`);
         image = await build.debootstrapImage(store, runner, f.debootstrap, f.mirror, `boxlab.local/debootstrap:${f.debootstrap}`);
       } else {
         image = await build.buildBusyboxImage(store, runner, await busyboxRootfs(runner));
