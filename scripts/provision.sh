@@ -5,30 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian package -> a command it provides, so apt runs only when something is missing.
-declare -A NEED=(
-  [util-linux]=unshare
-  [mount]=mount
-  [libcap2-bin]=capsh
-  [iproute2]=ip
-  [coreutils]=chroot
-  [kmod]=modprobe
-  [bubblewrap]=bwrap
-  [keyutils]=keyctl
-  [nodejs]=node
-  [npm]=npm
-  [attr]=setfattr          # overlayfs' opaque-directory marker on unpacked layers
-  [docker-registry]=docker-registry   # a real registry on loopback: lesson 11 --registry, tests
-  [skopeo]=skopeo          # copies images into it; with umoci, the yardstick fetch is compared with
-  [umoci]=umoci
-  [curl]=curl
-)
+# shellcheck source=packages.sh
+source scripts/packages.sh
 missing=()
 for pkg in "${!NEED[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "${NEED[$pkg]}" >/dev/null || missing+=("$pkg")
 done
-# The static build: the dynamic `busybox` package cannot run inside a chroot.
-dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+for pkg in "${STATIC_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "provision: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -25,6 +25,10 @@ const USAGE = `usage: boxlab <command> [flags]
   inspect REF [--manifest|--config|--lowerdir]   an image's manifest, config and layers
   rmi REF                  remove an image (and the blobs no other image uses)
   diff PID|MOUNTPOINT      an overlay's changes as A/C/D, like docker diff
+  run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
+                           a container, secure by default (boxlab run --help for the flags)
+  spec [run flags] [-- CMD]  the OCI config.json of such a run
+  ps | exec NAME CMD... | rm NAME   boxes started with run -d
   seccomp compile PROFILE.json -o FILE.bpf   a seccomp profile to a BPF program
   seccomp disasm FILE.bpf                    that program, one instruction per line`;
 
@@ -40,6 +44,11 @@ const COMMANDS: Record<string, Handler> = {
   images: async (argv) => (await import('./commands/images.js')).imagesCommand(argv),
   inspect: async (argv) => (await import('./commands/images.js')).inspectCommand(argv),
   rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
+  run: async (argv) => (await import('./commands/run.js')).runCommand(argv),
+  spec: async (argv) => (await import('./commands/run.js')).specCommand(argv),
+  ps: async (argv) => (await import('./commands/run.js')).psCommand(argv),
+  exec: async (argv) => (await import('./commands/run.js')).execCommand(argv),
+  rm: async (argv) => (await import('./commands/run.js')).rmCommand(argv),
   diff: async (argv) => (await import('./commands/diff.js')).diffCommand(argv),
   seccomp: async (argv) => (await import('./commands/seccomp.js')).seccompCommand(argv),
 };

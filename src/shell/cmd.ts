@@ -8,6 +8,8 @@ export interface Cmd {
   stdin?: string;
   /** For a wrapper (setpriv ... PROGRAM): the program it execs, also a host tool. */
   inner?: Cmd;
+  /** For `sh -euc SCRIPT` made of commands: those commands, to show them one per line. */
+  batch?: Cmd[];
 }
 
 export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });

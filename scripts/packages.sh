@@ -1,0 +1,22 @@
+# The Debian packages a boxlab host needs, each with a command it provides (so apt runs only
+# for what is missing). Sourced by provision.sh and by vm.sh, which puts the same set into
+# the Debian 13 test VM.
+declare -A NEED=(
+  [util-linux]=unshare
+  [mount]=mount
+  [libcap2-bin]=capsh
+  [iproute2]=ip
+  [coreutils]=chroot
+  [kmod]=modprobe
+  [bubblewrap]=bwrap
+  [keyutils]=keyctl
+  [nodejs]=node
+  [npm]=npm
+  [attr]=setfattr                   # overlayfs' opaque-directory marker on unpacked layers
+  [docker-registry]=docker-registry # a real registry on loopback: lesson 11 --registry, tests
+  [skopeo]=skopeo                   # copies images into it; with umoci, the yardstick for fetch
+  [umoci]=umoci
+  [curl]=curl
+)
+# The static build: the dynamic `busybox` package cannot run inside a chroot.
+STATIC_PACKAGES=(busybox-static)

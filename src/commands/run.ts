@@ -1,0 +1,229 @@
+// `boxlab run`, and `ps` / `exec` / `rm` for boxes run with -d. A run is planned in Node and
+// executed as one bash script (the one --script prints), so it costs Node's start-up plus the
+// tools, not a spawn per step from Node.
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvError, UsageError } from '../errors.js';
+import { fill, literal, render } from '../shell/cmd.js';
+import { spawnForeground } from '../shell/runner.js';
+import { workspaceVars } from '../engine/workspace.js';
+import { stateDir } from '../box/state.js';
+import { isAlive } from '../kernel/proc.js';
+import { parseRunFlags } from '../run/flags.js';
+import { payload, planRun, type Plan } from '../run/plan.js';
+import { runScript } from '../run/script.js';
+import type { RunSpec } from '../run/spec.js';
+import { hostFacts, loadProfile } from '../run/host.js';
+
+const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
+  --rm  -i  -t  -d  --name NAME  --hostname NAME
+  -e K=V  -w DIR  --user UID[:GID]  -v /HOST:/BOX[:ro]  --network none
+  --memory 64m  --pids 100  --cpus 0.5  --cap-add CAP  --cap-drop CAP
+  --seccomp PROFILE.json|unconfined  --explain  --script
+Boxes are always removed when their command ends (--rm is the only mode).`;
+
+const boxesDir = (): string => join(stateDir(), 'boxes');
+
+export async function runCommand(argv: string[]): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const flags = parseRunFlags(argv);
+  let spec: RunSpec;
+  let notes: string[] = [];
+  if (flags.bundle) {
+    const { specFromBundle } = await import('../run/oci.js');
+    ({ spec, notes } = specFromBundle(flags.bundle, flags));
+  } else {
+    const { specFromFlags } = await import('../run/from-flags.js');
+    const { Store } = await import('../../rootfs-fetch/store.js');
+    spec = specFromFlags(flags, () => new Store(), loadProfile);
+  }
+  if (flags.userns) throw new UsageError('--userns is not implemented yet: lesson 6 shows the uid maps by hand');
+  if (flags.network === 'bridge') throw new UsageError('--network bridge is not implemented yet: lesson 5 builds one by hand; --network none is the default');
+  for (const n of notes) process.stderr.write(`boxlab: ${n}\n`);
+  const planOnly = flags.explain || flags.script;
+  if (!planOnly && process.geteuid?.() !== 0) throw new EnvError('boxlab run makes namespaces, mounts and cgroups: it needs root (sudo)');
+  const plan = planRun(spec, await hostFacts(spec, !planOnly));
+  const runId = randomBytes(4).toString('hex');
+  const invocation = `boxlab run ${argv.join(' ')}`;
+  if (flags.explain) return explain(plan, runId);
+  if (flags.script) {
+    process.stdout.write(runScript(plan, { invocation, commented: true, tty: spec.tty }));
+    return 0;
+  }
+  mkdirSync(boxesDir(), { recursive: true });
+  const stateFile = join(boxesDir(), `${spec.name}.box`);
+  if (existsSync(join(boxesDir(), `${spec.name}.json`))) throw new UsageError(`a box named ${spec.name} is running (boxlab ps; boxlab rm ${spec.name})`);
+  const script = runScript(plan, { runId, invocation, commented: false, stateFile, tty: spec.tty });
+  const bash = { file: 'bash', args: ['-c', `${script}`, 'boxlab-run'] };
+  if (flags.detach) return detach(spec, runId, bash, stateFile);
+
+  // Ctrl-C reaches the payload from the terminal by itself; we wait for the script's cleanup.
+  // SIGTERM to boxlab goes to the payload (the box's PID 2), as `docker stop` does.
+  const onInt = (): void => undefined;
+  const onTerm = (): void => void signalPayload(stateFile, 'SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const { exited } = spawnForeground(bash);
+    return await exited;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    rmSync(stateFile, { force: true });
+  }
+}
+
+function explain(plan: Plan, runId: string): number {
+  const vars = workspaceVars(runId);
+  const show = (s: string): string => s.replace(/\$\{(RUN_ID|WORK|ROOTFS)\}/g, (_, v: string) => vars[v]!);
+  for (const s of plan.steps) {
+    process.stdout.write(`\n${s.title}\n  kernel: ${s.feature.name} — ${s.feature.syscalls.join(', ')}\n  lesson ${s.lessons.join(', ')} · config.json: ${s.oci}\n`);
+    for (const a of s.actions) {
+      if (!('run' in a || 'start' in a)) continue;
+      const c = 'run' in a ? a.run : a.start;
+      if (!c.batch) process.stdout.write(`  $ ${show(render(c))}\n`);
+      else {
+        // One nsenter runs them all in the box's namespaces; shown one per line.
+        const enter = c.args.slice(0, c.args.indexOf('sh'));
+        process.stdout.write(`  $ ${show(render({ file: c.file, args: [...enter, 'sh', '-euc', '...'] }))}  runs:\n`);
+        for (const b of c.batch) process.stdout.write(`      ${show(render(b))}\n`);
+      }
+    }
+  }
+  process.stdout.write(`\nThe payload (its exit status is the run's)\n  $ ${show(render(plan.payload))}\n`);
+  for (const w of plan.warnings) process.stdout.write(`\nboxlab: ${w}\n`);
+  return 0;
+}
+
+/** The box's PID 2 (the first process nsenter put in it): the payload. */
+function payloadPid(stateFile: string): number | undefined {
+  const box = /BOX=(\d+)/.exec(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : '')?.[1];
+  if (!box) return undefined;
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${box}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readlinkSync(`/proc/${p}/ns/pid`) !== ns) continue;
+      if (/^NSpid:\s+\d+\s+2$/m.test(readFileSync(`/proc/${p}/status`, 'utf8'))) return Number(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+function signalPayload(stateFile: string, signal: NodeJS.Signals): boolean {
+  const pid = payloadPid(stateFile);
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface BoxRecord {
+  name: string;
+  pid: number;
+  runId: string;
+  source: string;
+  args: string[];
+  started: string;
+  spec: RunSpec;
+}
+
+function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, stateFile: string): number {
+  const log = join(boxesDir(), `${spec.name}.log`);
+  const fd = openSync(log, 'w');
+  // The script removes the record itself when the box ends.
+  const record = join(boxesDir(), `${spec.name}.json`);
+  const script = bash.args[1]!.replace(/\nexit \$\?\n$/, `\nstatus=$?\nrm -f ${literal(record)}\nexit $status\n`);
+  const { pid } = spawnForeground({ file: 'setsid', args: ['bash', '-c', script, 'boxlab-run'] }, { log: fd });
+  closeSync(fd);
+  const rec: BoxRecord = { name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec };
+  writeFileSync(record, JSON.stringify(rec, null, 2));
+  process.stdout.write(`${spec.name}\n`);
+  void stateFile;
+  return 0;
+}
+
+function records(): BoxRecord[] {
+  if (!existsSync(boxesDir())) return [];
+  return readdirSync(boxesDir())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(boxesDir(), f), 'utf8')) as BoxRecord)
+    .filter((r) => {
+      if (isAlive(r.pid)) return true;
+      rmSync(join(boxesDir(), `${r.name}.json`), { force: true }); // its script is gone
+      return false;
+    });
+}
+
+function find(name: string | undefined): BoxRecord {
+  if (!name) throw new UsageError('which box? (boxlab ps lists them)');
+  const r = records().find((b) => b.name === name);
+  if (!r) throw new EnvError(`no running box named ${name} (boxlab ps lists them)`);
+  return r;
+}
+
+export async function psCommand(argv: string[]): Promise<number> {
+  if (argv.length) throw new UsageError(`unexpected argument: ${argv[0]}`);
+  const rows = records().map((r) => [r.name, String(/BOX=(\d+)/.exec(readIf(join(boxesDir(), `${r.name}.box`)))?.[1] ?? '-'), r.source, r.args.join(' '), r.started.slice(11, 19)]);
+  const table = [['NAME', 'BOX PID', 'ROOT', 'COMMAND', 'STARTED'], ...rows];
+  const w = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  for (const r of table) process.stdout.write(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd() + '\n');
+  return 0;
+}
+
+const readIf = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+
+export async function execCommand(argv: string[]): Promise<number> {
+  const [name, ...cmd] = argv[0] === '--' ? argv.slice(1) : argv;
+  if (!name || cmd.length === 0) throw new UsageError('usage: boxlab exec NAME CMD...');
+  const r = find(name);
+  const box = /BOX=(\d+)/.exec(readIf(join(boxesDir(), `${r.name}.box`)))?.[1];
+  if (!box) throw new EnvError(`box ${name} is still starting`);
+  const seccomp = existsSync(`/tmp/boxlab-${r.runId}/seccomp.bpf`) ? `/tmp/boxlab-${r.runId}/seccomp.bpf` : undefined;
+  const c = payload(r.spec, seccomp, cmd);
+  const filled = { file: c.file, args: c.args.map((a) => fill(a, { BOX: box })) };
+  return spawnForeground(filled).exited;
+}
+
+export async function rmCommand(argv: string[]): Promise<number> {
+  const r = find(argv[0]);
+  const stateFile = join(boxesDir(), `${r.name}.box`);
+  signalPayload(stateFile, 'SIGTERM');
+  // As docker stop: a grace period, then the box's init (and with it every process) is killed.
+  for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 30));
+  if (isAlive(r.pid)) {
+    const box = /BOX=(\d+)/.exec(readIf(stateFile))?.[1];
+    if (box) process.kill(Number(box), 'SIGKILL');
+    for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 20));
+  }
+  rmSync(stateFile, { force: true });
+  rmSync(join(boxesDir(), `${r.name}.json`), { force: true });
+  process.stdout.write(`${r.name}\n`);
+  return 0;
+}
+
+/** `boxlab spec [run flags] [IMAGE] [-- CMD]`: the config.json of that run (rootfs: "rootfs"). */
+export async function specCommand(argv: string[]): Promise<number> {
+  const hasSource = argv.some((a) => a === '--rootfs' || a.startsWith('--rootfs=') || a === '--bundle' || a.startsWith('--bundle='));
+  const flags = parseRunFlags(hasSource ? argv : ['--rootfs', '/', ...(argv.includes('--') ? argv : [...argv, '--', 'sh'])]);
+  const { specFromFlags } = await import('../run/from-flags.js');
+  const { Store } = await import('../../rootfs-fetch/store.js');
+  const { configFor } = await import('../run/oci.js');
+  const spec = specFromFlags(flags, () => new Store(), loadProfile);
+  process.stdout.write(JSON.stringify(configFor(spec), null, 2) + '\n');
+  return 0;
+}

@@ -1,0 +1,165 @@
+// `boxlab run`'s command line, Docker style: flags, then IMAGE (unless --rootfs or --bundle),
+// then the command. Everything after the image (or after --) belongs to the command.
+import { UsageError } from '../errors.js';
+import { CAPABILITIES } from '../kernel/capabilities.js';
+
+export interface RunFlags {
+  rm: boolean;
+  interactive: boolean;
+  tty: boolean;
+  detach: boolean;
+  name?: string;
+  hostname?: string;
+  env: string[];
+  workdir?: string;
+  user?: { uid: number; gid: number };
+  volumes: { host: string; box: string; readOnly: boolean }[];
+  network: 'none' | 'bridge';
+  memoryBytes?: number;
+  pids?: number;
+  cpus?: number;
+  capAdd: string[];
+  capDrop: string[];
+  seccomp?: string;
+  userns: boolean;
+  explain: boolean;
+  script: boolean;
+  rootfs?: string;
+  bundle?: string;
+  image?: string;
+  command: string[];
+}
+
+const BOOL: Record<string, keyof RunFlags> = {
+  '--rm': 'rm', '-i': 'interactive', '--interactive': 'interactive', '-t': 'tty', '--tty': 'tty', '-d': 'detach', '--detach': 'detach',
+  '--userns': 'userns', '--explain': 'explain', '--script': 'script',
+};
+const VALUED = new Set(['--name', '--hostname', '-e', '--env', '-w', '--workdir', '-u', '--user', '-v', '--volume', '--network', '--memory', '--pids', '--cpus', '--cap-add', '--cap-drop', '--seccomp', '--rootfs', '--bundle']);
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+export function parseRunFlags(argv: string[]): RunFlags {
+  const f: RunFlags = { rm: false, interactive: false, tty: false, detach: false, env: [], volumes: [], network: 'none', capAdd: [], capDrop: [], userns: false, explain: false, script: false, command: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    let a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    // -it, -ti, -itd: bundled short booleans.
+    if (/^-[itd]{2,3}$/.test(a)) {
+      for (const ch of a.slice(1)) (f as unknown as Record<string, boolean>)[BOOL[`-${ch}`]!] = true;
+      continue;
+    }
+    let value: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) [a, value] = [a.slice(0, eq), a.slice(eq + 1)];
+    const bool = BOOL[a];
+    if (bool) {
+      if (value !== undefined) throw new UsageError(`${a} takes no value`);
+      (f as unknown as Record<string, boolean>)[bool] = true;
+      continue;
+    }
+    if (!VALUED.has(a)) throw new UsageError(`unknown flag ${a} (boxlab run --help lists them)`);
+    value ??= argv[++i];
+    if (value === undefined) throw new UsageError(`${a} needs a value`);
+    set(f, a, value);
+  }
+  if (!f.rootfs && !f.bundle && i < argv.length) f.image = argv[i++];
+  f.command = argv.slice(i);
+  const sources = [f.image, f.rootfs, f.bundle].filter(Boolean).length;
+  if (sources === 0) throw new UsageError('what to run? boxlab run IMAGE [CMD...] | --rootfs DIR CMD... | --bundle DIR');
+  if (f.rootfs && f.bundle) throw new UsageError('--rootfs and --bundle do not combine');
+  if (f.rootfs && f.command.length === 0) throw new UsageError('--rootfs needs a command: boxlab run --rootfs DIR -- /bin/sh');
+  if (f.explain && f.script) throw new UsageError('--explain and --script do not combine');
+  if (f.detach && (f.tty || f.interactive)) throw new UsageError('-d runs in the background: it does not combine with -i or -t');
+  return f;
+}
+
+function set(f: RunFlags, flag: string, v: string): void {
+  switch (flag) {
+    case '--name':
+      if (!NAME.test(v)) throw new UsageError(`--name ${v}: letters, digits, _ . - (up to 63)`);
+      f.name = v;
+      return;
+    case '--hostname':
+      if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(v)) throw new UsageError(`--hostname ${v} is not a hostname`);
+      f.hostname = v;
+      return;
+    case '-e':
+    case '--env':
+      if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw new UsageError(`-e ${v}: give NAME=VALUE`);
+      f.env.push(v);
+      return;
+    case '-w':
+    case '--workdir':
+      if (!v.startsWith('/') || v.split('/').includes('..')) throw new UsageError(`-w ${v}: an absolute path without '..'`);
+      f.workdir = v;
+      return;
+    case '-u':
+    case '--user': {
+      const m = /^(\d+)(?::(\d+))?$/.exec(v);
+      if (!m) throw new UsageError(`--user ${v}: give UID or UID:GID (numbers)`);
+      f.user = { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+      return;
+    }
+    case '-v':
+    case '--volume': {
+      const parts = v.split(':');
+      const [host, box, mode] = parts;
+      if (parts.length < 2 || parts.length > 3 || !host?.startsWith('/') || !box?.startsWith('/') || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+        throw new UsageError(`-v ${v}: give /HOST/PATH:/BOX/PATH[:ro]`);
+      }
+      if (box.split('/').includes('..') || box === '/') throw new UsageError(`-v ${v}: the box path must be below / and without '..'`);
+      f.volumes.push({ host, box, readOnly: mode === 'ro' });
+      return;
+    }
+    case '--network':
+      if (v !== 'none' && v !== 'bridge') throw new UsageError(`--network ${v}: none or bridge`);
+      f.network = v;
+      return;
+    case '--memory':
+      f.memoryBytes = bytes(v);
+      return;
+    case '--pids':
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--pids ${v}: a whole number, at least 1`);
+      f.pids = Number(v);
+      return;
+    case '--cpus':
+      if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 1024) throw new UsageError(`--cpus ${v}: a number of CPUs, e.g. 0.5`);
+      f.cpus = Number(v);
+      return;
+    case '--cap-add':
+    case '--cap-drop':
+      (flag === '--cap-add' ? f.capAdd : f.capDrop).push(capName(flag, v));
+      return;
+    case '--seccomp':
+      f.seccomp = v;
+      return;
+    case '--rootfs':
+      f.rootfs = v;
+      return;
+    case '--bundle':
+      f.bundle = v;
+      return;
+  }
+}
+
+/** 64m, 1g, 512k, 1048576: bytes. */
+export function bytes(v: string): number {
+  const m = /^(\d+)([kmg]?)b?$/i.exec(v);
+  if (!m) throw new UsageError(`--memory ${v}: e.g. 64m, 1g`);
+  const n = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+  if (n < 6 * 1024 * 1024) throw new UsageError(`--memory ${v}: at least 6m (as Docker)`);
+  return n;
+}
+
+/** NET_ADMIN, net_admin, CAP_NET_ADMIN -> cap_net_admin; ALL stays ALL. */
+export function capName(flag: string, v: string): string {
+  if (v.toUpperCase() === 'ALL') return 'ALL';
+  const name = `cap_${v.toLowerCase().replace(/^cap_/, '')}`;
+  if (!CAPABILITIES.includes(name)) throw new UsageError(`${flag} ${v}: no such capability (capabilities(7))`);
+  return name;
+}

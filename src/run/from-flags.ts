@@ -1,0 +1,83 @@
+// Flags plus, for an image, its config (Env, Entrypoint/Cmd, WorkingDir, User) -> a RunSpec.
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { EnvError, UsageError } from '../errors.js';
+import { CAPABILITIES } from '../kernel/capabilities.js';
+import type { Store } from '../../rootfs-fetch/store.js';
+import { imageProcess, loadImage } from '../../rootfs-fetch/images.js';
+import type { RunFlags } from './flags.js';
+import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from './spec.js';
+
+export function specFromFlags(f: RunFlags, store: () => Store, loadProfile: (path: string) => { profile: unknown; from: string }): RunSpec {
+  let lowerdirs: string[];
+  let source: string;
+  let args = f.command;
+  let env = [DEFAULT_PATH];
+  let cwd = '/';
+  let user = { uid: 0, gid: 0 };
+  if (f.image) {
+    const img = loadImage(store(), f.image);
+    const p = imageProcess(img);
+    const entrypoint = img.config.config?.Entrypoint ?? [];
+    // As Docker: a command given replaces Cmd, and is appended to the Entrypoint.
+    args = f.command.length ? [...entrypoint, ...f.command] : p.args;
+    env = p.env.length ? p.env : env;
+    cwd = p.cwd;
+    if (p.user) user = numericUser(p.user, img.name);
+    lowerdirs = img.layers.map((l) => l.dir).reverse();
+    source = img.name;
+  } else {
+    const dir = resolve(f.rootfs!);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EnvError(`--rootfs ${f.rootfs}: no such directory`);
+    lowerdirs = [dir];
+    source = dir;
+  }
+  for (const e of f.env) {
+    const key = e.slice(0, e.indexOf('=') + 1);
+    env = [...env.filter((x) => !x.startsWith(key)), e];
+  }
+  const id = randomBytes(3).toString('hex');
+  return {
+    name: f.name ?? `${basename(source).replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 40)}-${id}`,
+    lowerdirs,
+    source,
+    args,
+    env,
+    cwd: f.workdir ?? cwd,
+    user: f.user ?? user,
+    hostname: f.hostname ?? (f.name ?? `box-${id}`).slice(0, 63),
+    tty: f.tty,
+    interactive: f.interactive,
+    detach: f.detach,
+    volumes: f.volumes.map((v) => {
+      if (!existsSync(v.host)) throw new EnvError(`-v ${v.host}: no such file or directory on the host`);
+      return v;
+    }),
+    network: f.network,
+    limits: { memoryBytes: f.memoryBytes, pids: f.pids, ...(f.cpus ? { cpuQuotaUs: Math.round(f.cpus * 100_000), cpuPeriodUs: 100_000 } : {}) },
+    caps: capabilities(f.capAdd, f.capDrop),
+    noNewPrivs: true,
+    seccomp: f.seccomp === 'unconfined' ? 'unconfined' : loadProfile(f.seccomp ?? ''),
+    userns: f.userns,
+    maskedPaths: MASKED_PATHS,
+    readonlyPaths: READONLY_PATHS,
+  };
+}
+
+/** Docker's defaults, then --cap-add, then --cap-drop (ALL works in both). */
+export function capabilities(add: string[], drop: string[]): string[] {
+  let caps = new Set(DEFAULT_CAPS);
+  if (add.includes('ALL')) caps = new Set(CAPABILITIES);
+  for (const c of add) if (c !== 'ALL') caps.add(c);
+  if (drop.includes('ALL')) caps.clear();
+  for (const c of drop) caps.delete(c);
+  return CAPABILITIES.filter((c) => caps.has(c));
+}
+
+function numericUser(user: string, image: string): { uid: number; gid: number } {
+  if (user === 'root') return { uid: 0, gid: 0 };
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m) throw new UsageError(`${image} runs as user '${user}': boxlab takes numeric users only; pass --user UID:GID`);
+  return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+}

@@ -1,0 +1,56 @@
+// What a run needs to know about this host: its cgroup layout and whether setpriv can apply a
+// seccomp filter. Read from the kernel and the files, with no process started.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvError, UsageError } from '../errors.js';
+import { cgroupDriver } from '../box/cgroup.js';
+import { cgroupLayout } from '../kernel/cgroup.js';
+import { compile, encode, parseProfile, ProfileError } from '../seccomp/bpf.js';
+import { packageRoot } from '../paths.js';
+import type { PlanHost } from './plan.js';
+import type { RunSpec } from './spec.js';
+
+/** The default profile: lesson 8's Docker-like allow-list. */
+export const DEFAULT_PROFILE = (): string => join(packageRoot(import.meta.url), 'lessons', '08-seccomp', 'docker-like.json');
+
+export function loadProfile(path: string): { profile: unknown; from: string } {
+  const file = path || DEFAULT_PROFILE();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EnvError(`--seccomp ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return { profile: parseProfile(JSON.parse(text)), from: path ? file : 'the default, Docker-like' };
+  } catch (e) {
+    if (e instanceof ProfileError || e instanceof SyntaxError) throw new UsageError(`--seccomp ${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** setpriv's help text is in its binary: util-linux 2.41+ knows --seccomp-filter. */
+export function setprivHasSeccompFilter(): boolean {
+  const bin = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  return bin !== undefined && readFileSync(bin).includes('--seccomp-filter');
+}
+
+export async function hostFacts(spec: RunSpec, real: boolean): Promise<PlanHost> {
+  const wantsLimits = Object.values(spec.limits).some((v) => v !== undefined);
+  const driver = wantsLimits ? cgroupDriver(cgroupLayout()) : undefined;
+  if (typeof driver === 'string') {
+    if (real) throw new EnvError(`cgroup limits need the memory, pids and cpu controllers: ${driver}`);
+  }
+  const setprivSeccomp = setprivHasSeccompFilter();
+  let seccompBpf: string | undefined;
+  if (spec.seccomp !== 'unconfined' && setprivSeccomp) {
+    seccompBpf = encode(compile(parseProfile(spec.seccomp.profile)).program).toString('base64');
+  }
+  return {
+    cgroups: typeof driver === 'string' ? undefined : driver,
+    setprivSeccomp,
+    seccompBpf,
+    exists: (p) => existsSync(p),
+    isDir: (p) => existsSync(p) && statSync(p).isDirectory(),
+  };
+}

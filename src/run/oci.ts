@@ -1,0 +1,140 @@
+// The OCI runtime spec's config.json: what `boxlab spec` prints for a run's settings, and what
+// `boxlab run --bundle DIR` reads. Only the fields the lessons teach are supported; any other
+// field is named on stderr, never dropped silently.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EnvError, UsageError } from '../errors.js';
+import { CAPABILITIES } from '../kernel/capabilities.js';
+import type { RunFlags } from './flags.js';
+import { DEFAULT_CAPS, DEFAULT_PATH, type RunSpec } from './spec.js';
+
+const BOX_NS = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
+const capsUpper = (caps: string[]): string[] => caps.map((c) => c.toUpperCase());
+
+/** config.json for a spec; root.path is "rootfs", as `runc spec` writes it. */
+export function configFor(spec: RunSpec): Record<string, unknown> {
+  const caps = capsUpper(spec.caps);
+  const resources: Record<string, unknown> = {};
+  if (spec.limits.memoryBytes !== undefined) resources.memory = { limit: spec.limits.memoryBytes, swap: spec.limits.memoryBytes };
+  if (spec.limits.pids !== undefined) resources.pids = { limit: spec.limits.pids };
+  if (spec.limits.cpuQuotaUs !== undefined) resources.cpu = { quota: spec.limits.cpuQuotaUs, period: spec.limits.cpuPeriodUs ?? 100_000 };
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: spec.tty,
+      user: { uid: spec.user.uid, gid: spec.user.gid },
+      args: spec.args,
+      env: spec.env,
+      cwd: spec.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: spec.noNewPrivs,
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: spec.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ...spec.volumes.map((v) => ({ destination: v.box, type: 'bind', source: v.host, options: ['rbind', v.readOnly ? 'ro' : 'rw'] })),
+    ],
+    linux: {
+      namespaces: BOX_NS.map((type) => ({ type })),
+      maskedPaths: spec.maskedPaths,
+      readonlyPaths: spec.readonlyPaths,
+      resources,
+      ...(spec.seccomp !== 'unconfined' ? { seccomp: spec.seccomp.profile } : {}),
+    },
+  };
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+
+/** Reads DIR/config.json into a spec; notes name every field boxlab does not apply. */
+export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; notes: string[] } {
+  const bundle = resolve(dir);
+  const file = join(bundle, 'config.json');
+  let c: Json;
+  try {
+    c = obj(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (e) {
+    throw new EnvError(`--bundle ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no config.json there' : `config.json: ${(e as Error).message}`}`);
+  }
+  const notes: string[] = [];
+  const unsupported = (where: string, keys: string[], known: string[]): void => {
+    for (const k of keys) if (!known.includes(k)) notes.push(`config.json: ${where}${k} is not supported by boxlab; not applied`);
+  };
+  unsupported('', Object.keys(c), ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations']);
+  const p = obj(c.process);
+  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges', 'consoleSize']);
+  const linux = obj(c.linux);
+  unsupported('linux.', Object.keys(linux), ['namespaces', 'maskedPaths', 'readonlyPaths', 'seccomp', 'resources', 'cgroupsPath', 'uidMappings', 'gidMappings']);
+  const res = obj(linux.resources);
+  unsupported('linux.resources.', Object.keys(res), ['memory', 'pids', 'cpu', 'devices']);
+
+  const root = obj(c.root);
+  const rootfs = resolve(bundle, String(root.path ?? 'rootfs'));
+  if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw new EnvError(`--bundle ${dir}: root.path ${rootfs} is not a directory`);
+  if (root.readonly) notes.push('config.json: root.readonly is not supported (the box writes to a fresh overlay upper); not applied');
+
+  const args = flags.command.length ? flags.command : (p.args as string[] | undefined) ?? [];
+  if (!args.length) throw new UsageError(`--bundle ${dir}: config.json has no process.args`);
+  const user = obj(p.user);
+  const caps = obj(p.capabilities);
+  const bounding = ((caps.bounding as string[] | undefined) ?? capsUpper(DEFAULT_CAPS)).map((x) => x.toLowerCase());
+  for (const x of bounding) if (!CAPABILITIES.includes(x)) throw new UsageError(`config.json: unknown capability ${x.toUpperCase()}`);
+  for (const set of ['effective', 'permitted', 'inheritable', 'ambient']) {
+    const list = (caps[set] as string[] | undefined) ?? [];
+    if (set === 'inheritable' || set === 'ambient' ? list.length > 0 : list.some((x) => !bounding.includes(x.toLowerCase()))) {
+      notes.push(`config.json: process.capabilities.${set} differs from what boxlab gives (root gets the bounding set; inheritable and ambient are empty)`);
+    }
+  }
+  const nsTypes = ((linux.namespaces as Json[] | undefined) ?? []).map((n) => String(n.type));
+  for (const t of nsTypes) if (!BOX_NS.includes(t)) notes.push(`config.json: a ${t} namespace is not supported; not made`);
+  for (const t of BOX_NS) if (!nsTypes.includes(t)) notes.push(`config.json: no ${t} namespace asked for; boxlab makes one anyway`);
+  if (linux.uidMappings || linux.gidMappings) notes.push('config.json: linux.uidMappings/gidMappings (user namespaces) are not supported by boxlab run; not applied');
+  if (res.devices) notes.push('config.json: linux.resources.devices is not applied: boxlab drops CAP_MKNOD and gives a minimal /dev instead');
+  const volumes: RunSpec['volumes'] = [];
+  const standard = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup'];
+  for (const m of (c.mounts as Json[] | undefined) ?? []) {
+    const dest = String(m.destination);
+    const opts = (m.options as string[] | undefined) ?? [];
+    if (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind')) volumes.push({ host: resolve(bundle, String(m.source)), box: dest, readOnly: opts.includes('ro') });
+    else if (!standard.includes(dest)) notes.push(`config.json: mount ${dest} (${String(m.type)}) is not supported; not mounted`);
+  }
+  const memory = obj(res.memory);
+  const pids = obj(res.pids);
+  const cpu = obj(res.cpu);
+  const seccomp = linux.seccomp ? { profile: linux.seccomp, from: 'config.json linux.seccomp' } : ('unconfined' as const);
+  const spec: RunSpec = {
+    name: flags.name ?? `bundle-${Math.random().toString(16).slice(2, 8)}`,
+    lowerdirs: [rootfs],
+    source: rootfs,
+    args,
+    env: (p.env as string[] | undefined) ?? [DEFAULT_PATH],
+    cwd: String(p.cwd ?? '/'),
+    user: { uid: Number(user.uid ?? 0), gid: Number(user.gid ?? 0) },
+    hostname: String(c.hostname ?? 'box'),
+    tty: Boolean(p.terminal) || flags.tty,
+    interactive: flags.interactive,
+    detach: flags.detach,
+    volumes,
+    network: 'none',
+    limits: {
+      memoryBytes: memory.limit === undefined ? undefined : Number(memory.limit),
+      pids: pids.limit === undefined ? undefined : Number(pids.limit),
+      cpuQuotaUs: cpu.quota === undefined ? undefined : Number(cpu.quota),
+      cpuPeriodUs: cpu.period === undefined ? undefined : Number(cpu.period),
+    },
+    caps: CAPABILITIES.filter((x) => bounding.includes(x)),
+    noNewPrivs: Boolean(p.noNewPrivileges),
+    seccomp,
+    userns: false,
+    maskedPaths: (linux.maskedPaths as string[] | undefined) ?? [],
+    readonlyPaths: (linux.readonlyPaths as string[] | undefined) ?? [],
+  };
+  return { spec, notes };
+}
+

@@ -1,0 +1,232 @@
+// A RunSpec as the steps that build its box, each tied to the lesson that taught it and to the
+// OCI config.json field that expresses it. The same steps are run by lesson 12, printed by
+// --explain and exported by --script (which is also what `boxlab run` executes).
+import type { Action, Feature, Step } from '../engine/lesson.js';
+import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
+import type { CgroupDriver, Controller } from '../box/cgroup.js';
+import { cmd, render, type Cmd } from '../shell/cmd.js';
+import { mkdirP } from '../shell/coreutils.js';
+import { bindMount, mountFs, remountReadOnly, umount } from '../shell/mount.js';
+import { pivotRoot } from '../shell/pivot_root.js';
+import { inCgroups } from '../shell/cgroup.js';
+import { writeBase64 } from '../shell/seccomp.js';
+import type { Namespace } from '../shell/unshare.js';
+import { DEVICES, type RunSpec } from './spec.js';
+
+export interface PlanStep extends Step {
+  /** The lessons that taught this step. */
+  lessons: number[];
+  /** Where config.json says it. */
+  oci: string;
+}
+
+export interface Plan {
+  steps: PlanStep[];
+  /** The payload: runs in the foreground; its exit status is the run's. */
+  payload: Cmd;
+  /** Why a default was not applied (seccomp on util-linux < 2.41): said once, never hidden. */
+  warnings: string[];
+}
+
+export interface PlanHost {
+  cgroups: CgroupDriver | undefined;
+  /** setpriv knows --seccomp-filter (util-linux 2.41+). */
+  setprivSeccomp: boolean;
+  /** The seccomp profile compiled to a BPF program, as base64 (when there is a profile). */
+  seccompBpf?: string;
+  /** Whether a kernel path (/proc/kcore) exists here, and is a directory. */
+  exists: (path: string) => boolean;
+  isDir: (path: string) => boolean;
+}
+
+const ROOTFS = '${ROOTFS}';
+const at = (path: string): string => `${ROOTFS}${path}`;
+const GROUP = 'boxlab-${RUN_ID}';
+
+/** Several commands as one host shell inside the box's namespaces: one nsenter, not one each. */
+export function inBoxBatch(ns: Namespace[], cmds: Cmd[]): Cmd {
+  return { ...hostToolInBox(ns, { file: 'sh', args: ['-euc', cmds.map(render).join('\n')] }), batch: cmds };
+}
+
+const feature = (name: string, syscalls: string[], man: string[]): Feature => ({ name, syscalls, man });
+
+export function planRun(spec: RunSpec, host: PlanHost): Plan {
+  const steps: PlanStep[] = [];
+  const warnings: string[] = [];
+  const step = (s: Omit<PlanStep, 'checks'>): void => void steps.push({ ...s, checks: [] });
+
+  step({
+    id: 'work',
+    title: 'A work directory: the mount point and the private upper layer',
+    feature: feature('a directory per box', ['mkdir(2)'], ['hier(7)']),
+    lessons: [1, 10],
+    oci: 'root.path',
+    creates: [{ dir: '${WORK}' }],
+    actions: [{ run: mkdirP(ROOTFS, '${WORK}/upper', '${WORK}/work') }],
+  });
+
+  const controllers: Controller[] = [];
+  if (spec.limits.memoryBytes !== undefined) controllers.push('memory');
+  if (spec.limits.pids !== undefined) controllers.push('pids');
+  if (spec.limits.cpuQuotaUs !== undefined) controllers.push('cpu');
+  const cg = host.cgroups;
+  if (controllers.length && !cg) throw new Error('cgroup limits asked for, but no cgroup driver');
+  if (controllers.length && cg) {
+    const made = cg.create(GROUP, controllers);
+    const limits = [
+      ...(spec.limits.memoryBytes !== undefined ? cg.memoryLimit(GROUP, spec.limits.memoryBytes) : []),
+      ...(spec.limits.pids !== undefined ? cg.pidsLimit(GROUP, spec.limits.pids) : []),
+      ...(spec.limits.cpuQuotaUs !== undefined ? cg.cpuQuota(GROUP, spec.limits.cpuQuotaUs, spec.limits.cpuPeriodUs ?? 100_000) : []),
+    ];
+    step({
+      id: 'cgroup',
+      title: `A cgroup with the limits (${cg.kind})`,
+      feature: feature(`cgroup ${cg.kind} limits: ${controllers.join(', ')}`, ['write(2) to cgroupfs'], ['cgroups(7)']),
+      lessons: [9],
+      oci: 'linux.resources',
+      creates: made.creates,
+      actions: [...made.actions, ...limits.map((run): Action => ({ run }))],
+    });
+  }
+  const joinCgroups = (c: Cmd): Cmd => (controllers.length && cg ? inCgroups(cg.procs(GROUP, controllers), c) : c);
+
+  const box = createBox(BOX_NAMESPACES);
+  const [launch, child] = box.actions as [Extract<Action, { start: Cmd }>, Action];
+  // The init holds the box's capability set too: the payload launcher, holding only those,
+  // may then open /proc/BOX/root (ptrace access needs the target's caps to be a subset of ours).
+  const init = { ...launch, start: withInitCaps(launch.start, spec.caps) };
+  step({
+    id: 'namespaces',
+    title: 'New namespaces around a placeholder init: mount, UTS, IPC, network, PID, cgroup',
+    feature: feature('namespaces', ['unshare(2)', 'clone(2)'], ['namespaces(7)', 'unshare(1)']),
+    lessons: [2, 3, 4, 5],
+    oci: 'linux.namespaces',
+    creates: box.creates,
+    // Born inside the cgroup, so the cgroup namespace's root is the box's own group.
+    actions: [{ ...init, start: joinCgroups(init.start) }, child],
+  });
+
+  const lower = spec.lowerdirs.join(':');
+  step({
+    id: 'rootfs',
+    title: spec.lowerdirs.length > 1 ? `The image's ${spec.lowerdirs.length} layers under a fresh upper layer (overlayfs)` : 'The root filesystem under a fresh upper layer (overlayfs): the original stays untouched',
+    feature: feature('overlay filesystem', ['mount(2) of overlay'], ['overlayfs']),
+    lessons: [10, 11],
+    oci: 'root.path (+ the image layers)',
+    actions: [{ run: inBoxBatch(['mount'], [mountFs('overlay', 'boxlab-run', ROOTFS, `lowerdir=${lower},upperdir=\${WORK}/upper,workdir=\${WORK}/work`)]) }],
+  });
+
+  const dev = (path: string) => at(`/dev/${path}`);
+  const mounts: Cmd[] = [
+    mkdirP(at('/proc'), at('/sys'), at('/dev')),
+    mountFs('proc', 'proc', at('/proc'), 'nosuid,nodev,noexec'),
+    mountFs('sysfs', 'sysfs', at('/sys'), 'ro,nosuid,nodev,noexec'),
+    mountFs('tmpfs', 'boxlab-dev', at('/dev'), 'nosuid,mode=755,size=64k'),
+    ...DEVICES.flatMap(([name, major, minor]) => [cmd('mknod', '-m', '666', dev(name), 'c', String(major), String(minor))]),
+    mkdirP(dev('pts'), dev('shm')),
+    mountFs('devpts', 'devpts', dev('pts'), 'newinstance,ptmxmode=0666,mode=620,nosuid,noexec'),
+    cmd('ln', '-s', 'pts/ptmx', dev('ptmx')),
+    mountFs('tmpfs', 'shm', dev('shm'), 'nosuid,nodev,noexec,mode=1777,size=64m'),
+    cmd('ln', '-s', '/proc/self/fd', dev('fd')),
+    ...spec.volumes.flatMap((v) => [mkdirP(at(v.box)), bindMount(v.host, at(v.box)), ...(v.readOnly ? [remountReadOnly(at(v.box))] : [])]),
+  ];
+  step({
+    id: 'mounts',
+    title: `/proc for the box's PID namespace, a read-only /sys, a minimal /dev${spec.volumes.length ? ', the volumes' : ''}`,
+    feature: feature('mounts in the mount namespace', ['mount(2)', 'mknod(2)'], ['mount(8)', 'proc(5)', 'sysfs(5)', 'devpts(5)']),
+    lessons: [2, 3, 7],
+    oci: 'mounts',
+    // pid: proc shows the mounting process's PID namespace; net: sysfs shows its network's devices.
+    actions: [{ run: inBoxBatch(['mount', 'pid', 'net'], mounts) }],
+  });
+
+  // The box shares this kernel, so the host's /proc and /sys say which paths exist and what
+  // they are. As runc: a directory gets an empty read-only tmpfs, a file /dev/null.
+  const masked: Cmd[] = [];
+  for (const p of spec.maskedPaths.filter(host.exists)) {
+    masked.push(host.isDir(p) ? mountFs('tmpfs', 'boxlab-masked', at(p), 'ro,size=0') : bindMount('/dev/null', at(p)));
+  }
+  for (const p of spec.readonlyPaths.filter(host.exists)) masked.push(bindMount(at(p), at(p)), remountReadOnly(at(p)));
+  if (masked.length) {
+    step({
+      id: 'masked',
+      title: `Mask ${spec.maskedPaths.length} kernel files, make ${spec.readonlyPaths.length} read-only`,
+      feature: feature('masked and read-only paths', ['mount(2) MS_BIND|MS_RDONLY'], ['proc(5)']),
+      lessons: [7],
+      oci: 'linux.maskedPaths, linux.readonlyPaths',
+      actions: [{ run: inBoxBatch(['mount'], masked) }],
+    });
+  }
+
+  step({
+    id: 'identity',
+    title: `Hostname ${spec.hostname}; loopback up in the empty network namespace`,
+    feature: feature('UTS and network namespaces', ['sethostname(2)', 'ioctl(SIOCSIFFLAGS)'], ['uts_namespaces(7)', 'network_namespaces(7)']),
+    lessons: [4, 5],
+    oci: 'hostname, linux.namespaces[network]',
+    actions: [{ run: inBoxBatch(['uts', 'net'], [cmd('hostname', spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up')]) }],
+  });
+
+  step({
+    id: 'pivot',
+    title: 'pivot_root into the new root; detach the old one',
+    feature: feature('pivot_root', ['pivot_root(2)', 'umount2(2) MNT_DETACH'], ['pivot_root(2)']),
+    lessons: [2],
+    oci: 'root.path, root.readonly',
+    actions: [
+      { run: inBoxBatch(['mount'], [mkdirP(at('/.oldroot')), pivotRoot(ROOTFS, at('/.oldroot'))]) },
+      { run: hostToolInBoxMounts(cmd('sh', '-euc', [umount(`/proc/${BOX}/root/.oldroot`, { lazy: true, noCanonicalize: true }), cmd('rmdir', `/proc/${BOX}/root/.oldroot`)].map(render).join('\n'))) },
+    ],
+  });
+
+  let seccompFile: string | undefined;
+  if (spec.seccomp !== 'unconfined') {
+    if (!host.setprivSeccomp) {
+      warnings.push(`seccomp is OFF: this host's setpriv (util-linux < 2.41) cannot apply a filter (--seccomp unconfined silences this; the Vagrant VM has util-linux 2.41)`);
+    } else if (host.seccompBpf) {
+      seccompFile = '${WORK}/seccomp.bpf';
+      step({
+        id: 'seccomp',
+        title: `The seccomp profile (${spec.seccomp.from}) compiled to a BPF program`,
+        feature: feature('seccomp filter', ['seccomp(2) SECCOMP_SET_MODE_FILTER'], ['seccomp(2)']),
+        lessons: [8],
+        oci: 'linux.seccomp',
+        actions: [{ run: writeBase64(seccompFile, host.seccompBpf) }],
+      });
+    }
+  }
+
+  return { steps, payload: joinCgroups(payload(spec, seccompFile)), warnings };
+}
+
+/**
+ * The payload, outside-in (DESIGN step 6): enter the box's namespaces keeping the host's root,
+ * close every descriptor but stdio, set no_new_privs, the bounding set (and seccomp) with the
+ * host's setpriv, then a last nsenter chroots into the box at the working directory, takes
+ * the user's uid and gid, and execs the command with exactly the environment given.
+ */
+/** `... sleep infinity` -> `... setpriv --inh-caps=-all --bounding-set=CAPS sleep infinity`. */
+function withInitCaps(c: Cmd, caps: string[]): Cmd {
+  const at = c.args.lastIndexOf('sleep');
+  return { ...c, args: [...c.args.slice(0, at), 'setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(caps)}`, ...c.args.slice(at)] };
+}
+
+const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) => `+${c.replace(/^cap_/, '')}`)].join(',');
+
+export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs'>, seccompFile?: string, args = spec.args): Cmd {
+  const bounding = boundingSet(spec.caps);
+  const setpriv = [
+    'setpriv',
+    ...(spec.noNewPrivs || seccompFile ? ['--no-new-privs'] : []),
+    '--inh-caps=-all',
+    `--bounding-set=${bounding}`,
+    ...(seccompFile ? [`--seccomp-filter=${seccompFile}`] : []),
+  ];
+  const enter = ['nsenter', `--root=/proc/${BOX}/root`, `--wd=/proc/${BOX}/root${spec.cwd}`];
+  if (spec.user.uid !== 0 || spec.user.gid !== 0) enter.push(`--setuid=${spec.user.uid}`, `--setgid=${spec.user.gid}`);
+  // runc's CVE-2024-21626 class: a descriptor inherited from the host is a way out of the root.
+  // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
+  const closeFds = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
+  const chain = [...closeFds, 'env', '-i', ...spec.env, ...setpriv, ...enter, '--', ...args];
+  return { file: 'nsenter', args: ['--target', BOX, ...BOX_NAMESPACES.map((n) => `--${n}`), '--root=/', '--wd=/', ...chain] };
+}

@@ -1,0 +1,57 @@
+// A Plan as one bash script: what `boxlab run --script` prints and what `boxlab run` executes
+// (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
+import type { Action } from '../engine/lesson.js';
+import { literal, quote, render } from '../shell/cmd.js';
+import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
+import { teardown } from '../box/resources.js';
+import type { Plan } from './plan.js';
+
+export interface ScriptOptions {
+  /** The run's id; a standalone script draws its own. */
+  runId?: string;
+  /** Shown in the header. */
+  invocation: string;
+  /** Comments and the kernel feature of each step (the --script output); off when boxlab runs it. */
+  commented: boolean;
+  /** A file the script writes BOX=PID to once the box exists (boxlab run forwards SIGTERM with it). */
+  stateFile?: string;
+  /** Run the payload under a new terminal (script(1)), for -t. */
+  tty?: boolean;
+}
+
+const line = (a: Action): string[] => {
+  if ('run' in a) return [render(a.run)];
+  if ('start' in a) return [`${render(a.start)} &`, `${a.pid}=$!`];
+  if ('childOf' in a) {
+    // The placeholder init: the child of the launcher, once the kernel lists it.
+    const v = a.childOf;
+    return [`until ${a.pid}=$(cat /proc/$${v}/task/$${v}/children 2>/dev/null) && [ -n "$${a.pid}" ]; do sleep 0.001; done`, `${a.pid}=\${${a.pid}%% *}`];
+  }
+  throw new Error(`a run plan has no ${Object.keys(a)[0]} actions`);
+};
+
+export function runScript(plan: Plan, o: ScriptOptions): string {
+  const out: string[] = ['#!/usr/bin/env bash'];
+  if (o.commented) out.push(`# ${o.invocation}`, '# The steps boxlab run takes, as plain bash: run it as root, no Node needed.');
+  out.push('set -euo pipefail');
+  out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`);
+  for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
+  // Undo in reverse; each entry is recorded before the thing it undoes is made.
+  out.push('undo=()', 'cleanup() { set +e; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  for (const s of plan.steps) {
+    if (o.commented) {
+      out.push('', `# ${s.title}`, `#   kernel: ${s.feature.name} (${s.feature.syscalls.join(', ')}); lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`);
+    }
+    for (const r of s.creates ?? []) for (const c of teardown(r)) out.push(`undo+=(${literal(render(c))})`);
+    for (const a of s.actions) out.push(...line(a));
+    if (s.id === 'namespaces' && o.stateFile) out.push(`echo "BOX=$BOX" > ${quote(o.stateFile)}`);
+  }
+  for (const w of plan.warnings) out.push(`echo ${quote(`boxlab: ${w}`)} >&2`);
+  if (o.commented) out.push('', '# The payload, in the foreground: its exit status is the run\'s.');
+  out.push('set +e');
+  const payload = render(plan.payload);
+  // -t: script(1) gives the payload a terminal of its own; -e returns the payload's status.
+  out.push(o.tty ? `script -qefc ${quote(payload)} /dev/null` : payload);
+  out.push('exit $?');
+  return out.join('\n') + '\n';
+}

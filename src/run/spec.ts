@@ -1,0 +1,57 @@
+// What one `boxlab run` asks for, whatever it came from (flags, an image, an OCI bundle).
+// Defaults are Docker's: secure unless told otherwise.
+import { DOCKER_DEFAULT_CAPS } from '../kernel/capabilities.js';
+
+export interface Volume {
+  host: string;
+  box: string;
+  readOnly: boolean;
+}
+
+export interface RunSpec {
+  name: string;
+  /** Layer directories, top first (an image), or one directory (--rootfs, a bundle's rootfs). */
+  lowerdirs: string[];
+  /** What the root came from, for messages: an image name or a path. */
+  source: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  hostname: string;
+  tty: boolean;
+  interactive: boolean;
+  detach: boolean;
+  volumes: Volume[];
+  network: 'none' | 'bridge';
+  limits: { memoryBytes?: number; pids?: number; cpuQuotaUs?: number; cpuPeriodUs?: number };
+  /** The bounding set, as capability names (cap_chown ...). */
+  caps: string[];
+  noNewPrivs: boolean;
+  /** A seccomp profile (OCI/Docker JSON), or none. */
+  seccomp: { profile: unknown; from: string } | 'unconfined';
+  userns: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+}
+
+/**
+ * Docker's 14 capabilities without CAP_MKNOD: a device cgroup would have to stop a box from
+ * opening a node it made, and on cgroup v2 that is an eBPF program no file write can set.
+ * Dropping the capability and giving the box a minimal /dev closes the door everywhere.
+ */
+export const DEFAULT_CAPS = DOCKER_DEFAULT_CAPS.filter((c) => c !== 'cap_mknod');
+
+/** The paths Docker (moby's oci/defaults.go) masks, and the ones it makes read-only. */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** A minimal /dev: these nodes and nothing else (major, minor), as runc makes them. */
+export const DEVICES: [string, number, number][] = [
+  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+];
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
