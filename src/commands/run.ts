@@ -99,21 +99,25 @@ function explain(plan: Plan, runId: string): number {
   return 0;
 }
 
-/** The box's PID 2 (the first process nsenter put in it): the payload. */
+/** The payload: the process in the box's PID namespace whose parent is outside it (the host's
+ *  nsenter), other than the init. Its number inside depends on how many setup commands ran. */
 function payloadPid(stateFile: string): number | undefined {
   const box = /BOX=(\d+)/.exec(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : '')?.[1];
   if (!box) return undefined;
-  let ns: string;
-  try {
-    ns = readlinkSync(`/proc/${box}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
+  const nsOf = (pid: string): string | undefined => {
     try {
-      if (readlinkSync(`/proc/${p}/ns/pid`) !== ns) continue;
-      if (/^NSpid:\s+\d+\s+2$/m.test(readFileSync(`/proc/${p}/status`, 'utf8'))) return Number(p);
+      return readlinkSync(`/proc/${pid}/ns/pid`);
+    } catch {
+      return undefined;
+    }
+  };
+  const ns = nsOf(box);
+  if (!ns) return undefined;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || p === box || nsOf(p) !== ns) continue;
+    try {
+      const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
+      if (ppid && nsOf(ppid) !== ns) return Number(p);
     } catch {
       // gone meanwhile
     }
@@ -147,13 +151,14 @@ function detach(spec: RunSpec, runId: string, bash: { file: string; args: string
   const fd = openSync(log, 'w');
   // The script removes the record itself when the box ends.
   const record = join(boxesDir(), `${spec.name}.json`);
-  const script = bash.args[1]!.replace(/\nexit \$\?\n$/, `\nstatus=$?\nrm -f ${literal(record)}\nexit $status\n`);
-  const { pid } = spawnForeground({ file: 'setsid', args: ['bash', '-c', script, 'boxlab-run'] }, { log: fd });
+  // When the command ends, the box's files in /run/boxlab/boxes go with it.
+  const script = bash.args[1]!.replace(/\nexit \$\?\n$/, `\nstatus=$?\nrm -f ${[record, stateFile, log].map(literal).join(' ')}\nexit $status\n`);
+  // spawnForeground with a log starts it in a session of its own (setsid(2)).
+  const { pid } = spawnForeground({ file: 'bash', args: ['-c', script, 'boxlab-run'] }, { log: fd });
   closeSync(fd);
   const rec: BoxRecord = { name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec };
   writeFileSync(record, JSON.stringify(rec, null, 2));
   process.stdout.write(`${spec.name}\n`);
-  void stateFile;
   return 0;
 }
 
@@ -210,8 +215,7 @@ export async function rmCommand(argv: string[]): Promise<number> {
     if (box) process.kill(Number(box), 'SIGKILL');
     for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 20));
   }
-  rmSync(stateFile, { force: true });
-  rmSync(join(boxesDir(), `${r.name}.json`), { force: true });
+  for (const ext of ['box', 'json', 'log']) rmSync(join(boxesDir(), `${r.name}.${ext}`), { force: true });
   process.stdout.write(`${r.name}\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
 // A RunSpec as the steps that build its box, each tied to the lesson that taught it and to the
 // OCI config.json field that expresses it. The same steps are run by lesson 12, printed by
 // --explain and exported by --script (which is also what `boxlab run` executes).
+import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
 import type { CgroupDriver, Controller } from '../box/cgroup.js';
@@ -128,7 +129,13 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     cmd('ln', '-s', 'pts/ptmx', dev('ptmx')),
     mountFs('tmpfs', 'shm', dev('shm'), 'nosuid,nodev,noexec,mode=1777,size=64m'),
     cmd('ln', '-s', '/proc/self/fd', dev('fd')),
-    ...spec.volumes.flatMap((v) => [mkdirP(at(v.box)), bindMount(v.host, at(v.box)), ...(v.readOnly ? [remountReadOnly(at(v.box))] : [])]),
+    ...['stdin', 'stdout', 'stderr'].map((n, fd) => cmd('ln', '-s', `/proc/self/fd/${fd}`, dev(n))),
+    // A volume's mount point: a directory for a directory, an empty file for a file.
+    ...spec.volumes.flatMap((v) => [
+      ...(host.isDir(v.host) ? [mkdirP(at(v.box))] : [mkdirP(at(dirname(v.box))), cmd('touch', at(v.box))]),
+      bindMount(v.host, at(v.box)),
+      ...(v.readOnly ? [remountReadOnly(at(v.box))] : []),
+    ]),
   ];
   step({
     id: 'mounts',
@@ -144,7 +151,7 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
   // they are. As runc: a directory gets an empty read-only tmpfs, a file /dev/null.
   const masked: Cmd[] = [];
   for (const p of spec.maskedPaths.filter(host.exists)) {
-    masked.push(host.isDir(p) ? mountFs('tmpfs', 'boxlab-masked', at(p), 'ro,size=0') : bindMount('/dev/null', at(p)));
+    masked.push(host.isDir(p) ? mountFs('tmpfs', 'boxlab-masked', at(p), 'ro,size=0') : bindMount(at('/dev/null'), at(p)));
   }
   for (const p of spec.readonlyPaths.filter(host.exists)) masked.push(bindMount(at(p), at(p)), remountReadOnly(at(p)));
   if (masked.length) {

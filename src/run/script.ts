@@ -20,7 +20,8 @@ export interface ScriptOptions {
 }
 
 const line = (a: Action): string[] => {
-  if ('run' in a) return [render(a.run)];
+  // Setup prints nothing of its own (tee echoes what it writes): the output is the payload's.
+  if ('run' in a) return [`${render(a.run)} >/dev/null`];
   if ('start' in a) return [`${render(a.start)} &`, `${a.pid}=$!`];
   if ('childOf' in a) {
     // The placeholder init: the child of the launcher, once the kernel lists it.

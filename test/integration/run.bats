@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# boxlab run: exit codes, the image config, Docker's defaults as the kernel shows them from
+# inside, -d/ps/exec/rm, signals, and the same OCI bundle under runc and under boxlab.
+load helpers
+
+setup_file() {
+  [ "$(id -u)" = 0 ] || return 0
+  # The busybox rootfs and the three-layer image, built once for this file.
+  node "$ROOT/bin/boxlab.js" fetch --busybox --quiet >/dev/null
+}
+
+setup() {
+  requires_root
+  R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)
+  PROBE="$ROOT/lessons/12-container/probe.sh"
+}
+teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
+
+# A probe's output with namespaces as "own" or "host's" (inode numbers differ per run) and
+# without the root's filesystem type (boxlab puts an overlay over the rootfs, runc uses it as is).
+normalize() {
+  local line t
+  while IFS= read -r line; do
+    case "$line" in
+      ns.*=*)
+        t=${line%%=*}
+        t=${t#ns.}
+        [ "${line#*=}" = "$(readlink /proc/self/ns/"$t")" ] && echo "ns.$t=host's" || echo "ns.$t=own"
+        ;;
+      'mount=/ '*) ;;
+      *) echo "$line" ;;
+    esac
+  done
+}
+
+@test "the exit code is the command's; nothing is left behind" {
+  run boxlab run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'exit 7'
+  assert_equal "$status" 7
+  assert_host_clean
+  [ -z "$(ls /run/boxlab/boxes 2>/dev/null)" ]
+}
+
+@test "an image runs its config's command, with its Env and WorkingDir; -e and -w override them" {
+  run boxlab run --seccomp unconfined boxlab.local/busybox:layers
+  assert_success
+  assert_output --partial 'hello from the image config, in /srv/www'
+  HOST_ONLY=leak run boxlab run --seccomp unconfined -e GREETING=hi -w /etc boxlab.local/busybox:layers /bin/sh -c 'echo "$GREETING in $(pwd)"; env | sort'
+  assert_success
+  assert_line 'hi in /etc'
+  # Exactly the image's environment (and the PWD sh sets): nothing of the host's leaks in.
+  assert_line 'PATH=/bin'
+  assert_line 'GREETING=hi'
+  refute_line --regexp '^(HOST_ONLY|HOME|USER|BATS_[A-Z_]*)='
+  assert_host_clean
+}
+
+@test "Docker's defaults, seen from inside a default box" {
+  run boxlab run --rootfs "$R" -v "$PROBE:/probe:ro" -- /bin/sh -c '/bin/sh /probe; echo "procs=$(ls /proc | grep -c "^[0-9]")"; echo "roots=$(for p in /proc/[0-9]*; do readlink $p/root; readlink $p/cwd; done 2>/dev/null | sort -u | tr "\n" " ")"; echo "pid1root=$(head -1 /proc/1/root/etc/passwd)"; echo "fds=$(ls /proc/self/fd | tr "\n" " ")"'
+  assert_success
+  # CapBnd within Docker's 14 (CAP_MKNOD dropped too), no_new_privs.
+  assert_line 'CapBnd=00000000a00425fb'
+  assert_line 'NoNewPrivs=1'
+  assert_line 'mount-tmpfs=refused'
+  assert_line 'mknod=refused'
+  assert_line 'proc-sys=read-only'
+  assert_line 'masked=0'
+  assert_line 'devices=fd full null ptmx pts random shm stderr stdin stdout tty urandom zero '
+  assert_line 'mount=/sys sysfs'
+  # Few processes (the init, the shell and its pipeline), every root and cwd inside the box,
+  # /proc/1/root is the box's own root, only stdio (and ls's own directory) open.
+  procs=$(echo "$output" | sed -n 's/^procs=//p')
+  [ "$procs" -le 6 ]
+  assert_line 'roots=/ '
+  assert_line 'pid1root=root:x:0:0:root:/root:/bin/sh'
+  # 0, 1, 2, and the directory ls itself opened to list them.
+  assert_line 'fds=0 1 2 3 '
+  run boxlab run --rootfs "$R" -- /bin/sh -c 'touch /sys/kernel/x'
+  assert_failure
+  assert_host_clean
+}
+
+@test "seccomp: on util-linux < 2.41 the run says once that it is off and applies nothing; where setpriv can, Seccomp is 2" {
+  run boxlab run --rootfs "$R" -- /bin/sh -c 'grep ^Seccomp: /proc/self/status'
+  assert_success
+  if setpriv --help | grep -q -- --seccomp-filter; then
+    assert_line --regexp '^Seccomp:\s+2$'
+    refute_output --partial 'seccomp is OFF'
+  else
+    assert_line --regexp '^Seccomp:\s+0$'
+    assert_equal "$(echo "$output" | grep -c 'seccomp is OFF')" 1
+  fi
+}
+
+@test "a read-only volume is readable and not writable; the rootfs itself is never changed" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  echo from-host >"$BATS_TEST_TMPDIR/vol/f"
+  run boxlab run --seccomp unconfined -v "$BATS_TEST_TMPDIR/vol:/data:ro" --rootfs "$R" -- /bin/sh -c 'cat /data/f; echo x > /data/g || echo refused; echo changed > /etc/passwd'
+  assert_success
+  assert_line from-host
+  assert_line refused
+  [ ! -e "$BATS_TEST_TMPDIR/vol/g" ]
+  grep -q '^root:' "$R/etc/passwd"
+  assert_host_clean
+}
+
+@test "-d, ps, exec and rm; the limits are in the box's cgroup, read on the host" {
+  run boxlab run -d --name probe-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
+  assert_success
+  assert_output probe-box
+  for i in $(seq 100); do boxlab ps | grep -q '^probe-box  [0-9]' && break; sleep 0.05; done
+  run boxlab ps
+  assert_line --regexp '^probe-box +[0-9]+ +/var/cache/boxlab/rootfs/busybox-[0-9a-f]+ +/bin/sleep 60'
+  box=$(boxlab ps | awk '$1 == "probe-box" { print $2 }')
+  run boxlab exec probe-box /bin/sh -c 'hostname; grep CapBnd /proc/self/status'
+  assert_success
+  assert_line probe-box
+  assert_line --regexp 'CapBnd:\s+00000000a00425fb'
+  if [ -d /sys/fs/cgroup/memory ]; then
+    group=$(awk -F: '$2 == "memory" { print $3 }' "/proc/$box/cgroup")
+    assert_equal "$(cat "/sys/fs/cgroup/memory$group/memory.limit_in_bytes")" 33554432
+    group=$(awk -F: '$2 == "pids" { print $3 }' "/proc/$box/cgroup")
+    assert_equal "$(cat "/sys/fs/cgroup/pids$group/pids.max")" 40
+  else
+    group=$(awk -F: '$1 == "0" { print $3 }' "/proc/$box/cgroup")
+    assert_equal "$(cat "/sys/fs/cgroup$group/memory.max")" 33554432
+    assert_equal "$(cat "/sys/fs/cgroup$group/pids.max")" 40
+  fi
+  run boxlab rm probe-box
+  assert_success
+  run boxlab ps
+  refute_output --partial probe-box
+  assert_host_clean
+}
+
+@test "SIGTERM to boxlab goes to the command, whose exit code is the run's" {
+  # node itself, not the boxlab shell function, so $! is boxlab's PID.
+  node "$ROOT/bin/boxlab.js" run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.05; done' >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+  local pid=$!
+  for i in $(seq 200); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.02; done
+  kill -TERM "$pid"
+  wait "$pid" || status=$?
+  assert_equal "${status:-0}" 42
+  grep -q 'got TERM' "$BATS_TEST_TMPDIR/out"
+  assert_host_clean
+}
+
+@test "--explain runs nothing; --script is a bash script that does the same run" {
+  run boxlab run --explain --memory 32m --rootfs "$R" -- /bin/true
+  assert_success
+  assert_output --partial 'config.json: linux.namespaces'
+  assert_output --partial 'lesson 9 · config.json: linux.resources'
+  [ -z "$(find /tmp -maxdepth 1 -name 'boxlab-*')" ]
+  boxlab run --script --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'echo scripted; exit 5' >"$BATS_TEST_TMPDIR/run.sh"
+  run bash "$BATS_TEST_TMPDIR/run.sh"
+  assert_equal "$status" 5
+  assert_line scripted
+  assert_host_clean
+}
+
+@test "bad input: one line and exit 2" {
+  run boxlab run --memory lots --rootfs / -- true
+  assert_failure 2
+  assert_output --partial '--memory lots: e.g. 64m'
+  run boxlab run --cap-add CAP_FLY --rootfs / -- true
+  assert_failure 2
+  run boxlab run --rootfs /
+  assert_failure 2
+  run boxlab run no/such:image
+  assert_failure 1
+  assert_output --partial 'no image docker.io/no/such:image in the cache'
+  [ "${#lines[@]}" = 1 ]
+}
+
+@test "one OCI bundle under runc and under boxlab: the probe sees the same container" {
+  command -v runc >/dev/null || skip "runc is not installed (apt-get install runc)"
+  local b="$BATS_TEST_TMPDIR/bundle"
+  mkdir -p "$b"
+  cp -a "$R" "$b/rootfs"
+  cp "$PROBE" "$b/rootfs/probe"
+  boxlab spec --hostname probe --memory 64m --pids 50 --seccomp unconfined -- /bin/sh /probe >"$b/config.json"
+  (cd "$b" && runc run "boxlab-probe-$$") | normalize >"$BATS_TEST_TMPDIR/runc.txt"
+  boxlab run --bundle "$b" | normalize >"$BATS_TEST_TMPDIR/boxlab.txt"
+  grep -q '^ns.pid=own' "$BATS_TEST_TMPDIR/boxlab.txt"
+  grep -q '^CapBnd=00000000a00425fb' "$BATS_TEST_TMPDIR/runc.txt"
+  run diff "$BATS_TEST_TMPDIR/runc.txt" "$BATS_TEST_TMPDIR/boxlab.txt"
+  assert_success
+  # A field boxlab does not apply is named, never dropped silently.
+  sed -i 's/"hostname"/"domainname": "example", "hostname"/' "$b/config.json"
+  run boxlab run --bundle "$b"
+  assert_output --partial 'config.json: domainname is not supported by boxlab; not applied'
+  assert_host_clean
+}
