@@ -16,6 +16,7 @@ import lesson8 from './08-seccomp/lesson.js';
 import lesson9 from './09-cgroups/lesson.js';
 import lesson10 from './10-overlayfs/lesson.js';
 import lesson11 from './11-images/lesson.js';
+import lesson12 from './12-container/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -36,6 +37,7 @@ export const LESSONS: LessonEntry[] = [
   { number: 9, slug: 'cgroups', dir: '09-cgroups', load: async () => ({ default: lesson9 }) },
   { number: 10, slug: 'overlayfs', dir: '10-overlayfs', load: async () => ({ default: lesson10 }) },
   { number: 11, slug: 'images', dir: '11-images', load: async () => ({ default: lesson11 }) },
+  { number: 12, slug: 'container', dir: '12-container', load: async () => ({ default: lesson12 }) },
 ];
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');

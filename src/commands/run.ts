@@ -46,7 +46,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const n of notes) process.stderr.write(`boxlab: ${n}\n`);
   const planOnly = flags.explain || flags.script;
   if (!planOnly && process.geteuid?.() !== 0) throw new EnvError('boxlab run makes namespaces, mounts and cgroups: it needs root (sudo)');
-  const plan = planRun(spec, await hostFacts(spec, !planOnly));
+  const plan = planRun(spec, hostFacts(spec, !planOnly));
   const runId = randomBytes(4).toString('hex');
   const invocation = `boxlab run ${argv.join(' ')}`;
   if (flags.explain) return explain(plan, runId);

@@ -35,7 +35,7 @@ export function setprivHasSeccompFilter(): boolean {
   return bin !== undefined && readFileSync(bin).includes('--seccomp-filter');
 }
 
-export async function hostFacts(spec: RunSpec, real: boolean): Promise<PlanHost> {
+export function hostFacts(spec: RunSpec, real: boolean): PlanHost {
   const wantsLimits = Object.values(spec.limits).some((v) => v !== undefined);
   const driver = wantsLimits ? cgroupDriver(cgroupLayout()) : undefined;
   if (typeof driver === 'string') {

@@ -42,6 +42,8 @@ sigint_at_every_step() {
 @test "SIGINT at each step of lesson 10 leaves no overlay mount behind" { sigint_at_every_step 10 7; }
 @test "SIGINT at each step of lesson 11 leaves nothing behind" { sigint_at_every_step 11 6; }
 
+@test "SIGINT at each step of lesson 12 leaves no cgroup, box or work dir behind" { sigint_at_every_step 12 12; }
+
 @test "SIGKILL during lesson 10 with two overlays mounted: reset unmounts them and removes the uppers" {
   interrupt_at_step 10 7 KILL
   assert_equal "$status" 137

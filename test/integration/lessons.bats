@@ -153,6 +153,9 @@ script_passes() {
   assert_success
 }
 
+@test "lesson 12 (the whole container, against runc) passes with --yes" { lesson_passes 12; }
+@test "lesson 12 --script passes under bash" { script_passes 12; }
+
 @test "--registry belongs to lesson 11 and takes a loopback HOST:PORT" {
   run boxlab lesson 10 --registry 127.0.0.1:5000
   assert_failure 2
