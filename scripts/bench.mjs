@@ -5,8 +5,9 @@
 //    overhead per step (total minus tools);
 //  - the same lesson run as its --script by bash: the extra cost per step of running it from
 //    Node instead of sh (target: at most 3 ms).
-//  - pull + unpack of an image from a loopback registry, against skopeo + umoci.
-// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images]
+//  - pull + unpack of an image from a loopback registry, against skopeo + umoci;
+//  - a full container run (--script of boxlab run) against crun and runc, and boxlab run itself.
+// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images|run]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ console.log('\nlessons (real kernel)');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-'));
 try {
   // Every lesson of the curriculum, as `boxlab lessons` lists them.
-  const numbers = argv.only === 'images' ? [] : timeIt(process.execPath, [cli, 'lessons']).stdout.split('\n').map((l) => /^\s+(\d+)\s/.exec(l)?.[1]).filter(Boolean).map(Number);
+  const numbers = argv.only ? [] : timeIt(process.execPath, [cli, 'lessons']).stdout.split('\n').map((l) => /^\s+(\d+)\s/.exec(l)?.[1]).filter(Boolean).map(Number);
   for (const n of numbers) {
     const script = join(tmp, `lesson${n}.sh`);
     writeFileSync(script, timeIt(process.execPath, [cli, 'lesson', String(n), '--script']).stdout);
@@ -78,7 +79,8 @@ try {
     console.log(`    the same steps and checks, bash --script  ${fmt(bash)}`);
     console.log(`    steps from Node vs sh, per step       ${perStep >= 0 ? '+' : ''}${fmt(perStep)}  ${perStep <= 3 ? 'ok (target <= 3 ms)' : 'OVER the 3 ms target'}`);
   }
-  images(tmp);
+  if (argv.only !== 'run') images(tmp);
+  if (argv.only !== 'images') runtimes(tmp);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   await $`node ${cli} reset`.nothrow();
@@ -121,4 +123,68 @@ function images(tmp) {
   } finally {
     spawnSync('bash', [registry, 'stop', port]);
   }
+}
+
+/** One command timed by bash's `time`: wall, and CPU of everything it waited for (ms). */
+function timed(command) {
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT="%3R %3U %3S"; { time { ${command}; } >/dev/null 2>&1; } 2>&1`], { encoding: 'utf8' });
+  const [real, user, sys] = r.stdout.trim().split('\n').pop().split(' ').map(Number);
+  return { wall: real * 1000, cpu: (user + sys) * 1000 };
+}
+
+/** Peak resident memory (KiB) of a command and the children it waited for: GNU time's %M. */
+function peakKiB(command) {
+  const r = spawnSync('bash', ['-c', `/usr/bin/time -f %M bash -c '${command.replace(/'/g, `'\\''`)}' 2>&1 >/dev/null | tail -1`], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+/**
+ * A full run (namespaces, overlay root, pivot_root, caps, cgroup limits): boxlab's exported
+ * --script against `crun run` and `runc run` of the equivalent bundle (from boxlab spec).
+ * Pairs interleaved and in both orders (a box's teardown slows the next start); medians of
+ * the pair ratios, CPU beside wall.
+ */
+function runtimes(tmp) {
+  const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
+  const rootfs = spawnSync('sh', ['-c', 'ls -d /var/cache/boxlab/rootfs/busybox-* | head -1'], { encoding: 'utf8' }).stdout.trim();
+  if (!rootfs) {
+    console.log('\nrun: skipped, no busybox rootfs yet (run a lesson or boxlab fetch --busybox first)');
+    return;
+  }
+  const pairs = Math.max(30, runs);
+  const flags = ['--memory', '64m', '--pids', '100', '--seccomp', 'unconfined'];
+  const script = join(tmp, 'run.sh');
+  writeFileSync(script, timeIt(process.execPath, [cli, 'run', '--script', ...flags, '--rootfs', rootfs, '--', '/bin/true']).stdout);
+  const bundle = join(tmp, 'bundle');
+  spawnSync('sh', ['-c', `mkdir -p ${bundle} && cp -a ${rootfs} ${bundle}/rootfs`]);
+  writeFileSync(join(bundle, 'config.json'), timeIt(process.execPath, [cli, 'spec', ...flags, '--', '/bin/true']).stdout);
+  // crun refuses a hybrid cgroup layout; in a private mount namespace that hides the empty
+  // cgroup2's cgroup.controllers it runs on v1. The wrapper's own cost is measured and shown.
+  const hybrid = spawnSync('sh', ['-c', 'test -e /sys/fs/cgroup/unified/cgroup.controllers']).status === 0;
+  const hide = hybrid ? 'unshare -m sh -c "mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers && exec \\"\\$0\\" \\"\\$@\\""' : '';
+  let n = 0;
+  const crun = () => `cd ${bundle} && ${hide} crun run boxlab-bench-${process.pid}-${n++}`;
+  const runcCmd = () => `cd ${bundle} && runc run boxlab-bench-${process.pid}-${n++}`;
+  const ours = `bash ${script}`;
+  const boxlabRun = `node ${cli} run ${flags.join(' ')} --rootfs ${rootfs} -- /bin/true`;
+  const yardsticks = [['crun', crun], ['runc', runcCmd]].filter(([name]) => have(name));
+  console.log(`\nrun: /bin/true in a full box (namespaces, overlay root, pivot_root, caps, memory+pids limits), ${pairs} interleaved pairs, medians`);
+  if (hybrid) {
+    const w = median(Array.from({ length: 15 }, () => timed('unshare -m sh -c "mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers && true"').wall));
+    console.log(`  (crun runs under unshare -m + a bind mount that hides cgroup2 here; that wrapper alone: ${fmt(w)})`);
+  }
+  const pairOf = (a, b, i) => (i % 2 ? [timed(a), timed(b)] : [timed(b), timed(a)].reverse());
+  for (const [name, other] of yardsticks) {
+    const rows = Array.from({ length: pairs }, (_, i) => pairOf(ours, other(), i));
+    const wallRatio = median(rows.map(([a, b]) => a.wall / b.wall));
+    const cpuRatio = median(rows.map(([a, b]) => a.cpu / Math.max(b.cpu, 0.5)));
+    console.log(`  boxlab --script ${fmt(median(rows.map(([a]) => a.wall)))} wall, ${fmt(median(rows.map(([a]) => a.cpu)))} CPU | ${name} ${fmt(median(rows.map(([, b]) => b.wall)))} wall, ${fmt(median(rows.map(([, b]) => b.cpu)))} CPU | ratio ${wallRatio.toFixed(2)}x wall, ${cpuRatio.toFixed(2)}x CPU${name === 'crun' ? (wallRatio <= 1.5 && cpuRatio <= 1.5 ? '  ok (target <= 1.5x crun)' : '  OVER the 1.5x crun target') : ''}`);
+  }
+  const nodeFloor = median(Array.from({ length: 15 }, () => timed(`${process.execPath} -e 0`).wall));
+  const full = Array.from({ length: Math.min(pairs, 15) }, () => timed(boxlabRun));
+  const crunWall = have('crun') ? median(Array.from({ length: 15 }, () => timed(crun()).wall)) : NaN;
+  const target = nodeFloor + 1.5 * crunWall;
+  const runWall = median(full.map((r) => r.wall));
+  console.log(`  boxlab run --rootfs R /bin/true: ${fmt(runWall)} wall, ${fmt(median(full.map((r) => r.cpu)))} CPU; node -e 0 ${fmt(nodeFloor)}; target node + 1.5x crun = ${fmt(target)}  ${runWall <= target ? 'ok' : 'OVER'}`);
+  console.log(`  peak memory (GNU time %M, KiB): boxlab --script ${peakKiB(ours)}, boxlab run ${peakKiB(boxlabRun)}${have('crun') ? `, crun ${peakKiB(crun())}` : ''}${have('runc') ? `, runc ${peakKiB(runcCmd())}` : ''}`);
 }

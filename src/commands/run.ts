@@ -51,13 +51,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const invocation = `boxlab run ${argv.join(' ')}`;
   if (flags.explain) return explain(plan, runId);
   if (flags.script) {
-    process.stdout.write(runScript(plan, { invocation, commented: true, tty: spec.tty }));
+    process.stdout.write(runScript(plan, { invocation, commented: true, tty: spec.tty, interactive: spec.interactive }));
     return 0;
   }
   mkdirSync(boxesDir(), { recursive: true });
   const stateFile = join(boxesDir(), `${spec.name}.box`);
   if (existsSync(join(boxesDir(), `${spec.name}.json`))) throw new UsageError(`a box named ${spec.name} is running (boxlab ps; boxlab rm ${spec.name})`);
-  const script = runScript(plan, { runId, invocation, commented: false, stateFile, tty: spec.tty });
+  const script = runScript(plan, { runId, invocation, commented: false, stateFile, tty: spec.tty, interactive: spec.interactive });
   const bash = { file: 'bash', args: ['-c', `${script}`, 'boxlab-run'] };
   if (flags.detach) return detach(spec, runId, bash, stateFile);
 

@@ -123,13 +123,12 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     mountFs('proc', 'proc', at('/proc'), 'nosuid,nodev,noexec'),
     mountFs('sysfs', 'sysfs', at('/sys'), 'ro,nosuid,nodev,noexec'),
     mountFs('tmpfs', 'boxlab-dev', at('/dev'), 'nosuid,mode=755,size=64k'),
-    ...DEVICES.flatMap(([name, major, minor]) => [cmd('mknod', '-m', '666', dev(name), 'c', String(major), String(minor))]),
+    // The same nodes as the host's, and its fd links: cp -a makes each node with mknod(2).
+    cmd('cp', '-a', ...DEVICES.map((name) => `/dev/${name}`), '/dev/fd', '/dev/stdin', '/dev/stdout', '/dev/stderr', dev('')),
     mkdirP(dev('pts'), dev('shm')),
     mountFs('devpts', 'devpts', dev('pts'), 'newinstance,ptmxmode=0666,mode=620,nosuid,noexec'),
     cmd('ln', '-s', 'pts/ptmx', dev('ptmx')),
     mountFs('tmpfs', 'shm', dev('shm'), 'nosuid,nodev,noexec,mode=1777,size=64m'),
-    cmd('ln', '-s', '/proc/self/fd', dev('fd')),
-    ...['stdin', 'stdout', 'stderr'].map((n, fd) => cmd('ln', '-s', `/proc/self/fd/${fd}`, dev(n))),
     // A volume's mount point: a directory for a directory, an empty file for a file.
     ...spec.volumes.flatMap((v) => [
       ...(host.isDir(v.host) ? [mkdirP(at(v.box))] : [mkdirP(at(dirname(v.box))), cmd('touch', at(v.box))]),

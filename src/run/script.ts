@@ -4,7 +4,9 @@ import type { Action } from '../engine/lesson.js';
 import { literal, quote, render } from '../shell/cmd.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
 import { teardown } from '../box/resources.js';
-import type { Plan } from './plan.js';
+import { inBoxBatch, type Plan } from './plan.js';
+import { NAMESPACES } from '../shell/unshare.js';
+import type { Cmd } from '../shell/cmd.js';
 
 export interface ScriptOptions {
   /** The run's id; a standalone script draws its own. */
@@ -17,6 +19,8 @@ export interface ScriptOptions {
   stateFile?: string;
   /** Run the payload under a new terminal (script(1)), for -t. */
   tty?: boolean;
+  /** Keep stdin (-i); otherwise the payload reads /dev/null, as under Docker. */
+  interactive?: boolean;
 }
 
 const line = (a: Action): string[] => {
@@ -39,20 +43,41 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
   // Undo in reverse; each entry is recorded before the thing it undoes is made.
   out.push('undo=()', 'cleanup() { set +e; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
+  // every namespace they need: a run pays for one process pair instead of one per step.
+  let batch: Cmd[] = [];
+  const flush = (): void => {
+    if (!batch.length) return;
+    const ns = new Set(batch.flatMap((c) => c.args.slice(0, c.args.indexOf('sh')).filter((a) => a.startsWith('--') && a !== '--target')));
+    const merged = inBoxBatch([...NAMESPACES].filter((n) => ns.has(`--${n}`)), batch.flatMap((c) => c.batch!));
+    out.push(`${render(merged)} >/dev/null`);
+    batch = [];
+  };
   for (const s of plan.steps) {
     if (o.commented) {
-      out.push('', `# ${s.title}`, `#   kernel: ${s.feature.name} (${s.feature.syscalls.join(', ')}); lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`);
+      out.push(`# ${s.title}`, `#   kernel: ${s.feature.name} (${s.feature.syscalls.join(', ')}); lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`);
     }
-    for (const r of s.creates ?? []) for (const c of teardown(r)) out.push(`undo+=(${literal(render(c))})`);
-    for (const a of s.actions) out.push(...line(a));
+    if (s.creates) {
+      flush();
+      for (const r of s.creates) for (const c of teardown(r)) out.push(`undo+=(${literal(render(c))})`);
+    }
+    for (const a of s.actions) {
+      if ('run' in a && a.run.batch) batch.push(a.run);
+      else {
+        flush();
+        out.push(...line(a));
+      }
+    }
     if (s.id === 'namespaces' && o.stateFile) out.push(`echo "BOX=$BOX" > ${quote(o.stateFile)}`);
   }
+  flush();
   for (const w of plan.warnings) out.push(`echo ${quote(`boxlab: ${w}`)} >&2`);
   if (o.commented) out.push('', '# The payload, in the foreground: its exit status is the run\'s.');
   out.push('set +e');
   const payload = render(plan.payload);
   // -t: script(1) gives the payload a terminal of its own; -e returns the payload's status.
-  out.push(o.tty ? `script -qefc ${quote(payload)} /dev/null` : payload);
+  const stdin = o.interactive || o.tty ? '' : ' </dev/null';
+  out.push(o.tty ? `script -qefc ${quote(payload)} /dev/null${o.interactive ? '' : ' </dev/null'}` : `${payload}${stdin}`);
   out.push('exit $?');
   return out.join('\n') + '\n';
 }
