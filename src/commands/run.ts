@@ -38,8 +38,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ({ spec, notes } = specFromBundle(flags.bundle, flags));
   } else {
     const { specFromFlags } = await import('../run/from-flags.js');
-    const { Store } = await import('../../rootfs-fetch/store.js');
-    spec = specFromFlags(flags, () => new Store(), loadProfile);
+    spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
   }
   if (flags.userns) throw new UsageError('--userns is not implemented yet: lesson 6 shows the uid maps by hand');
   if (flags.network === 'bridge') throw new UsageError('--network bridge is not implemented yet: lesson 5 builds one by hand; --network none is the default');
@@ -225,9 +224,16 @@ export async function specCommand(argv: string[]): Promise<number> {
   const hasSource = argv.some((a) => a === '--rootfs' || a.startsWith('--rootfs=') || a === '--bundle' || a.startsWith('--bundle='));
   const flags = parseRunFlags(hasSource ? argv : ['--rootfs', '/', ...(argv.includes('--') ? argv : [...argv, '--', 'sh'])]);
   const { specFromFlags } = await import('../run/from-flags.js');
-  const { Store } = await import('../../rootfs-fetch/store.js');
   const { configFor } = await import('../run/oci.js');
-  const spec = specFromFlags(flags, () => new Store(), loadProfile);
+  const spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
   process.stdout.write(JSON.stringify(configFor(spec), null, 2) + '\n');
   return 0;
+}
+
+/** The image cache is loaded only for a run of an image (--rootfs runs skip its modules). */
+async function loadCachedImage(name: string) {
+  const { Store } = await import('../../rootfs-fetch/store.js');
+  const { imageProcess, loadImage } = await import('../../rootfs-fetch/images.js');
+  const img = loadImage(new Store(), name);
+  return { img, process: imageProcess(img) };
 }

@@ -4,21 +4,20 @@ import { basename, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
-import type { Store } from '../../rootfs-fetch/store.js';
-import { imageProcess, loadImage } from '../../rootfs-fetch/images.js';
+import type { Image, imageProcess } from '../../rootfs-fetch/images.js';
 import type { RunFlags } from './flags.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from './spec.js';
 
-export function specFromFlags(f: RunFlags, store: () => Store, loadProfile: (path: string) => { profile: unknown; from: string }): RunSpec {
+/** image: the cached image named by the flags (loaded by the caller, only when there is one). */
+export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnType<typeof imageProcess> } | undefined, loadProfile: (path: string) => { profile: unknown; from: string }): RunSpec {
   let lowerdirs: string[];
   let source: string;
   let args = f.command;
   let env = [DEFAULT_PATH];
   let cwd = '/';
   let user = { uid: 0, gid: 0 };
-  if (f.image) {
-    const img = loadImage(store(), f.image);
-    const p = imageProcess(img);
+  if (image) {
+    const { img, process: p } = image;
     const entrypoint = img.config.config?.Entrypoint ?? [];
     // As Docker: a command given replaces Cmd, and is appended to the Entrypoint.
     args = f.command.length ? [...entrypoint, ...f.command] : p.args;

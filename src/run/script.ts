@@ -25,12 +25,15 @@ export interface ScriptOptions {
 
 const line = (a: Action): string[] => {
   // Setup prints nothing of its own (tee echoes what it writes): the output is the payload's.
+  // A file write is bash's own printf here, not a tee process.
+  if ('run' in a && a.run.file === 'tee' && a.run.args.length === 1 && a.run.stdin !== undefined) return [`printf '%s\n' ${quote(a.run.stdin)} > ${quote(a.run.args[0]!)}`];
   if ('run' in a) return [`${render(a.run)} >/dev/null`];
   if ('start' in a) return [`${render(a.start)} &`, `${a.pid}=$!`];
   if ('childOf' in a) {
     // The placeholder init: the child of the launcher, once the kernel lists it.
     const v = a.childOf;
-    return [`until ${a.pid}=$(cat /proc/$${v}/task/$${v}/children 2>/dev/null) && [ -n "$${a.pid}" ]; do sleep 0.001; done`, `${a.pid}=\${${a.pid}%% *}`];
+    // bash's read, not cat and sleep: no process per try (unshare forks it within a millisecond).
+    return [`${a.pid}=; until [ -n "$${a.pid}" ]; do read -r ${a.pid} _ < /proc/$${v}/task/$${v}/children || true; done`];
   }
   throw new Error(`a run plan has no ${Object.keys(a)[0]} actions`);
 };

@@ -24,9 +24,10 @@ export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
  * keeps forking). Only boxlab's own cgroups are ever given to it.
  */
 export function removeCgroup(dir: string): Cmd {
+  // Shell builtins only (read, kill, a counter) but rmdir: the common case costs one process.
   const script =
-    'd=$1; for i in $(seq 100); do [ -d "$d" ] || exit 0; ' +
-    '{ [ -e "$d/cgroup.kill" ] && echo 1 > "$d/cgroup.kill"; } || kill -KILL $(cat "$d/cgroup.procs") 2>/dev/null; ' +
-    'rmdir "$d" 2>/dev/null && exit 0; sleep 0.02; done; exit 1';
+    'd=$1; i=0; while [ $i -lt 100 ]; do [ -d "$d" ] || exit 0; ' +
+    'if [ -e "$d/cgroup.kill" ]; then echo 1 > "$d/cgroup.kill"; else while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$d/cgroup.procs"; fi; ' +
+    'rmdir "$d" 2>/dev/null && exit 0; sleep 0.02; i=$((i+1)); done; exit 1';
   return { file: 'sh', args: ['-c', script, 'sh', dir] };
 }

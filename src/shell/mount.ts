@@ -36,3 +36,19 @@ export function makePropagation(kind: Propagation, target: string): Cmd {
 export function umount(target: string, o: { lazy?: boolean } & PathOpts = {}): Cmd {
   return { file: 'umount', args: [...(o.noCanonicalize ? ['--no-canonicalize'] : []), ...(o.lazy ? ['-l'] : []), target] };
 }
+
+export interface FstabEntry {
+  source: string;
+  target: string;
+  type: string;
+  options: string;
+}
+
+/** fstab(5) text: one line per mount; spaces in paths as \040, as the format wants. */
+export function fstab(entries: FstabEntry[]): string {
+  const esc = (s: string): string => s.replace(/\\/g, '\\134').replace(/ /g, '\\040').replace(/\t/g, '\\011');
+  return entries.map((e) => `${esc(e.source)} ${esc(e.target)} ${e.type} ${e.options} 0 0`).join('\n');
+}
+
+/** mount(8) -a: every mount of an fstab file, in order, by one process (X-mount.mkdir makes mount points). */
+export const mountAll = (file: string): Cmd => ({ file: 'mount', args: ['--all', '--fstab', file] });
