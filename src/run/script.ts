@@ -28,12 +28,16 @@ const line = (a: Action): string[] => {
   // A file write is bash's own printf here, not a tee process.
   if ('run' in a && a.run.file === 'tee' && a.run.args.length === 1 && a.run.stdin !== undefined) return [`printf '%s\n' ${quote(a.run.stdin)} > ${quote(a.run.args[0]!)}`];
   if ('run' in a) return [`${render(a.run)} >/dev/null`];
-  if ('start' in a) return [`${render(a.start)} &`, `${a.pid}=$!`];
+  // unshare's own stderr goes to a file: killing the init at the end makes it complain
+  // ("sigprocmask unblock failed"); if it fails to start, the file says why.
+  if ('start' in a) return [`${render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
   if ('childOf' in a) {
     // The placeholder init: the child of the launcher, once the kernel lists it.
     const v = a.childOf;
     // bash's read, not cat and sleep: no process per try (unshare forks it within a millisecond).
-    return [`${a.pid}=; until [ -n "$${a.pid}" ]; do read -r ${a.pid} _ < /proc/$${v}/task/$${v}/children || true; done`];
+    return [
+      `${a.pid}=; until [ -n "$${a.pid}" ]; do read -r ${a.pid} _ < /proc/$${v}/task/$${v}/children || kill -0 "$${v}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`,
+    ];
   }
   throw new Error(`a run plan has no ${Object.keys(a)[0]} actions`);
 };
@@ -62,7 +66,12 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     }
     if (s.creates) {
       flush();
-      for (const r of s.creates) for (const c of teardown(r)) out.push(`undo+=(${literal(render(c))})`);
+      for (const r of s.creates) {
+        // The box: kill its init and wait for unshare to reap it. Once waited for, the PID
+        // namespace is gone and its cgroups are empty, so their rmdir needs no retry.
+        if ('process' in r && r.process === 'BOX_LAUNCHER') out.push(`undo+=(${literal('kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER"')})`);
+        else for (const c of teardown(r)) out.push(`undo+=(${literal(render(c))})`);
+      }
     }
     for (const a of s.actions) {
       if ('run' in a && a.run.batch) batch.push(a.run);
