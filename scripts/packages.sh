@@ -17,6 +17,7 @@ declare -A NEED=(
   [skopeo]=skopeo                   # copies images into it; with umoci, the yardstick for fetch
   [umoci]=umoci
   [curl]=curl
+  [runc]=runc                       # lesson 12 and the tests compare boxlab run with it
 )
 # The static build: the dynamic `busybox` package cannot run inside a chroot.
 STATIC_PACKAGES=(busybox-static)

@@ -10,6 +10,11 @@ vm_init() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# What udev would add: bash's process substitution (bats uses it) needs /dev/fd.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
@@ -43,7 +48,7 @@ build_base() {
   mkdir -p "$cache/debs"
   WGETRC="$cache/wgetrc" debootstrap --variant=minbase --cache-dir="$cache/debs" "$suite" "$tmp" "$mirror" >"$cache/build.log" 2>&1 || {
     tail -20 "$cache/build.log" >&2
-    die "debootstrap failed (log: $cache/build.log)"
+    unavailable "debootstrap failed (log: $cache/build.log)"
   }
   # apt, not debootstrap, resolves the packages' dependencies (debootstrap's resolver fails on npm's).
   step "installing the packages provision.sh installs"
@@ -52,13 +57,13 @@ build_base() {
   DEBIAN_FRONTEND=noninteractive chroot "$tmp" apt-get install -y -qq --no-install-recommends -o Acquire::http::Timeout=30 -o Acquire::Retries=5 ${packages//,/ } >>"$cache/build.log" 2>&1 || {
     umount "$tmp/proc"
     tail -20 "$cache/build.log" >&2
-    die "apt-get install in the userland failed (log: $cache/build.log)"
+    unavailable "apt-get install in the userland failed (log: $cache/build.log)"
   }
   umount "$tmp/proc"
   step "adding Debian 13's kernel (apt-get download, dpkg -x)"
   local image
   image=$(chroot "$tmp" apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
-  [ -n "$image" ] || die "no linux-image package for trixie found"
+  [ -n "$image" ] || unavailable "no linux-image package for trixie found"
   chroot "$tmp" sh -c "cd /tmp && apt-get download -qq $image"
   dpkg -x "$tmp"/tmp/"$image"_*.deb "$tmp"
   rm -f "$tmp"/tmp/*.deb

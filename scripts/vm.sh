@@ -16,6 +16,9 @@ cd "$(dirname "$0")/.."
 project=$PWD
 
 die() { echo "vm: $*" >&2; exit 2; }
+# The VM could not be built (the Debian archive did not answer): 75, EX_TEMPFAIL, so CI can
+# tell "no VM today" from "the tests failed in the VM".
+unavailable() { echo "vm: $*" >&2; exit 75; }
 [ $# -gt 0 ] || die "usage: npm run vm -- COMMAND... (e.g. npm run vm -- npm run lesson 9 -- --yes)"
 [ "$(id -u)" = 0 ] || die "building the VM needs root (debootstrap, mke2fs): sudo npm run vm -- ..."
 for tool in debootstrap qemu-system-x86_64 mke2fs depmod cpio; do
@@ -67,7 +70,8 @@ qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${BOXLAB_VM_MEMORY:-3072}" -s
   -nic none -display none -serial stdio -monitor none -no-reboot </dev/null >"$work/console" 2>&1 &
 qemu_pid=$!
 # Stream the console as it comes, without the serial line's carriage returns.
-tail -n +1 -f --pid "$qemu_pid" "$work/console" | tr -d '\r' | grep --line-buffered -vE '^BOXLAB-VM-EXIT |^\[ *[0-9.]+\] (sysrq|reboot): ' &
+# (sed -u, not tr: tr buffers its output when writing to a pipe, and the lines came in bursts.)
+tail -n +1 -f --pid "$qemu_pid" "$work/console" | sed -u 's/\r$//' | grep --line-buffered -vE '^BOXLAB-VM-EXIT |^\[ *[0-9.]+\] (sysrq|reboot): ' &
 tail_pid=$!
 wait "$qemu_pid" || true
 qemu_pid=

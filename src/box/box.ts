@@ -27,9 +27,20 @@ export function createBox(ns: Namespace[]): { creates: Resource[]; actions: Acti
     actions: [
       { start: launch, pid: LAUNCHER },
       { childOf: LAUNCHER, pid: 'BOX' },
+      { run: notInOurMountNamespace(BOX) },
     ],
   };
 }
+
+/**
+ * Every later step enters the box's mount namespace and mounts, even pivot_root, there. If the
+ * PID taken for the box were a process of ours (a helper unshare forked, say), those steps
+ * would act on the host itself: refuse, before anything is done to it.
+ */
+export const notInOurMountNamespace = (pid: string): Cmd => ({
+  file: 'sh',
+  args: ['-c', 'if [ /proc/$1/ns/mnt -ef /proc/self/ns/mnt ]; then echo "boxlab: PID $1 is in our own mount namespace, not a box: stopping" >&2; exit 1; fi', 'sh', pid],
+});
 
 /** A host tool inside the box's namespaces, still seeing the host's files (before pivot_root). */
 export const hostToolInBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns }, c.file, ...c.args);

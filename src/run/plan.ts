@@ -144,9 +144,12 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
 
   const mounts: Cmd[] = [
     mountAll(MOUNTS_FSTAB),
-    // The same nodes as the host's, and its fd links: cp -a makes each node with mknod(2).
-    cmd('cp', '-a', ...DEVICES.map((name) => `/dev/${name}`), '/dev/fd', '/dev/stdin', '/dev/stdout', '/dev/stderr', dev('')),
+    // The same nodes as the host's: cp -a makes each with mknod(2). The fd links are made, not
+    // copied: a host without udev (a bare VM, a container) has none to copy.
+    cmd('cp', '-a', ...DEVICES.map((name) => `/dev/${name}`), dev('')),
     cmd('ln', '-s', 'pts/ptmx', dev('ptmx')),
+    cmd('ln', '-s', '/proc/self/fd', dev('fd')),
+    ...['stdin', 'stdout', 'stderr'].map((n, fd) => cmd('ln', '-s', `/proc/self/fd/${fd}`, dev(n))),
     // A volume's mount point: a directory for a directory, an empty file for a file.
     ...spec.volumes.flatMap((v) => [
       ...(host.isDir(v.host) ? [mkdirP(at(v.box))] : [mkdirP(at(dirname(v.box))), cmd('touch', at(v.box))]),

@@ -142,3 +142,11 @@ describe('the plan and its script', () => {
     expect(fstab([{ source: '/a b', target: '/c', type: 'none', options: 'bind' }])).toBe('/a\\040b /c none bind 0 0');
   });
 });
+
+describe('the box guard', () => {
+  it('refuses a PID in our own mount namespace (a host process taken for the box would be pivoted)', async () => {
+    const { notInOurMountNamespace } = await import('../../src/box/box.js');
+    const guard = notInOurMountNamespace(String(process.pid));
+    expect(() => execFileSync(guard.file, guard.args, { stdio: 'pipe' })).toThrow(/not a box/);
+  });
+});
