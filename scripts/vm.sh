@@ -61,21 +61,30 @@ accel=tcg
 cpu=max
 if grep -qE '\b(vmx|svm)\b' /proc/cpuinfo && [ -w /dev/kvm ]; then accel=kvm cpu=host; fi
 command_b64=$(printf '%s' "$*" | base64 -w0)
-step "booting ($accel, $(basename "$base")): $*"
-qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${BOXLAB_VM_MEMORY:-3072}" -smp "${BOXLAB_VM_CPUS:-2}" \
-  -kernel "$base.vmlinuz" -initrd "$base.initramfs.gz" \
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 boxlab.cmd=$command_b64" \
-  -drive "file=$base.img,if=virtio,format=raw,snapshot=on" \
-  -drive "file=$work/work.img,if=virtio,format=raw" \
-  -nic none -display none -serial stdio -monitor none -no-reboot </dev/null >"$work/console" 2>&1 &
-qemu_pid=$!
-# Stream the console as it comes, without the serial line's carriage returns.
-# (sed -u, not tr: tr buffers its output when writing to a pipe, and the lines came in bursts.)
-tail -n +1 -f --pid "$qemu_pid" "$work/console" | sed -u 's/\r$//' | grep --line-buffered -vE '^BOXLAB-VM-EXIT |^\[ *[0-9.]+\] (sysrq|reboot): ' &
-tail_pid=$!
-wait "$qemu_pid" || true
-qemu_pid=
-wait "$tail_pid" 2>/dev/null || true
-status=$(tr -d '\r' <"$work/console" | sed -n 's/^BOXLAB-VM-EXIT \([0-9]*\)$/\1/p' | tail -1)
-[ -n "$status" ] || { echo "vm: the VM stopped without reporting a status (see the console above)" >&2; exit 1; }
-exit "$status"
+# One vCPU by default: with two, Debian's kernel was seen to oops at boot under TCG (an int3
+# while patching its own code on the other CPU). A boot that dies before reporting a status
+# is tried once more, from the same clean disk.
+boot() {
+  qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${BOXLAB_VM_MEMORY:-3072}" -smp "${BOXLAB_VM_CPUS:-1}" \
+    -kernel "$base.vmlinuz" -initrd "$base.initramfs.gz" \
+    -append "console=ttyS0 quiet loglevel=1 panic=-1 boxlab.cmd=$command_b64" \
+    -drive "file=$base.img,if=virtio,format=raw,snapshot=on" \
+    -drive "file=$work/work.img,if=virtio,format=raw,snapshot=on" \
+    -nic none -display none -serial stdio -monitor none -no-reboot </dev/null >"$work/console" 2>&1 &
+  qemu_pid=$!
+  # Stream the console as it comes, without the serial line's carriage returns.
+  # (sed -u, not tr: tr buffers its output when writing to a pipe, and the lines came in bursts.)
+  tail -n +1 -f --pid "$qemu_pid" "$work/console" | sed -u 's/\r$//' | grep --line-buffered -vE '^BOXLAB-VM-EXIT |^\[ *[0-9.]+\] (sysrq|reboot): ' &
+  local tail_pid=$!
+  wait "$qemu_pid" || true
+  qemu_pid=
+  wait "$tail_pid" 2>/dev/null || true
+  status=$(tr -d '\r' <"$work/console" | sed -n 's/^BOXLAB-VM-EXIT \([0-9]*\)$/\1/p' | tail -1)
+}
+for try in 1 2; do
+  step "booting ($accel, $(basename "$base")${try:+, try $try}): $*"
+  boot
+  [ -n "$status" ] && exit "$status"
+  echo "vm: the VM stopped without reporting a status (see the console above)" >&2
+done
+exit 1

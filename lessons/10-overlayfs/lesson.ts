@@ -2,7 +2,7 @@ import { defineLesson } from '../../src/engine/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
-import { mountFs } from '../../src/shell/mount.js';
+import { mountOverlay } from '../../src/shell/mount.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { busyboxRecipe } from '../../rootfs-fetch/busybox.js';
 
@@ -13,7 +13,7 @@ const box = (name: 'a' | 'b') => ({ upper: `\${WORK}/upper-${name}`, work: `\${W
 const A = box('a');
 const B = box('b');
 const MOUNTS = { file: '/proc/self/mountinfo' };
-const mountOverlay = (b: typeof A, name: string) => mountFs('overlay', name, b.merged, `lowerdir=${LOWER},upperdir=${b.upper},workdir=${b.work}`);
+const mountBox = (b: typeof A, name: string) => mountOverlay(name, b.merged, { lower: LOWER, upper: b.upper, work: b.work });
 const inA = (script: string) => chroot(A.merged, '/bin/sh', '-c', script);
 const kind = (path: string) => cmd('stat', '-c', '%F %t:%T', path);
 const MOTD = 'motd of the app layer';
@@ -49,7 +49,7 @@ export default defineLesson({
       title: 'Stack them: lowerdir, upperdir, workdir',
       feature: { name: 'overlay filesystem', syscalls: ['mount(2) of overlay'], man: ['mount(8) (overlay options)'] },
       creates: [{ mount: A.merged }],
-      actions: [{ run: mountOverlay(A, 'boxlab-a') }],
+      actions: [{ run: mountBox(A, 'boxlab-a') }],
       probes: [
         { title: 'the kernel records the layers in mountinfo', show: { ...MOUNTS, grep: ` ${A.merged} ` } },
         { title: 'the merged view', show: { out: cmd('ls', A.merged) } },
@@ -103,7 +103,7 @@ export default defineLesson({
       feature: { name: 'shared read-only lowers, private uppers', syscalls: ['mount(2) of overlay'], man: ['overlayfs'] },
       creates: [{ mount: B.merged }],
       actions: [
-        { run: mountOverlay(B, 'boxlab-b') },
+        { run: mountBox(B, 'boxlab-b') },
         { run: inA('echo only in box a > /tmp/note') },
       ],
       checks: [

@@ -2,7 +2,7 @@ import { defineLesson, type Step } from '../../src/engine/lesson.js';
 import { BOX, BOX_NAMESPACES, boxRun, createBox, hostToolInBox, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
-import { mountFs, umount } from '../../src/shell/mount.js';
+import { mountFs, mountOverlay, umount } from '../../src/shell/mount.js';
 import { pivotRoot } from '../../src/shell/pivot_root.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 
@@ -74,7 +74,7 @@ const steps = (source: 'local' | 'registry'): Step[] => [
     title: "Stack the image's layers as the box's root filesystem",
     feature: { name: 'overlay filesystem over image layers', syscalls: ['mount(2) of overlay'], man: ['overlayfs', 'mount(8)'] },
     actions: [
-      { run: hostToolInBox(['mount'], mountFs('overlay', 'boxlab-image', '${ROOTFS}', `lowerdir=\${LOWER},upperdir=${UPPER},workdir=\${WORK}/work`)) },
+      { run: hostToolInBox(['mount'], mountOverlay('boxlab-image', '${ROOTFS}', { lower: '${LOWER}', upper: UPPER, work: '${WORK}/work' })) },
       { run: hostToolInBox(['mount', 'pid'], mountFs('proc', 'proc', '${ROOTFS}/proc')) },
       { run: hostToolInBox(['mount'], mkdirP('${ROOTFS}/.oldroot')) },
     ],

@@ -7,7 +7,7 @@ import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } fr
 import type { CgroupDriver, Controller } from '../box/cgroup.js';
 import { cmd, render, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
-import { bindMount, fstab, mountAll, mountFs, remountReadOnly, umount } from '../shell/mount.js';
+import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly, umount } from '../shell/mount.js';
 import { pivotRoot } from '../shell/pivot_root.js';
 import { inCgroups } from '../shell/cgroup.js';
 import { writeBase64 } from '../shell/seccomp.js';
@@ -139,7 +139,7 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     feature: feature('overlay filesystem', ['mount(2) of overlay'], ['overlayfs']),
     lessons: [10, 11],
     oci: 'root.path (+ the image layers)',
-    actions: [{ run: inBoxBatch(['mount'], [mountFs('overlay', 'boxlab-run', ROOTFS, `lowerdir=${lower},upperdir=\${WORK}/upper,workdir=\${WORK}/work`)]) }],
+    actions: [{ run: inBoxBatch(['mount'], [mountOverlay('boxlab-run', ROOTFS, { lower, upper: '${WORK}/upper', work: '${WORK}/work' })]) }],
   });
 
   const mounts: Cmd[] = [
@@ -243,7 +243,10 @@ export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'c
     `--bounding-set=${bounding}`,
     ...(seccompFile ? [`--seccomp-filter=${seccompFile}`] : []),
   ];
-  const enter = ['nsenter', `--root=/proc/${BOX}/root`, `--wd=/proc/${BOX}/root${spec.cwd}`];
+  // unshare with no namespace but --root/--wd: chroot into the box and chdir to its working
+  // directory (inside the new root). nsenter would do it too, but 2.41 refuses to run without
+  // a namespace to enter.
+  const enter = ['unshare', `--root=/proc/${BOX}/root`, `--wd=${spec.cwd}`];
   if (spec.user.uid !== 0 || spec.user.gid !== 0) enter.push(`--setuid=${spec.user.uid}`, `--setgid=${spec.user.gid}`);
   // runc's CVE-2024-21626 class: a descriptor inherited from the host is a way out of the root.
   // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)

@@ -52,3 +52,14 @@ export function fstab(entries: FstabEntry[]): string {
 
 /** mount(8) -a: every mount of an fstab file, in order, by one process (X-mount.mkdir makes mount points). */
 export const mountAll = (file: string): Cmd => ({ file: 'mount', args: ['--all', '--fstab', file] });
+
+/**
+ * An overlay mount. libmount 2.39+ uses the new mount API, whose fsconfig(2) takes strings of
+ * at most 256 bytes: an image's lowerdir list is longer (three layer paths are ~270 bytes).
+ * LIBMOUNT_FORCE_MOUNT2=always keeps the classic mount(2), whose options may fill a page.
+ * (Found in the Debian 13 VM; util-linux 2.38 ignores the variable.)
+ */
+export function mountOverlay(source: string, target: string, l: { lower: string; upper: string; work: string }): Cmd {
+  const m = mountFs('overlay', source, target, `lowerdir=${l.lower},upperdir=${l.upper},workdir=${l.work}`);
+  return { file: 'env', args: ['LIBMOUNT_FORCE_MOUNT2=always', m.file, ...m.args], inner: m };
+}
