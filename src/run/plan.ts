@@ -1,6 +1,7 @@
 // A RunSpec as the steps that build its box, each tied to the lesson that taught it and to the
 // OCI config.json field that expresses it. The same steps are run by lesson 12, printed by
 // --explain and exported by --script (which is also what `boxlab run` executes).
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
@@ -243,14 +244,17 @@ export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'c
     `--bounding-set=${bounding}`,
     ...(seccompFile ? [`--seccomp-filter=${seccompFile}`] : []),
   ];
-  // unshare with no namespace but --root/--wd: chroot into the box and chdir to its working
-  // directory (inside the new root). nsenter would do it too, but 2.41 refuses to run without
-  // a namespace to enter.
-  const enter = ['unshare', `--root=/proc/${BOX}/root`, `--wd=${spec.cwd}`];
-  if (spec.user.uid !== 0 || spec.user.gid !== 0) enter.push(`--setuid=${spec.user.uid}`, `--setgid=${spec.user.gid}`);
+  // The last hop: coreutils' chroot into the box (chroot(2) and setuid are allowed under a
+  // Docker-like filter; nsenter 2.41 needs a namespace and unshare(2) is filtered). It always
+  // starts in /, so another working directory is entered by the box's own sh.
+  const ids = spec.user.uid !== 0 || spec.user.gid !== 0 ? [`--userspec=${spec.user.uid}:${spec.user.gid}`, `--groups=${spec.user.gid}`] : [];
+  const inDir = spec.cwd === '/' ? [] : ['/bin/sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', spec.cwd];
+  // By absolute path: env -i left the image's PATH, which need not reach the host's sbin.
+  const chroot = ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? 'chroot';
+  const enter = [chroot, ...ids, `/proc/${BOX}/root`, ...inDir];
   // runc's CVE-2024-21626 class: a descriptor inherited from the host is a way out of the root.
   // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
   const closeFds = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
-  const chain = [...closeFds, 'env', '-i', ...spec.env, ...setpriv, ...enter, '--', ...args];
+  const chain = [...closeFds, 'env', '-i', ...spec.env, ...setpriv, ...enter, ...args];
   return { file: 'nsenter', args: ['--target', BOX, ...BOX_NAMESPACES.map((n) => `--${n}`), '--root=/', '--wd=/', ...chain] };
 }

@@ -125,7 +125,7 @@ describe('the plan and its script', () => {
   it("the payload: every fd but stdio closed, env -i, the bounding set, no_new_privs, then the box's root", () => {
     const args = planRun(spec(), host()).payload.args.join(' ');
     expect(args).toMatch(/close-fds env -i PATH=\S+ setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,\+chown/);
-    expect(args).toContain('unshare --root=/proc/${BOX}/root --wd=/ -- /bin/true');
+    expect(args).toMatch(/chroot \/proc\/\$\{BOX\}\/root \/bin\/true/);
     expect(args).not.toContain('+mknod');
   });
 
