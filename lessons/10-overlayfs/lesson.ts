@@ -120,9 +120,12 @@ export default defineLesson({
       actions: [],
       probes: [{ title: 'boxlab diff merged-a (A added, C changed, D deleted)', show: { out: boxlab('diff', A.merged) } }],
       checks: [
-        { title: 'the whiteout reads as D', fact: { out: boxlab('diff', A.merged) }, contains: 'D /bin/wget' },
-        { title: 'the copied-up motd reads as C', fact: { out: boxlab('diff', A.merged) }, contains: 'C /etc/motd' },
-        { title: 'the new note reads as A', fact: { out: boxlab('diff', A.merged) }, contains: 'A /tmp/note' },
+        // What diff reports, read from the file system itself: the upper and the lowers.
+        { title: 'A: the note is in the upper directory', fact: { file: `${A.upper}/tmp/note` }, equals: 'only in box a' },
+        { title: '... and in no lower layer', fact: { status: cmd('test', '-e', '${ROOTFS_CACHE}/tmp/note') }, differs: '0' },
+        { title: 'C: the upper holds a copy of a file the lowers have', fact: { file: `${A.upper}/etc/motd` }, equals: 'changed in box a' },
+        { title: 'D: the upper holds a whiteout for bin/wget', fact: { out: kind(`${A.upper}/bin/wget`) }, equals: 'character special file 0:0' },
+        { title: 'boxlab diff lists that whiteout as D', fact: { out: boxlab('diff', A.merged) }, contains: 'D /bin/wget' },
         { title: "box b's upper is still empty", fact: { out: cmd('find', B.upper, '-maxdepth', '0', '-empty') }, equals: B.upper },
       ],
     },
