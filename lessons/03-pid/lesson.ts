@@ -22,7 +22,8 @@ export default defineLesson({
       feature: { name: 'kill(2) across a missing PID namespace', syscalls: ['kill(2)'], man: ['kill(2)', 'pid_namespaces(7)'] },
       breakIt: { demo: 'pid-visibility', role: 'attack' },
       creates: [{ process: 'HOST_SLEEPER' }],
-      actions: [hostSleeper('HOST_SLEEPER'), { run: noPidNs('/bin/kill', '-TERM', '${HOST_SLEEPER}') }],
+      // kill(2) returns once the signal is queued; the sleeper dies when it next runs, so wait.
+      actions: [hostSleeper('HOST_SLEEPER'), { run: noPidNs('/bin/kill', '-TERM', '${HOST_SLEEPER}') }, { awaitExit: 'HOST_SLEEPER' }],
       checks: [{ title: "the host's sleeper was killed from inside the box", fact: { alive: '${HOST_SLEEPER}' }, equals: 'no' }],
     },
     {
