@@ -1,7 +1,7 @@
 // Images in the cache: each tagged manifest, its config, and its layers unpacked one directory
 // per layer (named by diff_id) in overlayfs' format, ready to be stacked as lowerdirs.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
 import { CACHE_ROOT } from './busybox.js';
@@ -105,6 +105,15 @@ export function sweepUnused(store: Store, layersRoot = LAYERS_DIR): number {
     for (const d of readdirSync(layersRoot)) {
       const dir = join(layersRoot, d);
       if (!keepDirs.has(dir) && !d.startsWith('.tmp-')) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // boxlab run --userns keeps a chowned copy of each layer in CACHE/userns-H-N/layers/: those
+  // of removed layers go too (a copy still being made is named *.tmp-PID and left alone).
+  const cache = dirname(layersRoot);
+  for (const u of existsSync(cache) ? readdirSync(cache).filter((n) => n.startsWith('userns-')) : []) {
+    const copies = join(cache, u, basename(layersRoot));
+    for (const d of existsSync(copies) ? readdirSync(copies) : []) {
+      if (!d.includes('.tmp-') && !keepDirs.has(join(layersRoot, d))) rmSync(join(copies, d), { recursive: true, force: true });
     }
   }
   return freed;

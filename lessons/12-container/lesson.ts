@@ -33,7 +33,6 @@ const spec: RunSpec = {
   caps: DEFAULT_CAPS,
   noNewPrivs: true,
   seccomp: loadProfile(''),
-  userns: false,
   maskedPaths: MASKED_PATHS,
   readonlyPaths: READONLY_PATHS,
 };

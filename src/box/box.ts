@@ -37,10 +37,8 @@ export function createBox(ns: Namespace[]): { creates: Resource[]; actions: Acti
  * PID taken for the box were a process of ours (a helper unshare forked, say), those steps
  * would act on the host itself: refuse, before anything is done to it.
  */
-export const notInOurMountNamespace = (pid: string): Cmd => ({
-  file: 'sh',
-  args: ['-c', 'if [ /proc/$1/ns/mnt -ef /proc/self/ns/mnt ]; then echo "boxlab: PID $1 is in our own mount namespace, not a box: stopping" >&2; exit 1; fi', 'sh', pid],
-});
+const GUARD = 'if [ /proc/$1/ns/mnt -ef /proc/self/ns/mnt ]; then echo "boxlab: PID $1 is in our own mount namespace, not a box: stopping" >&2; exit 1; fi';
+export const notInOurMountNamespace = (pid: string): Cmd => ({ file: 'sh', args: ['-c', GUARD, 'sh', pid], inline: GUARD.replaceAll('$1', pid) });
 
 /** A host tool inside the box's namespaces, still seeing the host's files (before pivot_root). */
 export const hostToolInBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns }, c.file, ...c.args);

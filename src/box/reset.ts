@@ -1,9 +1,10 @@
 // `boxlab reset`: undo whatever earlier runs left on the host, from their state files and
 // from a scan for the boxlab prefix (a --script run or a lost state file leaves no record).
-import { readdirSync, rmSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
-import { isSameLiveProcess } from '../kernel/proc.js';
+import { isAlive, isSameLiveProcess } from '../kernel/proc.js';
+import { leasesDir } from '../run/network.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
 import { describe, hostTeardown, isPresent, LINK_PREFIX, WORK_PREFIX } from './resources.js';
@@ -33,18 +34,27 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     }
   };
 
-  for (const { path, state } of readStates()) {
-    if (isSameLiveProcess(state.owner, state.ownerStart)) {
-      for (const r of state.resources) {
-        if ('dir' in r) liveDirs.push(r.dir);
-        if ('cgroup' in r) liveDirs.push(r.cgroup);
-        if ('link' in r) liveLinks.push(r.link);
-      }
-      say({ what: `run ${state.runId}`, done: `left alone: its boxlab (pid ${state.owner}) is still running`, ok: true });
-      continue;
+  // Live runs first: what they hold (a shared bridge, say) is never undone for a dead one.
+  const states = readStates();
+  const dead = states.filter(({ state }) => !isSameLiveProcess(state.owner, state.ownerStart));
+  for (const { state } of states.filter((s) => !dead.includes(s))) {
+    for (const r of state.resources) {
+      if ('dir' in r) liveDirs.push(r.dir);
+      if ('cgroup' in r) liveDirs.push(r.cgroup);
+      if ('link' in r) liveLinks.push(r.link);
     }
-    for (const r of [...state.resources].reverse()) await undo(r);
+    say({ what: `run ${state.runId}`, done: `left alone: its boxlab (pid ${state.owner}) is still running`, ok: true });
+  }
+  for (const { path, state } of dead) {
+    for (const r of [...state.resources].reverse()) if (!('link' in r && liveLinks.includes(r.link))) await undo(r);
     rmSync(path, { force: true });
+  }
+
+  // boxlab run --network bridge: an address lease whose run is gone.
+  for (const name of listDir(leasesDir())) {
+    const file = `${leasesDir()}/${name}`;
+    const owner = Number(readText(file).trim());
+    if (!(owner > 0 && isAlive(owner))) await undo({ dir: file });
   }
 
   const isLive = (p: string): boolean => liveDirs.some((d) => under(p, d));
@@ -73,6 +83,14 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     if (!isLive(dir)) await undo({ dir });
   }
   return removed;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function listDir(dir: string): string[] {

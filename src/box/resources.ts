@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Cmd } from '../shell/cmd.js';
 import { killPid, removeTree } from '../shell/coreutils.js';
 import { umount } from '../shell/mount.js';
-import { deleteLink } from '../shell/ip.js';
+import { deleteLink, removeBridgeIfUnused } from '../shell/ip.js';
 import { removeShm } from '../shell/ipc.js';
 import { removeCgroup } from '../shell/cgroup.js';
 import type { Resource } from '../engine/lesson.js';
@@ -24,7 +24,7 @@ export const resourceVar = (r: Resource): string | undefined => ('process' in r 
 export function teardown(r: Resource): Cmd[] {
   if ('dir' in r) return [removeTree(r.dir)];
   if ('mount' in r) return [umount(r.mount, { lazy: true })];
-  if ('link' in r) return [deleteLink(r.link)];
+  if ('link' in r) return [r.ifUnused ? removeBridgeIfUnused(r.link) : deleteLink(r.link)];
   if ('cgroup' in r) return [removeCgroup(r.cgroup)];
   if ('shm' in r) return [removeShm(`\${${r.shm}}`)];
   return [killPid('KILL', `\${${r.process}}`)];

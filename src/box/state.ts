@@ -12,7 +12,7 @@ export type HostResource =
   | { mount: string }
   | { process: number; startTime: string }
   | { shm: number }
-  | { link: string }
+  | { link: string; ifUnused?: boolean }
   | { cgroup: string };
 
 export interface RunState {
@@ -27,10 +27,18 @@ export class StateFile {
   readonly path: string;
   private state: RunState;
 
-  constructor(runId: string) {
+  /** `owner`: the process whose life the run is (this one, or the bash script of a boxlab run). */
+  constructor(runId: string, owner = process.pid, resources: HostResource[] = []) {
     mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
     this.path = join(stateDir(), `${runId}.json`);
-    this.state = { runId, owner: process.pid, ownerStart: processStartTime(process.pid), resources: [] };
+    this.state = { runId, owner, ownerStart: processStartTime(owner), resources };
+    this.flush();
+  }
+
+  /** The run now lives as another process (boxlab run's script): reset follows that one. */
+  handOver(owner: number): void {
+    this.state.owner = owner;
+    this.state.ownerStart = processStartTime(owner);
     this.flush();
   }
 

@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fill, literal, render } from '../shell/cmd.js';
+import { fill, literal, placeholders, render } from '../shell/cmd.js';
 import { spawnForeground } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
-import { stateDir } from '../box/state.js';
+import { StateFile, stateDir, type HostResource } from '../box/state.js';
 import { isAlive } from '../kernel/proc.js';
 import { parseRunFlags } from '../run/flags.js';
 import { payload, planRun, type Plan } from '../run/plan.js';
@@ -18,7 +18,7 @@ import { hostFacts, loadProfile } from '../run/host.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
   --rm  -i  -t  -d  --name NAME  --hostname NAME
-  -e K=V  -w DIR  --user UID[:GID]  -v /HOST:/BOX[:ro]  --network none
+  -e K=V  -w DIR  --user UID[:GID]  -v /HOST:/BOX[:ro]  --network none|bridge  --userns
   --memory 64m  --pids 100  --cpus 0.5  --cap-add CAP  --cap-drop CAP
   --seccomp PROFILE.json|unconfined  --explain  --script
 Boxes are always removed when their command ends (--rm is the only mode).`;
@@ -40,8 +40,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     const { specFromFlags } = await import('../run/from-flags.js');
     spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
   }
-  if (flags.userns) throw new UsageError('--userns is not implemented yet: lesson 6 shows the uid maps by hand');
-  if (flags.network === 'bridge') throw new UsageError('--network bridge is not implemented yet: lesson 5 builds one by hand; --network none is the default');
   for (const n of notes) process.stderr.write(`boxlab: ${n}\n`);
   const planOnly = flags.explain || flags.script;
   if (!planOnly && process.geteuid?.() !== 0) throw new EnvError('boxlab run makes namespaces, mounts and cgroups: it needs root (sudo)');
@@ -56,9 +54,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   mkdirSync(boxesDir(), { recursive: true });
   const stateFile = join(boxesDir(), `${spec.name}.box`);
   if (existsSync(join(boxesDir(), `${spec.name}.json`))) throw new UsageError(`a box named ${spec.name} is running (boxlab ps; boxlab rm ${spec.name})`);
-  const script = runScript(plan, { runId, invocation, commented: false, stateFile, tty: spec.tty, interactive: spec.interactive });
+  // What the run makes on the host, written down before it starts: `boxlab reset` undoes
+  // it if the script is killed. The script removes this file when its cleanup is done.
+  const state = new StateFile(runId, process.pid, hostResources(plan, runId, spec.name));
+  const script = runScript(plan, { runId, invocation, commented: false, stateFile, runStateFile: state.path, tty: spec.tty, interactive: spec.interactive });
   const bash = { file: 'bash', args: ['-c', `${script}`, 'boxlab-run'] };
-  if (flags.detach) return detach(spec, runId, bash, stateFile);
+  if (flags.detach) return detach(spec, runId, bash, stateFile, state);
 
   // Ctrl-C reaches the payload from the terminal by itself; we wait for the script's cleanup.
   // SIGTERM to boxlab goes to the payload (the box's PID 2), as `docker stop` does.
@@ -67,7 +68,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const { exited } = spawnForeground(bash);
+    const { pid, exited } = spawnForeground(bash);
+    state.handOver(pid);
     return await exited;
   } finally {
     process.off('SIGINT', onInt);
@@ -145,7 +147,22 @@ interface BoxRecord {
   spec: RunSpec;
 }
 
-function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, stateFile: string): number {
+/** The plan's host resources with this run's values, and the box's records; not processes
+ *  (the box dies with the script: parent-death signal, then unshare's --kill-child). */
+function hostResources(plan: Plan, runId: string, name: string): HostResource[] {
+  const vars = workspaceVars(runId);
+  // Only what is named before the run starts (a lease's address is not: reset finds those by owner).
+  const known = (s: string): boolean => placeholders(s).every((v) => v in vars);
+  const made = plan.steps.flatMap((s) => s.creates ?? []).flatMap((r): HostResource[] => {
+    if ('dir' in r && known(r.dir)) return [{ dir: fill(r.dir, vars) }];
+    if ('cgroup' in r && known(r.cgroup)) return [{ cgroup: fill(r.cgroup, vars) }];
+    if ('link' in r && known(r.link)) return [{ ...r, link: fill(r.link, vars) }];
+    return [];
+  });
+  return [...made, ...['box', 'json', 'log'].map((ext) => ({ dir: join(boxesDir(), `${name}.${ext}`) }))];
+}
+
+function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, stateFile: string, state: StateFile): number {
   const log = join(boxesDir(), `${spec.name}.log`);
   const fd = openSync(log, 'w');
   // The script removes the record itself when the box ends.
@@ -154,6 +171,7 @@ function detach(spec: RunSpec, runId: string, bash: { file: string; args: string
   const script = bash.args[1]!.replace(/\nexit \$\?\n$/, `\nstatus=$?\nrm -f ${[record, stateFile, log].map(literal).join(' ')}\nexit $status\n`);
   // spawnForeground with a log starts it in a session of its own (setsid(2)).
   const { pid } = spawnForeground({ file: 'bash', args: ['-c', script, 'boxlab-run'] }, { log: fd });
+  state.handOver(pid);
   closeSync(fd);
   const rec: BoxRecord = { name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec };
   writeFileSync(record, JSON.stringify(rec, null, 2));

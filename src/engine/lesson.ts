@@ -59,7 +59,7 @@ export type Resource =
   | { mount: string } // a host-side mount, unmounted lazily
   | { process: string } // the variable holding a PID to SIGKILL
   | { shm: string } // the variable holding a SysV shared memory id, removed with ipcrm
-  | { link: string } // a host network link (veth, bridge), deleted with ip link del
+  | { link: string; ifUnused?: boolean } // a host network link (veth, bridge), deleted with ip link del; a shared bridge only once no port is left
   | { cgroup: string }; // a cgroup directory: its processes killed, then removed
 
 /** A path that exists only where the feature does (/proc/self/ns/time), or a command that

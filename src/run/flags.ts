@@ -68,6 +68,8 @@ export function parseRunFlags(argv: string[]): RunFlags {
     set(f, a, value);
   }
   if (!f.rootfs && !f.bundle && i < argv.length) f.image = argv[i++];
+  // IMAGE -- CMD: the usage allows a -- after the image too.
+  if (f.image && argv[i] === '--') i++;
   f.command = argv.slice(i);
   const sources = [f.image, f.rootfs, f.bundle].filter(Boolean).length;
   if (sources === 0) throw new UsageError('what to run? boxlab run IMAGE [CMD...] | --rootfs DIR CMD... | --bundle DIR');

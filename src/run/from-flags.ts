@@ -6,7 +6,7 @@ import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { Image, imageProcess } from '../../rootfs-fetch/images.js';
 import type { RunFlags } from './flags.js';
-import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from './spec.js';
+import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, USERNS_DEFAULT, type RunSpec } from './spec.js';
 
 /** image: the cached image named by the flags (loaded by the caller, only when there is one). */
 export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnType<typeof imageProcess> } | undefined, loadProfile: (path: string) => { profile: unknown; from: string }): RunSpec {
@@ -58,7 +58,7 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
     caps: capabilities(f.capAdd, f.capDrop),
     noNewPrivs: true,
     seccomp: f.seccomp === 'unconfined' ? 'unconfined' : loadProfile(f.seccomp ?? ''),
-    userns: f.userns,
+    userns: f.userns ? USERNS_DEFAULT : undefined,
     maskedPaths: MASKED_PATHS,
     readonlyPaths: READONLY_PATHS,
   };

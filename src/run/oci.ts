@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { RunFlags } from './flags.js';
-import { DEFAULT_CAPS, DEFAULT_PATH, type RunSpec } from './spec.js';
+import { DEFAULT_CAPS, DEFAULT_PATH, type IdMap, type RunSpec } from './spec.js';
 
 const BOX_NS = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
 const capsUpper = (caps: string[]): string[] => caps.map((c) => c.toUpperCase());
@@ -40,7 +40,8 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
       ...spec.volumes.map((v) => ({ destination: v.box, type: 'bind', source: v.host, options: ['rbind', v.readOnly ? 'ro' : 'rw'] })),
     ],
     linux: {
-      namespaces: BOX_NS.map((type) => ({ type })),
+      namespaces: [...BOX_NS, ...(spec.userns ? ['user'] : [])].map((type) => ({ type })),
+      ...(spec.userns ? { uidMappings: [mapping(spec.userns)], gidMappings: [mapping(spec.userns)] } : {}),
       maskedPaths: spec.maskedPaths,
       readonlyPaths: spec.readonlyPaths,
       resources,
@@ -48,6 +49,8 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
     },
   };
 }
+
+const mapping = (m: IdMap) => ({ containerID: 0, hostID: m.hostId, size: m.size });
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
@@ -92,9 +95,10 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     }
   }
   const nsTypes = ((linux.namespaces as Json[] | undefined) ?? []).map((n) => String(n.type));
-  for (const t of nsTypes) if (!BOX_NS.includes(t)) notes.push(`config.json: a ${t} namespace is not supported; not made`);
+  for (const t of nsTypes) if (!BOX_NS.includes(t) && t !== 'user') notes.push(`config.json: a ${t} namespace is not supported; not made`);
   for (const t of BOX_NS) if (!nsTypes.includes(t)) notes.push(`config.json: no ${t} namespace asked for; boxlab makes one anyway`);
-  if (linux.uidMappings || linux.gidMappings) notes.push('config.json: linux.uidMappings/gidMappings (user namespaces) are not supported by boxlab run; not applied');
+  const userns = nsTypes.includes('user') ? idMapOf(linux, dir) : undefined;
+  if (!userns && (linux.uidMappings || linux.gidMappings)) notes.push('config.json: linux.uidMappings/gidMappings without a user namespace; not applied');
   if (res.devices) notes.push('config.json: linux.resources.devices is not applied: boxlab drops CAP_MKNOD and gives a minimal /dev instead');
   const volumes: RunSpec['volumes'] = [];
   const standard = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup'];
@@ -131,10 +135,23 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     caps: CAPABILITIES.filter((x) => bounding.includes(x)),
     noNewPrivs: Boolean(p.noNewPrivileges),
     seccomp,
-    userns: false,
+    userns,
     maskedPaths: (linux.maskedPaths as string[] | undefined) ?? [],
     readonlyPaths: (linux.readonlyPaths as string[] | undefined) ?? [],
   };
   return { spec, notes };
+}
+
+/** The one range boxlab maps: container 0.. to the same host ids for uids and gids. */
+function idMapOf(linux: Json, dir: string): IdMap {
+  const one = (key: string): Json | undefined => {
+    const list = linux[key];
+    return Array.isArray(list) && list.length === 1 ? obj(list[0]) : undefined;
+  };
+  const u = one('uidMappings');
+  const g = one('gidMappings');
+  const ok = u && g && u.containerID === 0 && g.containerID === 0 && u.hostID === g.hostID && u.size === g.size && Number.isInteger(u.hostID) && Number(u.hostID) > 0 && Number.isInteger(u.size) && Number(u.size) > 0;
+  if (!ok) throw new UsageError(`--bundle ${dir}: a user namespace needs one uidMappings and one gidMappings entry, both {containerID: 0, hostID: H > 0, size: N} with the same H and N`);
+  return { hostId: Number(u.hostID), size: Number(u.size) };
 }
 

@@ -2,6 +2,7 @@
 // OCI config.json field that expresses it. The same steps are run by lesson 12, printed by
 // --explain and exported by --script (which is also what `boxlab run` executes).
 import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
 import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
@@ -14,6 +15,8 @@ import { inCgroups } from '../shell/cgroup.js';
 import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
 import { DEVICES, type RunSpec } from './spec.js';
+import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
+import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
 
 export interface PlanStep extends Step {
   /** The lessons that taught this step. */
@@ -55,18 +58,23 @@ const feature = (name: string, syscalls: string[], man: string[]): Feature => ({
 export function planRun(spec: RunSpec, host: PlanHost): Plan {
   const steps: PlanStep[] = [];
   const warnings: string[] = [];
+  if (spec.userns && (spec.user.uid >= spec.userns.size || spec.user.gid >= spec.userns.size)) {
+    throw new UsageError(`--user ${spec.user.uid}:${spec.user.gid}: with a user namespace, uid and gid must be below ${spec.userns.size} (the mapped range)`);
+  }
   const step = (s: Omit<PlanStep, 'checks'>): void => void steps.push({ ...s, checks: [] });
 
   const dev = (path: string) => at(`/dev/${path}`);
   // Every mount of one step in an fstab: `mount -a` makes them all in one process, instead of
   // one mount(8) per mount point (each start of mount costs about 2 ms here).
   const MOUNTS_FSTAB = '${WORK}/fstab.mounts';
+  // With --userns, the box's root owns its /dev and /dev/shm (host root would be nobody there).
+  const owned = spec.userns ? `,${rootOwnerOptions(spec.userns)}` : '';
   const mountsFstab = fstab([
     { source: 'proc', target: at('/proc'), type: 'proc', options: 'nosuid,nodev,noexec,X-mount.mkdir' },
     { source: 'sysfs', target: at('/sys'), type: 'sysfs', options: 'ro,nosuid,nodev,noexec,X-mount.mkdir' },
-    { source: 'boxlab-dev', target: at('/dev'), type: 'tmpfs', options: 'nosuid,mode=755,size=64k,X-mount.mkdir' },
+    { source: 'boxlab-dev', target: at('/dev'), type: 'tmpfs', options: `nosuid,mode=755,size=64k${owned},X-mount.mkdir` },
     { source: 'devpts', target: dev('pts'), type: 'devpts', options: 'newinstance,ptmxmode=0666,mode=620,nosuid,noexec,X-mount.mkdir' },
-    { source: 'shm', target: dev('shm'), type: 'tmpfs', options: 'nosuid,nodev,noexec,mode=1777,size=64m,X-mount.mkdir' },
+    { source: 'shm', target: dev('shm'), type: 'tmpfs', options: `nosuid,nodev,noexec,mode=1777,size=64m${owned},X-mount.mkdir` },
   ]);
 
   // The box shares this kernel, so the host's /proc and /sys say which paths exist and what
@@ -117,30 +125,72 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
   }
   const joinCgroups = (c: Cmd): Cmd => (controllers.length && cg ? inCgroups(cg.procs(GROUP, controllers), c) : c);
 
+  let lowerdirs = spec.lowerdirs;
+  const m = spec.userns;
+  if (m) {
+    const userns = usernsActions(m);
+    step({
+      id: 'userns',
+      title: `A user namespace: uid and gid 0-${m.size - 1} in the box are ${m.hostId}-${m.hostId + m.size - 1} on the host`,
+      feature: feature('user namespace', ['unshare(2) CLONE_NEWUSER', 'write(2) to /proc/PID/uid_map'], ['user_namespaces(7)']),
+      lessons: [6],
+      oci: 'linux.namespaces[user], linux.uidMappings, linux.gidMappings',
+      creates: userns.creates,
+      actions: userns.actions,
+    });
+    lowerdirs = spec.lowerdirs.map((l, i) => shiftedPath(m, l, i));
+    step({
+      id: 'userns-layers',
+      title: `The root filesystem's owners moved into the range (a copy, as Docker's userns-remap keeps one)`,
+      feature: feature('file ownership under a uid map', ['lchown(2)'], ['user_namespaces(7)', 'chown(1)']),
+      lessons: [6, 10],
+      oci: 'linux.uidMappings (the runtime expects the rootfs owned accordingly)',
+      actions: spec.lowerdirs.map((l, i) => ({ run: shiftOwners(m, l, lowerdirs[i]!) })),
+    });
+  }
+
   const box = createBox(BOX_NAMESPACES);
-  const [launch, child] = box.actions as [Extract<Action, { start: Cmd }>, Action];
+  const launch = box.actions[0] as Extract<Action, { start: Cmd }>;
   // The init holds the box's capability set too: the payload launcher, holding only those,
   // may then open /proc/BOX/root (ptrace access needs the target's caps to be a subset of ours).
   const init = { ...launch, start: withInitCaps(launch.start, spec.caps) };
+  const inBoxUserns = (c: Cmd): Cmd => (spec.userns ? inUserns(c) : c);
   step({
     id: 'namespaces',
-    title: 'New namespaces around a placeholder init: mount, UTS, IPC, network, PID, cgroup',
+    title: `New namespaces around a placeholder init: mount, UTS, IPC, network, PID, cgroup${spec.userns ? ', all owned by the user namespace' : ''}`,
     feature: feature('namespaces', ['unshare(2)', 'clone(2)'], ['namespaces(7)', 'unshare(1)']),
     lessons: [2, 3, 4, 5],
     oci: 'linux.namespaces',
     creates: box.creates,
     // Born inside the cgroup, so the cgroup namespace's root is the box's own group.
-    actions: [{ ...init, start: joinCgroups(init.start) }, child],
+    actions: [{ ...init, start: joinCgroups(inBoxUserns(init.start)) }, ...box.actions.slice(1)],
   });
 
-  const lower = spec.lowerdirs.join(':');
+  const bridge = spec.network === 'bridge' ? bridgeStep() : undefined;
+  if (bridge) {
+    step({
+      id: 'network',
+      title: `A veth pair: eth0 in the box, its other end on the host's bridge ${BRIDGE} (${GATEWAY}/24)`,
+      feature: feature('veth pair and bridge', ['netlink RTM_NEWLINK'], ['veth(4)', 'ip-link(8)']),
+      lessons: [5],
+      oci: 'linux.namespaces[network] (the runtime leaves the wiring to the caller, e.g. a CNI plugin)',
+      creates: bridge.creates,
+      actions: bridge.actions,
+    });
+  }
+
+  const lower = lowerdirs.join(':');
   step({
     id: 'rootfs',
     title: spec.lowerdirs.length > 1 ? `The image's ${spec.lowerdirs.length} layers under a fresh upper layer (overlayfs)` : 'The root filesystem under a fresh upper layer (overlayfs): the original stays untouched',
     feature: feature('overlay filesystem', ['mount(2) of overlay'], ['overlayfs']),
     lessons: [10, 11],
     oci: 'root.path (+ the image layers)',
-    actions: [{ run: inBoxBatch(['mount'], [mountOverlay('boxlab-run', ROOTFS, { lower, upper: '${WORK}/upper', work: '${WORK}/work' })]) }],
+    actions: [
+      // The root directory of the box is the upper's: it takes the owner of the top layer's.
+      ...(spec.userns ? [{ run: cmd('chown', `--reference=${lowerdirs[0]}`, '${WORK}/upper') }] : []),
+      { run: inBoxBatch(['mount'], [mountOverlay('boxlab-run', ROOTFS, { lower, upper: '${WORK}/upper', work: '${WORK}/work' })]) },
+    ],
   });
 
   const mounts: Cmd[] = [
@@ -182,11 +232,11 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
 
   step({
     id: 'identity',
-    title: `Hostname ${spec.hostname}; loopback up in the empty network namespace`,
+    title: `Hostname ${spec.hostname}; loopback up${bridge ? ', eth0 with its address and a default route via the bridge' : ' in the empty network namespace'}`,
     feature: feature('UTS and network namespaces', ['sethostname(2)', 'ioctl(SIOCSIFFLAGS)'], ['uts_namespaces(7)', 'network_namespaces(7)']),
     lessons: [4, 5],
     oci: 'hostname, linux.namespaces[network]',
-    actions: [{ run: inBoxBatch(['uts', 'net'], [cmd('hostname', spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up')]) }],
+    actions: [{ run: inBoxBatch(['uts', 'net'], [cmd('hostname', spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? [])]) }],
   });
 
   step({
@@ -235,7 +285,7 @@ function withInitCaps(c: Cmd, caps: string[]): Cmd {
 
 const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) => `+${c.replace(/^cap_/, '')}`)].join(',');
 
-export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs'>, seccompFile?: string, args = spec.args): Cmd {
+export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns'>, seccompFile?: string, args = spec.args): Cmd {
   const bounding = boundingSet(spec.caps);
   const setpriv = [
     'setpriv',
@@ -256,5 +306,7 @@ export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'c
   // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
   const closeFds = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
   const chain = [...closeFds, 'env', '-i', ...spec.env, ...setpriv, ...enter, ...args];
-  return { file: 'nsenter', args: ['--target', BOX, ...BOX_NAMESPACES.map((n) => `--${n}`), '--root=/', '--wd=/', ...chain] };
+  // --user first: nsenter then takes uid and gid 0 in the box's user namespace.
+  const ns = [...(spec.userns ? ['user'] : []), ...BOX_NAMESPACES];
+  return { file: 'nsenter', args: ['--target', BOX, ...ns.map((n) => `--${n}`), '--root=/', '--wd=/', ...chain] };
 }

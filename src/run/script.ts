@@ -15,6 +15,8 @@ export interface ScriptOptions {
   invocation: string;
   /** Comments and the kernel feature of each step (the --script output); off when boxlab runs it. */
   commented: boolean;
+  /** The run's state file (for boxlab reset): the script removes it last, when all is undone. */
+  runStateFile?: string;
   /** A file the script writes BOX=PID to once the box exists (boxlab run forwards SIGTERM with it). */
   stateFile?: string;
   /** Run the payload under a new terminal (script(1)), for -t. */
@@ -27,6 +29,8 @@ const line = (a: Action): string[] => {
   // Setup prints nothing of its own (tee echoes what it writes): the output is the payload's.
   // A file write is bash's own printf here, not a tee process.
   if ('run' in a && a.run.file === 'tee' && a.run.args.length === 1 && a.run.stdin !== undefined) return [`printf '%s\n' ${quote(a.run.stdin)} > ${quote(a.run.args[0]!)}`];
+  if ('run' in a && a.run.inline) return [a.run.inline];
+  if ('run' in a && 'capture' in a) return [`${a.capture}=$(${render(a.run)})`];
   if ('run' in a) return [`${render(a.run)} >/dev/null`];
   // unshare's own stderr goes to a file: killing the init at the end makes it complain
   // ("sigprocmask unblock failed"); if it fails to start, the file says why.
@@ -46,10 +50,10 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   const out: string[] = ['#!/usr/bin/env bash'];
   if (o.commented) out.push(`# ${o.invocation}`, '# The steps boxlab run takes, as plain bash: run it as root, no Node needed.');
   out.push('set -euo pipefail');
-  out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`);
+  out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`);
   for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
   // Undo in reverse; each entry is recorded before the thing it undoes is made.
-  out.push('undo=()', 'cleanup() { set +e; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  out.push(o.runStateFile ? `undo=(${literal(`rm -f ${quote(o.runStateFile)}`)})` : 'undo=()', 'cleanup() { set +e; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
   // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
   // every namespace they need: a run pays for one process pair instead of one per step.
   let batch: Cmd[] = [];

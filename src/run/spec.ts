@@ -2,6 +2,14 @@
 // Defaults are Docker's: secure unless told otherwise.
 import { DOCKER_DEFAULT_CAPS } from '../kernel/capabilities.js';
 
+export interface IdMap {
+  hostId: number;
+  size: number;
+}
+
+/** --userns: host uids 100000-165535 are the box's 0-65535 (the range lesson 6 maps). */
+export const USERNS_DEFAULT: IdMap = { hostId: 100000, size: 65536 };
+
 export interface Volume {
   host: string;
   box: string;
@@ -30,7 +38,8 @@ export interface RunSpec {
   noNewPrivs: boolean;
   /** A seccomp profile (OCI/Docker JSON), or none. */
   seccomp: { profile: unknown; from: string } | 'unconfined';
-  userns: boolean;
+  /** A user namespace: uids and gids 0..size-1 inside are hostId.. outside (--userns). */
+  userns?: IdMap;
   maskedPaths: string[];
   readonlyPaths: string[];
 }

@@ -10,6 +10,8 @@ export interface Cmd {
   inner?: Cmd;
   /** For `sh -euc SCRIPT` made of commands: those commands, to show them one per line. */
   batch?: Cmd[];
+  /** The same in bash builtins only: a generated bash script runs it without a process. */
+  inline?: string;
 }
 
 export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });

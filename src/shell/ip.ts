@@ -12,3 +12,5 @@ export const setMaster = (dev: string, bridge: string): Cmd => ip(['link', 'set'
 export const linkUp = (dev: string): Cmd => ip(['link', 'set', dev, 'up']);
 export const addAddress = (cidr: string, dev: string): Cmd => ip(['addr', 'add', cidr, 'dev', dev]);
 export const deleteLink = (dev: string): Cmd => ip(['link', 'del', dev]);
+/** A shared bridge is deleted only once no port is left on it. */
+export const removeBridgeIfUnused = (name: string): Cmd => ({ file: 'sh', args: ['-c', 'set -- "$1" /sys/class/net/"$1"/brif/*; [ -e "$2" ] || ip link del "$1"', 'sh', name] });

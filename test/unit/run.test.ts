@@ -40,6 +40,7 @@ describe('run flags', () => {
 
   it('with --rootfs, everything after the flags (or --) is the command', () => {
     expect(parseRunFlags(['--rootfs', '/r', '--', '/bin/ls', '-l']).command).toEqual(['/bin/ls', '-l']);
+    expect(parseRunFlags(['alpine', '--', 'ls', '--', 'x']).command).toEqual(['ls', '--', 'x']);
     expect(parseRunFlags(['--rootfs', '/r', '/bin/ls', '-l']).command).toEqual(['/bin/ls', '-l']);
   });
 
