@@ -18,7 +18,8 @@ assert_host_clean() {
   local mounts dirs states procs cgroups links netns shm
   mounts=$(grep -c ' /tmp/boxlab-' /proc/self/mountinfo || true)
   dirs=$(find /tmp -maxdepth 1 -name 'boxlab-*' | wc -l)
-  states=$(find /run/boxlab -name '*.json' 2>/dev/null | wc -l)
+  # Run state files, box records and address leases.
+  states=$(find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' \) 2>/dev/null | wc -l)
   procs=$(boxlab_processes | wc -l)
   cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'boxlab*' 2>/dev/null | wc -l)
   links=$(ip -o link show 2>/dev/null | grep -c ': boxlab' || true)
@@ -28,7 +29,7 @@ assert_host_clean() {
   if [ "$mounts$dirs$states$procs$cgroups$links$netns$shm" != 00000000 ]; then
     grep ' /tmp/boxlab-' /proc/self/mountinfo >&2 || true
     find /tmp -maxdepth 1 -name 'boxlab-*' >&2
-    find /run/boxlab -name '*.json' >&2 2>/dev/null || true
+    find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' \) >&2 2>/dev/null || true
     boxlab_processes >&2
     fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns, $shm shm segments"
   fi

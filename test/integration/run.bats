@@ -194,3 +194,79 @@ normalize() {
   assert_output --partial 'config.json: domainname is not supported by boxlab; not applied'
   assert_host_clean
 }
+
+@test "--userns: root in the box is uid 100000 on the host, and owns the box's files" {
+  local vol="$BATS_TEST_TMPDIR/uvol"
+  mkdir -m 1777 "$vol"
+  run boxlab run -d --name userns-box --userns --seccomp unconfined -v "$vol:/data" boxlab.local/busybox:layers -- /bin/sleep 60
+  assert_success
+  for i in $(seq 100); do boxlab ps | grep -q '^userns-box  [0-9]' && break; sleep 0.05; done
+  box=$(boxlab ps | awk '$1 == "userns-box" { print $2 }')
+  # From the host, read from the kernel: the init runs as 100000, in a user namespace of its own.
+  assert_equal "$(awk '/^Uid:/ { print $2 }' "/proc/$box/status")" 100000
+  assert_equal "$(tr -s ' ' <"/proc/$box/uid_map")" ' 0 100000 65536'
+  assert_equal "$(tr -s ' ' <"/proc/$box/gid_map")" ' 0 100000 65536'
+  [ "$(readlink "/proc/$box/ns/user")" != "$(readlink /proc/self/ns/user)" ]
+  # Inside: root, the image's files are root's (a chowned copy of the layers), /etc is writable.
+  run boxlab exec userns-box /bin/sh -c 'id -u; stat -c "%u:%g" /etc/motd /bin/busybox /dev /dev/shm; touch /etc/made && echo wrote; touch /data/by-box-root; grep CapBnd /proc/self/status'
+  assert_success
+  assert_line 0
+  refute_line '65534:65534'
+  assert_line 'wrote'
+  assert_line --regexp 'CapBnd:\s+00000000a00425fb'
+  [ "$(echo "$output" | grep -c '^0:0$')" = 4 ]
+  assert_equal "$(stat -c %u:%g "$vol/by-box-root")" 100000:100000
+  run boxlab rm userns-box
+  assert_success
+  # A second run reuses the copy of the layers: it is not made again.
+  local copy
+  copy=$(ls -d /var/cache/boxlab/userns-100000-65536/layers/* | head -1)
+  before=$(stat -c %i "$copy")
+  run boxlab run --userns --user 1000:1000 --seccomp unconfined boxlab.local/busybox:layers -- /bin/sh -c 'id -u; touch /etc/x'
+  assert_failure
+  assert_line 1000
+  assert_output --partial 'Permission denied'
+  assert_equal "$(stat -c %i "$copy")" "$before"
+  run boxlab run --userns --user 70000 --rootfs "$R" -- /bin/true
+  assert_failure 2
+  assert_output --partial 'must be below 65536'
+  assert_host_clean
+}
+
+@test "--network bridge: two boxes talk over the host's bridge; it goes with the last box" {
+  ! ip -4 route show 198.18.0.0/24 | grep -q . || skip "198.18.0.0/24 is routed on this host"
+  run boxlab run -d --name net-a --network bridge --seccomp unconfined --rootfs "$R" -- /bin/nc -l -p 47002 -e /bin/echo hello-over-the-bridge
+  assert_success
+  for i in $(seq 100); do [ -n "$(ls /sys/class/net/boxlab0/brif 2>/dev/null)" ] && break; sleep 0.05; done
+  # Read on the host: the bridge has the gateway address and one port.
+  assert_equal "$(ls /sys/class/net/boxlab0/brif | wc -l)" 1
+  ip -4 addr show boxlab0 | grep -q 'inet 198.18.0.1/24'
+  run boxlab run --network bridge --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'ip -4 -o addr show eth0; ip route show default; for i in 1 2 3 4 5; do nc 198.18.0.2 47002 && break; sleep 0.1; done'
+  assert_success
+  assert_output --regexp 'eth0 +inet 198\.18\.0\.3/24'
+  assert_line --regexp '^default via 198\.18\.0\.1 dev eth0'
+  assert_line hello-over-the-bridge
+  boxlab rm net-a >/dev/null 2>&1 || true
+  for i in $(seq 100); do [ ! -e /sys/class/net/boxlab0 ] && break; sleep 0.05; done
+  [ ! -e /sys/class/net/boxlab0 ]
+  assert_host_clean
+}
+
+@test "SIGKILL to a detached run's script: reset removes its records, cgroup, bridge and lease" {
+  run boxlab run -d --name killed-box --network bridge --userns --memory 32m --seccomp unconfined --rootfs "$R" -- /bin/sleep 60
+  assert_success
+  for i in $(seq 100); do boxlab ps | grep -q '^killed-box  [0-9]' && break; sleep 0.05; done
+  script=$(node -p 'require("/run/boxlab/boxes/killed-box.json").pid')
+  kill -KILL "$script"
+  # The box dies with its script (parent-death signal, then unshare's --kill-child).
+  for i in $(seq 100); do [ -z "$(boxlab_processes)" ] && break; sleep 0.01; done
+  [ -z "$(boxlab_processes)" ]
+  [ -e /run/boxlab/boxes/killed-box.json ]
+  run boxlab reset
+  assert_success
+  assert_output --partial 'removed cgroup'
+  assert_output --partial 'leases/198.18.0.2.lease'
+  run boxlab ps
+  refute_output --partial killed-box
+  assert_host_clean
+}

@@ -151,3 +151,74 @@ describe('the box guard', () => {
     expect(() => execFileSync(guard.file, guard.args, { stdio: 'pipe' })).toThrow(/not a box/);
   });
 });
+
+describe('--userns', () => {
+  const cached = '/var/cache/boxlab/layers/abc';
+  const spec = (...flags: string[]) => specFromFlags(parseRunFlags(['--userns', ...flags, '--rootfs', '/', '--', '/bin/true']), undefined, profile);
+
+  it('maps the range first, chowns a copy of the root, then makes the namespaces inside the user namespace', () => {
+    const s = { ...spec(), lowerdirs: [cached, '/srv/rootfs'] };
+    const plan = planRun(s, host());
+    expect(plan.steps.map((x) => x.id)).toEqual(['work', 'userns', 'userns-layers', 'namespaces', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
+    const run = (id: string) => plan.steps.find((x) => x.id === id)!.actions.map((a) => ('run' in a ? a.run : 'start' in a ? a.start : undefined)).filter(Boolean);
+    expect(run('userns').map((c) => [c!.args[0], c!.stdin])).toEqual([['--pdeathsig', undefined], ['/proc/${USERNS_HOLDER}/uid_map', '0 100000 65536'], ['/proc/${USERNS_HOLDER}/gid_map', '0 100000 65536']]);
+    // Layers in the cache get a kept copy beside them; any other root a copy for this run.
+    expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
+    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toContain('nsenter --target ${USERNS_HOLDER} --user setpriv --pdeathsig KILL unshare --mount');
+    expect(plan.payload.args.slice(0, 4)).toEqual(['--target', '${BOX}', '--user', '--mount']);
+    expect(run('work')[1]!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
+    execFileSync('bash', ['-n'], { input: runScript(plan, { invocation: 'boxlab run --userns', commented: true }) });
+  });
+
+  it('a uid outside the range is refused', () => {
+    expect(() => planRun(spec('--user', '65536'), host())).toThrow(/must be below 65536/);
+  });
+
+  it('config.json: a user namespace with its mappings, read back as the same range; other mappings refused', () => {
+    const d = tempDir();
+    dirs.push(d);
+    mkdirSync(join(d, 'rootfs'));
+    const config = configFor({ ...spec(), lowerdirs: [d] }) as { linux: Record<string, unknown> };
+    expect(config.linux.uidMappings).toEqual([{ containerID: 0, hostID: 100000, size: 65536 }]);
+    writeFileSync(join(d, 'config.json'), JSON.stringify(config));
+    expect(specFromBundle(d, parseRunFlags(['--bundle', d])).spec.userns).toEqual({ hostId: 100000, size: 65536 });
+    config.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    writeFileSync(join(d, 'config.json'), JSON.stringify(config));
+    expect(() => specFromBundle(d, parseRunFlags(['--bundle', d]))).toThrow(/same H and N/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('the copy: owners moved up, set-user-ID bits, whiteouts and xattrs kept, ids past the range left alone', async () => {
+    const { shiftOwners } = await import('../../src/run/userns.js');
+    const d = tempDir();
+    dirs.push(d);
+    const src = join(d, 'src');
+    const sh = (s: string) => execFileSync('bash', ['-euc', s], { encoding: 'utf8' });
+    sh(`mkdir -p ${src}/etc; echo x > ${src}/etc/f; chown 5:7 ${src}/etc/f; install -m 4755 /dev/null ${src}/su; ln -s /etc/f ${src}/link; mknod ${src}/.wh.gone c 0 0; setfattr -n trusted.overlay.opaque -v y ${src}/etc; touch ${src}/far; chown 70000:70000 ${src}/far`);
+    const c = shiftOwners({ hostId: 100000, size: 65536 }, src, join(d, 'dst'));
+    execFileSync(c.file, c.args);
+    expect(sh(`cd ${d}/dst && stat -c '%n %u:%g %A' etc etc/f su link .wh.gone far`).trim().split('\n')).toEqual([
+      'etc 100000:100000 drwxr-xr-x',
+      'etc/f 100005:100007 -rw-r--r--',
+      'su 100000:100000 -rwsr-xr-x',
+      'link 100000:100000 lrwxrwxrwx',
+      '.wh.gone 100000:100000 crw-r--r--',
+      'far 70000:70000 -rw-r--r--',
+    ]);
+    expect(sh(`getfattr --only-values -n trusted.overlay.opaque ${d}/dst/etc`)).toBe('y');
+  });
+});
+
+describe('--network bridge', () => {
+  it('a veth to the shared bridge, an address leased, eth0 and the default route set in the box', () => {
+    const plan = planRun(specFromFlags(parseRunFlags(['--network', 'bridge', '--rootfs', '/', '--', '/bin/true']), undefined, profile), host());
+    expect(plan.steps.map((s) => s.id)).toEqual(['work', 'namespaces', 'network', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
+    expect(plan.steps.find((s) => s.id === 'network')!.creates).toEqual([{ dir: '/run/boxlab/leases/${BOX_IP}.lease' }, { link: 'boxlab0', ifUnused: true }, { link: 'boxlab${RUN_ID}' }]);
+    const script = runScript(plan, { invocation: 'boxlab run --network bridge', commented: false });
+    execFileSync('bash', ['-n'], { input: script });
+    expect(script).toMatch(/^BOX_IP=\$\(sh -euc /m);
+    expect(script).toContain('ip link add "boxlab${RUN_ID}" type veth peer name eth0 netns "${BOX}"');
+    expect(script).toContain('ip route add default via 198.18.0.1');
+    // The shared bridge goes only with its last port.
+    expect(script).toMatch(/undo\+=\('sh -c .*brif.*ip link del.* boxlab0'\)/);
+  });
+});
