@@ -43,7 +43,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const n of notes) process.stderr.write(`boxlab: ${n}\n`);
   const planOnly = flags.explain || flags.script;
   if (!planOnly && process.geteuid?.() !== 0) throw new EnvError('boxlab run makes namespaces, mounts and cgroups: it needs root (sudo)');
-  const plan = planRun(spec, hostFacts(spec, !planOnly));
+  // Its script closes every inherited descriptor first: the payload needs no hop of its own for it.
+  const plan = planRun(spec, hostFacts(spec, !planOnly), { fdsClosed: true });
   const runId = randomBytes(4).toString('hex');
   const invocation = `boxlab run ${argv.join(' ')}`;
   if (flags.explain) return explain(plan, runId);
@@ -91,7 +92,7 @@ function explain(plan: Plan, runId: string): number {
         // One nsenter runs them all in the box's namespaces; shown one per line.
         const enter = c.args.slice(0, c.args.indexOf('sh'));
         process.stdout.write(`  $ ${show(render({ file: c.file, args: [...enter, 'sh', '-euc', '...'] }))}  runs:\n`);
-        for (const b of c.batch) process.stdout.write(`      ${show(render(b))}\n`);
+        for (const b of c.batch) process.stdout.write(`      ${show(b.inline ?? render(b))}\n`);
       }
     }
   }

@@ -5,6 +5,7 @@ import type { Fact, Lesson, Resource, Step } from './lesson.js';
 import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
 import { WORKSPACE } from './workspace.js';
 import { LINK_PREFIX } from '../box/resources.js';
+import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
 
 /** Variables the command line provides to every run. */
 export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX', 'IMAGES', 'REGISTRY'];
@@ -56,7 +57,7 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
     const replayed = (l.buildsOn ?? []).flatMap((n) => collect(n, byNumber, new Set([l.number])));
     const defined = new Set(PROVIDED_VARS);
     // The cache is meant to outlive the run: building into it needs no cleanup.
-    const dirs: string[] = ['${CACHE_DIR}'];
+    const dirs: string[] = ['${CACHE_DIR}', CACHE_ROOT];
     const walk = (s: Step, own: boolean): void => {
       for (const r of s.creates ?? []) {
         const d = dirOf(r) ?? ('cgroup' in r ? r.cgroup : undefined);

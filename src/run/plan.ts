@@ -1,13 +1,15 @@
 // A RunSpec as the steps that build its box, each tied to the lesson that taught it and to the
 // OCI config.json field that expresses it. The same steps are run by lesson 12, printed by
 // --explain and exported by --script (which is also what `boxlab run` executes).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
 import { UsageError } from '../errors.js';
 import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
 import type { CgroupDriver, Controller } from '../box/cgroup.js';
-import { cmd, render, type Cmd } from '../shell/cmd.js';
+import { cmd, quote, render, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly, umount } from '../shell/mount.js';
 import { pivotRoot } from '../shell/pivot_root.js';
@@ -50,12 +52,34 @@ const GROUP = 'boxlab-${RUN_ID}';
 
 /** Several commands as one host shell inside the box's namespaces: one nsenter, not one each. */
 export function inBoxBatch(ns: Namespace[], cmds: Cmd[]): Cmd {
-  return { ...hostToolInBox(ns, { file: 'sh', args: ['-euc', cmds.map(render).join('\n')] }), batch: cmds };
+  return { ...hostToolInBox(ns, { file: 'sh', args: ['-euc', cmds.map((c) => c.inline ?? render(c)).join('\n')] }), batch: cmds };
 }
 
 const feature = (name: string, syscalls: string[], man: string[]): Feature => ({ name, syscalls, man });
 
-export function planRun(spec: RunSpec, host: PlanHost): Plan {
+/** A minimal /dev, made once per host and copied into each box. */
+const DEV_LINKS: [string, string][] = [['ptmx', 'pts/ptmx'], ['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']];
+const DEV_TEMPLATE = `${CACHE_ROOT}/dev-${createHash('sha256').update(JSON.stringify([DEVICES, DEV_LINKS])).digest('hex').slice(0, 12)}`;
+function devTemplate(): Action {
+  const tmp = '${WORK}/dev-template';
+  return {
+    ensureDir: DEV_TEMPLATE,
+    tmp,
+    build: [
+      mkdirP(tmp, CACHE_ROOT),
+      // The same nodes as the host's: cp -a makes each with mknod(2). The links are made, not
+      // copied: a host without udev (a bare VM, a container) has none to copy.
+      cmd('cp', '-a', ...DEVICES.map((name) => `/dev/${name}`), `${tmp}/`),
+      ...DEV_LINKS.map(([name, target]) => cmd('ln', '-s', target, `${tmp}/${name}`)),
+    ],
+  };
+}
+
+/** sethostname(2) through /proc/sys/kernel/hostname: the writer's UTS namespace is the one set. */
+const setHostname = (name: string): Cmd => ({ ...cmd('hostname', name), inline: `echo ${quote(name)} > /proc/sys/kernel/hostname` });
+
+/** `fdsClosed`: the caller has no descriptor but stdio (boxlab run's script closes them first). */
+export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean } = {}): Plan {
   const steps: PlanStep[] = [];
   const warnings: string[] = [];
   if (spec.userns && (spec.user.uid >= spec.userns.size || spec.user.gid >= spec.userns.size)) {
@@ -93,7 +117,9 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     oci: 'root.path',
     creates: [{ dir: '${WORK}' }],
     actions: [
-      { run: mkdirP(ROOTFS, '${WORK}/upper', '${WORK}/work') },
+      // The upper holds the old root's mount point from the start: no mkdir in the box later.
+      { run: mkdirP(ROOTFS, '${WORK}/upper/.oldroot', '${WORK}/work') },
+      devTemplate(),
       // The mount tables the box's mounts step and masks step will read (fstab(5)).
       { run: writeFile(MOUNTS_FSTAB, mountsFstab) },
       ...(maskedFstab ? [{ run: writeFile(MASKED_FSTAB, maskedFstab) }] : []),
@@ -195,12 +221,9 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
 
   const mounts: Cmd[] = [
     mountAll(MOUNTS_FSTAB),
-    // The same nodes as the host's: cp -a makes each with mknod(2). The fd links are made, not
-    // copied: a host without udev (a bare VM, a container) has none to copy.
-    cmd('cp', '-a', ...DEVICES.map((name) => `/dev/${name}`), dev('')),
-    cmd('ln', '-s', 'pts/ptmx', dev('ptmx')),
-    cmd('ln', '-s', '/proc/self/fd', dev('fd')),
-    ...['stdin', 'stdout', 'stderr'].map((n, fd) => cmd('ln', '-s', `/proc/self/fd/${fd}`, dev(n))),
+    // One cp -a of the /dev template: mknod(2) for each node, symlink(2) for each link.
+    // Its entries, not the directory: /dev itself keeps its owner (the box's root with --userns).
+    { ...cmd('cp', '-a', `${DEV_TEMPLATE}/*`, dev('')), inline: `cp -a ${DEV_TEMPLATE}/* ${quote(dev(''))}` },
     // A volume's mount point: a directory for a directory, an empty file for a file.
     ...spec.volumes.flatMap((v) => [
       ...(host.isDir(v.host) ? [mkdirP(at(v.box))] : [mkdirP(at(dirname(v.box))), cmd('touch', at(v.box))]),
@@ -236,7 +259,7 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     feature: feature('UTS and network namespaces', ['sethostname(2)', 'ioctl(SIOCSIFFLAGS)'], ['uts_namespaces(7)', 'network_namespaces(7)']),
     lessons: [4, 5],
     oci: 'hostname, linux.namespaces[network]',
-    actions: [{ run: inBoxBatch(['uts', 'net'], [cmd('hostname', spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? [])]) }],
+    actions: [{ run: inBoxBatch(['uts', 'net'], [setHostname(spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? [])]) }],
   });
 
   step({
@@ -246,7 +269,7 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     lessons: [2],
     oci: 'root.path, root.readonly',
     actions: [
-      { run: inBoxBatch(['mount'], [mkdirP(at('/.oldroot')), pivotRoot(ROOTFS, at('/.oldroot'))]) },
+      { run: inBoxBatch(['mount'], [pivotRoot(ROOTFS, at('/.oldroot'))]) },
       { run: hostToolInBoxMounts(cmd('sh', '-euc', [umount(`/proc/${BOX}/root/.oldroot`, { lazy: true, noCanonicalize: true }), cmd('rmdir', `/proc/${BOX}/root/.oldroot`)].map(render).join('\n'))) },
     ],
   });
@@ -268,7 +291,7 @@ export function planRun(spec: RunSpec, host: PlanHost): Plan {
     }
   }
 
-  return { steps, payload: joinCgroups(payload(spec, seccompFile)), warnings };
+  return { steps, payload: joinCgroups(payload(spec, seccompFile, spec.args, !o.fdsClosed)), warnings };
 }
 
 /**
@@ -285,7 +308,7 @@ function withInitCaps(c: Cmd, caps: string[]): Cmd {
 
 const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) => `+${c.replace(/^cap_/, '')}`)].join(',');
 
-export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns'>, seccompFile?: string, args = spec.args): Cmd {
+export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns'>, seccompFile?: string, args = spec.args, closeFds = true): Cmd {
   const bounding = boundingSet(spec.caps);
   const setpriv = [
     'setpriv',
@@ -304,8 +327,8 @@ export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'c
   const enter = [chroot, ...ids, `/proc/${BOX}/root`, ...inDir];
   // runc's CVE-2024-21626 class: a descriptor inherited from the host is a way out of the root.
   // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
-  const closeFds = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
-  const chain = [...closeFds, 'env', '-i', ...spec.env, ...setpriv, ...enter, ...args];
+  const closeAll = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
+  const chain = [...(closeFds ? closeAll : []), 'env', '-i', ...spec.env, ...setpriv, ...enter, ...args];
   // --user first: nsenter then takes uid and gid 0 in the box's user namespace.
   const ns = [...(spec.userns ? ['user'] : []), ...BOX_NAMESPACES];
   return { file: 'nsenter', args: ['--target', BOX, ...ns.map((n) => `--${n}`), '--root=/', '--wd=/', ...chain] };

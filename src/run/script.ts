@@ -35,6 +35,17 @@ const line = (a: Action): string[] => {
   // unshare's own stderr goes to a file: killing the init at the end makes it complain
   // ("sigprocmask unblock failed"); if it fails to start, the file says why.
   if ('start' in a) return [`${render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
+  if ('ensureDir' in a) {
+    // A cache: built once; when two runs race, the second finds it made.
+    const dir = quote(a.ensureDir);
+    return [
+      `if [ ! -d ${dir} ]; then`,
+      `  undo+=(${literal(render({ file: 'rm', args: ['-rf', a.tmp] }))})`,
+      ...a.build.map((c) => `  ${render(c)} >/dev/null`),
+      `  mv -T ${quote(a.tmp)} ${dir} 2>/dev/null || [ -d ${dir} ]`,
+      'fi',
+    ];
+  }
   if ('childOf' in a) {
     // The placeholder init: the child of the launcher, once the kernel lists it.
     const v = a.childOf;
@@ -50,6 +61,10 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   const out: string[] = ['#!/usr/bin/env bash'];
   if (o.commented) out.push(`# ${o.invocation}`, '# The steps boxlab run takes, as plain bash: run it as root, no Node needed.');
   out.push('set -euo pipefail');
+  // runc's CVE-2024-21626 class: a descriptor inherited from the caller is a way out of the
+  // box's root. Every one but stdio is closed here, so no command below inherits one.
+  // (One marked close-on-exec is not inherited, and may be bash's own: it stays.)
+  out.push('for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] || continue; while read -r k v; do [ "$k" != flags: ] || break; done 2>/dev/null < /proc/$$/fdinfo/$fd || continue; (( 8#$v & 8#2000000 )) || eval "exec $fd>&-"; done');
   out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`);
   for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
   // Undo in reverse; each entry is recorded before the thing it undoes is made.

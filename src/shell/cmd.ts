@@ -10,7 +10,8 @@ export interface Cmd {
   inner?: Cmd;
   /** For `sh -euc SCRIPT` made of commands: those commands, to show them one per line. */
   batch?: Cmd[];
-  /** The same in bash builtins only: a generated bash script runs it without a process. */
+  /** The same as sh text with a process fewer (a builtin, a variable for env(1)): what a
+   *  generated script runs instead. Shown as is by --explain. */
   inline?: string;
 }
 

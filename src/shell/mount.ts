@@ -1,4 +1,4 @@
-import type { Cmd } from './cmd.js';
+import { render, type Cmd } from './cmd.js';
 
 /**
  * Paths through /proc/PID/root from outside a mount namespace must be used as given:
@@ -61,5 +61,5 @@ export const mountAll = (file: string): Cmd => ({ file: 'mount', args: ['--all',
  */
 export function mountOverlay(source: string, target: string, l: { lower: string; upper: string; work: string }): Cmd {
   const m = mountFs('overlay', source, target, `lowerdir=${l.lower},upperdir=${l.upper},workdir=${l.work}`);
-  return { file: 'env', args: ['LIBMOUNT_FORCE_MOUNT2=always', m.file, ...m.args], inner: m };
+  return { file: 'env', args: ['LIBMOUNT_FORCE_MOUNT2=always', m.file, ...m.args], inner: m, inline: `LIBMOUNT_FORCE_MOUNT2=always ${render(m)}` };
 }

@@ -56,21 +56,36 @@ export class RealRunner implements Runner {
   async run(c: Cmd, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
     const execa = await loadExeca();
     const t0 = performance.now();
-    const r = await execa(c.file, c.args, {
+    // A process group of its own, killed whole when cancelled or too slow: a tool's children
+    // (bwrap's sandboxed one, say) die with it instead of holding our pipes open forever.
+    const p = execa(c.file, c.args, {
       reject: false,
       stripFinalNewline: false,
       input: c.stdin === undefined ? undefined : c.stdin + '\n',
       stdin: c.stdin === undefined ? 'ignore' : undefined,
-      cancelSignal: o.signal,
-      // A step must not hang a workshop: e.g. a background child holding our stdout pipe.
-      timeout: o.timeoutMs ?? 60_000,
+      detached: true,
       env: { LC_ALL: 'C' },
       cwd: '/',
     });
+    let timedOut = false;
+    const killGroup = (): void => {
+      try {
+        if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    // A step must not hang a workshop: e.g. a background child holding our stdout pipe.
+    const timer = setTimeout(() => ((timedOut = true), killGroup()), o.timeoutMs ?? 60_000);
+    o.signal?.addEventListener('abort', killGroup, { once: true });
+    if (o.signal?.aborted) killGroup();
+    const r = await p;
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', killGroup);
     const ms = performance.now() - t0;
     this.toolMs += ms;
     if (r.code === 'ENOENT') return missing(c, ms);
-    if (r.timedOut) return { code: 124, stdout: String(r.stdout), stderr: `${String(r.stderr)}\n${c.file}: killed after ${(o.timeoutMs ?? 60_000) / 1000} s`, ms };
+    if (timedOut) return { code: 124, stdout: String(r.stdout), stderr: `${String(r.stderr)}\n${c.file}: killed after ${(o.timeoutMs ?? 60_000) / 1000} s`, ms };
     return { code: r.exitCode ?? 128 + signalNumber(r.signal), stdout: String(r.stdout), stderr: String(r.stderr), ms };
   }
 
