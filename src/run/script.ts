@@ -34,7 +34,7 @@ const line = (a: Action): string[] => {
   if ('run' in a) return [`${render(a.run)} >/dev/null`];
   // unshare's own stderr goes to a file: killing the init at the end makes it complain
   // ("sigprocmask unblock failed"); if it fails to start, the file says why.
-  if ('start' in a) return [`${render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
+  if ('start' in a) return [`${a.start.inline ? `{ ${a.start.inline}; }` : render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
   if ('ensureDir' in a) {
     // A cache: built once; when two runs race, the second finds it made.
     const dir = quote(a.ensureDir);
@@ -89,7 +89,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
         // The box: kill its init and wait for unshare to reap it. Once waited for, the PID
         // namespace is gone and its cgroups are empty, so their rmdir needs no retry.
         if ('process' in r && r.process === 'BOX_LAUNCHER') out.push(`undo+=(${literal('kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER"')})`);
-        else for (const c of teardown(r)) out.push(`undo+=(${literal(render(c))})`);
+        else for (const c of teardown(r)) out.push(`undo+=(${literal(c.inline ?? render(c))})`);
       }
     }
     for (const a of s.actions) {

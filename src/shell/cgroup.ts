@@ -1,5 +1,5 @@
 // Plain writes to the cgroup filesystem, as commands a learner can type.
-import type { Cmd } from './cmd.js';
+import { quote, render, type Cmd } from './cmd.js';
 import { writeFile } from './coreutils.js';
 
 /** echo VALUE > FILE, shown as `tee FILE <<< VALUE`: every cgroup setting is one write. */
@@ -15,6 +15,8 @@ export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
     file: 'sh',
     args: ['-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"', 'sh', String(procsFiles.length), ...procsFiles, inner.file, ...inner.args],
     inner,
+    // In a bash script: the background subshell writes its own PID and execs, no sh between.
+    inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), `exec ${render(inner)}`].join('; '),
   };
 }
 
@@ -29,5 +31,5 @@ export function removeCgroup(dir: string): Cmd {
     'd=$1; i=0; while [ $i -lt 100 ]; do [ -d "$d" ] || exit 0; ' +
     'if [ -e "$d/cgroup.kill" ]; then echo 1 > "$d/cgroup.kill"; else while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$d/cgroup.procs"; fi; ' +
     'rmdir "$d" 2>/dev/null && exit 0; sleep 0.02; i=$((i+1)); done; exit 1';
-  return { file: 'sh', args: ['-c', script, 'sh', dir] };
+  return { file: 'sh', args: ['-c', script, 'sh', dir], inline: `(set -- ${quote(dir)}; ${script})` };
 }

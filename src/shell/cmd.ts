@@ -10,8 +10,8 @@ export interface Cmd {
   inner?: Cmd;
   /** For `sh -euc SCRIPT` made of commands: those commands, to show them one per line. */
   batch?: Cmd[];
-  /** The same as sh text with a process fewer (a builtin, a variable for env(1)): what a
-   *  generated script runs instead. Shown as is by --explain. */
+  /** The same as shell text with a process fewer (a builtin, a variable instead of env(1)):
+   *  what a generated script runs instead (POSIX sh inside a batch, bash elsewhere). */
   inline?: string;
 }
 
