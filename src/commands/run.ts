@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fill, literal, placeholders, render } from '../shell/cmd.js';
+import { fill, literal, placeholders, quote, render } from '../shell/cmd.js';
 import { spawnForeground } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { StateFile, stateDir, type HostResource } from '../box/state.js';
@@ -85,9 +85,21 @@ function explain(plan: Plan, runId: string): number {
   for (const s of plan.steps) {
     process.stdout.write(`\n${s.title}\n  kernel: ${s.feature.name} — ${s.feature.syscalls.join(', ')}\n  lesson ${s.lessons.join(', ')} · config.json: ${s.oci}\n`);
     for (const a of s.actions) {
+      if ('ensureDir' in a) {
+        // A cache: made by the first run on this host, reused after.
+        process.stdout.write(`  $ # once per host, unless ${a.ensureDir} exists:\n`);
+        for (const c of a.build) process.stdout.write(`      ${show(render(c))}\n`);
+        process.stdout.write(`      ${show(render({ file: 'mv', args: ['-T', a.tmp, a.ensureDir] }))}\n`);
+        continue;
+      }
       if (!('run' in a || 'start' in a)) continue;
       const c = 'run' in a ? a.run : a.start;
-      if (!c.batch) process.stdout.write(`  $ ${show(render(c))}\n`);
+      const script = ['sh', 'bash'].includes(c.file) && ['-c', '-euc'].includes(c.args[0]!) && c.args[1]!.includes('\n') ? c.args[1]! : undefined;
+      if (script && !c.batch) {
+        // A small shell program of ours: its lines, one per line, then its arguments.
+        process.stdout.write(`  $ ${c.file} ${c.args[0]} SCRIPT ${show(c.args.slice(2).map(quote).join(' '))}  where SCRIPT is:\n`);
+        for (const l of script.split('\n')) process.stdout.write(`      ${l}\n`);
+      } else if (!c.batch) process.stdout.write(`  $ ${show(render(c))}\n`);
       else {
         // One nsenter runs them all in the box's namespaces; shown one per line.
         const enter = c.args.slice(0, c.args.indexOf('sh'));

@@ -151,6 +151,11 @@ normalize() {
   assert_success
   assert_output --partial 'config.json: linux.namespaces'
   assert_output --partial 'lesson 9 · config.json: linux.resources'
+  # A cache built once per host is shown as such; a shell program of ours line by line.
+  assert_output --partial '# once per host, unless /var/cache/boxlab/dev-'
+  run boxlab run --explain --network bridge --rootfs "$R" -- /bin/true
+  assert_line --regexp '^  \$ sh -euc SCRIPT sh boxlab0 198\.18\.0\.1  where SCRIPT is:$'
+  assert_line '      ip link set "$br" up'
   [ -z "$(find /tmp -maxdepth 1 -name 'boxlab-*')" ]
   boxlab run --script --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'echo scripted; exit 5' >"$BATS_TEST_TMPDIR/run.sh"
   run bash "$BATS_TEST_TMPDIR/run.sh"
