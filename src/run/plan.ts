@@ -13,6 +13,8 @@ import { cmd, quote, render, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly, umount } from '../shell/mount.js';
 import { pivotRoot } from '../shell/pivot_root.js';
+import { withParentDeathSignal } from '../shell/setpriv.js';
+import { unshare } from '../shell/unshare.js';
 import { inCgroups } from '../shell/cgroup.js';
 import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
@@ -33,6 +35,9 @@ export interface Plan {
   payload: Cmd;
   /** Why a default was not applied (seccomp on util-linux < 2.41): said once, never hidden. */
   warnings: string[];
+  /** -t: the variable holding a process whose mount namespace has the box's devpts at
+   *  /dev/pts and /dev/ptmx: script(1) run there makes the terminal from the box's own devpts. */
+  consoleNs?: string;
 }
 
 export interface PlanHost {
@@ -262,6 +267,25 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
     actions: [{ run: inBoxBatch(['uts', 'net'], [setHostname(spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? [])]) }],
   });
 
+  // -t: a terminal from the box's own devpts, so that inside it has a name (/dev/pts/0). The
+  // host's script(1) makes it: it opens /dev/ptmx, so it runs in a mount namespace copied from
+  // the box's before pivot_root (the host's files, plus the box's devpts over /dev/pts and
+  // /dev/ptmx). A pty of the host's own devpts could not be named inside, nor bound in: mount(2)
+  // refuses a source from another mount namespace.
+  const consoleNs = spec.tty ? 'CONSOLE_NS' : undefined;
+  if (consoleNs) {
+    const view = cmd('sh', '-euc', 'mount --bind "$1/dev/pts" /dev/pts; mount --bind "$1/dev/pts/ptmx" /dev/ptmx; exec sleep infinity', 'sh', ROOTFS);
+    step({
+      id: 'console',
+      title: "For the terminal: the host's files with the box's devpts, in a mount namespace of their own",
+      feature: feature('devpts instances', ['unshare(2) CLONE_NEWNS', 'mount(2) MS_BIND'], ['pts(4)', 'mount_namespaces(7)']),
+      lessons: [2],
+      oci: 'process.terminal',
+      creates: [{ process: consoleNs }],
+      actions: [{ start: withParentDeathSignal('KILL', hostToolInBox(['mount'], unshare({ ns: ['mount'], propagation: 'private' }, view.file, ...view.args))), pid: consoleNs, until: 'sleep' }],
+    });
+  }
+
   step({
     id: 'pivot',
     title: 'pivot_root into the new root; detach the old one',
@@ -291,7 +315,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
     }
   }
 
-  return { steps, payload: joinCgroups(payload(spec, seccompFile, spec.args, !o.fdsClosed)), warnings };
+  return { steps, payload: joinCgroups(payload(spec, seccompFile, spec.args, !o.fdsClosed)), warnings, consoleNs };
 }
 
 /**

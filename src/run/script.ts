@@ -34,7 +34,12 @@ const line = (a: Action): string[] => {
   if ('run' in a) return [`${render(a.run)} >/dev/null`];
   // unshare's own stderr goes to a file: killing the init at the end makes it complain
   // ("sigprocmask unblock failed"); if it fails to start, the file says why.
-  if ('start' in a) return [`${a.start.inline ? `{ ${a.start.inline}; }` : render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
+  if ('start' in a) {
+    const started = [`${a.start.inline ? `{ ${a.start.inline}; }` : render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
+    // Ready once every wrapper has exec'd into the named program (bash's read: no process).
+    if (a.until) started.push(`until read -r c < /proc/$${a.pid}/comm && [ "$c" = ${quote(a.until)} ]; do kill -0 "$${a.pid}" 2>/dev/null || { cat "$WORK/${a.pid}.err" >&2; exit 1; }; done`);
+    return started;
+  }
   if ('ensureDir' in a) {
     // A cache: built once; when two runs race, the second finds it made.
     const dir = quote(a.ensureDir);
@@ -108,7 +113,9 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   const payload = render(plan.payload);
   // -t: script(1) gives the payload a terminal of its own; -e returns the payload's status.
   const stdin = o.interactive || o.tty ? '' : ' </dev/null';
-  out.push(o.tty ? `script -qefc ${quote(payload)} /dev/null${o.interactive ? '' : ' </dev/null'}` : `${payload}${stdin}`);
+  // In the console namespace (see plan.ts), script(1)'s /dev/ptmx is the box's.
+  const inConsole = plan.consoleNs ? `nsenter "--mount=/proc/\${${plan.consoleNs}}/ns/mnt" ` : '';
+  out.push(o.tty ? `${inConsole}script -qefc ${quote(payload)} /dev/null${o.interactive ? '' : ' </dev/null'}` : `${payload}${stdin}`);
   out.push('exit $?');
   return out.join('\n') + '\n';
 }

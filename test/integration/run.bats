@@ -146,6 +146,19 @@ normalize() {
   assert_host_clean
 }
 
+@test "-t: a terminal of the box's own devpts, named inside; the exit code still the command's" {
+  # script(1) gives boxlab itself a terminal here; the box's output comes back with CRLFs.
+  run script -qec "node $ROOT/bin/boxlab.js run -t --seccomp unconfined --rootfs $R -- /bin/sh -c 'tty; test -t 0 && echo isatty; ls /dev/pts; exit 4'" /dev/null
+  assert_equal "$status" 4
+  output=$(printf '%s' "$output" | tr -d '\r')
+  mapfile -t lines <<<"$output"
+  assert_line /dev/pts/0
+  assert_line isatty
+  # Only the box's own terminal in its devpts, not the host's.
+  assert_line --regexp '^0 +ptmx$|^0$'
+  assert_host_clean
+}
+
 @test "--explain runs nothing; --script is a bash script that does the same run" {
   run boxlab run --explain --memory 32m --rootfs "$R" -- /bin/true
   assert_success

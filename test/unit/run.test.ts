@@ -222,3 +222,15 @@ describe('--network bridge', () => {
     expect(script).toMatch(/undo\+=\('sh -c .*brif.*ip link del.* boxlab0'\)/);
   });
 });
+
+describe('-t', () => {
+  it("script(1) runs in a mount namespace with the box's devpts, made before pivot_root", () => {
+    const plan = planRun(specFromFlags(parseRunFlags(['-t', '--rootfs', '/', '--', '/bin/sh']), undefined, profile), host());
+    const ids = plan.steps.map((s) => s.id);
+    expect(ids.indexOf('console')).toBe(ids.indexOf('pivot') - 1);
+    const script = runScript(plan, { invocation: 'boxlab run -t', commented: false, tty: true });
+    execFileSync('bash', ['-n'], { input: script });
+    expect(script).toMatch(/mount --bind "\$1\/dev\/pts" \/dev\/pts; mount --bind "\$1\/dev\/pts\/ptmx" \/dev\/ptmx; exec sleep infinity/);
+    expect(script).toMatch(/^nsenter "--mount=\/proc\/\$\{CONSOLE_NS\}\/ns\/mnt" script -qefc /m);
+  });
+});
