@@ -1,7 +1,8 @@
 // A Plan as one bash script: what `boxlab run --script` prints and what `boxlab run` executes
 // (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
 import type { Action } from '../engine/lesson.js';
-import { literal, quote, render } from '../shell/cmd.js';
+import { cmd, literal, quote, render } from '../shell/cmd.js';
+import { nsenter } from '../shell/nsenter.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
 import { teardown } from '../box/resources.js';
 import { inBoxBatch, type Plan } from './plan.js';
@@ -114,8 +115,9 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   // -t: script(1) gives the payload a terminal of its own; -e returns the payload's status.
   const stdin = o.interactive || o.tty ? '' : ' </dev/null';
   // In the console namespace (see plan.ts), script(1)'s /dev/ptmx is the box's.
-  const inConsole = plan.consoleNs ? `nsenter "--mount=/proc/\${${plan.consoleNs}}/ns/mnt" ` : '';
-  out.push(o.tty ? `${inConsole}script -qefc ${quote(payload)} /dev/null${o.interactive ? '' : ' </dev/null'}` : `${payload}${stdin}`);
+  const terminal = cmd('script', '-qefc', payload, '/dev/null');
+  const inConsole = plan.consoleNs ? nsenter({ nsFiles: { mount: `/proc/\${${plan.consoleNs}}/ns/mnt` } }, terminal.file, ...terminal.args) : terminal;
+  out.push(o.tty ? `${render(inConsole)}${o.interactive ? '' : ' </dev/null'}` : `${payload}${stdin}`);
   out.push('exit $?');
   return out.join('\n') + '\n';
 }
