@@ -1,13 +1,13 @@
 // `boxlab reset`: undo whatever earlier runs left on the host, from their state files and
 // from a scan for the boxlab prefix (a --script run or a lost state file leaves no record).
-import { readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
+import { readdirSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import { isAlive, isSameLiveProcess } from '../kernel/proc.js';
 import { leasesDir } from '../run/network.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
-import { describe, hostTeardown, isPresent, LINK_PREFIX, WORK_PREFIX } from './resources.js';
+import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PREFIX } from './resources.js';
 
 export interface ResetLine {
   what: string;
@@ -83,14 +83,6 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     if (!isLive(dir)) await undo({ dir });
   }
   return removed;
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function listDir(dir: string): string[] {

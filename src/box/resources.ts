@@ -62,7 +62,8 @@ export function isPresent(r: HostResource): boolean {
   return isSameLiveProcess(r.process, r.startTime);
 }
 
-function readText(path: string): string {
+/** A file's text, or '' when it cannot be read (gone meanwhile). */
+export function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {

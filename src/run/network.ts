@@ -3,6 +3,7 @@
 // bridge. No NAT and no forwarding: boxlab changes no host routing or firewall setting.
 import type { Action, Resource } from '../engine/lesson.js';
 import { cmd, type Cmd } from '../shell/cmd.js';
+import { addAddress, addDefaultRoute, addVethPair, linkUp, setMaster } from '../shell/ip.js';
 import { stateDir } from '../box/state.js';
 
 /** RFC 2544's benchmarking range: never the host's own network, nor lesson 5's ranges. */
@@ -39,10 +40,10 @@ export function bridgeStep(): { creates: Resource[]; actions: Action[]; inBox: C
       { run: cmd('sh', '-euc', ENSURE_BRIDGE, 'sh', BRIDGE, GATEWAY) },
       { run: cmd('sh', '-euc', LEASE, 'sh', leasesDir(), '${HOST_PID}', SUBNET), capture: 'BOX_IP' },
       // The pair is made with its far end already in the box, named eth0 there.
-      { run: cmd('ip', 'link', 'add', HOST_END, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', '${BOX}') },
-      { run: cmd('ip', 'link', 'set', HOST_END, 'master', BRIDGE, 'up') },
+      { run: addVethPair(HOST_END, 'eth0', '${BOX}') },
+      { run: setMaster(HOST_END, BRIDGE, true) },
     ],
     // Inside the box's network namespace, with the hostname and lo.
-    inBox: [cmd('ip', 'addr', 'add', '${BOX_IP}/24', 'dev', 'eth0'), cmd('ip', 'link', 'set', 'eth0', 'up'), cmd('ip', 'route', 'add', 'default', 'via', GATEWAY)],
+    inBox: [addAddress('${BOX_IP}/24', 'eth0'), linkUp('eth0'), addDefaultRoute(GATEWAY)],
   };
 }
