@@ -26,6 +26,8 @@ const manifests = new Map<string, { type: string; body: Buffer }>();
 let requests: string[] = [];
 let tokenStatus = 200;
 let corrupt: string | undefined;
+/** How the layer blob is mis-sent: a Content-Length other than the manifest's size, or a chunked body too long or too short. */
+let mangle: 'length' | 'longer' | 'shorter' | undefined;
 
 beforeAll(async () => {
   const layerTar = await tarOf([{ name: 'etc/hello', body: 'from the registry' }]);
@@ -39,6 +41,10 @@ beforeAll(async () => {
   ] }));
   manifests.set('lib/tiny:1', { type: MEDIA.dockerList, body: index });
   manifests.set(`lib/tiny:${sha(manifest)}`, { type: MEDIA.dockerManifest, body: manifest });
+  // The same layer under a config that promises another diff_id (an OCI manifest, no index).
+  const lying = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(Buffer.from('another tar'))] } }));
+  blobs.set(sha(lying), lying);
+  manifests.set('lib/tiny:lying', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(lying), size: lying.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] })) });
 
   server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
@@ -59,6 +65,12 @@ beforeAll(async () => {
     if (m && m[2] === 'blobs' && blobs.has(m[3]!)) {
       let body = blobs.get(m[3]!)!;
       if (corrupt === m[3]) (body = Buffer.from(body))[body.length - 5] ^= 0xff;
+      if (mangle && body[0] === 0x1f) {
+        if (mangle === 'length') return void res.writeHead(200, { 'content-length': body.length + 1 }).end(Buffer.concat([body, Buffer.from('x')]));
+        res.writeHead(200); // no Content-Length: chunked, so only the bytes themselves tell
+        res.write(body.subarray(0, 10));
+        return void res.end(mangle === 'longer' ? Buffer.concat([body.subarray(10), Buffer.alloc(100)]) : body.subarray(10, body.length - 10));
+      }
       return void res.writeHead(200, { 'content-length': body.length }).end(body);
     }
     res.writeHead(404).end();
@@ -76,6 +88,7 @@ beforeEach(() => {
   requests = [];
   tokenStatus = 200;
   corrupt = undefined;
+  mangle = undefined;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -136,6 +149,24 @@ describe.skipIf(!asRoot)('pulling over HTTP on loopback (root: layers are unpack
     expect(store.has(layerDigest)).toBe(false);
     expect(readdirSync(store.tmp)).toEqual([]);
     expect(store.index()).toEqual([]);
+  });
+
+  it.each([
+    ['length', /the registry sends \d+ bytes, the manifest says \d+: nothing was cached/],
+    ['longer', /is larger than the \d+ bytes its descriptor says: nothing was cached/],
+    ['shorter', /ended after \d+ of \d+ bytes: nothing was cached/],
+  ] as const)('a blob of the wrong size (%s) is refused before its digest is trusted; nothing is cached', async (how, message) => {
+    mangle = how;
+    await expect(pull(`127.0.0.1:${port}/lib/tiny:1`, opts())).rejects.toThrow(message);
+    expect(readdirSync(store.tmp)).toEqual([]);
+    expect(store.index()).toEqual([]);
+    expect(existsSync(join(dir, 'layers'))).toBe(false);
+  });
+
+  it("a layer whose tar is not the config's diff_id is rejected; nothing is tagged or unpacked", async () => {
+    await expect(pull(`127.0.0.1:${port}/lib/tiny:lying`, opts())).rejects.toThrow(/unpacks to sha256:[0-9a-f]{64}, but the image config says sha256:/);
+    expect(store.index()).toEqual([]);
+    expect(readdirSync(join(dir, 'layers'))).toEqual([]);
   });
 
   it('an unknown image, a refused token and no registry each give one clear line', async () => {
