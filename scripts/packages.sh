@@ -8,6 +8,7 @@ declare -A NEED=(
   [iproute2]=ip
   [coreutils]=chroot
   [kmod]=modprobe
+  [procps]=ps                       # kill(1), ps and pgrep: minbase Debian lacks them (bash's kill is a builtin)
   [bubblewrap]=bwrap
   [keyutils]=keyctl
   [nodejs]=node

@@ -26,8 +26,7 @@ const fetchStep = (source: 'local' | 'registry'): Step => ({
     source === 'local'
       ? { run: boxlab('fetch', '--busybox'), capture: 'IMAGE' }
       : { run: boxlab('fetch', '${REGISTRY}/boxlab/busybox:layers', '--plain-http'), capture: 'IMAGE' },
-    { run: boxlab('inspect', '${IMAGE}'), capture: 'MANIFEST', match: 'manifest sha256:([0-9a-f]{64})' },
-    { run: boxlab('inspect', '${IMAGE}'), capture: 'CONFIG', match: 'config +sha256:([0-9a-f]{64})' },
+    { run: boxlab('inspect', '${IMAGE}'), capture: 'MANIFEST', match: 'manifest sha256:([0-9a-f]{64})', also: { CONFIG: 'config +sha256:([0-9a-f]{64})' } },
   ],
   probes: [
     { title: 'the cache is an OCI image layout', show: { out: cmd('ls', '${IMAGES}') } },
@@ -47,8 +46,7 @@ const steps = (source: 'local' | 'registry'): Step[] => [
     title: 'Read the manifest and the config',
     feature: { name: 'image manifest and config', syscalls: ['(user space: JSON)'], man: ['OCI image-spec (manifest.md, config.md)'] },
     actions: [
-      { run: boxlab('inspect', '${IMAGE}', '--lowerdir'), capture: 'LOWER', match: '(.+)' },
-      { run: boxlab('inspect', '${IMAGE}', '--lowerdir'), capture: 'TOP', match: '^([^:]+)' },
+      { run: boxlab('inspect', '${IMAGE}', '--lowerdir'), capture: 'LOWER', match: '(.+)', also: { TOP: '^([^:]+)' } },
     ],
     probes: [
       { title: 'the manifest: a config and three layers, each by digest and size', show: { out: boxlab('inspect', '${IMAGE}', '--manifest') } },

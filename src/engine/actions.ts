@@ -100,8 +100,15 @@ export async function act(a: Action, x: ActContext): Promise<void> {
   const result = await o.runner.run(filled, 'capture' in a ? {} : { signal: o.signal });
   const captured = 'capture' in a && result.code === 0 ? (a.match ? new RegExp(a.match).exec(result.stdout)?.[1] : lastWord(result.stdout)) : undefined;
   if (captured !== undefined && 'capture' in a) vars[a.capture] = captured;
+  let missing: string | undefined;
+  for (const [name, re] of 'capture' in a && result.code === 0 ? Object.entries(a.also ?? {}) : []) {
+    const value = new RegExp(re).exec(result.stdout)?.[1];
+    if (value === undefined) missing ??= re;
+    else vars[name] = value;
+  }
   if (interrupted()) throw new StepFailed('interrupted', 130);
   if ('capture' in a && result.code === 0 && captured === undefined) throw new StepFailed(`\`${line}\` printed nothing matching ${a.match}`);
+  if (missing) throw new StepFailed(`\`${line}\` printed nothing matching ${missing}`);
   o.emit({ type: 'cmd', action: a, shown: line, result, value: captured, quiet });
   if (result.code === 127) throw new StepFailed(`missing tool: ${c.file} (run \`boxlab doctor\`)`);
   if (result.code !== 0 && !('mayFail' in a && a.mayFail)) {

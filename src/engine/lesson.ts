@@ -48,8 +48,9 @@ export type Action =
   /** Wait (up to 2 s) until the process in that variable has exited. */
   | { awaitExit: string }
   /** Run to completion and keep what it prints in the variable `capture`: the last word, or
-   *  with `match` (a regex that bash and JavaScript read alike) its first group. */
-  | { run: Cmd; capture: string; match?: string }
+   *  with `match` (a regex that bash and JavaScript read alike) its first group. `also` takes
+   *  more variables from the same output (name -> regex, its first group), so one run serves. */
+  | { run: Cmd; capture: string; match?: string; also?: Record<string, string> }
   /** Build a directory once (a cache): run `build` into `tmp`, then rename it to `dir`. */
   | { ensureDir: string; tmp: string; build: Cmd[] };
 

@@ -65,7 +65,7 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
       }
       for (const a of s.actions) {
         if ('start' in a || 'childOf' in a) defined.add(a.pid);
-        if ('capture' in a) defined.add(a.capture);
+        if ('capture' in a) for (const name of [a.capture, ...Object.keys(a.also ?? {})]) defined.add(name);
       }
       if (!own) return;
       if (ids.has(s.id)) at(s, 'duplicate step id');

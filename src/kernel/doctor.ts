@@ -61,6 +61,8 @@ const TOOLS: { name: string; pkg: string; version: string[] }[] = [
   { name: 'chroot', pkg: 'coreutils', version: ['--version'] },
   { name: 'capsh', pkg: 'libcap2-bin', version: ['--help'] },
   { name: 'ip', pkg: 'iproute2', version: ['-V'] },
+  // Cleanup ends boxes with kill(1): minbase Debian has only bash's builtin.
+  { name: 'kill', pkg: 'procps', version: ['--version'] },
 ];
 
 export async function doctor(runner: Runner): Promise<Finding[]> {

@@ -157,10 +157,12 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
           say(`for ((boxlab_i = 0; boxlab_i < 200; boxlab_i++)); do`, `  ${test} && break`, '  sleep 0.01', 'done');
         }
         else if ('run' in a && 'capture' in a) {
-          const pick = a.match
-            ? `[[ $${a.capture} =~ ${a.match.replace(/ /g, '\\ ')} ]] && ${a.capture}=\${BASH_REMATCH[1]}`
-            : `${a.capture}=\${${a.capture}##* }`;
-          say(`boxlab_say ${quote('$ ' + render(a.run))}`, `${a.capture}=$(${render(a.run)})`, pick, `boxlab_say "${a.capture}=\${${a.capture}}"`);
+          const match = (name: string, re: string): string => `[[ $${a.capture} =~ ${re.replace(/ /g, '\\ ')} ]] && ${name}=\${BASH_REMATCH[1]}`;
+          const also = Object.entries(a.also ?? {});
+          // The extra variables are taken first, while $CAPTURE still holds the whole output.
+          say(`boxlab_say ${quote('$ ' + render(a.run))}`, `${a.capture}=$(${render(a.run)})`, ...also.map(([name, re]) => match(name, re)));
+          say(a.match ? match(a.capture, a.match) : `${a.capture}=\${${a.capture}##* }`);
+          for (const name of [a.capture, ...also.map(([n]) => n)]) say(`boxlab_say "${name}=\${${name}}"`);
         }
         else if ('run' in a) say(...commandLines(a.run, a.mayFail ? ' || true' : ''));
         else if ('start' in a) {

@@ -37,7 +37,7 @@ load helpers
 
 @test "not root: one line, exit 1, nothing created" {
   requires_root
-  run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp BOXLAB_STATE_HOME=/tmp/boxlab-unused node "$ROOT/bin/boxlab.js" lesson 1 --yes
+  as_nobody env HOME=/tmp BOXLAB_STATE_HOME=/tmp/boxlab-unused node "$ROOT/bin/boxlab.js" lesson 1 --yes
   assert_failure 1
   assert_equal "${#lines[@]}" 1
   assert_output --partial "needs root"
@@ -46,7 +46,7 @@ load helpers
 
 @test "a dry run needs no root and runs nothing" {
   requires_root # to become someone else
-  run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp node "$ROOT/bin/boxlab.js" lesson 2 --dry-run
+  as_nobody env HOME=/tmp node "$ROOT/bin/boxlab.js" lesson 2 --dry-run
   assert_success
   assert_output --partial "dry run"
   assert_output --partial 'pivot_root ${ROOTFS}/.oldroot' || assert_output --partial 'pivot_root /tmp/boxlab-'

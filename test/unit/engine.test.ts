@@ -161,6 +161,17 @@ describe('the step runner', () => {
     expect(runner.calls.at(-1)).toBe('ipcrm --shmem-id 42');
   });
 
+  it('one run fills several variables with `also`; one that matches nothing fails the step', async () => {
+    const out = 'manifest sha256:aa\nconfig   sha256:bb\n';
+    const step = (also: Record<string, string>): Step => ({ id: 'inspect', title: 'inspect', feature, actions: [{ run: cmd('inspect'), capture: 'M', match: 'manifest sha256:([a-f]+)', also }], checks: [{ title: 'both', fact: { out: cmd('echo', '${M}-${C}') }, equals: 'aa-bb' }] });
+    const runner = new RecordingRunner((line) => (line === 'inspect' ? { stdout: out } : line === 'echo aa-bb' ? { stdout: 'aa-bb\n' } : undefined));
+    expect(await runLesson(lessonOf([step({ C: 'config +sha256:([a-f]+)' })]), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad })).toMatchObject({ ok: true });
+    expect(runner.calls.filter((c) => c === 'inspect')).toHaveLength(1);
+    const failed = await runLesson(lessonOf([step({ C: 'layer (x+)' })]), { runner, emit: () => {}, dryRun: false, vars, isPresent, load: noLoad });
+    expect(failed).toMatchObject({ ok: false, code: 1 });
+    expect(failed.reason).toContain('printed nothing matching layer (x+)');
+  });
+
   it('forgets, without a teardown, what a step recorded but never created', async () => {
     const state = new StateFile('r3');
     const runner = new RecordingRunner(echoOk);

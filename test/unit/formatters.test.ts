@@ -11,6 +11,7 @@ import { jsonFormatter } from '../../src/report/json.js';
 import { terminalFormatter } from '../../src/report/terminal.js';
 import type { Event } from '../../src/engine/events.js';
 import { cmd } from '../../src/shell/cmd.js';
+import { feature, lessonOf } from './helpers.js';
 
 chalk.level = 0;
 const vars = workspaceVars('abcd1234', { CACHE_DIR: '/var/cache/boxlab/rootfs', ROOTFS_CACHE: '/var/cache/boxlab/rootfs/busybox-x', BUSYBOX: '/bin/busybox' });
@@ -60,6 +61,22 @@ describe('--script with requirements', () => {
     const script = await scriptOf(4);
     expect(script).toContain(`if [ ! -e /proc/self/ns/time ]; then\n  boxlab_say '  skipped: this kernel has no time namespaces (they came in Linux 5.6)'\nelse`);
     expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
+  });
+});
+
+describe('--script, run by bash', () => {
+  it.skipIf(process.geteuid?.() !== 0)("takes a capture's `also` variables from the same output, as the engine does", async () => {
+    const out = capture();
+    const lesson = lessonOf([{
+      id: 'inspect', title: 'inspect', feature,
+      actions: [{ run: cmd('printf', 'manifest sha256:aa\\nconfig   sha256:bb\\n'), capture: 'M', match: 'manifest sha256:([a-f]+)', also: { C: 'config +sha256:([a-f]+)' } }],
+      checks: [{ title: 'both', fact: { out: cmd('echo', '${M}-${C}') }, equals: 'aa-bb' }],
+    }]);
+    await runLesson(lesson, { runner: new RecordingRunner(), emit: scriptFormatter(out.stream, 'test'), dryRun: true, vars, load: loadByNumber });
+    const run = spawnSync('bash', [], { input: out.text(), encoding: 'utf8' });
+    expect(run.stdout).toContain('C=bb');
+    expect(run.stdout).toContain('M=aa');
+    expect(run.status).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 // boxlab run's pieces without root: flags, the spec from flags, config.json both ways, the
 // plan's shape and its bash script (checked with bash -n).
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,7 +107,9 @@ describe('specs and config.json', () => {
 });
 
 describe('the plan and its script', () => {
-  const spec = () => specFromFlags(parseRunFlags(['--memory', '32m', '--rootfs', '/', '-v', '/tmp/probe.sh:/probe:ro', '--', '/bin/true']), undefined, profile);
+  // A volume's source must exist: lesson 12's probe is a file every checkout has.
+  const probe = fileURLToPath(new URL('../../lessons/12-container/probe.sh', import.meta.url));
+  const spec = () => specFromFlags(parseRunFlags(['--memory', '32m', '--rootfs', '/', '-v', `${probe}:/probe:ro`, '--', '/bin/true']), undefined, profile);
 
   it('steps in order, each with its lesson and config.json field', () => {
     const plan = planRun(spec(), host());
