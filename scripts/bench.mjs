@@ -11,13 +11,16 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { $, argv } from 'zx';
 
 $.verbose = false;
 const runs = Number(argv.runs ?? 7);
-const cli = join(import.meta.dirname, '..', 'bin', 'boxlab.js');
+// Not import.meta.dirname: Debian 12's Node 18 lacks it.
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'bin', 'boxlab.js');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
@@ -98,7 +101,7 @@ function images(tmp) {
     return;
   }
   const port = String(20000 + (process.pid % 20000));
-  const registry = join(import.meta.dirname, 'registry.sh');
+  const registry = join(here, 'registry.sh');
   timeIt('bash', [registry, 'start', port, join(tmp, 'registry')]);
   try {
     const ref = `127.0.0.1:${port}/boxlab/busybox:layers`;
