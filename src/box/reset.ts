@@ -2,8 +2,8 @@
 // from a scan for the boxlab prefix (a --script run or a lost state file leaves no record).
 import { readdirSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
-import type { Runner } from '../shell/runner.js';
-import { isAlive, isSameLiveProcess } from '../kernel/proc.js';
+import { RUN_MARK, type Runner } from '../shell/runner.js';
+import { isAlive, isSameLiveProcess, processesWithEnv, processStartTime } from '../kernel/proc.js';
 import { leasesDir } from '../run/network.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
@@ -45,6 +45,14 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     }
     say({ what: `run ${state.runId}`, done: `left alone: its boxlab (pid ${state.owner}) is still running`, ok: true });
   }
+  // Processes of runs that are gone, found by the mark boxlab gives what it starts (BOXLAB_RUN):
+  // also one whose PID never reached its state file (boxlab killed between the spawn and the
+  // write, before setpriv's --pdeathsig took hold). Killed before their mounts are undone.
+  const liveRuns = new Set(states.filter((s) => !dead.includes(s)).map(({ state }) => state.runId));
+  for (const { pid, value } of processesWithEnv(RUN_MARK)) {
+    if (!liveRuns.has(value)) await undo({ process: pid, startTime: processStartTime(pid) });
+  }
+
   for (const { path, state } of dead) {
     for (const r of [...state.resources].reverse()) if (!('link' in r && liveLinks.includes(r.link))) await undo(r);
     rmSync(path, { force: true });

@@ -78,7 +78,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     if (e.type === 'cleanup' || e.type === 'end') shellOpen = false;
     show(e);
   };
-  const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : await new RealRunner().ready();
+  const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : await new RealRunner(vars.RUN_ID).ready();
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   const onInterrupt = (): void => void (shellOpen || ac.abort());

@@ -69,7 +69,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const { pid, exited } = spawnForeground(bash);
+    const { pid, exited } = spawnForeground(bash, { runId });
     state.handOver(pid);
     return await exited;
   } finally {
@@ -183,7 +183,7 @@ function detach(spec: RunSpec, runId: string, bash: { file: string; args: string
   // When the command ends, the box's files in /run/boxlab/boxes go with it.
   const script = bash.args[1]!.replace(/\nexit \$\?\n$/, `\nstatus=$?\nrm -f ${[record, stateFile, log].map(literal).join(' ')}\nexit $status\n`);
   // spawnForeground with a log starts it in a session of its own (setsid(2)).
-  const { pid } = spawnForeground({ file: 'bash', args: ['-c', script, 'boxlab-run'] }, { log: fd });
+  const { pid } = spawnForeground({ file: 'bash', args: ['-c', script, 'boxlab-run'] }, { log: fd, runId });
   state.handOver(pid);
   closeSync(fd);
   const rec: BoxRecord = { name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec };

@@ -1,5 +1,5 @@
 // Facts about processes, read from /proc.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Field 22 of /proc/PID/stat: start time in clock ticks since boot; '' if gone. */
 export function processStartTime(pid: number): string {
@@ -40,6 +40,21 @@ export function comm(pid: number): string {
   } catch {
     return '';
   }
+}
+
+/** Live processes whose initial environment holds NAME=VALUE, with VALUE; unreadable ones are skipped. */
+export function processesWithEnv(name: string): { pid: number; value: string }[] {
+  const out: { pid: number; value: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || !isAlive(Number(d))) continue;
+    try {
+      const entry = readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').find((e) => e.startsWith(`${name}=`));
+      if (entry) out.push({ pid: Number(d), value: entry.slice(name.length + 1) });
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return out;
 }
 
 /** A live process: /proc/PID exists and it is not a zombie. */

@@ -47,6 +47,10 @@ function missing(c: Cmd, ms: number): RunResult {
 export class RealRunner implements Runner {
   toolMs = 0;
 
+  /** `runId`: marks every process start() makes (BOXLAB_RUN in its environment), so reset can
+   *  find one whose PID never reached the state file (boxlab killed right after the spawn). */
+  constructor(private readonly runId?: string) {}
+
   /** Load execa now, so its import is start-up time rather than the first step's. */
   async ready(): Promise<this> {
     await loadExeca();
@@ -94,7 +98,8 @@ export class RealRunner implements Runner {
     const t0 = performance.now();
     // detached: its own session, so a Ctrl-C at the terminal (meant for us or for a shell in
     // the box) never reaches the box; --pdeathsig still ties it to us.
-    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env: { LC_ALL: 'C' }, cwd: '/', detached: true });
+    const env = this.runId ? { LC_ALL: 'C', [RUN_MARK]: this.runId } : { LC_ALL: 'C' };
+    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env, cwd: '/', detached: true });
     const exited = p.then((r) => ({
       code: r.code === 'ENOENT' ? 127 : r.exitCode ?? 128 + signalNumber(r.signal),
       stdout: '',
@@ -114,6 +119,9 @@ export class RealRunner implements Runner {
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
 }
+
+/** The environment variable that names the run a started process belongs to. */
+export const RUN_MARK = 'BOXLAB_RUN';
 
 export class SpawnError extends Error {
   constructor(readonly cmd: Cmd, reason: string) {
@@ -162,8 +170,9 @@ export class RecordingRunner implements Runner {
  * would add ~18 ms of loading to every run). With `log`, it starts in its own session,
  * writing to that file, and is left running (-d).
  */
-export function spawnForeground(c: Cmd, o: { log?: number } = {}): { pid: number; exited: Promise<number> } {
-  const child = spawn(c.file, c.args, o.log === undefined ? { stdio: 'inherit', cwd: '/' } : { stdio: ['ignore', o.log, o.log], cwd: '/', detached: true });
+export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}): { pid: number; exited: Promise<number> } {
+  const env = o.runId ? { ...process.env, [RUN_MARK]: o.runId } : process.env;
+  const child = spawn(c.file, c.args, o.log === undefined ? { stdio: 'inherit', cwd: '/', env } : { stdio: ['ignore', o.log, o.log], cwd: '/', env, detached: true });
   const exited = new Promise<number>((resolve) => {
     child.on('error', () => resolve(127));
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.signals[signal] : 0)));

@@ -43,12 +43,14 @@ assert_host_clean() {
   fi
 }
 
-# Live processes that boxlab starts: boxes (unshare ... sleep infinity) and chroot sleepers.
+# Live processes that boxlab starts: boxes (unshare ... sleep infinity), chroot sleepers, and
+# anything a lesson started (marked BOXLAB_RUN=RUN_ID in its environment).
 boxlab_processes() {
   local p cmd
   for p in /proc/[0-9]*; do
     grep -qs '^State:.*Z' "$p/status" && continue
     cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+    tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -q '^BOXLAB_RUN=' && { echo "${p#/proc/} $cmd(marked)"; continue; }
     case "$cmd" in
       *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/tmp/boxlab-'*) echo "${p#/proc/} $cmd" ;;
     esac
