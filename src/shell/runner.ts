@@ -44,6 +44,9 @@ function missing(c: Cmd, ms: number): RunResult {
   return { code: 127, stdout: '', stderr: `${c.file}: command not found`, ms };
 }
 
+/** The environment variable that names the run a started process belongs to. */
+export const RUN_MARK = 'BOXLAB_RUN';
+
 export class RealRunner implements Runner {
   toolMs = 0;
 
@@ -119,9 +122,6 @@ export class RealRunner implements Runner {
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
 }
-
-/** The environment variable that names the run a started process belongs to. */
-export const RUN_MARK = 'BOXLAB_RUN';
 
 export class SpawnError extends Error {
   constructor(readonly cmd: Cmd, reason: string) {
