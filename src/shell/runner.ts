@@ -46,6 +46,8 @@ function missing(c: Cmd, ms: number): RunResult {
 
 /** The environment variable that names the run a started process belongs to. */
 export const RUN_MARK = 'BOXLAB_RUN';
+/** An environment with the run's mark added, when there is a run to name. */
+const withMark = (env: NodeJS.ProcessEnv, runId: string | undefined): NodeJS.ProcessEnv => (runId ? { ...env, [RUN_MARK]: runId } : env);
 
 export class RealRunner implements Runner {
   toolMs = 0;
@@ -101,8 +103,7 @@ export class RealRunner implements Runner {
     const t0 = performance.now();
     // detached: its own session, so a Ctrl-C at the terminal (meant for us or for a shell in
     // the box) never reaches the box; --pdeathsig still ties it to us.
-    const env = this.runId ? { LC_ALL: 'C', [RUN_MARK]: this.runId } : { LC_ALL: 'C' };
-    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env, cwd: '/', detached: true });
+    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env: withMark({ LC_ALL: 'C' }, this.runId), cwd: '/', detached: true });
     const exited = p.then((r) => ({
       code: r.code === 'ENOENT' ? 127 : r.exitCode ?? 128 + signalNumber(r.signal),
       stdout: '',
@@ -171,7 +172,7 @@ export class RecordingRunner implements Runner {
  * writing to that file, and is left running (-d).
  */
 export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}): { pid: number; exited: Promise<number> } {
-  const env = o.runId ? { ...process.env, [RUN_MARK]: o.runId } : process.env;
+  const env = withMark(process.env, o.runId);
   const child = spawn(c.file, c.args, o.log === undefined ? { stdio: 'inherit', cwd: '/', env } : { stdio: ['ignore', o.log, o.log], cwd: '/', env, detached: true });
   const exited = new Promise<number>((resolve) => {
     child.on('error', () => resolve(127));
