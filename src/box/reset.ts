@@ -7,7 +7,7 @@ import { isAlive, isSameLiveProcess, processesWithEnv, processStartTime } from '
 import { leasesDir } from '../run/network.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
-import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PREFIX } from './resources.js';
+import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PARENT, WORK_PREFIX } from './resources.js';
 
 export interface ResetLine {
   what: string;
@@ -84,10 +84,9 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
   // Host ends of veth pairs and bridges; deleting one end of a veth deletes both.
   for (const link of listDir('/sys/class/net').filter((n) => n.startsWith(LINK_PREFIX) && !liveLinks.includes(n))) await undo({ link });
 
-  const tmp = WORK_PREFIX.slice(0, WORK_PREFIX.lastIndexOf('/'));
-  const base = WORK_PREFIX.slice(tmp.length + 1);
-  for (const name of listDir(tmp).filter((n) => n.startsWith(base))) {
-    const dir = `${tmp}/${name}`;
+  // Only root can write in the work parent: whatever is there is a run's of ours.
+  for (const name of listDir(WORK_PARENT)) {
+    const dir = `${WORK_PARENT}/${name}`;
     if (!isLive(dir)) await undo({ dir });
   }
   return removed;

@@ -12,8 +12,10 @@ import { isSameLiveProcess } from '../kernel/proc.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import type { HostResource } from './state.js';
 
-/** Every work directory is /tmp/boxlab-RUNID, so a prefix scan finds leftovers of any run. */
-export const WORK_PREFIX = '/tmp/boxlab-';
+/** Every work directory is WORK_PARENT/RUNID: a directory only root may write to, so no other
+ *  user can prepare a run's directory (or plant links in it) before the run makes it. */
+export const WORK_PARENT = '/var/lib/boxlab/work';
+export const WORK_PREFIX = `${WORK_PARENT}/`;
 /** Every host network link a lesson makes is called boxlab-something. */
 export const LINK_PREFIX = 'boxlab';
 

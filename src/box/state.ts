@@ -1,10 +1,22 @@
 // The state file: every host-side resource a run creates is written here *before* it is
 // created, so `boxlab reset` can undo it after any crash, even SIGKILL.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { EnvError } from '../errors.js';
 import { join } from 'node:path';
 import { processStartTime } from '../kernel/proc.js';
 
 export const stateDir = (): string => process.env.BOXLAB_RUN_DIR ?? '/run/boxlab';
+
+/** The state directory, root's alone (0700), made or tightened: run ids, box records and
+ *  logs (which hold -e values) are nobody else's business. Returns its path. */
+export function privateStateDir(): string {
+  const dir = stateDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.geteuid?.()) throw new EnvError(`${dir} is not a directory of ours: refusing to keep state there`);
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  return dir;
+}
 
 /** A resource with its placeholders filled in; processes carry PID and start time. */
 export type HostResource =
@@ -29,8 +41,7 @@ export class StateFile {
 
   /** `owner`: the process whose life the run is (this one, or the bash script of a boxlab run). */
   constructor(runId: string, owner = process.pid, resources: HostResource[] = []) {
-    mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
-    this.path = join(stateDir(), `${runId}.json`);
+    this.path = join(privateStateDir(), `${runId}.json`);
     this.state = { runId, owner, ownerStart: processStartTime(owner), resources };
     this.flush();
   }
@@ -61,7 +72,7 @@ export class StateFile {
 
   private flush(): void {
     // Write then rename, so a crash never leaves half a file.
-    writeFileSync(this.path + '.tmp', JSON.stringify(this.state, null, 1));
+    writeFileSync(this.path + '.tmp', JSON.stringify(this.state, null, 1), { mode: 0o600 });
     renameSync(this.path + '.tmp', this.path);
   }
 }

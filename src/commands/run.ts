@@ -2,19 +2,21 @@
 // executed as one bash script (the one --script prints), so it costs Node's start-up plus the
 // tools, not a spawn per step from Node.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fill, literal, placeholders, quote, render } from '../shell/cmd.js';
+import { fill, fillCmd, literal, placeholders, quote, render } from '../shell/cmd.js';
 import { spawnForeground } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
-import { StateFile, stateDir, type HostResource } from '../box/state.js';
+import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { isAlive } from '../kernel/proc.js';
 import { parseRunFlags } from '../run/flags.js';
-import { payload, planRun, type Plan } from '../run/plan.js';
-import { runScript } from '../run/script.js';
+import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
+import { RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile } from '../run/host.js';
+import { enterBox } from '../run/enter.js';
+import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
   --rm  -i  -t  -d  --name NAME  --hostname NAME
@@ -22,8 +24,6 @@ const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [
   --memory 64m  --pids 100  --cpus 0.5  --cap-add CAP  --cap-drop CAP
   --seccomp PROFILE.json|unconfined  --explain  --script
 Boxes are always removed when their command ends (--rm is the only mode).`;
-
-const boxesDir = (): string => join(stateDir(), 'boxes');
 
 export async function runCommand(argv: string[]): Promise<number> {
   if (argv[0] === '--help' || argv[0] === '-h') {
@@ -52,30 +52,42 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(runScript(plan, { invocation, commented: true, tty: spec.tty, interactive: spec.interactive }));
     return 0;
   }
-  mkdirSync(boxesDir(), { recursive: true });
-  const stateFile = join(boxesDir(), `${spec.name}.box`);
-  if (existsSync(join(boxesDir(), `${spec.name}.json`))) throw new UsageError(`a box named ${spec.name} is running (boxlab ps; boxlab rm ${spec.name})`);
+  privateBoxesDir();
+  const files = boxFiles(spec.name);
+  if (existsSync(files.record)) throw new UsageError(`a box named ${spec.name} is running (boxlab ps; boxlab rm ${spec.name})`);
+  // The script goes to bash as a root-only file, not as its argv: ps would show -e values.
+  const scriptFile = join(privateStateDir(), `${runId}.sh`);
   // What the run makes on the host, written down before it starts: `boxlab reset` undoes
   // it if the script is killed. The script removes this file when its cleanup is done.
-  const state = new StateFile(runId, process.pid, hostResources(plan, runId, spec.name));
-  const script = runScript(plan, { runId, invocation, commented: false, stateFile, runStateFile: state.path, tty: spec.tty, interactive: spec.interactive });
-  const bash = { file: 'bash', args: ['-c', `${script}`, 'boxlab-run'] };
-  if (flags.detach) return detach(spec, runId, bash, stateFile, state);
+  const state = new StateFile(runId, process.pid, [{ dir: scriptFile }, ...hostResources(plan, runId, spec.name)]);
+  // -d: when the command ends, the box's files in /run/boxlab/boxes go with it.
+  const onExit = flags.detach ? [`rm -f ${[files.record, files.box, files.log, scriptFile].map(literal).join(' ')}`] : [`rm -f ${literal(scriptFile)}`];
+  const script = runScript(plan, { runId, invocation, commented: false, stateFile: files.box, runStateFile: state.path, tty: spec.tty, interactive: spec.interactive, onExit });
+  writeFileSync(scriptFile, script, { mode: 0o600 });
+  const bash = { file: 'bash', args: [scriptFile] };
+  if (flags.detach) return detach(spec, runId, bash, state);
 
-  // Ctrl-C reaches the payload from the terminal by itself; we wait for the script's cleanup.
-  // SIGTERM to boxlab goes to the payload (the box's PID 2), as `docker stop` does.
-  const onInt = (): void => undefined;
-  const onTerm = (): void => void signalPayload(stateFile, 'SIGTERM');
+  // Ctrl-C at the terminal reaches the script, which passes it on to the command (in a
+  // session of its own, the command is not in the terminal's foreground). A SIGINT sent to
+  // boxlab alone, with no terminal, is passed on by boxlab. SIGTERM too, as `docker stop` does.
+  let script_pid = 0;
+  const pass = (sig: NodeJS.Signals) => (): void => {
+    if (script_pid > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(script_pid, sig);
+  };
+  const onInt = pass('SIGINT');
+  const onTerm = pass('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
     const { pid, exited } = spawnForeground(bash, { runId });
+    script_pid = pid;
     state.handOver(pid);
     return await exited;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
-    rmSync(stateFile, { force: true });
+    rmSync(files.box, { force: true });
+    rmSync(scriptFile, { force: true });
   }
 }
 
@@ -113,53 +125,6 @@ function explain(plan: Plan, runId: string): number {
   return 0;
 }
 
-/** The payload: the process in the box's PID namespace whose parent is outside it (the host's
- *  nsenter), other than the init. Its number inside depends on how many setup commands ran. */
-function payloadPid(stateFile: string): number | undefined {
-  const box = /BOX=(\d+)/.exec(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : '')?.[1];
-  if (!box) return undefined;
-  const nsOf = (pid: string): string | undefined => {
-    try {
-      return readlinkSync(`/proc/${pid}/ns/pid`);
-    } catch {
-      return undefined;
-    }
-  };
-  const ns = nsOf(box);
-  if (!ns) return undefined;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || p === box || nsOf(p) !== ns) continue;
-    try {
-      const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
-      if (ppid && nsOf(ppid) !== ns) return Number(p);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
-
-function signalPayload(stateFile: string, signal: NodeJS.Signals): boolean {
-  const pid = payloadPid(stateFile);
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface BoxRecord {
-  name: string;
-  pid: number;
-  runId: string;
-  source: string;
-  args: string[];
-  started: string;
-  spec: RunSpec;
-}
-
 /** The plan's host resources with this run's values, and the box's records; not processes
  *  (the box dies with the script: parent-death signal, then unshare's --kill-child). */
 function hostResources(plan: Plan, runId: string, name: string): HostResource[] {
@@ -172,91 +137,84 @@ function hostResources(plan: Plan, runId: string, name: string): HostResource[] 
     if ('link' in r && known(r.link)) return [{ ...r, link: fill(r.link, vars) }];
     return [];
   });
-  return [...made, ...['box', 'json', 'log'].map((ext) => ({ dir: join(boxesDir(), `${name}.${ext}`) }))];
+  const f = boxFiles(name);
+  return [...made, { dir: f.box }, { dir: f.record }, { dir: f.log }];
 }
 
-function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, stateFile: string, state: StateFile): number {
-  const log = join(boxesDir(), `${spec.name}.log`);
-  const fd = openSync(log, 'w');
-  // The script removes the record itself when the box ends.
-  const record = join(boxesDir(), `${spec.name}.json`);
-  // When the command ends, the box's files in /run/boxlab/boxes go with it.
-  const script = bash.args[1]!.replace(/\nexit \$\?\n$/, `\nstatus=$?\nrm -f ${[record, stateFile, log].map(literal).join(' ')}\nexit $status\n`);
+function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile): number {
+  const files = boxFiles(spec.name);
+  const fd = openSync(files.log, 'w', 0o600);
   // spawnForeground with a log starts it in a session of its own (setsid(2)).
-  const { pid } = spawnForeground({ file: 'bash', args: ['-c', script, 'boxlab-run'] }, { log: fd, runId });
+  const { pid } = spawnForeground(bash, { log: fd, runId });
   state.handOver(pid);
   closeSync(fd);
-  const rec: BoxRecord = { name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec };
-  writeFileSync(record, JSON.stringify(rec, null, 2));
+  writeRecord({ name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec });
   process.stdout.write(`${spec.name}\n`);
   return 0;
 }
 
-function records(): BoxRecord[] {
-  if (!existsSync(boxesDir())) return [];
-  return readdirSync(boxesDir())
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(boxesDir(), f), 'utf8')) as BoxRecord)
-    .filter((r) => {
-      if (isAlive(r.pid)) return true;
-      rmSync(join(boxesDir(), `${r.name}.json`), { force: true }); // its script is gone
-      return false;
-    });
-}
-
-function find(name: string | undefined): BoxRecord {
-  if (!name) throw new UsageError('which box? (boxlab ps lists them)');
-  const r = records().find((b) => b.name === name);
-  if (!r) throw new EnvError(`no running box named ${name} (boxlab ps lists them)`);
-  return r;
-}
-
 export async function psCommand(argv: string[]): Promise<number> {
   if (argv.length) throw new UsageError(`unexpected argument: ${argv[0]}`);
-  const rows = records().map((r) => [r.name, String(/BOX=(\d+)/.exec(readIf(join(boxesDir(), `${r.name}.box`)))?.[1] ?? '-'), r.source, r.args.join(' '), r.started.slice(11, 19)]);
+  const rows = records().map((r) => [r.name, String(boxPid(r.name) ?? '-'), r.source, r.args.join(' '), r.started.slice(11, 19)]);
   const table = [['NAME', 'BOX PID', 'ROOT', 'COMMAND', 'STARTED'], ...rows];
   const w = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   for (const r of table) process.stdout.write(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd() + '\n');
   return 0;
 }
 
-const readIf = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
-
+/** `boxlab exec NAME CMD...`: the same way in as the run's own command (enter.ts): its
+ *  cgroups, its capabilities, its seccomp filter (or no exec at all), its identity. */
 export async function execCommand(argv: string[]): Promise<number> {
-  const [name, ...cmd] = argv[0] === '--' ? argv.slice(1) : argv;
-  if (!name || cmd.length === 0) throw new UsageError('usage: boxlab exec NAME CMD...');
-  const r = find(name);
-  const box = /BOX=(\d+)/.exec(readIf(join(boxesDir(), `${r.name}.box`)))?.[1];
+  const [name, ...args] = argv[0] === '--' ? argv.slice(1) : argv;
+  if (!name || args.length === 0) throw new UsageError('usage: boxlab exec NAME CMD...');
+  const r = findBox(name);
+  const box = boxPid(r.name);
   if (!box) throw new EnvError(`box ${name} is still starting`);
-  const seccomp = existsSync(`/tmp/boxlab-${r.runId}/seccomp.bpf`) ? `/tmp/boxlab-${r.runId}/seccomp.bpf` : undefined;
-  const c = payload(r.spec, seccomp, cmd);
-  const filled = { file: c.file, args: c.args.map((a) => fill(a, { BOX: box })) };
-  return spawnForeground(filled).exited;
+  const host = hostFacts(r.spec, true);
+  const work = workspaceVars(r.runId).WORK!;
+  const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? `${work}/seccomp.bpf` : undefined;
+  if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);
+  const controllers = runControllers(r.spec);
+  const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(r.runId), controllers) : [];
+  const c = fillCmd(enterBox({ spec: r.spec, args, seccompFile, cgroupProcs, closeFds: true, ownSession: false, chroot: host.chroot }), { BOX: String(box) });
+  // The same relay as a run's: the command in the background, signals passed on to it.
+  return spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] }).exited;
 }
 
 export async function rmCommand(argv: string[]): Promise<number> {
-  const r = find(argv[0]);
-  const stateFile = join(boxesDir(), `${r.name}.box`);
-  signalPayload(stateFile, 'SIGTERM');
-  // As docker stop: a grace period, then the box's init (and with it every process) is killed.
+  const r = findBox(argv[0]);
+  // As docker stop: SIGTERM to the command (the script passes it on), a grace period, then
+  // the box's init (and with it every process) is killed.
+  if (isAlive(r.pid)) process.kill(r.pid, 'SIGTERM');
   for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 30));
   if (isAlive(r.pid)) {
-    const box = /BOX=(\d+)/.exec(readIf(stateFile))?.[1];
-    if (box) process.kill(Number(box), 'SIGKILL');
+    const box = boxPid(r.name);
+    if (box) process.kill(box, 'SIGKILL');
     for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 20));
   }
-  for (const ext of ['box', 'json', 'log']) rmSync(join(boxesDir(), `${r.name}.${ext}`), { force: true });
+  const f = boxFiles(r.name);
+  for (const file of [f.box, f.record, f.log]) rmSync(file, { force: true });
   process.stdout.write(`${r.name}\n`);
   return 0;
 }
 
-/** `boxlab spec [run flags] [IMAGE] [-- CMD]`: the config.json of that run (rootfs: "rootfs"). */
+/** `boxlab spec [run flags] [IMAGE | --rootfs DIR | --bundle DIR] [-- CMD]`: the config.json of
+ *  that run (root.path "rootfs"). With no source, the host's / and sh, as `runc spec` gives. */
 export async function specCommand(argv: string[]): Promise<number> {
-  const hasSource = argv.some((a) => a === '--rootfs' || a.startsWith('--rootfs=') || a === '--bundle' || a.startsWith('--bundle='));
-  const flags = parseRunFlags(hasSource ? argv : ['--rootfs', '/', ...(argv.includes('--') ? argv : [...argv, '--', 'sh'])]);
-  const { specFromFlags } = await import('../run/from-flags.js');
-  const { configFor } = await import('../run/oci.js');
-  const spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
+  let flags;
+  try {
+    flags = parseRunFlags(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError && e.message.startsWith('what to run?'))) throw e;
+    flags = parseRunFlags(['--rootfs', '/', ...argv, ...(argv.includes('--') ? [] : ['--', 'sh'])]);
+  }
+  const { configFor, specFromBundle } = await import('../run/oci.js');
+  let spec: RunSpec;
+  if (flags.bundle) spec = specFromBundle(flags.bundle, flags).spec;
+  else {
+    const { specFromFlags } = await import('../run/from-flags.js');
+    spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
+  }
   process.stdout.write(JSON.stringify(configFor(spec), null, 2) + '\n');
   return 0;
 }

@@ -4,7 +4,7 @@ import { placeholders, type Cmd } from '../shell/cmd.js';
 import type { Fact, Lesson, Resource, Step } from './lesson.js';
 import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
 import { WORKSPACE } from './workspace.js';
-import { LINK_PREFIX } from '../box/resources.js';
+import { LINK_PREFIX, WORK_PARENT } from '../box/resources.js';
 import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
 
 /** Variables the command line provides to every run. */
@@ -122,7 +122,8 @@ function lintCreates(s: Step, dirs: string[], problem: (m: string) => void): voi
       }
       if (c.file === 'ipcmk' && !('capture' in a && shms.includes(a.capture))) problem('makes an IPC object without capturing its id into a declared shm resource');
       if (c.file === 'mkdir') {
-        for (const p of c.args.filter((x) => !x.startsWith('-'))) if (!dirs.some((d) => under(p, d))) problem(`creates ${p} outside any declared directory`);
+        // The work parent stays, as the cache does: every run's directory is made inside it.
+        for (const p of c.args.filter((x) => !x.startsWith('-') && x !== WORK_PARENT)) if (!dirs.some((d) => under(p, d))) problem(`creates ${p} outside any declared directory`);
       }
     }
   }

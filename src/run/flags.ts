@@ -4,7 +4,6 @@ import { UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 
 export interface RunFlags {
-  rm: boolean;
   interactive: boolean;
   tty: boolean;
   detach: boolean;
@@ -30,8 +29,10 @@ export interface RunFlags {
   command: string[];
 }
 
+// --rm is accepted for Docker's habit and changes nothing: a box always goes with its command.
+const NO_OP = new Set(['--rm']);
 const BOOL: Record<string, keyof RunFlags> = {
-  '--rm': 'rm', '-i': 'interactive', '--interactive': 'interactive', '-t': 'tty', '--tty': 'tty', '-d': 'detach', '--detach': 'detach',
+  '-i': 'interactive', '--interactive': 'interactive', '-t': 'tty', '--tty': 'tty', '-d': 'detach', '--detach': 'detach',
   '--userns': 'userns', '--explain': 'explain', '--script': 'script',
 };
 const VALUED = new Set(['--name', '--hostname', '-e', '--env', '-w', '--workdir', '-u', '--user', '-v', '--volume', '--network', '--memory', '--pids', '--cpus', '--cap-add', '--cap-drop', '--seccomp', '--rootfs', '--bundle']);
@@ -39,7 +40,7 @@ const VALUED = new Set(['--name', '--hostname', '-e', '--env', '-w', '--workdir'
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
 export function parseRunFlags(argv: string[]): RunFlags {
-  const f: RunFlags = { rm: false, interactive: false, tty: false, detach: false, env: [], volumes: [], network: 'none', capAdd: [], capDrop: [], userns: false, explain: false, script: false, command: [] };
+  const f: RunFlags = { interactive: false, tty: false, detach: false, env: [], volumes: [], network: 'none', capAdd: [], capDrop: [], userns: false, explain: false, script: false, command: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     let a = argv[i]!;
@@ -56,6 +57,7 @@ export function parseRunFlags(argv: string[]): RunFlags {
     let value: string | undefined;
     const eq = a.indexOf('=');
     if (a.startsWith('--') && eq > 0) [a, value] = [a.slice(0, eq), a.slice(eq + 1)];
+    if (NO_OP.has(a) && value === undefined) continue;
     const bool = BOOL[a];
     if (bool) {
       if (value !== undefined) throw new UsageError(`${a} takes no value`);
@@ -92,7 +94,13 @@ function set(f: RunFlags, flag: string, v: string): void {
       return;
     case '-e':
     case '--env':
-      if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw new UsageError(`-e ${v}: give NAME=VALUE`);
+      // -e NAME takes the value from boxlab's own environment, as Docker does: a secret then
+      // shows in no process's command line.
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
+        if (process.env[v] !== undefined) f.env.push(`${v}=${process.env[v]}`);
+        return;
+      }
+      if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw new UsageError(`-e ${v}: give NAME=VALUE, or NAME to pass on boxlab's own`);
       f.env.push(v);
       return;
     case '-w':

@@ -6,6 +6,7 @@ import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { Image, imageProcess } from '../../rootfs-fetch/images.js';
 import type { RunFlags } from './flags.js';
+import { checkArgs, checkCwd, checkEnv, checkPath } from './validate.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, USERNS_DEFAULT, type RunSpec } from './spec.js';
 
 /** image: the cached image named by the flags (loaded by the caller, only when there is one). */
@@ -20,14 +21,15 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
     const { img, process: p } = image;
     const entrypoint = img.config.config?.Entrypoint ?? [];
     // As Docker: a command given replaces Cmd, and is appended to the Entrypoint.
-    args = f.command.length ? [...entrypoint, ...f.command] : p.args;
-    env = p.env.length ? p.env : env;
-    cwd = p.cwd;
+    // The image's config is data from outside: every field checked before use.
+    args = checkArgs(f.command.length ? [...entrypoint, ...f.command] : p.args, `${img.name}: config Entrypoint/Cmd`);
+    env = p.env.length ? checkEnv(p.env, `${img.name}: config Env`) : env;
+    cwd = checkCwd(p.cwd, `${img.name}: config WorkingDir`);
     if (p.user) user = numericUser(p.user, img.name);
     lowerdirs = img.layers.map((l) => l.dir).reverse();
     source = img.name;
   } else {
-    const dir = resolve(f.rootfs!);
+    const dir = checkPath(resolve(f.rootfs!), '--rootfs');
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EnvError(`--rootfs ${f.rootfs}: no such directory`);
     lowerdirs = [dir];
     source = dir;
@@ -41,7 +43,7 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
     name: f.name ?? `${basename(source).replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 40)}-${id}`,
     lowerdirs,
     source,
-    args,
+    args: checkArgs(args, 'the command'),
     env,
     cwd: f.workdir ?? cwd,
     user: f.user ?? user,
@@ -50,6 +52,8 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
     interactive: f.interactive,
     detach: f.detach,
     volumes: f.volumes.map((v) => {
+      checkPath(v.host, '-v');
+      checkPath(v.box, '-v');
       if (!existsSync(v.host)) throw new EnvError(`-v ${v.host}: no such file or directory on the host`);
       return v;
     }),

@@ -7,6 +7,7 @@ import { cgroupDriver } from '../box/cgroup.js';
 import { cgroupLayout } from '../kernel/cgroup.js';
 import { compile, encode, parseProfile, ProfileError } from '../seccomp/bpf.js';
 import { packageRoot } from '../paths.js';
+import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
 import type { PlanHost } from './plan.js';
 import type { RunSpec } from './spec.js';
 
@@ -46,11 +47,25 @@ export function hostFacts(spec: RunSpec, real: boolean): PlanHost {
   if (spec.seccomp !== 'unconfined' && setprivSeccomp) {
     seccompBpf = encode(compile(parseProfile(spec.seccomp.profile)).program).toString('base64');
   }
+  // Secure by default means failing closed: no filter, no run, unless asked for in so many words.
+  if (real && spec.seccomp !== 'unconfined' && !setprivSeccomp) {
+    throw new EnvError(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so boxlab run will not start a box without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
+  }
   return {
     cgroups: typeof driver === 'string' ? undefined : driver,
+    chroot: ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? '/usr/sbin/chroot',
+    busybox: staticBusybox(real),
     setprivSeccomp,
     seccompBpf,
     exists: (p) => existsSync(p),
     isDir: (p) => existsSync(p) && statSync(p).isDirectory(),
   };
+}
+
+/** The box's env(1) is the host's busybox: it must be static, as it runs in the box's root. */
+function staticBusybox(real: boolean): { path: string; size: number } {
+  const path = findBusybox();
+  if (path && !isDynamicElf(path)) return { path, size: statSync(path).size };
+  if (real) throw new EnvError(`boxlab run needs a static busybox (apt-get install busybox-static)${path ? `: ${path} is dynamically linked` : ''}`);
+  return { path: path ?? '/bin/busybox', size: 0 };
 }

@@ -7,6 +7,7 @@ import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { RunFlags } from './flags.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, type IdMap, type RunSpec } from './spec.js';
+import { checkArgs, checkCount, checkCwd, checkEnv, checkHostname, checkId, checkPath } from './validate.js';
 
 const BOX_NS = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
 const capsUpper = (caps: string[]): string[] => caps.map((c) => c.toUpperCase());
@@ -78,23 +79,29 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   unsupported('linux.resources.', Object.keys(res), ['memory', 'pids', 'cpu', 'devices']);
 
   const root = obj(c.root);
-  const rootfs = resolve(bundle, String(root.path ?? 'rootfs'));
+  const rootfs = checkPath(resolve(bundle, String(root.path ?? 'rootfs')), 'config.json root.path');
   if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw new EnvError(`--bundle ${dir}: root.path ${rootfs} is not a directory`);
   if (root.readonly) notes.push('config.json: root.readonly is not supported (the box writes to a fresh overlay upper); not applied');
 
-  const args = flags.command.length ? flags.command : (p.args as string[] | undefined) ?? [];
+  const args = checkArgs(flags.command.length ? flags.command : p.args ?? [], 'config.json process.args');
   if (!args.length) throw new UsageError(`--bundle ${dir}: config.json has no process.args`);
   const user = obj(p.user);
   const caps = obj(p.capabilities);
-  const bounding = ((caps.bounding as string[] | undefined) ?? capsUpper(DEFAULT_CAPS)).map((x) => x.toLowerCase());
+  const capList = (v: unknown, set: string): string[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UsageError(`config.json: process.capabilities.${set} must be a list of names`);
+    return v as string[];
+  };
+  const bounding = (caps.bounding === undefined ? capsUpper(DEFAULT_CAPS) : capList(caps.bounding, 'bounding')).map((x) => x.toLowerCase());
   for (const x of bounding) if (!CAPABILITIES.includes(x)) throw new UsageError(`config.json: unknown capability ${x.toUpperCase()}`);
   for (const set of ['effective', 'permitted', 'inheritable', 'ambient']) {
-    const list = (caps[set] as string[] | undefined) ?? [];
+    const list = capList(caps[set], set);
     if (set === 'inheritable' || set === 'ambient' ? list.length > 0 : list.some((x) => !bounding.includes(x.toLowerCase()))) {
       notes.push(`config.json: process.capabilities.${set} differs from what boxlab gives (root gets the bounding set; inheritable and ambient are empty)`);
     }
   }
-  const nsTypes = ((linux.namespaces as Json[] | undefined) ?? []).map((n) => String(n.type));
+  if (linux.namespaces !== undefined && !Array.isArray(linux.namespaces)) throw new UsageError('config.json: linux.namespaces must be a list');
+  const nsTypes = ((linux.namespaces as Json[] | undefined) ?? []).map((n) => String(obj(n).type));
   for (const t of nsTypes) if (!BOX_NS.includes(t) && t !== 'user') notes.push(`config.json: a ${t} namespace is not supported; not made`);
   for (const t of BOX_NS) if (!nsTypes.includes(t)) notes.push(`config.json: no ${t} namespace asked for; boxlab makes one anyway`);
   const userns = nsTypes.includes('user') ? idMapOf(linux, dir) : undefined;
@@ -102,11 +109,18 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   if (res.devices) notes.push('config.json: linux.resources.devices is not applied: boxlab drops CAP_MKNOD and gives a minimal /dev instead');
   const volumes: RunSpec['volumes'] = [];
   const standard = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup'];
-  for (const m of (c.mounts as Json[] | undefined) ?? []) {
-    const dest = String(m.destination);
-    const opts = (m.options as string[] | undefined) ?? [];
-    if (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind')) volumes.push({ host: resolve(bundle, String(m.source)), box: dest, readOnly: opts.includes('ro') });
-    else if (!standard.includes(dest)) notes.push(`config.json: mount ${dest} (${String(m.type)}) is not supported; not mounted`);
+  if (c.mounts !== undefined && !Array.isArray(c.mounts)) throw new UsageError('config.json: mounts must be a list');
+  for (const m of ((c.mounts as unknown[] | undefined) ?? []).map(obj)) {
+    const dest = checkPath(m.destination, 'config.json mounts[].destination');
+    const opts = Array.isArray(m.options) ? m.options.map(String) : [];
+    if (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind')) {
+      if (dest === '/') throw new UsageError('config.json: a bind mount over / is not supported');
+      const host = checkPath(resolve(bundle, String(m.source)), 'config.json mounts[].source');
+      if (!existsSync(host)) throw new EnvError(`config.json: bind mount source ${host} does not exist`);
+      // A bundle's config is as powerful as the flags typed by hand: say what of the host goes in.
+      notes.push(`config.json: the host's ${host} is mounted at ${dest}${opts.includes('ro') ? ' (read-only)' : ''}`);
+      volumes.push({ host, box: dest, readOnly: opts.includes('ro') });
+    } else if (!standard.includes(dest)) notes.push(`config.json: mount ${dest} (${String(m.type)}) is not supported; not mounted`);
   }
   const memory = obj(res.memory);
   const pids = obj(res.pids);
@@ -117,29 +131,35 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     lowerdirs: [rootfs],
     source: rootfs,
     args,
-    env: (p.env as string[] | undefined) ?? [DEFAULT_PATH],
-    cwd: String(p.cwd ?? '/'),
-    user: { uid: Number(user.uid ?? 0), gid: Number(user.gid ?? 0) },
-    hostname: String(c.hostname ?? 'box'),
+    env: p.env === undefined ? [DEFAULT_PATH] : checkEnv(p.env, 'config.json process.env'),
+    cwd: checkCwd(p.cwd ?? '/', 'config.json process.cwd'),
+    user: { uid: checkId(user.uid ?? 0, 'config.json process.user.uid'), gid: checkId(user.gid ?? 0, 'config.json process.user.gid') },
+    hostname: checkHostname(c.hostname ?? 'box', 'config.json hostname'),
     tty: Boolean(p.terminal) || flags.tty,
     interactive: flags.interactive,
     detach: flags.detach,
     volumes,
     network: 'none',
     limits: {
-      memoryBytes: memory.limit === undefined ? undefined : Number(memory.limit),
-      pids: pids.limit === undefined ? undefined : Number(pids.limit),
-      cpuQuotaUs: cpu.quota === undefined ? undefined : Number(cpu.quota),
-      cpuPeriodUs: cpu.period === undefined ? undefined : Number(cpu.period),
+      memoryBytes: checkCount(memory.limit, 'config.json linux.resources.memory.limit'),
+      pids: checkCount(pids.limit, 'config.json linux.resources.pids.limit'),
+      cpuQuotaUs: checkCount(cpu.quota, 'config.json linux.resources.cpu.quota'),
+      cpuPeriodUs: checkCount(cpu.period, 'config.json linux.resources.cpu.period'),
     },
     caps: CAPABILITIES.filter((x) => bounding.includes(x)),
     noNewPrivs: Boolean(p.noNewPrivileges),
     seccomp,
     userns,
-    maskedPaths: (linux.maskedPaths as string[] | undefined) ?? [],
-    readonlyPaths: (linux.readonlyPaths as string[] | undefined) ?? [],
+    maskedPaths: pathList(linux.maskedPaths, 'config.json linux.maskedPaths'),
+    readonlyPaths: pathList(linux.readonlyPaths, 'config.json linux.readonlyPaths'),
   };
   return { spec, notes };
+}
+
+function pathList(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new UsageError(`${where} must be a list of paths`);
+  return v.map((p) => checkPath(p, where));
 }
 
 /** The one range boxlab maps: container 0.. to the same host ids for uids and gids. */

@@ -2,8 +2,8 @@
 // OCI config.json field that expresses it. The same steps are run by lesson 12, printed by
 // --explain and exported by --script (which is also what `boxlab run` executes).
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
+import { WORK_PARENT } from '../box/resources.js';
 import { UsageError } from '../errors.js';
 import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
@@ -20,6 +20,8 @@ import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
 import { DEVICES, type RunSpec } from './spec.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
+import { boundingSet, enterBox } from './enter.js';
+import { toolsDir, toolsLayer } from './tools.js';
 import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
 
 export interface PlanStep extends Step {
@@ -49,6 +51,10 @@ export interface PlanHost {
   /** Whether a kernel path (/proc/kcore) exists here, and is a directory. */
   exists: (path: string) => boolean;
   isDir: (path: string) => boolean;
+  /** coreutils' chroot, by absolute path: the box's PATH need not reach the host's sbin. */
+  chroot: string;
+  /** The host's static busybox: the box's env(1) (tools.ts). */
+  busybox: { path: string; size: number };
 }
 
 const ROOTFS = '${ROOTFS}';
@@ -71,7 +77,8 @@ function devTemplate(): Action {
     ensureDir: DEV_TEMPLATE,
     tmp,
     build: [
-      mkdirP(tmp, CACHE_ROOT),
+      cmd('mkdir', '-p', '--mode=0700', CACHE_ROOT),
+      mkdirP(tmp),
       // The same nodes as the host's: cp -a makes each with mknod(2). The links are made, not
       // copied: a host without udev (a bare VM, a container) has none to copy.
       cmd('cp', '-a', ...DEVICES.map((name) => `/dev/${name}`), `${tmp}/`),
@@ -82,6 +89,18 @@ function devTemplate(): Action {
 
 /** sethostname(2) through /proc/sys/kernel/hostname: the writer's UTS namespace is the one set. */
 const setHostname = (name: string): Cmd => ({ ...cmd('hostname', name), inline: `echo ${quote(name)} > /proc/sys/kernel/hostname` });
+
+/** The cgroup controllers a run's limits need. */
+export function runControllers(spec: Pick<RunSpec, 'limits'>): Controller[] {
+  const controllers: Controller[] = [];
+  if (spec.limits.memoryBytes !== undefined) controllers.push('memory');
+  if (spec.limits.pids !== undefined) controllers.push('pids');
+  if (spec.limits.cpuQuotaUs !== undefined) controllers.push('cpu');
+  return controllers;
+}
+
+/** The cgroup a run's box lives in (one per hierarchy on v1). */
+export const runGroup = (runId: string): string => `boxlab-${runId}`;
 
 /** `fdsClosed`: the caller has no descriptor but stdio (boxlab run's script closes them first). */
 export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean } = {}): Plan {
@@ -122,19 +141,21 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
     oci: 'root.path',
     creates: [{ dir: '${WORK}' }],
     actions: [
+      // Made here and now, or the run stops: under a parent only root may write to, and not
+      // there before (a directory someone prepared could hold links to files of root's).
+      { run: cmd('mkdir', '-p', '--mode=0711', WORK_PARENT) },
+      { run: cmd('mkdir', '--mode=0700', '${WORK}') },
       // The upper holds the old root's mount point from the start: no mkdir in the box later.
       { run: mkdirP(ROOTFS, '${WORK}/upper/.oldroot', '${WORK}/work') },
       devTemplate(),
+      toolsLayer(host.busybox),
       // The mount tables the box's mounts step and masks step will read (fstab(5)).
       { run: writeFile(MOUNTS_FSTAB, mountsFstab) },
       ...(maskedFstab ? [{ run: writeFile(MASKED_FSTAB, maskedFstab) }] : []),
     ],
   });
 
-  const controllers: Controller[] = [];
-  if (spec.limits.memoryBytes !== undefined) controllers.push('memory');
-  if (spec.limits.pids !== undefined) controllers.push('pids');
-  if (spec.limits.cpuQuotaUs !== undefined) controllers.push('cpu');
+  const controllers = runControllers(spec);
   const cg = host.cgroups;
   if (controllers.length && !cg) throw new Error('cgroup limits asked for, but no cgroup driver');
   if (controllers.length && cg) {
@@ -210,7 +231,8 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
     });
   }
 
-  const lower = lowerdirs.join(':');
+  // boxlab's own tools on top (read-only to the box), then the image's layers.
+  const lower = [toolsDir(host.busybox), ...lowerdirs].join(':');
   step({
     id: 'rootfs',
     title: spec.lowerdirs.length > 1 ? `The image's ${spec.lowerdirs.length} layers under a fresh upper layer (overlayfs)` : 'The root filesystem under a fresh upper layer (overlayfs): the original stays untouched',
@@ -220,7 +242,8 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
     actions: [
       // The root directory of the box is the upper's: it takes the owner of the top layer's.
       ...(spec.userns ? [{ run: cmd('chown', `--reference=${lowerdirs[0]}`, '${WORK}/upper') }] : []),
-      { run: inBoxBatch(['mount'], [mountOverlay('boxlab-run', ROOTFS, { lower, upper: '${WORK}/upper', work: '${WORK}/work' })]) },
+      // nodev: a device node shipped in a layer opens nothing (dropping CAP_MKNOD only stops new ones).
+      { run: inBoxBatch(['mount'], [mountOverlay('boxlab-run', ROOTFS, { lower, upper: '${WORK}/upper', work: '${WORK}/work', options: 'nodev' })]) },
     ],
   });
 
@@ -315,45 +338,15 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
     }
   }
 
-  return { steps, payload: joinCgroups(payload(spec, seccompFile, spec.args, !o.fdsClosed)), warnings, consoleNs };
+  const cgroupProcs = controllers.length && cg ? cg.procs(GROUP, controllers) : [];
+  const payload = enterBox({ spec, args: spec.args, seccompFile, cgroupProcs, closeFds: !o.fdsClosed, ownSession: spec.tty, chroot: host.chroot });
+  return { steps, payload, warnings, consoleNs };
 }
 
-/**
- * The payload, outside-in (DESIGN step 6): enter the box's namespaces keeping the host's root,
- * close every descriptor but stdio, set no_new_privs, the bounding set (and seccomp) with the
- * host's setpriv, then a last nsenter chroots into the box at the working directory, takes
- * the user's uid and gid, and execs the command with exactly the environment given.
- */
-/** `... sleep infinity` -> `... setpriv --inh-caps=-all --bounding-set=CAPS sleep infinity`. */
+/** `... sleep infinity` -> `... setpriv --inh-caps=-all --bounding-set=CAPS env -i sleep infinity`:
+ *  the init holds only the box's capabilities and none of the host's environment (its
+ *  /proc/1/environ is readable in the box). */
 function withInitCaps(c: Cmd, caps: string[]): Cmd {
   const at = c.args.lastIndexOf('sleep');
-  return { ...c, args: [...c.args.slice(0, at), 'setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(caps)}`, ...c.args.slice(at)] };
-}
-
-const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) => `+${c.replace(/^cap_/, '')}`)].join(',');
-
-export function payload(spec: Pick<RunSpec, 'args' | 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns'>, seccompFile?: string, args = spec.args, closeFds = true): Cmd {
-  const bounding = boundingSet(spec.caps);
-  const setpriv = [
-    'setpriv',
-    ...(spec.noNewPrivs || seccompFile ? ['--no-new-privs'] : []),
-    '--inh-caps=-all',
-    `--bounding-set=${bounding}`,
-    ...(seccompFile ? [`--seccomp-filter=${seccompFile}`] : []),
-  ];
-  // The last hop: coreutils' chroot into the box (chroot(2) and setuid are allowed under a
-  // Docker-like filter; nsenter 2.41 needs a namespace and unshare(2) is filtered). It always
-  // starts in /, so another working directory is entered by the box's own sh.
-  const ids = spec.user.uid !== 0 || spec.user.gid !== 0 ? [`--userspec=${spec.user.uid}:${spec.user.gid}`, `--groups=${spec.user.gid}`] : [];
-  const inDir = spec.cwd === '/' ? [] : ['/bin/sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', spec.cwd];
-  // By absolute path: env -i left the image's PATH, which need not reach the host's sbin.
-  const chroot = ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? 'chroot';
-  const enter = [chroot, ...ids, `/proc/${BOX}/root`, ...inDir];
-  // runc's CVE-2024-21626 class: a descriptor inherited from the host is a way out of the root.
-  // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
-  const closeAll = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
-  const chain = [...(closeFds ? closeAll : []), 'env', '-i', ...spec.env, ...setpriv, ...enter, ...args];
-  // --user first: nsenter then takes uid and gid 0 in the box's user namespace.
-  const ns = [...(spec.userns ? ['user'] : []), ...BOX_NAMESPACES];
-  return { file: 'nsenter', args: ['--target', BOX, ...ns.map((n) => `--${n}`), '--root=/', '--wd=/', ...chain] };
+  return { ...c, args: [...c.args.slice(0, at), 'setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(caps)}`, 'env', '-i', ...c.args.slice(at)] };
 }

@@ -24,7 +24,25 @@ export interface ScriptOptions {
   tty?: boolean;
   /** Keep stdin (-i); otherwise the payload reads /dev/null, as under Docker. */
   interactive?: boolean;
+  /** Lines run once the payload has ended, before the script exits with its status (-d's records). */
+  onExit?: string[];
 }
+
+/**
+ * The payload in the background, with signals passed on: the command is in a session of its
+ * own (enter.ts), out of reach of the terminal's Ctrl-C, so the shell passes INT, TERM and HUP
+ * to it (the child of nsenter, the host process that started it). A background job ignores
+ * INT and QUIT; the payload's chain puts them back (env --default-signal). Used by `boxlab
+ * exec` as `bash -c RELAY NAME CMD...`, and inlined in a run's script with $@ its payload.
+ */
+export const RELAY = [
+  'p_=$!',
+  'pass_() { local c; read -r c _ < "/proc/$p_/task/$p_/children" && kill -s "$1" "$c"; } 2>/dev/null',
+  "trap 'pass_ INT' INT; trap 'pass_ TERM' TERM; trap 'pass_ HUP' HUP",
+  'while kill -0 "$p_" 2>/dev/null; do wait "$p_"; done',
+  'wait "$p_"',
+].join('\n');
+export const RELAY_CMD = `"$@" <&0 &\n${RELAY}`;
 
 const line = (a: Action): string[] => {
   // Setup prints nothing of its own (tee echoes what it writes): the output is the payload's.
@@ -74,7 +92,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`);
   for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
   // Undo in reverse; each entry is recorded before the thing it undoes is made.
-  out.push(o.runStateFile ? `undo=(${literal(`rm -f ${quote(o.runStateFile)}`)})` : 'undo=()', 'cleanup() { set +e; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  out.push(o.runStateFile ? `undo=(${literal(`rm -f ${quote(o.runStateFile)}`)})` : 'undo=()', 'cleanup() { set +eu; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
   // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
   // every namespace they need: a run pays for one process pair instead of one per step.
   let batch: Cmd[] = [];
@@ -112,12 +130,18 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   if (o.commented) out.push('', '# The payload, in the foreground: its exit status is the run\'s.');
   out.push('set +e');
   const payload = render(plan.payload);
-  // -t: script(1) gives the payload a terminal of its own; -e returns the payload's status.
-  const stdin = o.interactive || o.tty ? '' : ' </dev/null';
-  // In the console namespace (see plan.ts), script(1)'s /dev/ptmx is the box's.
-  const terminal = cmd('script', '-qefc', payload, '/dev/null');
-  const inConsole = plan.consoleNs ? nsenter({ nsFiles: { mount: `/proc/\${${plan.consoleNs}}/ns/mnt` } }, terminal.file, ...terminal.args) : terminal;
-  out.push(o.tty ? `${render(inConsole)}${o.interactive ? '' : ' </dev/null'}` : `${payload}${stdin}`);
-  out.push('exit $?');
+  if (o.tty) {
+    // -t: script(1) gives the payload a terminal of its own (its own session, the box's pty as
+    // its controlling terminal); -e returns the payload's status. script's shell re-reads the
+    // payload: it gets the text as a literal and sh as the shell, and the variables it names
+    // (BOX) from the environment.
+    const terminal = cmd('script', '-qefc', payload, '/dev/null');
+    const inConsole = plan.consoleNs ? nsenter({ nsFiles: { mount: `/proc/\${${plan.consoleNs}}/ns/mnt` } }, terminal.file, ...terminal.args) : terminal;
+    const shown = [inConsole.file, ...inConsole.args].map((a) => (a === payload ? literal(a) : quote(a))).join(' ');
+    out.push(`export BOX; SHELL=/bin/sh ${shown}${o.interactive ? '' : ' </dev/null'}`);
+  } else {
+    out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, RELAY);
+  }
+  out.push('status=$?', ...(o.onExit ?? []), 'exit "$status"');
   return out.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 // Plain writes to the cgroup filesystem, as commands a learner can type.
-import { quote, render, type Cmd } from './cmd.js';
+import { quote, render, wrap, type Cmd } from './cmd.js';
 import { writeFile } from './coreutils.js';
 
 /** echo VALUE > FILE, shown as `tee FILE <<< VALUE`: every cgroup setting is one write. */
@@ -12,9 +12,7 @@ export const writeCgroupFile = (file: string, value: string): Cmd => writeFile(f
  */
 export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
   return {
-    file: 'sh',
-    args: ['-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"', 'sh', String(procsFiles.length), ...procsFiles, inner.file, ...inner.args],
-    inner,
+    ...wrap('sh', ['-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"', 'sh', String(procsFiles.length), ...procsFiles], inner),
     // In a bash script: the background subshell writes its own PID and execs, no sh between.
     inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), `exec ${render(inner)}`].join('; '),
   };

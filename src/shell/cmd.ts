@@ -13,9 +13,19 @@ export interface Cmd {
   /** The same as shell text with a process fewer (a builtin, a variable instead of env(1)):
    *  what a generated script runs instead (POSIX sh inside a batch, bash elsewhere). */
   inline?: string;
+  /** Arguments from this index on are data from outside (an image, a bundle, a flag): never
+   *  a placeholder, never expanded, quoted as literals wherever the command is rendered. */
+  dataFrom?: number;
 }
 
 export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });
+
+/** `file args... INNER`: a wrapper around a command, keeping where the inner one's data starts. */
+export function wrap(file: string, args: string[], inner: Cmd): Cmd {
+  const out: Cmd = { file, args: [...args, inner.file, ...inner.args], inner };
+  if (inner.dataFrom !== undefined) out.dataFrom = args.length + 1 + inner.dataFrom;
+  return out;
+}
 
 const PLACEHOLDER = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
 const SAFE = /^[A-Za-z0-9_\/.:=,@%+-]+$/;
@@ -42,7 +52,9 @@ export function fillKnown(s: string, vars: Vars): string {
 }
 
 export function fillCmd(c: Cmd, vars: Vars, f: (s: string, v: Vars) => string = fill): Cmd {
-  const out: Cmd = { file: f(c.file, vars), args: c.args.map((a) => f(a, vars)) };
+  const data = c.dataFrom ?? c.args.length;
+  const out: Cmd = { file: f(c.file, vars), args: c.args.map((a, i) => (i < data ? f(a, vars) : a)) };
+  if (c.dataFrom !== undefined) out.dataFrom = c.dataFrom;
   if (c.inner) out.inner = fillCmd(c.inner, vars, f);
   if (c.stdin !== undefined) out.stdin = f(c.stdin, vars);
   return out;
@@ -68,11 +80,15 @@ export function quote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A word of data: bare when plainly safe, otherwise single-quoted, whatever it holds. */
+export const dataWord = (word: string): string => (word !== '' && SAFE.test(word) ? word : literal(word));
+
 /** Single quotes whatever it holds: a placeholder stays unexpanded until the text is eval'd. */
 export const literal = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /** The command as one line of bash, exactly what a learner would type. */
 export function render(c: Cmd): string {
-  const line = [c.file, ...c.args].map(quote).join(' ');
+  const data = c.dataFrom ?? c.args.length;
+  const line = [quote(c.file), ...c.args.map((a, i) => (i < data ? quote(a) : dataWord(a)))].join(' ');
   return c.stdin === undefined ? line : `${line} <<< ${quote(c.stdin)}`;
 }

@@ -46,7 +46,7 @@ export interface FstabEntry {
 
 /** fstab(5) text: one line per mount; spaces in paths as \040, as the format wants. */
 export function fstab(entries: FstabEntry[]): string {
-  const esc = (s: string): string => s.replace(/\\/g, '\\134').replace(/ /g, '\\040').replace(/\t/g, '\\011');
+  const esc = (s: string): string => s.replace(/\\/g, '\\134').replace(/ /g, '\\040').replace(/\t/g, '\\011').replace(/\n/g, '\\012');
   return entries.map((e) => `${esc(e.source)} ${esc(e.target)} ${e.type} ${e.options} 0 0`).join('\n');
 }
 
@@ -59,7 +59,7 @@ export const mountAll = (file: string): Cmd => ({ file: 'mount', args: ['--all',
  * LIBMOUNT_FORCE_MOUNT2=always keeps the classic mount(2), whose options may fill a page.
  * (Found in the Debian 13 VM; util-linux 2.38 ignores the variable.)
  */
-export function mountOverlay(source: string, target: string, l: { lower: string; upper: string; work: string }): Cmd {
-  const m = mountFs('overlay', source, target, `lowerdir=${l.lower},upperdir=${l.upper},workdir=${l.work}`);
+export function mountOverlay(source: string, target: string, l: { lower: string; upper: string; work: string; options?: string }): Cmd {
+  const m = mountFs('overlay', source, target, `${l.options ? `${l.options},` : ''}lowerdir=${l.lower},upperdir=${l.upper},workdir=${l.work}`);
   return { file: 'env', args: ['LIBMOUNT_FORCE_MOUNT2=always', m.file, ...m.args], inner: m, inline: `LIBMOUNT_FORCE_MOUNT2=always ${render(m)}` };
 }

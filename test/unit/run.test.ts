@@ -22,6 +22,8 @@ const host = (o: Partial<PlanHost> = {}): PlanHost => ({
   setprivSeccomp: false,
   exists: () => true,
   isDir: (p) => !p.includes('kcore') && !p.includes('keys') && !p.endsWith('.sh'),
+  chroot: '/usr/sbin/chroot',
+  busybox: { path: '/bin/busybox', size: 1 },
   ...o,
 });
 
@@ -126,11 +128,23 @@ describe('the plan and its script', () => {
     expect(without.warnings).toEqual([expect.stringMatching(/^seccomp is OFF/)]);
   });
 
-  it("the payload: every fd but stdio closed, env -i, the bounding set, no_new_privs, then the box's root", () => {
-    const args = planRun(spec(), host()).payload.args.join(' ');
-    expect(args).toMatch(/close-fds env -i PATH=\S+ setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,\+chown/);
-    expect(args).toMatch(/chroot \/proc\/\$\{BOX\}\/root \/bin\/true/);
+  it("the payload: host hops with no environment, its own session, a real uid not root's until chroot, numeric ids, the box's env set in the box", () => {
+    const p = planRun(spec(), host()).payload;
+    const args = p.args.join(' ');
+    expect(args).toMatch(/ env -i --default-signal=INT,QUIT setsid --wait setpriv --ruid=65534 --no-new-privs --inh-caps=-all --bounding-set=-all,\+chown/);
+    expect(args).toMatch(/ \/usr\/sbin\/chroot --userspec=\+0:\+0 --groups=\+0 \/proc\/\$\{BOX\}\/root \/\.boxlab\/busybox env -i -- PATH=\S+ \/bin\/true$/);
     expect(args).not.toContain('+mknod');
+    // Nothing from outside before the chroot: the image's env and command are data after it.
+    expect(p.args.indexOf('/proc/${BOX}/root')).toBeLessThan(p.dataFrom!);
+  });
+
+  it('a value from outside is data in the script: no placeholder, no expansion, whatever it holds', () => {
+    const s = spec();
+    s.env = ['X=${WORK}', "Y=$(id)'\"`\n"];
+    s.args = ['/bin/echo', '${PATH}', '$HOME'];
+    const script = runScript(planRun(s, host()), { invocation: 'boxlab run', commented: false });
+    expect(script).toContain(`'X=\${WORK}' 'Y=$(id)'\\''"\`\n' /bin/echo '\${PATH}' '$HOME'`);
+    execFileSync('bash', ['-n'], { input: script });
   });
 
   it('the script is valid bash and runs the in-box steps as one nsenter', () => {
@@ -138,7 +152,7 @@ describe('the plan and its script', () => {
     execFileSync('bash', ['-n'], { input: script });
     expect(script.match(/^nsenter --target "\$\{BOX\}"/gm)).toHaveLength(1);
     expect(script).toMatch(/mount --all --fstab .*fstab\.mounts/);
-    expect(script).toMatch(/exit \$\?\n$/);
+    expect(script).toMatch(/exit "\$status"\n$/);
     expect(capMask(DEFAULT_CAPS)).toBe('00000000a00425fb');
   });
 
@@ -169,7 +183,7 @@ describe('--userns', () => {
     expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
     expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toContain('nsenter --target ${USERNS_HOLDER} --user setpriv --pdeathsig KILL unshare --mount');
     expect(plan.payload.args.slice(0, 4)).toEqual(['--target', '${BOX}', '--user', '--mount']);
-    expect(run('work')[1]!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
+    expect(run('work').find((c) => c!.stdin?.includes('boxlab-dev'))!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
     execFileSync('bash', ['-n'], { input: runScript(plan, { invocation: 'boxlab run --userns', commented: true }) });
   });
 
@@ -234,6 +248,6 @@ describe('-t', () => {
     const script = runScript(plan, { invocation: 'boxlab run -t', commented: false, tty: true });
     execFileSync('bash', ['-n'], { input: script });
     expect(script).toMatch(/mount --bind "\$1\/dev\/pts" \/dev\/pts; mount --bind "\$1\/dev\/pts\/ptmx" \/dev\/ptmx; exec sleep infinity/);
-    expect(script).toMatch(/^nsenter "--mount=\/proc\/\$\{CONSOLE_NS\}\/ns\/mnt" script -qefc /m);
+    expect(script).toMatch(/^export BOX; SHELL=\/bin\/sh nsenter "--mount=\/proc\/\$\{CONSOLE_NS\}\/ns\/mnt" script -qefc '/m);
   });
 });

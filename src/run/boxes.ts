@@ -1,0 +1,67 @@
+// Boxes started with `boxlab run -d`: their records in /run/boxlab/boxes (root's alone: a
+// record holds the run's spec, -e values included), for ps, exec and rm.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvError, UsageError } from '../errors.js';
+import { privateStateDir, stateDir } from '../box/state.js';
+import { isAlive } from '../kernel/proc.js';
+import type { RunSpec } from './spec.js';
+
+export interface BoxRecord {
+  name: string;
+  /** The run's script (bash), whose life is the box's. */
+  pid: number;
+  runId: string;
+  source: string;
+  args: string[];
+  started: string;
+  spec: RunSpec;
+}
+
+export const boxesDir = (): string => join(stateDir(), 'boxes');
+
+/** The directory, made private (0700) if need be. */
+export function privateBoxesDir(): string {
+  const dir = join(privateStateDir(), 'boxes');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** A box's files: its BOX=PID file, its record and its log. */
+export const boxFiles = (name: string): { box: string; record: string; log: string } => ({
+  box: join(boxesDir(), `${name}.box`),
+  record: join(boxesDir(), `${name}.json`),
+  log: join(boxesDir(), `${name}.log`),
+});
+
+export function writeRecord(r: BoxRecord): void {
+  writeFileSync(boxFiles(r.name).record, JSON.stringify(r, null, 2), { mode: 0o600 });
+}
+
+/** The records of running boxes; a record whose script is gone is removed. */
+export function records(): BoxRecord[] {
+  if (!existsSync(boxesDir())) return [];
+  return readdirSync(boxesDir())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(boxesDir(), f), 'utf8')) as BoxRecord)
+    .filter((r) => {
+      if (isAlive(r.pid)) return true;
+      rmSync(boxFiles(r.name).record, { force: true }); // its script is gone
+      return false;
+    });
+}
+
+export function findBox(name: string | undefined): BoxRecord {
+  if (!name) throw new UsageError('which box? (boxlab ps lists them)');
+  const r = records().find((b) => b.name === name);
+  if (!r) throw new EnvError(`no running box named ${name} (boxlab ps lists them)`);
+  return r;
+}
+
+const readIf = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+
+/** The box's init, as the host numbers it, once the box exists. */
+export function boxPid(name: string): number | undefined {
+  const m = /BOX=(\d+)/.exec(readIf(boxFiles(name).box))?.[1];
+  return m ? Number(m) : undefined;
+}

@@ -1,0 +1,84 @@
+// The one way into a box, for `boxlab run`'s payload and `boxlab exec` alike (DESIGN step 6).
+//
+// Until the last host binary has chroot'ed, every process of this chain runs host code with the
+// host's / as its root, inside the box's PID namespace. So:
+//  - nothing from outside (the image's Env, Cmd, a bundle's cwd) is in the environment of a host
+//    binary, where its dynamic loader would read LD_PRELOAD and the like: the host hops run with
+//    an empty environment, and the box's environment is set by a static env that runs in the box
+//    (/.boxlab/busybox, see tools.ts), after chroot;
+//  - no host binary looks a name up (NSS would load the box's libraries): ids are numeric (+N);
+//  - the box's own processes cannot reach the chain through /proc/PID/{root,exe,fd}: until
+//    setpriv execs chroot, the chain holds capabilities the box lacks (ptrace access needs the
+//    target's set to be a subset); from that exec on, its real uid differs from its effective
+//    uid, which makes the kernel mark it non-dumpable (and its loader run in secure mode), until
+//    chroot has entered the box and taken the box's ids;
+//  - the command gets a session of its own (setsid): the user's terminal is never its
+//    controlling tty, so TIOCSTI cannot type into the user's shell.
+import { BOX, BOX_NAMESPACES } from '../box/box.js';
+import type { Cmd } from '../shell/cmd.js';
+import { inCgroups } from '../shell/cgroup.js';
+import type { RunSpec } from './spec.js';
+import { BOX_BUSYBOX } from './tools.js';
+
+export interface Entry {
+  /** The box's spec: identity, capabilities, environment, user namespace. */
+  spec: Pick<RunSpec, 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns'>;
+  args: string[];
+  /** The compiled seccomp filter, when one applies. */
+  seccompFile?: string;
+  /** The box's cgroup.procs files: the command is born in the box's cgroups. */
+  cgroupProcs: string[];
+  /** The caller may hold descriptors other than stdio: close them first (boxlab exec). */
+  closeFds: boolean;
+  /** -t: script(1) already made a session with the box's pty as its terminal. */
+  ownSession: boolean;
+  /** coreutils' chroot, by absolute path (a host fact). */
+  chroot: string;
+}
+
+/** The bounding set as setpriv(1) takes it. */
+export const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) => `+${c.replace(/^cap_/, '')}`)].join(',');
+
+// runc's CVE-2024-21626 class: a descriptor inherited from the host is a way out of the root.
+// (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
+const CLOSE_FDS = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
+
+/** A real uid other than root's, mapped in the box's user namespace (there is none with a map of one id). */
+function otherRealUid(spec: Entry['spec']): number | undefined {
+  if (!spec.userns) return 65534;
+  return spec.userns.size > 1 ? Math.min(65534, spec.userns.size - 1) : undefined;
+}
+
+export function enterBox(e: Entry): Cmd {
+  const { spec } = e;
+  const ruid = otherRealUid(spec);
+  const setpriv = [
+    'setpriv',
+    ...(ruid !== undefined ? [`--ruid=${ruid}`] : []),
+    ...(spec.noNewPrivs || e.seccompFile ? ['--no-new-privs'] : []),
+    '--inh-caps=-all',
+    `--bounding-set=${boundingSet(spec.caps)}`,
+    ...(e.seccompFile ? [`--seccomp-filter=${e.seccompFile}`] : []),
+  ];
+  // +N: numeric ids, never a name to look up; always given, so that root's real uid is root again.
+  const { uid, gid } = spec.user;
+  const chroot = [e.chroot, `--userspec=+${uid}:+${gid}`, `--groups=+${[gid, ...(spec.user.additionalGids ?? [])].join(',+')}`, `/proc/${BOX}/root`];
+  // In the box: another working directory, then exactly the box's environment, then the command.
+  const inDir = spec.cwd === '/' ? [] : [BOX_BUSYBOX, 'sh', '-c', 'cd -- "$1" && shift && exec "$@"', 'sh', spec.cwd];
+  const inBox = [...inDir, BOX_BUSYBOX, 'env', '-i', '--', ...spec.env, ...e.args];
+  // --user first: nsenter then takes uid and gid 0 in the box's user namespace.
+  const ns = [...(spec.userns ? ['user'] : []), ...BOX_NAMESPACES];
+  const host = [
+    '--target', BOX, ...ns.map((n) => `--${n}`), '--root=/', '--wd=/',
+    ...(e.closeFds ? CLOSE_FDS : []),
+    // An empty environment for the host binaries; Ctrl-C's signals back to their defaults
+    // (boxlab run starts the chain as a background job, which ignores them).
+    'env', '-i', '--default-signal=INT,QUIT',
+    ...(e.ownSession ? [] : ['setsid', '--wait']),
+    ...setpriv,
+    ...chroot,
+  ];
+  // The data starts at the working directory, if any, else at the first env entry.
+  const chain: Cmd = { file: 'nsenter', args: [...host, ...inBox], dataFrom: host.length + (inDir.length ? inDir.length - 1 : 4) };
+  return e.cgroupProcs.length ? inCgroups(e.cgroupProcs, chain) : chain;
+}
