@@ -10,11 +10,11 @@ import { spawnForeground } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { isAlive } from '../kernel/proc.js';
-import { parseRunFlags } from '../run/flags.js';
+import { namesSource, parseRunFlags } from '../run/flags.js';
 import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
 import { RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
-import { hostFacts, loadProfile } from '../run/host.js';
+import { hostFacts, loadProfile, requireSeccomp } from '../run/host.js';
 import { enterBox } from '../run/enter.js';
 import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
 
@@ -44,7 +44,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const planOnly = flags.explain || flags.script;
   if (!planOnly && process.geteuid?.() !== 0) throw new EnvError('boxlab run makes namespaces, mounts and cgroups: it needs root (sudo)');
   // Its script closes every inherited descriptor first: the payload needs no hop of its own for it.
-  const plan = planRun(spec, hostFacts(spec, !planOnly), { fdsClosed: true });
+  const host = hostFacts(spec, !planOnly);
+  const plan = planRun(spec, host, { fdsClosed: true });
+  if (!planOnly) requireSeccomp(spec, host);
   const runId = randomBytes(4).toString('hex');
   const invocation = `boxlab run ${argv.join(' ')}`;
   if (flags.explain) return explain(plan, runId);
@@ -171,6 +173,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   const box = boxPid(r.name);
   if (!box) throw new EnvError(`box ${name} is still starting`);
   const host = hostFacts(r.spec, true);
+  requireSeccomp(r.spec, host);
   const work = workspaceVars(r.runId).WORK!;
   const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? `${work}/seccomp.bpf` : undefined;
   if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);
@@ -201,13 +204,7 @@ export async function rmCommand(argv: string[]): Promise<number> {
 /** `boxlab spec [run flags] [IMAGE | --rootfs DIR | --bundle DIR] [-- CMD]`: the config.json of
  *  that run (root.path "rootfs"). With no source, the host's / and sh, as `runc spec` gives. */
 export async function specCommand(argv: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseRunFlags(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError && e.message.startsWith('what to run?'))) throw e;
-    flags = parseRunFlags(['--rootfs', '/', ...argv, ...(argv.includes('--') ? [] : ['--', 'sh'])]);
-  }
+  const flags = parseRunFlags(namesSource(argv) ? argv : ['--rootfs', '/', ...argv, ...(argv.includes('--') ? [] : ['--', 'sh'])]);
   const { configFor, specFromBundle } = await import('../run/oci.js');
   let spec: RunSpec;
   if (flags.bundle) spec = specFromBundle(flags.bundle, flags).spec;

@@ -157,6 +157,19 @@ function set(f: RunFlags, flag: string, v: string): void {
   }
 }
 
+/** Does this command line name what to run (an image before any --, or --rootfs/--bundle)? */
+export function namesSource(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return false;
+    if (!a.startsWith('-') || a === '-') return true;
+    const name = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    if (name === '--rootfs' || name === '--bundle') return true;
+    if (VALUED.has(name) && !a.includes('=')) i++;
+  }
+  return false;
+}
+
 /** 64m, 1g, 512k, 1048576: bytes. */
 export function bytes(v: string): number {
   const m = /^(\d+)([kmg]?)b?$/i.exec(v);

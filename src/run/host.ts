@@ -47,10 +47,6 @@ export function hostFacts(spec: RunSpec, real: boolean): PlanHost {
   if (spec.seccomp !== 'unconfined' && setprivSeccomp) {
     seccompBpf = encode(compile(parseProfile(spec.seccomp.profile)).program).toString('base64');
   }
-  // Secure by default means failing closed: no filter, no run, unless asked for in so many words.
-  if (real && spec.seccomp !== 'unconfined' && !setprivSeccomp) {
-    throw new EnvError(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so boxlab run will not start a box without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
-  }
   return {
     cgroups: typeof driver === 'string' ? undefined : driver,
     chroot: ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? '/usr/sbin/chroot',
@@ -68,4 +64,11 @@ function staticBusybox(real: boolean): { path: string; size: number } {
   if (path && !isDynamicElf(path)) return { path, size: statSync(path).size };
   if (real) throw new EnvError(`boxlab run needs a static busybox (apt-get install busybox-static)${path ? `: ${path} is dynamically linked` : ''}`);
   return { path: path ?? '/bin/busybox', size: 0 };
+}
+
+/** Secure by default means failing closed: no filter, no box, unless asked for in so many words. */
+export function requireSeccomp(spec: RunSpec, host: PlanHost): void {
+  if (spec.seccomp !== 'unconfined' && !host.setprivSeccomp) {
+    throw new EnvError(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so boxlab will not start a box without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
+  }
 }

@@ -24,6 +24,9 @@ const ENSURE_BRIDGE = [
   'if [ -n "$other" ]; then echo "boxlab: ${gw%.*}.0/24 is already routed on this host ($other): --network bridge will not take it" >&2; exit 1; fi',
   // Two runs may race to make it: the loser finds it made.
   'ip link add "$br" type bridge 2>/dev/null || exit 0',
+  // No router advertisement from a box may set the host's routes (CVE-2020-13401's class):
+  // boxes keep CAP_NET_RAW, so they can send one.
+  '[ ! -e "/proc/sys/net/ipv6/conf/$br/accept_ra" ] || echo 0 > "/proc/sys/net/ipv6/conf/$br/accept_ra"',
   'ip addr add "$gw/24" dev "$br"',
   'ip link set "$br" up',
 ].join('\n');
@@ -42,6 +45,7 @@ export function bridgeStep(): { creates: Resource[]; actions: Action[]; inBox: C
       // The pair is made with its far end already in the box, named eth0 there.
       { run: addVethPair(HOST_END, 'eth0', '${BOX}') },
       { run: setMaster(HOST_END, BRIDGE, true) },
+      { run: cmd('sh', '-c', '[ ! -e "$1" ] || echo 0 > "$1"', 'sh', `/proc/sys/net/ipv6/conf/${HOST_END}/accept_ra`) },
     ],
     // Inside the box's network namespace, with the hostname and lo.
     inBox: [addAddress('${BOX_IP}/24', 'eth0'), linkUp('eth0'), addDefaultRoute(GATEWAY)],

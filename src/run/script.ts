@@ -37,7 +37,8 @@ export interface ScriptOptions {
  */
 export const RELAY = [
   'p_=$!',
-  'pass_() { local c; read -r c _ < "/proc/$p_/task/$p_/children" && kill -s "$1" "$c"; } 2>/dev/null',
+  // (children has no newline: read fails at the end of the file, having set c.)
+  'pass_() { local c=; read -r c _ < "/proc/$p_/task/$p_/children"; [ -z "$c" ] || kill -s "$1" "$c"; } 2>/dev/null',
   "trap 'pass_ INT' INT; trap 'pass_ TERM' TERM; trap 'pass_ HUP' HUP",
   'while kill -0 "$p_" 2>/dev/null; do wait "$p_"; done',
   'wait "$p_"',

@@ -49,7 +49,7 @@ load helpers
   as_nobody env HOME=/tmp node "$ROOT/bin/boxlab.js" lesson 2 --dry-run
   assert_success
   assert_output --partial "dry run"
-  assert_output --partial 'pivot_root ${ROOTFS}/.oldroot' || assert_output --partial 'pivot_root /tmp/boxlab-'
+  assert_output --partial 'pivot_root ${ROOTFS}/.oldroot' || assert_output --partial 'pivot_root /var/lib/boxlab/work/'
   assert_host_clean
 }
 

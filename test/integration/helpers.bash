@@ -24,10 +24,10 @@ as_nobody() {
 # lessons that make them) cgroups, network links and named network namespaces.
 assert_host_clean() {
   local mounts dirs states procs cgroups links netns shm
-  mounts=$(grep -c ' /tmp/boxlab-' /proc/self/mountinfo || true)
-  dirs=$(find /tmp -maxdepth 1 -name 'boxlab-*' | wc -l)
+  mounts=$(grep -c ' /var/lib/boxlab/work/' /proc/self/mountinfo || true)
+  dirs=$(find /var/lib/boxlab/work -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
   # Run state files, box records and address leases.
-  states=$(find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' \) 2>/dev/null | wc -l)
+  states=$(find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' -o -name '*.sh' \) 2>/dev/null | wc -l)
   procs=$(boxlab_processes | wc -l)
   cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'boxlab*' 2>/dev/null | wc -l)
   links=$(ip -o link show 2>/dev/null | grep -c ': boxlab' || true)
@@ -35,8 +35,8 @@ assert_host_clean() {
   # Lesson 4's host segment is 31337 bytes (its box segment dies with the box).
   shm=$(awk '$4 == 31337' /proc/sysvipc/shm | wc -l)
   if [ "$mounts$dirs$states$procs$cgroups$links$netns$shm" != 00000000 ]; then
-    grep ' /tmp/boxlab-' /proc/self/mountinfo >&2 || true
-    find /tmp -maxdepth 1 -name 'boxlab-*' >&2
+    grep ' /var/lib/boxlab/work/' /proc/self/mountinfo >&2 || true
+    find /var/lib/boxlab/work -mindepth 1 -maxdepth 1 >&2 2>/dev/null
     find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' \) >&2 2>/dev/null || true
     boxlab_processes >&2
     fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns, $shm shm segments"
@@ -52,7 +52,7 @@ boxlab_processes() {
     cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -q '^BOXLAB_RUN=' && { echo "${p#/proc/} $cmd(marked)"; continue; }
     case "$cmd" in
-      *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/tmp/boxlab-'*) echo "${p#/proc/} $cmd" ;;
+      *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/var/lib/boxlab/work/'*) echo "${p#/proc/} $cmd" ;;
     esac
   done
 }

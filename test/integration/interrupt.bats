@@ -102,7 +102,7 @@ sigint_at_every_step() {
   # Host-side mounts and the work dir outlive a SIGKILL: that is what reset is for.
   run boxlab reset
   assert_success
-  assert_output --partial 'removed mount /tmp/boxlab-'
+  assert_output --partial 'removed mount /var/lib/boxlab/work/'
   assert_host_clean
   run boxlab reset
   assert_success

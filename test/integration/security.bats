@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# boxlab run against hostile images, bundles and local users (SECURITY.md). Each attack is shown
+# working where the defence is taken away (the stock tool alone, or boxlab's own --script with
+# one line edited out: a deliberately weakened build), then failing against boxlab as it is.
+load helpers
+
+setup_file() {
+  [ "$(id -u)" = 0 ] || return 0
+  node "$ROOT/bin/boxlab.js" fetch --busybox --quiet >/dev/null
+}
+
+setup() {
+  requires_root
+  R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)
+  # Where setpriv cannot apply a filter, a run needs --seccomp unconfined (it fails closed).
+  SECCOMP=()
+  setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
+}
+teardown() {
+  [ "$(id -u)" = 0 ] || return 0
+  [ -z "${LOOP:-}" ] || losetup -d "$LOOP" 2>/dev/null || true
+  [ -z "${HOP:-}" ] || kill -KILL "$HOP" 2>/dev/null || true
+  boxlab reset >/dev/null || true
+}
+
+bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
+  mkdir -p "$1"
+  ln -s "$R" "$1/rootfs"
+  printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":%s}\n' "$2" >"$1/config.json"
+}
+
+@test "an Env entry that is not NAME=value: env(1) runs it as a command (break-it); boxlab refuses the bundle" {
+  flag="$BATS_TEST_TMPDIR/pwned"
+  # The class: env -i takes its first word without '=' as the program to run, here as host root.
+  env -i /bin/sh -c "touch $flag" /bin/true
+  [ -e "$flag" ] && rm "$flag"
+  bundle_with "$BATS_TEST_TMPDIR/b" "{\"args\":[\"/bin/true\"],\"env\":[\"/bin/sh\",\"-c\",\"touch $flag\"]}"
+  run boxlab run --seccomp unconfined --bundle "$BATS_TEST_TMPDIR/b"
+  assert_failure 2
+  assert_equal "${#lines[@]}" 1
+  assert_output --partial 'config.json process.env: "/bin/sh" is not NAME=value'
+  [ ! -e "$flag" ]
+  assert_host_clean
+}
+
+@test "LD_PRELOAD in the box's environment: host binaries would load it (break-it); boxlab gives it to the command alone" {
+  # The class: a dynamic host binary started with it loads the named file as host root.
+  run env -i LD_PRELOAD=/nonexistent-boxlab.so setpriv /bin/true
+  assert_output --partial 'cannot be preloaded'
+  run boxlab run "${SECCOMP[@]}" -e LD_PRELOAD=/nonexistent-boxlab.so --rootfs "$R" -- /bin/sh -c 'echo "in the box: $LD_PRELOAD"'
+  assert_success
+  assert_output 'in the box: /nonexistent-boxlab.so'
+  assert_host_clean
+}
+
+@test "a device node shipped in the root filesystem: readable without nodev (weakened build), refused by default" {
+  printf 'FLAG-%s-host-disk' "$RANDOM" >"$BATS_TEST_TMPDIR/disk"
+  truncate -s 1M "$BATS_TEST_TMPDIR/disk"
+  LOOP=$(losetup -f --show "$BATS_TEST_TMPDIR/disk")
+  cp -a "$R" "$BATS_TEST_TMPDIR/rootfs"
+  mknod -m 0666 "$BATS_TEST_TMPDIR/rootfs/disk" b "$((16#$(stat -c %t "$LOOP")))" "$((16#$(stat -c %T "$LOOP")))"
+  # Weakened: the same run with the overlay's nodev taken out of its script.
+  run bash -c "node '$ROOT/bin/boxlab.js' run --script --seccomp unconfined --rootfs '$BATS_TEST_TMPDIR/rootfs' -- /bin/head -c 18 /disk | sed 's/nodev,lowerdir=/lowerdir=/' | bash"
+  assert_output --partial 'FLAG-'
+  assert_host_clean
+  run boxlab run --seccomp unconfined --rootfs "$BATS_TEST_TMPDIR/rootfs" -- /bin/sh -c 'head -c 18 /disk || echo refused'
+  refute_output --partial 'FLAG-'
+  assert_output --partial 'refused'
+  assert_host_clean
+}
+
+@test "the command has a session of its own: the user's terminal is not its controlling tty (TIOCSTI), unless setsid is edited out" {
+  stat_line() { script -qec "$1" /dev/null | tr -d '\r' | grep -E '^[0-9]+ \(cat\)'; }
+  run stat_line "node '$ROOT/bin/boxlab.js' run --seccomp unconfined --rootfs '$R' -- /bin/cat /proc/self/stat"
+  assert_success
+  # Field 7 (tty_nr): 0, no controlling terminal; field 6 (session): its own PID.
+  read -r pid _ _ _ _ sid tty _ <<<"$output"
+  assert_equal "$tty" 0
+  assert_equal "$sid" "$pid"
+  run stat_line "node '$ROOT/bin/boxlab.js' run --script --seccomp unconfined --rootfs '$R' -- /bin/cat /proc/self/stat | sed 's/setsid --wait //' | bash"
+  read -r pid _ _ _ _ sid tty _ <<<"$output"
+  [ "$tty" != 0 ]
+  assert_host_clean
+}
+
+@test "the way into a box: its processes cannot reach the host's root or binary through /proc/PID of the chain (unless the real uid trick is edited out)" {
+  boxlab run -d --name sec-exec --seccomp unconfined --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  for i in $(seq 100); do box=$(boxlab ps | awk '$1 == "sec-exec" { print $2 }'); [ -n "$box" ] && [ "$box" != - ] && break; sleep 0.05; done
+  # The chain's most exposed moment: setpriv has dropped to the box's capabilities and exec'd,
+  # chroot(2) is not yet done. The same chain as boxlab's, with sleep where chroot would run.
+  hop=$(node "$ROOT/bin/boxlab.js" run --script --seccomp unconfined --rootfs "$R" -- /bin/true | grep -e '--root=/ --wd=/ env -i' | sed -e 's| /usr/sbin/chroot .*| /bin/sleep 30|' -e "s|\"\${BOX}\"|$box|")
+  probe() {
+    bash -c "$1" </dev/null >/dev/null 2>&1 &
+    HOP=$!
+    local p= i
+    for i in $(seq 100); do read -r p _ <"/proc/$HOP/task/$HOP/children" 2>/dev/null; [ -n "$p" ] && grep -q sleep "/proc/$p/comm" && break; p=; sleep 0.02; done
+    [ -n "$p" ]
+    local inbox
+    inbox=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status")
+    run boxlab exec sec-exec /bin/sh -c "readlink /proc/$inbox/root || echo root:refused; cat /proc/$inbox/exe >/dev/null && echo exe:readable || echo exe:refused"
+    kill -KILL "$HOP"
+    HOP=
+  }
+  probe "$(echo "$hop" | sed 's/--ruid=65534 //')"
+  assert_line /
+  assert_line exe:readable
+  probe "$hop"
+  assert_line root:refused
+  assert_line exe:refused
+  refute_line /
+  boxlab rm sec-exec >/dev/null
+  assert_host_clean
+}
+
+@test "exec joins the box's cgroups, and the box's pids limit binds it" {
+  boxlab run -d --name sec-cg --seccomp unconfined --pids 20 --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  for i in $(seq 100); do boxlab ps | grep -q '^sec-cg  [0-9]' && break; sleep 0.05; done
+  # Read on the host: the exec'd process is in the box's pids cgroup (v1) or its group (v2).
+  run boxlab exec sec-cg /bin/sh -c 'cat /proc/self/stat' 
+  group=$(awk -F: '$2 == "pids" || $1 == "0" { print $3 }' "/proc/$(boxlab ps | awk '$1 == "sec-cg" { print $2 }')/cgroup" | head -1)
+  [ -n "$group" ]
+  # 20 processes at most in the box: the exec'd shell cannot fork 30 times.
+  run boxlab exec sec-cg /bin/sh -c 'i=0; while [ $i -lt 30 ]; do /bin/sleep 3 </dev/null >/dev/null 2>&1 & i=$((i+1)); done; echo "started $i"'
+  refute_output 'started 30'
+  boxlab rm sec-cg >/dev/null
+  sleep 0.5
+  assert_host_clean
+}
+
+@test "local users: no way into /run/boxlab, the work parent or the cache; -e NAME values in no command line; a work dir made beforehand stops the run" {
+  SECRET_TOKEN="s3cr3t-$RANDOM$RANDOM" boxlab run -d --name sec-users -e SECRET_TOKEN --seccomp unconfined --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  for i in $(seq 100); do boxlab ps | grep -q '^sec-users  [0-9]' && break; sleep 0.05; done
+  assert_equal "$(stat -c %a /run/boxlab /run/boxlab/boxes/sec-users.json /var/cache/boxlab)" "$(printf '700\n600\n700')"
+  as_nobody ls /run/boxlab
+  assert_failure
+  as_nobody mkdir /var/lib/boxlab/work/mine
+  assert_failure
+  as_nobody ls /var/cache/boxlab
+  assert_failure
+  # The box has it; boxlab's own command line does not (the nsenter that started the box
+  # still shows it for the run's life: SECURITY.md says so).
+  run boxlab exec sec-users /bin/sh -c 'echo "$SECRET_TOKEN"'
+  assert_output --regexp '^s3cr3t-'
+  ! grep -qa -- "$output" /proc/$(boxlab ps | awk '$1 == "sec-users" { print $2 }')/environ
+  boxlab rm sec-users >/dev/null
+  # A work directory that exists before the run (as another user could have made it): refused.
+  mkdir -p /var/lib/boxlab/work/deadbeef
+  run bash -c "node '$ROOT/bin/boxlab.js' run --script --seccomp unconfined --rootfs '$R' -- /bin/true | sed 's/^RUN_ID=.*/RUN_ID=deadbeef/' | bash"
+  assert_failure
+  assert_output --partial 'File exists'
+  [ -z "$(ls -A /var/lib/boxlab/work/deadbeef)" ]
+  rmdir /var/lib/boxlab/work/deadbeef
+  assert_host_clean
+}
+
+@test "the box's init carries none of the host's environment" {
+  HOST_SECRET=leak run boxlab run "${SECCOMP[@]}" --rootfs "$R" -- /bin/sh -c 'wc -c < /proc/1/environ'
+  assert_success
+  assert_output 0
+}
