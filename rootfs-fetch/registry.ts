@@ -6,7 +6,7 @@ import { EnvError } from '../src/errors.js';
 import { ACCEPT } from './manifest.js';
 import { canonical, isLoopback, registryHost, type Reference } from './reference.js';
 import { get, NetworkError, type HttpResponse } from './http.js';
-import { DigestError } from './store.js';
+import { checkDigest, DigestError } from './digest.js';
 
 export interface Fetched {
   bytes: Buffer;
@@ -29,6 +29,7 @@ export class Registry {
 
   /** A manifest or index by tag or digest; a digest asked for is checked against the bytes. */
   async manifest(reference: string): Promise<Fetched> {
+    if (reference.includes(':')) checkDigest(reference, `${this.name}: manifest digest`); // a tag has no ':'
     const res = await this.get(`/manifests/${reference}`, { Accept: ACCEPT });
     const bytes = await res.bytes();
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -44,6 +45,7 @@ export class Registry {
 
   /** A blob's body as a stream; its Content-Length, when given, must match the descriptor's size. */
   async blob(digest: string, size: number): Promise<AsyncIterable<Uint8Array>> {
+    checkDigest(digest, `${this.name}: blob digest`);
     const res = await this.get(`/blobs/${digest}`, {});
     const length = res.headers['content-length'];
     if (length !== undefined && Number(length) !== size) {

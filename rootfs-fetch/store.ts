@@ -9,6 +9,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
 import { CACHE_ROOT } from './busybox.js';
+import { checkDigest, digestHex, DigestError } from './digest.js';
+
+export { DigestError };
 
 export interface Descriptor {
   mediaType: string;
@@ -19,10 +22,6 @@ export interface Descriptor {
 }
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
-const DIGEST = /^sha256:([a-f0-9]{64})$/;
-
-/** A blob that is not what its descriptor says: nothing of it is kept. */
-export class DigestError extends EnvError {}
 
 export class Store {
   readonly blobs: string;
@@ -44,9 +43,7 @@ export class Store {
   }
 
   path(digest: string): string {
-    const m = DIGEST.exec(digest);
-    if (!m) throw new DigestError(`unsupported digest '${digest}' (boxlab verifies sha256 only)`);
-    return join(this.blobs, m[1]!);
+    return join(this.blobs, digestHex(digest, 'blob digest'));
   }
 
   has(digest: string): boolean {
@@ -125,9 +122,12 @@ export class Store {
     return statSync(this.path(digest)).size;
   }
 
-  /** The tagged manifests (index.json). */
+  /** The tagged manifests (index.json), each digest checked: the file is read back from disk. */
   index(): Descriptor[] {
-    return (JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+    const manifests = (JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] } | null)?.manifests ?? [];
+    if (!Array.isArray(manifests)) throw new EnvError(`${join(this.dir, 'index.json')}: manifests is not a list`);
+    for (const d of manifests) checkDigest(d?.digest, `${join(this.dir, 'index.json')}: manifest digest`);
+    return manifests;
   }
 
   find(name: string): Descriptor | undefined {

@@ -13,6 +13,7 @@ import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { RealRunner } from '../../src/shell/runner.js';
+import { EnvError } from '../../src/errors.js';
 import { tempDir } from './helpers.js';
 import { tarOf } from './layer-archives.js';
 
@@ -45,6 +46,22 @@ beforeAll(async () => {
   const lying = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(Buffer.from('another tar'))] } }));
   blobs.set(sha(lying), lying);
   manifests.set('lib/tiny:lying', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(lying), size: lying.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] })) });
+
+  // Hostile images: a diff_id that climbs out of the layers directory, a layer digest that is
+  // a path, a config of a type no image has, an index entry that is a path.
+  const hostile = (tag: string, diffIds: string[], o: { configType?: string; layerDigest?: string } = {}): void => {
+    const c = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }));
+    blobs.set(sha(c), c);
+    const m = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: o.configType ?? MEDIA.ociConfig, digest: sha(c), size: c.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: o.layerDigest ?? sha(layer), size: layer.length }] };
+    manifests.set(`lib/tiny:${tag}`, { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(m)) });
+  };
+  hostile('diffid-etc', ['sha256:../../../../../../../../etc']);
+  hostile('diffid-beside', ['sha256:../escape/x']);
+  hostile('digest-path', [sha(layerTar)], { layerDigest: 'sha256:../../../../../../../../etc' });
+  hostile('digest-upper', [sha(layerTar)], { layerDigest: sha(layer).toUpperCase().replace('SHA256', 'sha256') });
+  hostile('config-type', [sha(layerTar)], { configType: 'application/vnd.example.not-a-config+json' });
+  const badIndex = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: MEDIA.ociManifest, digest: 'sha256:../../../../x', size: 10, platform: { os: 'linux', architecture: 'amd64' } }] };
+  manifests.set('lib/tiny:index-path', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(badIndex)) });
 
   server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
@@ -100,6 +117,18 @@ async function closedPort(): Promise<number> {
   const p = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return p;
+}
+/** The promise rejects with an EnvError (one line for the CLI) whose message matches. */
+async function refusedInOneLine(p: Promise<unknown>, re: RegExp): Promise<void> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(EnvError);
+  expect((err as Error).message).toMatch(re);
+  expect((err as Error).message).not.toContain('\n');
+}
+/** Nothing but the cache's own directories in the test's folder, and no layer unpacked. */
+function nothingOutsideTheCache(): void {
+  expect(readdirSync(dir).filter((n) => n !== 'images' && n !== 'layers')).toEqual([]);
+  if (existsSync(join(dir, 'layers'))) expect(readdirSync(join(dir, 'layers'))).toEqual([]);
 }
 const blobFiles = () => readdirSync(store.blobs).length + readdirSync(store.tmp).length;
 
@@ -180,5 +209,30 @@ describe.skipIf(!asRoot)('pulling over HTTP on loopback (root: layers are unpack
 
   it('a platform the index lacks is named, with what it has', async () => {
     await expect(pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), platform: { os: 'linux', architecture: 'riscv64' } })).rejects.toThrow(/has no linux\/riscv64 image \(it has: linux\/s390x, linux\/amd64\)/);
+  });
+});
+
+describe.skipIf(!asRoot)('hostile images: every digest is checked before it is used', () => {
+  it.each(['diffid-etc', 'diffid-beside'])("a config whose diff_id climbs out of the cache (%s) is refused in one line; nothing is tagged or made outside the cache", async (tag) => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:${tag}`, opts()), /diff_id "sha256:\.\..*" is not a sha256 digest/);
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
+  });
+
+  it.each(['digest-path', 'digest-upper'])('a manifest whose layer digest is not one (%s) is refused as it is read, before any blob is asked for', async (tag) => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:${tag}`, opts()), /layer digest ".*" is not a sha256 digest/);
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
+  });
+
+  it('a config of an unknown media type is refused in one line', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:config-type`, opts()), /config has media type "application\/vnd\.example\.not-a-config\+json", which boxlab does not read/);
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('an index entry whose digest is a path is refused before it is asked for', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:index-path`, opts()), /manifest digest "sha256:\.\..*" is not a sha256 digest/);
+    expect(requests.filter((q) => q !== 'GET /token' && !q.endsWith('/manifests/index-path'))).toEqual([]);
   });
 });
