@@ -107,7 +107,7 @@ async function download(url: string, signal?: AbortSignal): Promise<AsyncIterabl
   const u = new URL(url);
   if (u.protocol === 'file:') return createReadStream(u.pathname);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new EnvError(`--tarball takes an http(s):// or file:// URL (got ${u.protocol})`);
-  const res = await get(url, {}, signal);
+  const res = await get(url, {}, { signal });
   if (res.status !== 200) {
     res.body.resume();
     throw new EnvError(`${url}: HTTP ${res.status}`);

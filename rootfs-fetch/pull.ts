@@ -7,6 +7,7 @@ import { checkConfig, checkManifest, hostPlatform, isIndex, selectPlatform, type
 import { humanBytes, type Progress } from './progress-bars.js';
 import { canonical, parseReference } from './reference.js';
 import { Registry } from './registry.js';
+import { limits, type Limits } from './limits.js';
 import type { Store } from './store.js';
 
 export interface PullOptions {
@@ -19,6 +20,8 @@ export interface PullOptions {
   layersRoot?: string;
   /** Parallel layer downloads. */
   parallel?: number;
+  /** Smaller limits than LIMITS (the tests). */
+  limits?: Partial<Limits>;
 }
 
 export interface PullResult {
@@ -31,7 +34,8 @@ export interface PullResult {
 export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   const ref = parseReference(text);
   const name = canonical(ref);
-  const registry = new Registry(ref, { plainHttp: o.plainHttp, signal: o.signal });
+  const lim = limits(o.limits);
+  const registry = new Registry(ref, { plainHttp: o.plainHttp, signal: o.signal, limits: lim });
   let top = await registry.manifest(ref.digest ?? ref.tag!);
   if (isIndex(top.mediaType)) {
     const index = JSON.parse(top.bytes.toString('utf8')) as Index;
@@ -42,6 +46,7 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   }
   const manifest = JSON.parse(top.bytes.toString('utf8')) as Manifest;
   checkManifest(manifest, name);
+  if (manifest.config.size > lim.jsonBytes) throw new EnvError(`${name}: the config is ${manifest.config.size} bytes, over the ${lim.jsonBytes} boxlab reads: refused`);
 
   const { store } = o;
   if (!store.has(manifest.config.digest)) await store.put(manifest.config, await registry.blob(manifest.config.digest, manifest.config.size), undefined, o.signal);
