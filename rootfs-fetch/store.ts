@@ -3,7 +3,7 @@
 // checked (size, then digest) and only then renamed into blobs/: a failed or interrupted
 // download never leaves a half-written blob where a later run would trust it.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -74,7 +74,9 @@ export class Store {
       },
     });
     try {
-      await pipeline(body, check, createWriteStream(tmp), { signal });
+      // Opened here, not by the stream (which opens later, asynchronously): a download that
+      // fails at once would otherwise be removed before its file exists, and leave it behind.
+      await pipeline(body, check, createWriteStream('', { fd: openSync(tmp, 'wx', 0o600) }), { signal });
       if (desc.size !== undefined && seen !== desc.size) throw new DigestError(`blob ${desc.digest} ended after ${seen} of ${desc.size} bytes: nothing was cached`);
       const got = `sha256:${hash.digest('hex')}`;
       if (got !== desc.digest) throw new DigestError(`blob ${desc.digest} does not match its digest (got ${got}): nothing was cached`);
