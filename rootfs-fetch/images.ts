@@ -10,7 +10,7 @@ import { digestHex } from './digest.js';
 import { checkConfig, checkManifest, type ImageConfig, type Manifest } from './manifest.js';
 import { canonical, parseReference } from './reference.js';
 import { diskFull, Store, REF_NAME, type Descriptor } from './store.js';
-import { applyLayer } from './unpack.js';
+import { applyLayer, UnpackBudget } from './unpack.js';
 
 export const LAYERS_DIR = `${CACHE_ROOT}/layers`;
 
@@ -74,7 +74,7 @@ export function listImages(store: Store, layersRoot = LAYERS_DIR): Image[] {
  * Unpacks a layer blob into its own directory unless it is there already. The diff_id the
  * config promises is checked against the tar as it is read; a mismatch keeps nothing.
  */
-export async function unpackLayer(store: Store, layer: Layer, runner: Runner): Promise<'unpacked' | 'cached'> {
+export async function unpackLayer(store: Store, layer: Layer, runner: Runner, budget = new UnpackBudget()): Promise<'unpacked' | 'cached'> {
   if (existsSync(layer.dir)) return 'cached';
   const root = join(layer.dir, '..');
   mkdirSync(root, { recursive: true });
@@ -86,7 +86,7 @@ export async function unpackLayer(store: Store, layer: Layer, runner: Runner): P
   }
   mkdirSync(tmp, { mode: 0o755 });
   try {
-    const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner);
+    const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner, budget);
     if (r.diffId !== layer.diffId) throw new LayerError(`layer ${layer.digest} unpacks to ${r.diffId}, but the image config says ${layer.diffId}`);
     renameSync(tmp, layer.dir);
     return 'unpacked';

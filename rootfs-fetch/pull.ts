@@ -7,6 +7,7 @@ import { checkConfig, checkManifest, hostPlatform, isIndex, selectPlatform, type
 import { humanBytes, type Progress } from './progress-bars.js';
 import { canonical, parseReference } from './reference.js';
 import { Registry } from './registry.js';
+import { UnpackBudget } from './unpack.js';
 import { limits, type Limits } from './limits.js';
 import type { Store } from './store.js';
 
@@ -76,7 +77,8 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
 
   const desc = { mediaType: top.mediaType, digest: store.putBytes(top.bytes), size: top.bytes.length };
   const image = imageFrom(store, name, desc, o.layersRoot ?? LAYERS_DIR);
-  for (const layer of image.layers) await unpackLayer(store, layer, o.runner);
+  const budget = new UnpackBudget(lim); // one for the image's layers
+  for (const layer of image.layers) await unpackLayer(store, layer, o.runner, budget);
   // Only now, with every blob verified and every layer unpacked, does the name point at it.
   store.tag(name, desc);
   sweepUnused(store, o.layersRoot ?? LAYERS_DIR); // what the name pointed at before

@@ -16,6 +16,7 @@ import tar, { type Header } from 'tar-stream';
 import type { Runner } from '../src/shell/runner.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { LayerError, lstatOrUndefined, memberParts, resolveParent } from './in-root.js';
+import { LIMITS, type Limits } from './limits.js';
 
 export type ApplyMode = 'flatten' | 'overlay';
 
@@ -46,24 +47,39 @@ export function openLayer(blob: string): Readable {
   return raw;
 }
 
+/**
+ * What the layers of one image may still expand to: one budget is shared by the applyLayer
+ * calls of an image, so a gzip bomb, or a million tiny files, stops at the cap and not at a
+ * full disk.
+ */
+export class UnpackBudget {
+  bytes = 0;
+  entries = 0;
+  constructor(readonly limits: Pick<Limits, 'unpackBytes' | 'imageEntries' | 'layerEntries'> = LIMITS) {}
+}
+
 /** Applies one layer to root. Throws LayerError for a malicious or malformed layer. */
-export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner): Promise<UnpackResult> {
+export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner, budget = new UnpackBudget()): Promise<UnpackResult> {
   const hash = createHash('sha256');
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      // Counted as the tar comes out of the decompressor, before any of it is written.
+      if ((budget.bytes += chunk.length) > budget.limits.unpackBytes) return done(new LayerError(`the image's layers expand to more than ${budget.limits.unpackBytes} bytes: refused`));
       hash.update(chunk);
       done(null, chunk);
     },
   });
   const extract = tar.extract();
   const feeding = pipeline(openLayer(blob), tee, extract as unknown as NodeJS.WritableStream);
-  const layer = new LayerWriter(root, mode, runner);
+  const layer = new LayerWriter(root, mode, runner, budget);
   try {
     for await (const entry of extract) await layer.entry(entry.header, entry as unknown as Body);
     await feeding;
-  } catch (e) {
+  } catch (caught) {
     extract.destroy();
-    await feeding.catch(() => undefined);
+    // A refusal upstream (the cap) also breaks the entry being written: report the refusal.
+    const upstream = await feeding.then(() => undefined, (f: unknown) => f);
+    const e = upstream instanceof LayerError ? upstream : caught;
     if (e instanceof Error && /Z_DATA_ERROR|unexpected end|Invalid tar header/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`)) {
       throw new LayerError(`${blob} is not a valid layer (${e.message})`);
     }
@@ -87,10 +103,12 @@ class LayerWriter {
   private readonly dirTimes: [string, Date][] = [];
   private readonly asRoot = process.geteuid?.() === 0;
 
-  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner) {}
+  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner, private readonly budget: UnpackBudget) {}
 
   async entry(h: Header, body: Body): Promise<void> {
-    this.entries++;
+    const cap = this.budget.limits;
+    if (++this.entries > cap.layerEntries) throw new LayerError(`more than ${cap.layerEntries} entries in one layer: refused`);
+    if (++this.budget.entries > cap.imageEntries) throw new LayerError(`more than ${cap.imageEntries} entries in one image: refused`);
     const type = h.type ?? 'file';
     const parts = memberParts(h.name);
     if (parts.length === 0) {

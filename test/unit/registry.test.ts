@@ -79,6 +79,13 @@ beforeAll(async () => {
   manifests.set('lib/tiny:index-path', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(badIndex)) });
   // A config descriptor over the 4 MiB boxlab reads into memory.
   const big = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(config), size: 5 * 1024 * 1024 }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] };
+  // A decompression bomb: 16 MiB of zeros in a gzip of a few KiB.
+  const bombTar = await tarOf([{ name: 'zeros', body: Buffer.alloc(16 * 1024 * 1024) }]);
+  const bomb = gzipSync(bombTar);
+  blobs.set(sha(bomb), bomb);
+  const bombConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(bombTar)] } }));
+  blobs.set(sha(bombConfig), bombConfig);
+  manifests.set('lib/tiny:bomb', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(bombConfig), size: bombConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(bomb), size: bomb.length }] })) });
   manifests.set('lib/tiny:config-big', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(big)) });
 
   server = createServer((req, res) => {
@@ -318,6 +325,12 @@ describe.skipIf(!asRoot)('limits: a registry cannot make a pull read without end
   it('a registry that never answers is given up on after one window', async () => {
     const ms = await elapsed(pull(`127.0.0.1:${port}/lib/tiny:silent`, slow()), /^127\.0\.0\.1:\d+ did not answer within 0\.5 s: gave up$/);
     expect(ms).toBeLessThan(3000);
+  });
+
+  it('a layer that expands past the cap is refused, its partial directory removed, nothing tagged', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:bomb`, { ...opts(), limits: { unpackBytes: 1024 * 1024 } }), /^layer sha256:[0-9a-f]{64} rejected: the image's layers expand to more than 1048576 bytes: refused$/);
+    expect(readdirSync(join(dir, 'layers'))).toEqual([]);
+    expect(store.index()).toEqual([]);
   });
 
   it('a token realm over plain HTTP off loopback is refused, and never asked', async () => {

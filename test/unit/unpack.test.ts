@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyLayer, type ApplyMode } from '../../rootfs-fetch/unpack.js';
+import { applyLayer, UnpackBudget, type ApplyMode } from '../../rootfs-fetch/unpack.js';
+import { limits } from '../../rootfs-fetch/limits.js';
 import { LayerError } from '../../rootfs-fetch/in-root.js';
 import { RealRunner } from '../../src/shell/runner.js';
 import { tempDir } from './helpers.js';
@@ -26,10 +27,10 @@ beforeEach(() => {
 afterEach(() => rmSync(t, { recursive: true }));
 
 let n = 0;
-async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true) {
+async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true, budget?: UnpackBudget) {
   const blob = join(t, `layer${n++}.tar${gzip ? '.gz' : ''}`);
   const tarBytes = await writeLayer(blob, members, gzip);
-  return { result: await applyLayer(blob, root, mode, runner), tarBytes };
+  return { result: await applyLayer(blob, root, mode, runner, budget), tarBytes };
 }
 
 /** Everything under dir, as "path type" lines: what a breakout would change. */
@@ -193,5 +194,33 @@ describe('breakouts are refused, nothing is written outside the root', () => {
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('safe');
     expect(readFileSync(join(root, 'h'), 'utf8')).toBe('pwned');
     expect(existsSync(join(t, 'evil'))).toBe(false);
+  });
+});
+
+describe('caps on what a layer expands to', () => {
+  const files = (count: number, prefix = 'f') => Array.from({ length: count }, (_, i) => ({ name: `${prefix}${i}`, body: 'x' }));
+
+  it('a small gzip that expands to a huge file of zeros is refused as soon as the cap is passed', async () => {
+    const budget = new UnpackBudget(limits({ unpackBytes: 1024 * 1024 }));
+    const blob = join(t, 'bomb.tar.gz');
+    await writeLayer(blob, [{ name: 'zeros', body: Buffer.alloc(32 * 1024 * 1024) }]);
+    expect(statSync(blob).size).toBeLessThan(64 * 1024);
+    await expect(applyLayer(blob, root, 'flatten', runner, budget)).rejects.toThrow(/^the image's layers expand to more than 1048576 bytes: refused$/);
+    // Stopped at the cap, not at the end of the file: what was written is about the cap.
+    expect(statSync(join(root, 'zeros')).size).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('a layer of more entries than the cap per layer is refused', async () => {
+    const budget = new UnpackBudget(limits({ layerEntries: 10 }));
+    await expect(apply(files(11), 'flatten', true, budget)).rejects.toThrow(/^more than 10 entries in one layer: refused$/);
+  });
+
+  it('layers of one image share the caps: the entries of all count, and their bytes', async () => {
+    const budget = new UnpackBudget(limits({ imageEntries: 10 }));
+    await apply(files(6, 'a'), 'flatten', true, budget);
+    await expect(apply(files(6, 'b'), 'flatten', true, budget)).rejects.toThrow(/^more than 10 entries in one image: refused$/);
+    const bytes = new UnpackBudget(limits({ unpackBytes: 20 * 1024 }));
+    await apply([{ name: 'one', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes);
+    await expect(apply([{ name: 'two', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes)).rejects.toThrow(/expand to more than 20480 bytes/);
   });
 });
