@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyLayer, UnpackBudget, type ApplyMode } from '../../rootfs-fetch/unpack.js';
 import { limits } from '../../rootfs-fetch/limits.js';
 import { LayerError } from '../../rootfs-fetch/in-root.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner, type RunResult, type Runner } from '../../src/shell/runner.js';
+import { render, type Cmd } from '../../src/shell/cmd.js';
 import { tempDir } from './helpers.js';
 import { writeLayer, type Member } from './layer-archives.js';
 
@@ -222,5 +223,69 @@ describe('caps on what a layer expands to', () => {
     const bytes = new UnpackBudget(limits({ unpackBytes: 20 * 1024 }));
     await apply([{ name: 'one', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes);
     await expect(apply([{ name: 'two', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes)).rejects.toThrow(/expand to more than 20480 bytes/);
+  });
+});
+
+/** A RealRunner that notes each process it starts. */
+class CountingRunner extends RealRunner {
+  readonly started: string[] = [];
+  override async run(c: Cmd, o?: Parameters<Runner['run']>[1]): Promise<RunResult> {
+    this.started.push(render(c));
+    return super.run(c, o);
+  }
+}
+
+describe.skipIf(!asRoot)('special files cost no process each (root)', () => {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  it('a layer of whiteouts, device nodes, fifos and opaque directories starts at most two processes, and makes each right', async () => {
+    const counting = new CountingRunner();
+    const blob = join(t, 'special.tar.gz');
+    await writeLayer(blob, [
+      ...range(30).map((i) => ({ name: `w/.wh.gone${i}` })),
+      ...range(10).map((i) => ({ name: `dev/c${i}`, type: 'character-device' as const, devmajor: 1, devminor: i, mode: 0o620, uid: 5, gid: 6 })),
+      ...range(5).map((i) => ({ name: `run/p${i}`, type: 'fifo' as const, mode: 0o640 })),
+      ...range(8).map((i) => ({ name: `o${i}/.wh..wh..opq` })),
+    ]);
+    await applyLayer(blob, root, 'overlay', counting);
+    expect(counting.started.length).toBeLessThanOrEqual(2);
+    for (const i of range(30)) expect([lstatSync(join(root, `w/gone${i}`)).isCharacterDevice(), lstatSync(join(root, `w/gone${i}`)).rdev]).toEqual([true, 0]);
+    for (const i of range(10)) {
+      const st = lstatSync(join(root, `dev/c${i}`));
+      expect([st.isCharacterDevice(), st.rdev, st.mode & 0o7777, st.uid, st.gid]).toEqual([true, 256 + i, 0o620, 5, 6]);
+    }
+    for (const i of range(5)) expect([lstatSync(join(root, `run/p${i}`)).isFIFO(), lstatSync(join(root, `run/p${i}`)).mode & 0o7777]).toEqual([true, 0o640]);
+    for (const i of range(8)) expect((await runner.run({ file: 'getfattr', args: ['--only-values', '-n', 'trusted.overlay.opaque', join(root, `o${i}`)] })).stdout).toBe('y');
+    expect(readdirSync(root).sort()).toEqual(['dev', 'o0', 'o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'run', 'w']);
+  });
+
+  it('later entries of the same layer still win over a whiteout or a node, and a hard link to a node is that node', async () => {
+    await apply([
+      { name: 'a/.wh.x' },
+      { name: 'a/x', body: 'file after whiteout' },
+      { name: 'a/.wh.d' },
+      { name: 'a/d/', type: 'directory' },
+      { name: 'dev/n', type: 'character-device', devmajor: 1, devminor: 3 },
+      { name: 'dev/n', body: 'file after node' },
+      { name: 'dev/z', type: 'character-device', devmajor: 1, devminor: 5, mode: 0o666 },
+      { name: 'dev/zero', type: 'link', linkname: 'dev/z' },
+    ], 'overlay');
+    expect(readFileSync(join(root, 'a/x'), 'utf8')).toBe('file after whiteout');
+    expect((await runner.run({ file: 'getfattr', args: ['--only-values', '-n', 'trusted.overlay.opaque', join(root, 'a/d')] })).stdout).toBe('y');
+    expect(readFileSync(join(root, 'dev/n'), 'utf8')).toBe('file after node');
+    for (const n of ['dev/z', 'dev/zero']) expect([lstatSync(join(root, n)).isCharacterDevice(), lstatSync(join(root, n)).rdev]).toEqual([true, 261]);
+  });
+
+  it('a node or an opaque marker whose directory a later entry turns into a symlink out of the root lands nowhere outside', async () => {
+    await apply([
+      { name: 'd/.wh..wh..opq' },
+      { name: 'd/null', type: 'character-device', devmajor: 1, devminor: 3 },
+      { name: 'd/.wh.secret' },
+      { name: 'd', type: 'symlink', linkname: outside },
+    ], 'overlay');
+    expect(tree(outside)).toEqual(['secret file']);
+    expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('safe');
+    expect((await runner.run({ file: 'getfattr', args: ['-n', 'trusted.overlay.opaque', outside] })).code).not.toBe(0);
+    expect(readlinkSync(join(root, 'd'))).toBe(outside);
   });
 });
