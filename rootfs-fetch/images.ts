@@ -9,7 +9,7 @@ import { LayerError } from './in-root.js';
 import { digestHex } from './digest.js';
 import { checkConfig, checkManifest, type ImageConfig, type Manifest } from './manifest.js';
 import { canonical, parseReference } from './reference.js';
-import { diskFull, Store, REF_NAME, type Descriptor } from './store.js';
+import { diskFull, privateDir, Store, REF_NAME, type Descriptor } from './store.js';
 import { applyLayer, UnpackBudget } from './unpack.js';
 
 export const LAYERS_DIR = `${CACHE_ROOT}/layers`;
@@ -77,7 +77,7 @@ export function listImages(store: Store, layersRoot = LAYERS_DIR): Image[] {
 export async function unpackLayer(store: Store, layer: Layer, runner: Runner, budget = new UnpackBudget()): Promise<'unpacked' | 'cached'> {
   if (existsSync(layer.dir)) return 'cached';
   const root = join(layer.dir, '..');
-  mkdirSync(root, { recursive: true });
+  privateDir(root);
   const tmp = join(root, `.tmp-${process.pid}-${layer.diffId.slice(7, 19)}`);
   // Left by a run that died while unpacking (its PID is in the name).
   for (const d of readdirSync(root)) {

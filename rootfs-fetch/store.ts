@@ -3,8 +3,8 @@
 // checked (size, then digest) and only then renamed into blobs/: a failed or interrupted
 // download never leaves a half-written blob where a later run would trust it.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, createReadStream, createWriteStream, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
@@ -32,7 +32,10 @@ export class Store {
     this.tmp = join(dir, 'tmp');
   }
 
+  /** Opens the cache, making it (or tightening it to) root's own: CACHE_ROOT and images/ 0700. */
   init(): this {
+    privateDir(dirname(this.dir));
+    privateDir(this.dir);
     mkdirSync(this.blobs, { recursive: true });
     mkdirSync(this.tmp, { recursive: true });
     if (!existsSync(join(this.dir, 'oci-layout'))) writeFileSync(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
@@ -165,6 +168,21 @@ export class Store {
     writeFileSync(tmp, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }, null, 2) + '\n');
     renameSync(tmp, join(this.dir, 'index.json'));
   }
+}
+
+/**
+ * A directory only its owner (root) can enter, made if missing and tightened if looser. The
+ * cache holds what images ship, setuid binaries and device nodes among it: no other local
+ * user may reach them there. A shared directory (/tmp) or someone else's is refused, untouched.
+ */
+export function privateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const st = statSync(path);
+  const me = process.geteuid?.() ?? 0;
+  if (!st.isDirectory()) throw new EnvError(`${path} is not a directory: the image cache needs one of its own (or set BOXLAB_CACHE_DIR)`);
+  if (st.mode & 0o1000) throw new EnvError(`${path} is a shared directory (sticky bit, like /tmp): the image cache needs one of its own (set BOXLAB_CACHE_DIR to a new directory)`);
+  if (st.uid !== me) throw new EnvError(`${path} belongs to uid ${st.uid}, not to uid ${me}: the image cache must be its user's own`);
+  if ((st.mode & 0o7777) !== 0o700) chmodSync(path, 0o700);
 }
 
 /** ENOSPC, and a download that broke off, as one clear line; anything else unchanged. */

@@ -1,6 +1,6 @@
 // The image cache's own checks: every digest it turns into a path, and what it reads back
 // from disk (index.json, cached manifests and configs) trusted no more than a registry.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkDigest } from '../../rootfs-fetch/digest.js';
@@ -74,5 +74,35 @@ describe('what the cache reads back', () => {
     writeFileSync(join(store.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MEDIA.ociManifest, digest: 'sha256:../../../../etc/passwd', size: 1, annotations: { 'org.opencontainers.image.ref.name': 'x' } }] }));
     refusedInOneLine(() => store.index(), /index\.json: manifest digest .* is not a sha256 digest/);
     expect(existsSync(join(dir, 'layers'))).toBe(false);
+  });
+});
+
+describe('the cache is root-only: images hold setuid binaries and device nodes', () => {
+  const mode = (p: string) => statSync(p).mode & 0o7777;
+
+  it('a new cache root and its images/ are made 0700', () => {
+    new Store(join(dir, 'cache', 'images')).init();
+    expect([mode(join(dir, 'cache')), mode(join(dir, 'cache', 'images'))]).toEqual([0o700, 0o700]);
+  });
+
+  it('an existing cache root of 0755 (and its images/) is tightened to 0700', () => {
+    mkdirSync(join(dir, 'cache', 'images'), { recursive: true });
+    chmodSync(join(dir, 'cache'), 0o755);
+    chmodSync(join(dir, 'cache', 'images'), 0o755);
+    new Store(join(dir, 'cache', 'images')).init();
+    expect([mode(join(dir, 'cache')), mode(join(dir, 'cache', 'images'))]).toEqual([0o700, 0o700]);
+  });
+
+  it('a shared directory (sticky, like /tmp) as the cache root is refused in one line and left as it is', () => {
+    mkdirSync(join(dir, 'shared'));
+    chmodSync(join(dir, 'shared'), 0o1777);
+    refusedInOneLine(() => new Store(join(dir, 'shared', 'images')).init(), /shared\b.* is a shared directory \(sticky bit, like \/tmp\)/);
+    expect(mode(join(dir, 'shared'))).toBe(0o1777);
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)("a cache root that is another user's is refused in one line", () => {
+    mkdirSync(join(dir, 'theirs'));
+    chownSync(join(dir, 'theirs'), 65534, 65534);
+    refusedInOneLine(() => new Store(join(dir, 'theirs', 'images')).init(), /theirs belongs to uid 65534, not to uid 0/);
   });
 });

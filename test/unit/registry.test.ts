@@ -2,7 +2,7 @@
 // Docker Hub does: 401 with a Bearer challenge, an anonymous token endpoint, an index per platform.
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -198,6 +198,13 @@ describe.skipIf(!asRoot)('pulling over HTTP on loopback (root: layers are unpack
     expect(r.layerBytes).toBe(r.image.layers[0]!.size);
     expect(existsSync(join(r.image.layers[0]!.dir, 'etc/hello'))).toBe(true);
     expect(store.find(`127.0.0.1:${port}/lib/tiny:1`)).toBeDefined();
+  });
+
+  it('after a pull into a fresh cache, the cache root, images/ and layers/ are 0700', async () => {
+    const cache = join(dir, 'cache');
+    const fresh = new Store(join(cache, 'images')).init();
+    await pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), store: fresh, layersRoot: join(cache, 'layers') });
+    for (const d of [cache, join(cache, 'images'), join(cache, 'layers')]) expect([d, statSync(d).mode & 0o7777]).toEqual([d, 0o700]);
   });
 
   it('a second pull transfers no layer bytes', async () => {
