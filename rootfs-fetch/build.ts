@@ -11,7 +11,7 @@ import { render, type Cmd } from '../src/shell/cmd.js';
 import { hostPlatform, MEDIA, type ImageConfig, type Manifest } from './manifest.js';
 import { imageFrom, LAYERS_DIR, sweepUnused, unpackLayer, type Image } from './images.js';
 import type { Descriptor, Store } from './store.js';
-import { openLayer } from './unpack.js';
+import { openLayer, UnpackBudget } from './unpack.js';
 import { get } from './http.js';
 
 export const BUSYBOX_IMAGE = 'boxlab.local/busybox:layers';
@@ -50,7 +50,8 @@ export async function commitImage(store: Store, runner: Runner, name: string, la
   const mBytes = Buffer.from(JSON.stringify(manifest));
   const desc = { mediaType: MEDIA.ociManifest, digest: store.putBytes(mBytes), size: mBytes.length };
   const image = imageFrom(store, name, desc, LAYERS_DIR);
-  for (const l of image.layers) await unpackLayer(store, l, runner);
+  const budget = new UnpackBudget();
+  for (const l of image.layers) await unpackLayer(store, l, runner, budget);
   store.tag(name, desc);
   sweepUnused(store);
   return image;
@@ -107,7 +108,7 @@ async function download(url: string, signal?: AbortSignal): Promise<AsyncIterabl
   const u = new URL(url);
   if (u.protocol === 'file:') return createReadStream(u.pathname);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new EnvError(`--tarball takes an http(s):// or file:// URL (got ${u.protocol})`);
-  const res = await get(url, {}, signal);
+  const res = await get(url, {}, { signal });
   if (res.status !== 200) {
     res.body.resume();
     throw new EnvError(`${url}: HTTP ${res.status}`);

@@ -3,14 +3,15 @@
 // Hub sends blobs to a CDN), dropping Authorization when the host changes, as browsers do.
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { EnvError } from '../src/errors.js';
+import { LIMITS, type Limits } from './limits.js';
 
 export interface HttpResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Readable;
-  /** The whole body as bytes. */
+  /** The whole body as bytes: refused, before more is read, once it is over limits.jsonBytes. */
   bytes(): Promise<Buffer>;
 }
 
@@ -22,39 +23,76 @@ export class NetworkError extends EnvError {
 
 const MAX_REDIRECTS = 5;
 
-export async function get(url: string, headers: Record<string, string>, signal?: AbortSignal, timeoutMs = 30_000): Promise<HttpResponse> {
+export async function get(url: string, headers: Record<string, string>, o: { signal?: AbortSignal; limits?: Limits } = {}): Promise<HttpResponse> {
+  const lim = o.limits ?? LIMITS;
   let u = new URL(url);
   const origin = u.host;
   for (let hop = 0; ; hop++) {
     const h = { ...headers };
     if (u.host !== origin) delete h.Authorization;
-    const res = await once(u, h, signal, timeoutMs);
+    const res = await once(u, h, o.signal, lim);
     const location = res.headers.location;
     if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location && hop < MAX_REDIRECTS) {
       res.resume();
       u = new URL(location, u);
       continue;
     }
+    const host = u.host;
+    const body = metered(res, host, lim);
     return {
       status: res.statusCode ?? 0,
       headers: res.headers,
-      body: res,
+      body,
       async bytes() {
+        const tooBig = new EnvError(`${host}: the response is over ${lim.jsonBytes} bytes, more than any manifest, index, config or token: refused`);
+        if (Number(res.headers['content-length']) > lim.jsonBytes) {
+          body.destroy();
+          throw tooBig;
+        }
         const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
+        let n = 0;
+        for await (const c of body) {
+          if ((n += (c as Buffer).length) > lim.jsonBytes) throw tooBig; // leaving the loop destroys the body
+          chunks.push(c as Buffer);
+        }
         return Buffer.concat(chunks);
       },
     };
   }
 }
 
-function once(u: URL, headers: Record<string, string>, signal: AbortSignal | undefined, timeoutMs: number): Promise<http.IncomingMessage> {
+/** The body, cut off with a clear line when a whole window brings fewer than minBytes: a
+ *  registry that trickles a byte a second never trips an idle timeout. */
+function metered(res: http.IncomingMessage, host: string, lim: Limits): Readable {
+  let got = 0;
+  let before = 0;
+  const out = new Transform({
+    transform(chunk: Buffer, _e, done) {
+      got += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const timer = setInterval(() => {
+    if (got - before < lim.minBytes) out.destroy(new EnvError(`${host} sent fewer than ${lim.minBytes} bytes in ${lim.windowMs / 1000} s: too slow, gave up`));
+    before = got;
+  }, lim.windowMs);
+  pipeline(res, out, () => clearInterval(timer));
+  return out;
+}
+
+function once(u: URL, headers: Record<string, string>, signal: AbortSignal | undefined, lim: Limits): Promise<http.IncomingMessage> {
   const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
   if (!mod) return Promise.reject(new NetworkError(u.host, `unsupported protocol ${u.protocol}`));
   return new Promise((resolve, reject) => {
-    const req = mod.get(u, { headers, signal }, resolve);
-    // An idle socket for that long (before or during the body) ends the request.
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : new NetworkError(u.host, e.code ?? e.message)));
+    const req = mod.get(u, { headers, signal }, (res) => {
+      clearTimeout(deadline);
+      resolve(res);
+    });
+    // Connecting, TLS and the headers, however slowly they trickle in, get one window in all.
+    const deadline = setTimeout(() => req.destroy(new EnvError(`${u.host} did not answer within ${lim.windowMs / 1000} s: gave up`)), lim.windowMs);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
+      reject(e instanceof EnvError || e.name === 'AbortError' ? e : new NetworkError(u.host, e.code ?? e.message));
+    });
   });
 }

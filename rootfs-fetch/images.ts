@@ -6,10 +6,11 @@ import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
 import { CACHE_ROOT } from './busybox.js';
 import { LayerError } from './in-root.js';
-import type { ImageConfig, Manifest } from './manifest.js';
+import { digestHex } from './digest.js';
+import { checkConfig, checkManifest, type ImageConfig, type Manifest } from './manifest.js';
 import { canonical, parseReference } from './reference.js';
-import { diskFull, Store, REF_NAME, type Descriptor } from './store.js';
-import { applyLayer } from './unpack.js';
+import { diskFull, privateDir, Store, REF_NAME, type Descriptor } from './store.js';
+import { applyLayer, UnpackBudget } from './unpack.js';
 
 export const LAYERS_DIR = `${CACHE_ROOT}/layers`;
 
@@ -30,7 +31,8 @@ export interface Image {
   layers: Layer[];
 }
 
-export const layerDir = (diffId: string, root = LAYERS_DIR): string => join(root, diffId.replace(/^sha256:/, ''));
+/** A layer's directory, named by its diff_id's hex digits: nothing else is ever joined in. */
+export const layerDir = (diffId: string, root = LAYERS_DIR): string => join(root, digestHex(diffId, 'diff_id'));
 
 /** A name as the user types it (alpine:3.20) to the name it is stored under. */
 export function storedName(text: string): string {
@@ -44,9 +46,19 @@ export function loadImage(store: Store, text: string, layersRoot = LAYERS_DIR): 
   return imageFrom(store, name, manifest, layersRoot);
 }
 
+/** An image from the cache, checked as a pull checks it: the cache may predate those checks. */
 export function imageFrom(store: Store, name: string, manifest: Descriptor, layersRoot: string): Image {
-  const m = store.json<Manifest>(manifest.digest);
-  const config = store.json<ImageConfig>(m.config.digest);
+  let m: Manifest;
+  let config: ImageConfig;
+  try {
+    m = store.json<Manifest>(manifest.digest);
+    checkManifest(m, name);
+    config = store.json<ImageConfig>(m.config.digest);
+    checkConfig(config, m, name);
+  } catch (e) {
+    if (e instanceof EnvError) throw new EnvError(`${e.message} (in the cache: boxlab rmi ${name} removes it)`);
+    throw e;
+  }
   const layers = m.layers.map((l, i) => ({ digest: l.digest, size: l.size, diffId: config.rootfs.diff_ids[i]!, dir: layerDir(config.rootfs.diff_ids[i]!, layersRoot) }));
   return { name, manifest, config, configDigest: m.config.digest, layers };
 }
@@ -62,10 +74,10 @@ export function listImages(store: Store, layersRoot = LAYERS_DIR): Image[] {
  * Unpacks a layer blob into its own directory unless it is there already. The diff_id the
  * config promises is checked against the tar as it is read; a mismatch keeps nothing.
  */
-export async function unpackLayer(store: Store, layer: Layer, runner: Runner): Promise<'unpacked' | 'cached'> {
+export async function unpackLayer(store: Store, layer: Layer, runner: Runner, budget = new UnpackBudget()): Promise<'unpacked' | 'cached'> {
   if (existsSync(layer.dir)) return 'cached';
   const root = join(layer.dir, '..');
-  mkdirSync(root, { recursive: true });
+  privateDir(root);
   const tmp = join(root, `.tmp-${process.pid}-${layer.diffId.slice(7, 19)}`);
   // Left by a run that died while unpacking (its PID is in the name).
   for (const d of readdirSync(root)) {
@@ -74,7 +86,7 @@ export async function unpackLayer(store: Store, layer: Layer, runner: Runner): P
   }
   mkdirSync(tmp, { mode: 0o755 });
   try {
-    const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner);
+    const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner, budget);
     if (r.diffId !== layer.diffId) throw new LayerError(`layer ${layer.digest} unpacks to ${r.diffId}, but the image config says ${layer.diffId}`);
     renameSync(tmp, layer.dir);
     return 'unpacked';

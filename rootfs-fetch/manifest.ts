@@ -1,5 +1,6 @@
 // Manifests, indexes and configs, OCI and Docker schema2 alike, and the checks they must pass.
 import { EnvError } from '../src/errors.js';
+import { checkDigest, shown } from './digest.js';
 import type { Descriptor } from './store.js';
 
 export const MEDIA = {
@@ -14,7 +15,9 @@ export const MEDIA = {
 
 export const ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(', ');
 
-const LAYER_TYPES = new Set([
+const CONFIG_TYPES = new Set<unknown>([MEDIA.ociConfig, MEDIA.dockerConfig]);
+/** Uncompressed, gzip and zstd tar layers; nothing else (foreign layers, artifacts) is unpacked. */
+const LAYER_TYPES = new Set<unknown>([
   'application/vnd.oci.image.layer.v1.tar',
   'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.oci.image.layer.v1.tar+zstd',
@@ -58,21 +61,32 @@ export function parsePlatform(text: string): { os: string; architecture: string 
 
 /** The manifest for a platform from an index; a clear line listing what the index has otherwise. */
 export function selectPlatform(index: Index, want: { os: string; architecture: string }, name: string): Descriptor {
-  const found = index.manifests.find((d) => d.platform?.os === want.os && d.platform.architecture === want.architecture);
-  if (found) return found;
-  const has = index.manifests.map((d) => d.platform && `${d.platform.os}/${d.platform.architecture}`).filter(Boolean);
+  if (!Array.isArray(index?.manifests)) throw new EnvError(`${name}: the index lists no manifests`);
+  const found = index.manifests.find((d) => d?.platform?.os === want.os && d.platform.architecture === want.architecture);
+  if (found) {
+    checkDigest(found.digest, `${name}: the index's ${want.os}/${want.architecture} manifest digest`);
+    return found;
+  }
+  const has = index.manifests.map((d) => d?.platform && `${d.platform.os}/${d.platform.architecture}`).filter(Boolean);
   throw new EnvError(`${name} has no ${want.os}/${want.architecture} image (it has: ${has.join(', ') || 'none named'})`);
 }
 
+/** A manifest's config and layers: known media types, sha256 digests, sizes. */
 export function checkManifest(m: Manifest, name: string): void {
-  if (m.schemaVersion !== 2 || !m.config?.digest || !Array.isArray(m.layers)) throw new EnvError(`${name}: not an image manifest (schema 2) that boxlab can read`);
-  for (const l of m.layers) {
-    if (!LAYER_TYPES.has(l.mediaType)) throw new EnvError(`${name}: layer ${l.digest} has media type ${l.mediaType}, which boxlab does not unpack`);
+  if (m?.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers)) throw new EnvError(`${name}: not an image manifest (schema 2) that boxlab can read`);
+  if (!CONFIG_TYPES.has(m.config.mediaType)) throw new EnvError(`${name}: the config has media type ${shown(m.config.mediaType)}, which boxlab does not read`);
+  checkDigest(m.config.digest, `${name}: config digest`);
+  if (!Number.isSafeInteger(m.config.size) || m.config.size < 0) throw new EnvError(`${name}: the config has no valid size`);
+  m.layers.forEach((l, i) => {
+    if (!LAYER_TYPES.has(l?.mediaType)) throw new EnvError(`${name}: layer ${i + 1} has media type ${shown(l?.mediaType)}, which boxlab does not unpack`);
+    checkDigest(l.digest, `${name}: layer digest`);
     if (!Number.isSafeInteger(l.size) || l.size < 0) throw new EnvError(`${name}: layer ${l.digest} has no valid size`);
-  }
+  });
 }
 
+/** The config's diff_ids: one sha256 per layer of the manifest. */
 export function checkConfig(c: ImageConfig, m: Manifest, name: string): void {
-  if (c.rootfs?.type !== 'layers' || !Array.isArray(c.rootfs.diff_ids)) throw new EnvError(`${name}: the image config has no rootfs.diff_ids`);
+  if (c?.rootfs?.type !== 'layers' || !Array.isArray(c.rootfs.diff_ids)) throw new EnvError(`${name}: the image config has no rootfs.diff_ids`);
   if (c.rootfs.diff_ids.length !== m.layers.length) throw new EnvError(`${name}: ${m.layers.length} layers but ${c.rootfs.diff_ids.length} diff_ids in the config`);
+  for (const d of c.rootfs.diff_ids) checkDigest(d, `${name}: diff_id`);
 }

@@ -7,6 +7,8 @@ import { checkConfig, checkManifest, hostPlatform, isIndex, selectPlatform, type
 import { humanBytes, type Progress } from './progress-bars.js';
 import { canonical, parseReference } from './reference.js';
 import { Registry } from './registry.js';
+import { UnpackBudget } from './unpack.js';
+import { limits, type Limits } from './limits.js';
 import type { Store } from './store.js';
 
 export interface PullOptions {
@@ -19,6 +21,8 @@ export interface PullOptions {
   layersRoot?: string;
   /** Parallel layer downloads. */
   parallel?: number;
+  /** Smaller limits than LIMITS (the tests). */
+  limits?: Partial<Limits>;
 }
 
 export interface PullResult {
@@ -31,7 +35,8 @@ export interface PullResult {
 export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   const ref = parseReference(text);
   const name = canonical(ref);
-  const registry = new Registry(ref, { plainHttp: o.plainHttp, signal: o.signal });
+  const lim = limits(o.limits);
+  const registry = new Registry(ref, { plainHttp: o.plainHttp, signal: o.signal, limits: lim });
   let top = await registry.manifest(ref.digest ?? ref.tag!);
   if (isIndex(top.mediaType)) {
     const index = JSON.parse(top.bytes.toString('utf8')) as Index;
@@ -42,6 +47,7 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   }
   const manifest = JSON.parse(top.bytes.toString('utf8')) as Manifest;
   checkManifest(manifest, name);
+  if (manifest.config.size > lim.jsonBytes) throw new EnvError(`${name}: the config is ${manifest.config.size} bytes, over the ${lim.jsonBytes} boxlab reads: refused`);
 
   const { store } = o;
   if (!store.has(manifest.config.digest)) await store.put(manifest.config, await registry.blob(manifest.config.digest, manifest.config.size), undefined, o.signal);
@@ -71,7 +77,8 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
 
   const desc = { mediaType: top.mediaType, digest: store.putBytes(top.bytes), size: top.bytes.length };
   const image = imageFrom(store, name, desc, o.layersRoot ?? LAYERS_DIR);
-  for (const layer of image.layers) await unpackLayer(store, layer, o.runner);
+  const budget = new UnpackBudget(lim); // one for the image's layers
+  for (const layer of image.layers) await unpackLayer(store, layer, o.runner, budget);
   // Only now, with every blob verified and every layer unpacked, does the name point at it.
   store.tag(name, desc);
   sweepUnused(store, o.layersRoot ?? LAYERS_DIR); // what the name pointed at before

@@ -52,5 +52,8 @@ export const canonical = (r: Reference): string => `${r.domain}/${r.repo}${r.tag
 /** The host to talk to: Docker Hub's registry is not at docker.io itself. */
 export const registryHost = (r: Reference): string => (r.domain === 'docker.io' ? 'registry-1.docker.io' : r.domain);
 
+/** True for a host name of this machine (as URL.hostname spells it): 127.0.0.0/8, ::1, localhost. */
+export const isLoopbackHost = (host: string): boolean => /^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(host);
+
 /** True for a registry on this machine, where plain HTTP is acceptable. */
-export const isLoopback = (r: Reference): boolean => /^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?::\d+)?$/.test(r.domain);
+export const isLoopback = (r: Reference): boolean => isLoopbackHost(r.domain.replace(/:\d+$/, ''));

@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import { EnvError } from '../src/errors.js';
 import { ACCEPT } from './manifest.js';
-import { canonical, isLoopback, registryHost, type Reference } from './reference.js';
+import { canonical, isLoopback, isLoopbackHost, registryHost, type Reference } from './reference.js';
 import { get, NetworkError, type HttpResponse } from './http.js';
-import { DigestError } from './store.js';
+import { checkDigest, DigestError, shown } from './digest.js';
+import { LIMITS, type Limits } from './limits.js';
 
 export interface Fetched {
   bytes: Buffer;
@@ -19,16 +20,19 @@ export class Registry {
   private readonly base: string;
   private readonly name: string;
 
-  constructor(private readonly ref: Reference, o: { plainHttp?: boolean; signal?: AbortSignal } = {}) {
+  private readonly signal: AbortSignal | undefined;
+  private readonly limits: Limits;
+
+  constructor(private readonly ref: Reference, o: { plainHttp?: boolean; signal?: AbortSignal; limits?: Limits } = {}) {
     this.base = `${o.plainHttp ? 'http' : 'https'}://${registryHost(ref)}/v2/${ref.repo}`;
     this.name = canonical(ref);
     this.signal = o.signal;
+    this.limits = o.limits ?? LIMITS;
   }
-
-  private readonly signal: AbortSignal | undefined;
 
   /** A manifest or index by tag or digest; a digest asked for is checked against the bytes. */
   async manifest(reference: string): Promise<Fetched> {
+    if (reference.includes(':')) checkDigest(reference, `${this.name}: manifest digest`); // a tag has no ':'
     const res = await this.get(`/manifests/${reference}`, { Accept: ACCEPT });
     const bytes = await res.bytes();
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -44,6 +48,7 @@ export class Registry {
 
   /** A blob's body as a stream; its Content-Length, when given, must match the descriptor's size. */
   async blob(digest: string, size: number): Promise<AsyncIterable<Uint8Array>> {
+    checkDigest(digest, `${this.name}: blob digest`);
     const res = await this.get(`/blobs/${digest}`, {});
     const length = res.headers['content-length'];
     if (length !== undefined && Number(length) !== size) {
@@ -72,7 +77,7 @@ export class Registry {
   private async login(challenge: string | undefined): Promise<string> {
     const params = parseChallenge(challenge ?? '');
     if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge ?? 'no challenge'}): boxlab pulls anonymously only`);
-    const url = new URL(params.realm);
+    const url = checkRealm(params.realm, registryHost(this.ref));
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);
     const res = await this.send(url.toString(), {});
@@ -80,14 +85,16 @@ export class Registry {
       res.body.resume();
       throw new EnvError(`${url.host} refused an anonymous token for ${this.name} (HTTP ${res.status})`);
     }
+    const bytes = await res.bytes();
     let body: { token?: string; access_token?: string };
     try {
-      body = JSON.parse((await res.bytes()).toString('utf8')) as typeof body;
+      body = JSON.parse(bytes.toString('utf8')) as typeof body;
     } catch {
       throw new EnvError(`${url.host} answered the token request with something that is not JSON`);
     }
-    const token = body.token ?? body.access_token;
-    if (!token) throw new EnvError(`${url.host} answered without a token for ${this.name}`);
+    const token = body?.token ?? body?.access_token;
+    // It goes into a header: printable ASCII only.
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) throw new EnvError(`${url.host} answered without a token for ${this.name}`);
     return token;
   }
 
@@ -95,12 +102,27 @@ export class Registry {
     const h: Record<string, string> = { ...headers, 'User-Agent': 'boxlab' };
     if (this.token) h.Authorization = `Bearer ${this.token}`;
     try {
-      return await get(url, h, this.signal);
+      return await get(url, h, { signal: this.signal, limits: this.limits });
     } catch (e) {
       if (e instanceof NetworkError && url.startsWith('https:') && isLoopback(this.ref)) throw new EnvError(`${e.message} (a plain-HTTP registry on loopback needs --plain-http)`);
       throw e;
     }
   }
+}
+
+/**
+ * Where a 401 says to get a token: https, or plain http only to this machine. A registry must
+ * not send us elsewhere in clear text (or to file: and the like).
+ */
+export function checkRealm(realm: string, host: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(realm);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopbackHost(url.hostname))) return url;
+  throw new EnvError(`${host}: the token realm ${shown(realm)} is neither https nor on this machine: refused`);
 }
 
 /** `Bearer realm="...",service="...",scope="..."` as a record; undefined for another scheme. */

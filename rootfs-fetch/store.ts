@@ -3,12 +3,15 @@
 // checked (size, then digest) and only then renamed into blobs/: a failed or interrupted
 // download never leaves a half-written blob where a later run would trust it.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, createReadStream, createWriteStream, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
 import { CACHE_ROOT } from './busybox.js';
+import { checkDigest, digestHex, DigestError } from './digest.js';
+
+export { DigestError };
 
 export interface Descriptor {
   mediaType: string;
@@ -19,10 +22,6 @@ export interface Descriptor {
 }
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
-const DIGEST = /^sha256:([a-f0-9]{64})$/;
-
-/** A blob that is not what its descriptor says: nothing of it is kept. */
-export class DigestError extends EnvError {}
 
 export class Store {
   readonly blobs: string;
@@ -33,7 +32,10 @@ export class Store {
     this.tmp = join(dir, 'tmp');
   }
 
+  /** Opens the cache, making it (or tightening it to) root's own: CACHE_ROOT and images/ 0700. */
   init(): this {
+    privateDir(dirname(this.dir));
+    privateDir(this.dir);
     mkdirSync(this.blobs, { recursive: true });
     mkdirSync(this.tmp, { recursive: true });
     if (!existsSync(join(this.dir, 'oci-layout'))) writeFileSync(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
@@ -44,9 +46,7 @@ export class Store {
   }
 
   path(digest: string): string {
-    const m = DIGEST.exec(digest);
-    if (!m) throw new DigestError(`unsupported digest '${digest}' (boxlab verifies sha256 only)`);
-    return join(this.blobs, m[1]!);
+    return join(this.blobs, digestHex(digest, 'blob digest'));
   }
 
   has(digest: string): boolean {
@@ -77,7 +77,9 @@ export class Store {
       },
     });
     try {
-      await pipeline(body, check, createWriteStream(tmp), { signal });
+      // Opened here, not by the stream (which opens later, asynchronously): a download that
+      // fails at once would otherwise be removed before its file exists, and leave it behind.
+      await pipeline(body, check, createWriteStream('', { fd: openSync(tmp, 'wx', 0o600) }), { signal });
       if (desc.size !== undefined && seen !== desc.size) throw new DigestError(`blob ${desc.digest} ended after ${seen} of ${desc.size} bytes: nothing was cached`);
       const got = `sha256:${hash.digest('hex')}`;
       if (got !== desc.digest) throw new DigestError(`blob ${desc.digest} does not match its digest (got ${got}): nothing was cached`);
@@ -125,9 +127,12 @@ export class Store {
     return statSync(this.path(digest)).size;
   }
 
-  /** The tagged manifests (index.json). */
+  /** The tagged manifests (index.json), each digest checked: the file is read back from disk. */
   index(): Descriptor[] {
-    return (JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] }).manifests ?? [];
+    const manifests = (JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] } | null)?.manifests ?? [];
+    if (!Array.isArray(manifests)) throw new EnvError(`${join(this.dir, 'index.json')}: manifests is not a list`);
+    for (const d of manifests) checkDigest(d?.digest, `${join(this.dir, 'index.json')}: manifest digest`);
+    return manifests;
   }
 
   find(name: string): Descriptor | undefined {
@@ -163,6 +168,21 @@ export class Store {
     writeFileSync(tmp, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }, null, 2) + '\n');
     renameSync(tmp, join(this.dir, 'index.json'));
   }
+}
+
+/**
+ * A directory only its owner (root) can enter, made if missing and tightened if looser. The
+ * cache holds what images ship, setuid binaries and device nodes among it: no other local
+ * user may reach them there. A shared directory (/tmp) or someone else's is refused, untouched.
+ */
+export function privateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const st = statSync(path);
+  const me = process.geteuid?.() ?? 0;
+  if (!st.isDirectory()) throw new EnvError(`${path} is not a directory: the image cache needs one of its own (or set BOXLAB_CACHE_DIR)`);
+  if (st.mode & 0o1000) throw new EnvError(`${path} is a shared directory (sticky bit, like /tmp): the image cache needs one of its own (set BOXLAB_CACHE_DIR to a new directory)`);
+  if (st.uid !== me) throw new EnvError(`${path} belongs to uid ${st.uid}, not to uid ${me}: the image cache must be its user's own`);
+  if ((st.mode & 0o7777) !== 0o700) chmodSync(path, 0o700);
 }
 
 /** ENOSPC, and a download that broke off, as one clear line; anything else unchanged. */

@@ -6,9 +6,16 @@
 //   overlay  one directory per layer, for overlayfs lowerdirs: a whiteout becomes a 0/0
 //            character device and an opaque directory gets trusted.overlay.opaque=y, the
 //            markers the kernel's overlayfs reads (containerd's overlay snapshotter does this).
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, openSync, constants, readdirSync, readSync, rmSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+//
+// Node cannot mknod or set an xattr, and a process per whiteout or device node made a layer
+// of thousands cost thousands of processes. Each such node starts as an empty placeholder
+// file (so later entries see a file there, as they saw the node); at the end of the layer one
+// `tar -x` makes all the nodes in a directory of our own and rename(2) moves each onto its
+// placeholder, and one setfattr (per 256 directories) marks the opaque ones. Both re-check
+// every path first, as in-root.ts resolves it: no path from the layer reaches either tool.
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, fstatSync, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, openSync, constants, readdirSync, readSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -16,6 +23,7 @@ import tar, { type Header } from 'tar-stream';
 import type { Runner } from '../src/shell/runner.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { LayerError, lstatOrUndefined, memberParts, resolveParent } from './in-root.js';
+import { LIMITS, type Limits } from './limits.js';
 
 export type ApplyMode = 'flatten' | 'overlay';
 
@@ -29,6 +37,19 @@ export interface UnpackResult {
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
+/** Paths per setfattr: 256 of at most PATH_MAX (4 KiB) stay well under ARG_MAX (2 MiB). */
+const PATHS_PER_PROCESS = 256;
+
+type FileStat = NonNullable<ReturnType<typeof lstatOrUndefined>>;
+
+/** A node still to make: its placeholder's inode, and the attributes a device or fifo entry gives it. */
+interface Node {
+  type: 'character-device' | 'block-device' | 'fifo';
+  major: number;
+  minor: number;
+  ino: number;
+  header?: Header;
+}
 
 /** Opens a layer blob and undoes its compression, chosen by the first bytes (not the media type, which can lie). */
 export function openLayer(blob: string): Readable {
@@ -46,30 +67,45 @@ export function openLayer(blob: string): Readable {
   return raw;
 }
 
+/**
+ * What the layers of one image may still expand to: one budget is shared by the applyLayer
+ * calls of an image, so a gzip bomb, or a million tiny files, stops at the cap and not at a
+ * full disk.
+ */
+export class UnpackBudget {
+  bytes = 0;
+  entries = 0;
+  constructor(readonly limits: Pick<Limits, 'unpackBytes' | 'imageEntries' | 'layerEntries'> = LIMITS) {}
+}
+
 /** Applies one layer to root. Throws LayerError for a malicious or malformed layer. */
-export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner): Promise<UnpackResult> {
+export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner, budget = new UnpackBudget()): Promise<UnpackResult> {
   const hash = createHash('sha256');
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      // Counted as the tar comes out of the decompressor, before any of it is written.
+      if ((budget.bytes += chunk.length) > budget.limits.unpackBytes) return done(new LayerError(`the image's layers expand to more than ${budget.limits.unpackBytes} bytes: refused`));
       hash.update(chunk);
       done(null, chunk);
     },
   });
   const extract = tar.extract();
   const feeding = pipeline(openLayer(blob), tee, extract as unknown as NodeJS.WritableStream);
-  const layer = new LayerWriter(root, mode, runner);
+  const layer = new LayerWriter(root, mode, runner, budget);
   try {
     for await (const entry of extract) await layer.entry(entry.header, entry as unknown as Body);
     await feeding;
-  } catch (e) {
+  } catch (caught) {
     extract.destroy();
-    await feeding.catch(() => undefined);
+    // A refusal upstream (the cap) also breaks the entry being written: report the refusal.
+    const upstream = await feeding.then(() => undefined, (f: unknown) => f);
+    const e = upstream instanceof LayerError ? upstream : caught;
     if (e instanceof Error && /Z_DATA_ERROR|unexpected end|Invalid tar header/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`)) {
       throw new LayerError(`${blob} is not a valid layer (${e.message})`);
     }
     throw e;
   }
-  layer.finish();
+  await layer.finish();
   return { diffId: `sha256:${hash.digest('hex')}`, entries: layer.entries, skipped: layer.skipped };
 }
 
@@ -83,14 +119,20 @@ class LayerWriter {
   private readonly made = new Set<string>();
   /** overlay: paths where this layer put a whiteout device. */
   private readonly whitedOut = new Set<string>();
+  /** Nodes to make at the end, by path (relative to root), each over its placeholder. */
+  private readonly nodes = new Map<string, Node>();
+  /** overlay: directories (relative to root) to mark opaque at the end. */
+  private readonly opaques = new Set<string>();
   /** Directory times are set last: every entry inside a directory changes its mtime. */
   private readonly dirTimes: [string, Date][] = [];
   private readonly asRoot = process.geteuid?.() === 0;
 
-  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner) {}
+  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner, private readonly budget: UnpackBudget) {}
 
   async entry(h: Header, body: Body): Promise<void> {
-    this.entries++;
+    const cap = this.budget.limits;
+    if (++this.entries > cap.layerEntries) throw new LayerError(`more than ${cap.layerEntries} entries in one layer: refused`);
+    if (++this.budget.entries > cap.imageEntries) throw new LayerError(`more than ${cap.imageEntries} entries in one image: refused`);
     const type = h.type ?? 'file';
     const parts = memberParts(h.name);
     if (parts.length === 0) {
@@ -111,12 +153,13 @@ class LayerWriter {
     const rel = [...dir, base].join('/');
     const path = join(this.root, rel);
     this.made.add(rel);
+    this.nodes.delete(rel); // whatever was planned here, this entry replaces it
     const existing = lstatOrUndefined(path);
     if (type === 'directory') {
       body.resume();
       if (existing && !existing.isDirectory()) unlinkSync(path);
       if (!existing?.isDirectory()) mkdirSync(path);
-      if (this.whitedOut.has(rel)) await this.opaque(path);
+      if (this.whitedOut.has(rel)) this.opaques.add(rel);
       this.attributes(path, h);
       if (h.mtime) this.dirTimes.push([path, h.mtime]);
       return;
@@ -138,6 +181,9 @@ class LayerWriter {
       case 'link': {
         body.resume();
         const target = this.linkTarget(h);
+        // A link to a node still to make: another node like it (the placeholder is no device).
+        const node = this.nodes.get(relative(this.root, target));
+        if (node) return this.plan(rel, node);
         linkSync(target, path); // link(2) does not follow a symlink: the link names the symlink itself
         return; // a hard link shares the target's inode: its attributes are the target's
       }
@@ -149,8 +195,7 @@ class LayerWriter {
           this.skipped.push(`${h.name}: device nodes are made only as root`);
           return;
         }
-        await this.make(type === 'fifo' ? { file: 'mkfifo', args: [path] } : { file: 'mknod', args: [path, type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)] });
-        break;
+        return this.plan(rel, { type, major: h.devmajor ?? 0, minor: h.devminor ?? 0, header: h });
       default:
         body.resume();
         this.skipped.push(`${h.name}: entry type ${type} is not supported`);
@@ -198,17 +243,17 @@ class LayerWriter {
     if (!dir) return; // flatten: nothing below to hide
     const dirPath = join(this.root, ...dir);
     if (isOpaque) {
-      if (this.mode === 'overlay') return this.opaque(dirPath);
+      if (this.mode === 'overlay') return void this.opaques.add(dir.join('/'));
       for (const child of readdirSync(dirPath)) this.removeLower([...dir, child].join('/'));
       return;
     }
     const rel = [...dir, name].join('/');
     if (this.mode === 'flatten') return this.removeLower(rel);
     const st = lstatOrUndefined(join(this.root, rel));
-    if (st?.isDirectory()) return this.opaque(join(this.root, rel)); // made by this layer: hide only the lower one's contents
+    if (st?.isDirectory()) return void this.opaques.add(rel); // made by this layer: hide only the lower one's contents
     if (st) return; // a file of this layer hides the lower one by itself
     this.whitedOut.add(rel);
-    await this.make({ file: 'mknod', args: [join(this.root, rel), 'c', '0', '0'] });
+    this.plan(rel, { type: 'character-device', major: 0, minor: 0 });
   }
 
   /** flatten: remove what lower layers put at rel, keeping what this layer made. */
@@ -224,16 +269,74 @@ class LayerWriter {
     }
   }
 
-  private opaque(dir: string): Promise<void> {
-    return this.make({ file: 'setfattr', args: ['-n', 'trusted.overlay.opaque', '-v', 'y', dir] });
+  /** A node to make at the end; for now an empty file of ours at its path (rel's parent is resolved). */
+  private plan(rel: string, node: Omit<Node, 'ino'>): void {
+    const fd = openSync(join(this.root, rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const ino = fstatSync(fd).ino;
+    closeSync(fd);
+    this.nodes.set(rel, { ...node, ino });
+  }
+
+  /**
+   * rel's full path if it is still what this layer left there: reached through real
+   * directories only (no symlink a later entry made on the way), and of the kind expected.
+   */
+  private still(rel: string, expected: (st: FileStat) => boolean): string | undefined {
+    const parts = rel === '' ? [] : rel.split('/');
+    try {
+      if (parts.length && !resolveParent(this.root, parts, { create: false, followLinks: false })) return undefined;
+    } catch (e) {
+      if (e instanceof LayerError) return undefined;
+      throw e;
+    }
+    const st = lstatOrUndefined(join(this.root, rel));
+    return st && expected(st) ? join(this.root, rel) : undefined;
+  }
+
+  /** Every planned node, by one tar in a fresh directory inside the root, then renamed into place. */
+  private async makeNodes(): Promise<void> {
+    if (this.nodes.size === 0) return;
+    const nodes = [...this.nodes];
+    const stage = join(this.root, `.boxlab-nodes-${randomBytes(6).toString('hex')}`);
+    mkdirSync(stage, { mode: 0o700 });
+    try {
+      // Named 0, 1, 2...: tar sees no name from the layer.
+      const list = join(stage, 'nodes.tar');
+      const pack = tar.pack();
+      const written = pipeline(pack, createWriteStream(list));
+      nodes.forEach(([, n], i) => pack.entry({ name: String(i), type: n.type, devmajor: n.major, devminor: n.minor, mode: 0o600, mtime: new Date(0) }));
+      pack.finalize();
+      await written;
+      await this.make({ file: 'tar', args: ['-x', '-f', list, '-C', stage] });
+      nodes.forEach(([rel, n], i) => {
+        // A later entry that removed the placeholder (a directory replaced above it) wins.
+        const path = this.still(rel, (st) => st.isFile() && st.ino === n.ino);
+        if (!path) return;
+        renameSync(join(stage, String(i)), path);
+        if (n.header) this.attributes(path, n.header);
+      });
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+    }
+  }
+
+  /** trusted.overlay.opaque=y on each planned directory that is still one (-h: never through a link). */
+  private async markOpaque(): Promise<void> {
+    const dirs = [...this.opaques].map((rel) => this.still(rel, (st) => st.isDirectory())).filter((p): p is string => p !== undefined);
+    for (let i = 0; i < dirs.length; i += PATHS_PER_PROCESS) {
+      await this.make({ file: 'setfattr', args: ['-h', '-n', 'trusted.overlay.opaque', '-v', 'y', '--', ...dirs.slice(i, i + PATHS_PER_PROCESS)] });
+    }
   }
 
   private async make(c: Cmd): Promise<void> {
-    const r = await this.runner.run(c);
-    if (r.code !== 0) throw new Error(`${render(c)}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    const r = await this.runner.run(c, { timeoutMs: 10 * 60_000 });
+    if (r.code !== 0) throw new Error(`${render(c).slice(0, 200)}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
-  finish(): void {
+  async finish(): Promise<void> {
+    await this.makeNodes();
+    await this.markOpaque();
+    // Last: making nodes and the stage directory changed directory times.
     for (const [path, t] of this.dirTimes.reverse()) lutimesSync(path, t, t);
   }
 }

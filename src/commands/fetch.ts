@@ -11,7 +11,7 @@ import { busyboxCacheDir, findBusybox } from '../../rootfs-fetch/busybox.js';
 import { parsePlatform } from '../../rootfs-fetch/manifest.js';
 import { storedName, type Image } from '../../rootfs-fetch/images.js';
 import { LayerError } from '../../rootfs-fetch/in-root.js';
-import { applyLayer } from '../../rootfs-fetch/unpack.js';
+import { applyLayer, UnpackBudget } from '../../rootfs-fetch/unpack.js';
 
 const USAGE = 'usage: boxlab fetch REF [--plain-http] [--platform linux/ARCH] | --tarball URL --sha256 HEX [--name NAME] | --debootstrap SUITE [--mirror URL] | --busybox;  each with [--out DIR]';
 
@@ -89,7 +89,8 @@ async function exportTo(store: Store, image: Image, out: string, runner: RealRun
   const made = !existsSync(out);
   mkdirSync(out, { recursive: true });
   try {
-    for (const l of image.layers) await applyLayer(store.path(l.digest), out, 'flatten', runner);
+    const budget = new UnpackBudget(); // the layers together
+    for (const l of image.layers) await applyLayer(store.path(l.digest), out, 'flatten', runner, budget);
   } catch (e) {
     if (made) rmSync(out, { recursive: true, force: true });
     if (e instanceof LayerError) throw new EnvError(`--out ${out}: ${e.message}`);

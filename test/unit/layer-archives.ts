@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 
-export type Member = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'fifo'; body?: string; linkname?: string; mode?: number; uid?: number; gid?: number; devmajor?: number; devminor?: number };
+export type Member = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'fifo'; body?: string | Buffer; linkname?: string; mode?: number; uid?: number; gid?: number; devmajor?: number; devminor?: number };
 
 export async function tarOf(members: Member[]): Promise<Buffer> {
   const pack = tar.pack();

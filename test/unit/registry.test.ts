@@ -1,18 +1,19 @@
 // The distribution client over real HTTP on loopback, against a small server that behaves as
 // Docker Hub does: 401 with a Bearer challenge, an anonymous token endpoint, an index per platform.
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pull } from '../../rootfs-fetch/pull.js';
 import { parseReference, canonical } from '../../rootfs-fetch/reference.js';
-import { parseChallenge } from '../../rootfs-fetch/registry.js';
+import { checkRealm, parseChallenge } from '../../rootfs-fetch/registry.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { RealRunner } from '../../src/shell/runner.js';
+import { EnvError } from '../../src/errors.js';
 import { tempDir } from './helpers.js';
 import { tarOf } from './layer-archives.js';
 
@@ -27,7 +28,22 @@ let requests: string[] = [];
 let tokenStatus = 200;
 let corrupt: string | undefined;
 /** How the layer blob is mis-sent: a Content-Length other than the manifest's size, or a chunked body too long or too short. */
-let mangle: 'length' | 'longer' | 'shorter' | undefined;
+let mangle: 'length' | 'longer' | 'shorter' | 'trickle' | undefined;
+/** The token realm the 401 challenge names (default: this server's /token). */
+let realm: string | undefined;
+/** The token endpoint answers with a body far over any limit, and never ends it. */
+let tokenHuge = false;
+
+/** One byte every 50 ms, `total` of them (at most 10 s): a registry that trickles. */
+function trickle(res: ServerResponse, bytes: Buffer): void {
+  let i = 0;
+  const t = setInterval(() => (i < bytes.length ? res.write(bytes.subarray(i, ++i)) : (clearInterval(t), res.end())), 50);
+  res.on('close', () => clearInterval(t));
+}
+/** Writes `size` bytes and then holds the response open: only a client that stops reading returns. */
+function endless(res: ServerResponse, size: number): void {
+  res.write(Buffer.alloc(size, 0x20));
+}
 
 beforeAll(async () => {
   const layerTar = await tarOf([{ name: 'etc/hello', body: 'from the registry' }]);
@@ -46,18 +62,50 @@ beforeAll(async () => {
   blobs.set(sha(lying), lying);
   manifests.set('lib/tiny:lying', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(lying), size: lying.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] })) });
 
+  // Hostile images: a diff_id that climbs out of the layers directory, a layer digest that is
+  // a path, a config of a type no image has, an index entry that is a path.
+  const hostile = (tag: string, diffIds: string[], o: { configType?: string; layerDigest?: string } = {}): void => {
+    const c = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }));
+    blobs.set(sha(c), c);
+    const m = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: o.configType ?? MEDIA.ociConfig, digest: sha(c), size: c.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: o.layerDigest ?? sha(layer), size: layer.length }] };
+    manifests.set(`lib/tiny:${tag}`, { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(m)) });
+  };
+  hostile('diffid-etc', ['sha256:../../../../../../../../etc']);
+  hostile('diffid-beside', ['sha256:../escape/x']);
+  hostile('digest-path', [sha(layerTar)], { layerDigest: 'sha256:../../../../../../../../etc' });
+  hostile('digest-upper', [sha(layerTar)], { layerDigest: sha(layer).toUpperCase().replace('SHA256', 'sha256') });
+  hostile('config-type', [sha(layerTar)], { configType: 'application/vnd.example.not-a-config+json' });
+  const badIndex = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: MEDIA.ociManifest, digest: 'sha256:../../../../x', size: 10, platform: { os: 'linux', architecture: 'amd64' } }] };
+  manifests.set('lib/tiny:index-path', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(badIndex)) });
+  // A config descriptor over the 4 MiB boxlab reads into memory.
+  const big = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(config), size: 5 * 1024 * 1024 }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] };
+  // A decompression bomb: 16 MiB of zeros in a gzip of a few KiB.
+  const bombTar = await tarOf([{ name: 'zeros', body: Buffer.alloc(16 * 1024 * 1024) }]);
+  const bomb = gzipSync(bombTar);
+  blobs.set(sha(bomb), bomb);
+  const bombConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(bombTar)] } }));
+  blobs.set(sha(bombConfig), bombConfig);
+  manifests.set('lib/tiny:bomb', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(bombConfig), size: bombConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(bomb), size: bomb.length }] })) });
+  manifests.set('lib/tiny:config-big', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(big)) });
+
   server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     requests.push(`${req.method} ${url.pathname}`);
     if (url.pathname === '/token') {
+      if (tokenHuge) return void (res.writeHead(200, { 'content-type': 'application/json' }), endless(res, 128 * 1024));
       if (tokenStatus !== 200 || url.searchParams.get('scope') !== 'repository:lib/tiny:pull') return void res.writeHead(tokenStatus === 200 ? 403 : tokenStatus).end();
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'T0KEN' }));
     }
     if (req.headers.authorization !== 'Bearer T0KEN') {
-      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="test",scope="repository:lib/tiny:pull"` }).end();
+      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm ?? `http://127.0.0.1:${port}/token`}",service="test",scope="repository:lib/tiny:pull"` }).end();
     }
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
     if (m && m[2] === 'manifests') {
+      // Misbehaving registries: a body over any limit (chunked, or announced), a trickle, silence.
+      if (m[3] === 'huge') return void (res.writeHead(200, { 'content-type': MEDIA.ociManifest }), endless(res, 128 * 1024));
+      if (m[3] === 'huge-length') return void (res.writeHead(200, { 'content-type': MEDIA.ociManifest, 'content-length': 100 * 1024 * 1024 }), endless(res, 1024));
+      if (m[3] === 'trickle') return void (res.writeHead(200, { 'content-type': MEDIA.ociManifest }), trickle(res, Buffer.alloc(200, 0x20)));
+      if (m[3] === 'silent') return;
       const found = manifests.get(`${m[1]}:${m[3]}`);
       if (!found) return void res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
       return void res.writeHead(200, { 'content-type': found.type }).end(found.body);
@@ -65,6 +113,7 @@ beforeAll(async () => {
     if (m && m[2] === 'blobs' && blobs.has(m[3]!)) {
       let body = blobs.get(m[3]!)!;
       if (corrupt === m[3]) (body = Buffer.from(body))[body.length - 5] ^= 0xff;
+      if (mangle === 'trickle' && body[0] === 0x1f) return void (res.writeHead(200, { 'content-length': body.length }), trickle(res, body));
       if (mangle && body[0] === 0x1f) {
         if (mangle === 'length') return void res.writeHead(200, { 'content-length': body.length + 1 }).end(Buffer.concat([body, Buffer.from('x')]));
         res.writeHead(200); // no Content-Length: chunked, so only the bytes themselves tell
@@ -78,7 +127,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => new Promise<void>((r) => {
+  server.closeAllConnections(); // the held-open responses of the limit tests
+  server.close(() => r());
+}));
 
 let dir: string;
 let store: Store;
@@ -89,6 +141,8 @@ beforeEach(() => {
   tokenStatus = 200;
   corrupt = undefined;
   mangle = undefined;
+  realm = undefined;
+  tokenHuge = false;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -100,6 +154,18 @@ async function closedPort(): Promise<number> {
   const p = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return p;
+}
+/** The promise rejects with an EnvError (one line for the CLI) whose message matches. */
+async function refusedInOneLine(p: Promise<unknown>, re: RegExp): Promise<void> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(EnvError);
+  expect((err as Error).message).toMatch(re);
+  expect((err as Error).message).not.toContain('\n');
+}
+/** Nothing but the cache's own directories in the test's folder, and no layer unpacked. */
+function nothingOutsideTheCache(): void {
+  expect(readdirSync(dir).filter((n) => n !== 'images' && n !== 'layers')).toEqual([]);
+  if (existsSync(join(dir, 'layers'))) expect(readdirSync(join(dir, 'layers'))).toEqual([]);
 }
 const blobFiles = () => readdirSync(store.blobs).length + readdirSync(store.tmp).length;
 
@@ -132,6 +198,13 @@ describe.skipIf(!asRoot)('pulling over HTTP on loopback (root: layers are unpack
     expect(r.layerBytes).toBe(r.image.layers[0]!.size);
     expect(existsSync(join(r.image.layers[0]!.dir, 'etc/hello'))).toBe(true);
     expect(store.find(`127.0.0.1:${port}/lib/tiny:1`)).toBeDefined();
+  });
+
+  it('after a pull into a fresh cache, the cache root, images/ and layers/ are 0700', async () => {
+    const cache = join(dir, 'cache');
+    const fresh = new Store(join(cache, 'images')).init();
+    await pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), store: fresh, layersRoot: join(cache, 'layers') });
+    for (const d of [cache, join(cache, 'images'), join(cache, 'layers')]) expect([d, statSync(d).mode & 0o7777]).toEqual([d, 0o700]);
   });
 
   it('a second pull transfers no layer bytes', async () => {
@@ -180,5 +253,96 @@ describe.skipIf(!asRoot)('pulling over HTTP on loopback (root: layers are unpack
 
   it('a platform the index lacks is named, with what it has', async () => {
     await expect(pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), platform: { os: 'linux', architecture: 'riscv64' } })).rejects.toThrow(/has no linux\/riscv64 image \(it has: linux\/s390x, linux\/amd64\)/);
+  });
+});
+
+describe.skipIf(!asRoot)('hostile images: every digest is checked before it is used', () => {
+  it.each(['diffid-etc', 'diffid-beside'])("a config whose diff_id climbs out of the cache (%s) is refused in one line; nothing is tagged or made outside the cache", async (tag) => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:${tag}`, opts()), /diff_id "sha256:\.\..*" is not a sha256 digest/);
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
+  });
+
+  it.each(['digest-path', 'digest-upper'])('a manifest whose layer digest is not one (%s) is refused as it is read, before any blob is asked for', async (tag) => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:${tag}`, opts()), /layer digest ".*" is not a sha256 digest/);
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
+  });
+
+  it('a config of an unknown media type is refused in one line', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:config-type`, opts()), /config has media type "application\/vnd\.example\.not-a-config\+json", which boxlab does not read/);
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('an index entry whose digest is a path is refused before it is asked for', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:index-path`, opts()), /manifest digest "sha256:\.\..*" is not a sha256 digest/);
+    expect(requests.filter((q) => q !== 'GET /token' && !q.endsWith('/manifests/index-path'))).toEqual([]);
+  });
+});
+
+describe('token realms', () => {
+  it.each(['https://auth.example.com/token', 'http://127.0.0.1:5000/token', 'http://127.8.9.10/token', 'http://localhost:5000/token', 'http://[::1]:5000/token'])('%s is accepted', (r) => {
+    expect(checkRealm(r, 'registry.example.com').href).toBe(new URL(r).href);
+  });
+
+  it.each(['http://auth.example.com/token', 'http://0.0.0.0:5000/token', 'http://127.0.0.1.example.com/token', 'http://10.0.0.1/token', 'ftp://127.0.0.1/token', 'file:///etc/passwd', 'not a url'])('%s is refused in one line', (r) => {
+    expect(() => checkRealm(r, 'registry.example.com')).toThrow(/^registry\.example\.com: the token realm ".*" is neither https nor on this machine: refused$/);
+  });
+});
+
+describe.skipIf(!asRoot)('limits: a registry cannot make a pull read without end, or wait forever', () => {
+  const elapsed = async (p: Promise<unknown>, re: RegExp): Promise<number> => {
+    const t0 = Date.now();
+    await refusedInOneLine(p, re);
+    return Date.now() - t0;
+  };
+  const small = () => ({ ...opts(), limits: { jsonBytes: 64 * 1024 } });
+  const slow = () => ({ ...opts(), limits: { windowMs: 500, minBytes: 64 } });
+
+  it.each(['huge', 'huge-length'])('a manifest or index over the limit (%s) is refused before it is all read', async (tag) => {
+    const ms = await elapsed(pull(`127.0.0.1:${port}/lib/tiny:${tag}`, small()), /the response is over 65536 bytes, more than any manifest, index, config or token: refused/);
+    expect(ms).toBeLessThan(3000);
+    expect(store.index()).toEqual([]);
+  });
+
+  it('a token response over the limit is refused before it is all read', async () => {
+    tokenHuge = true;
+    await elapsed(pull(`127.0.0.1:${port}/lib/tiny:1`, small()), /the response is over 65536 bytes/);
+  });
+
+  it('a config descriptor over the limit is refused before the config is asked for', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:config-big`, opts()), /the config is 5242880 bytes, over the 4194304 boxlab reads: refused/);
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('a manifest that trickles (a byte every 50 ms) is given up on after one window', async () => {
+    const ms = await elapsed(pull(`127.0.0.1:${port}/lib/tiny:trickle`, slow()), /^127\.0\.0\.1:\d+ sent fewer than 64 bytes in 0\.5 s: too slow, gave up$/);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('a layer blob that trickles is given up on, and nothing of it is kept', async () => {
+    mangle = 'trickle';
+    const ms = await elapsed(pull(`127.0.0.1:${port}/lib/tiny:1`, slow()), /sent fewer than 64 bytes in 0\.5 s: too slow, gave up/);
+    expect(ms).toBeLessThan(3000);
+    expect(readdirSync(store.tmp)).toEqual([]);
+    expect(store.index()).toEqual([]);
+  });
+
+  it('a registry that never answers is given up on after one window', async () => {
+    const ms = await elapsed(pull(`127.0.0.1:${port}/lib/tiny:silent`, slow()), /^127\.0\.0\.1:\d+ did not answer within 0\.5 s: gave up$/);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('a layer that expands past the cap is refused, its partial directory removed, nothing tagged', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:bomb`, { ...opts(), limits: { unpackBytes: 1024 * 1024 } }), /^layer sha256:[0-9a-f]{64} rejected: the image's layers expand to more than 1048576 bytes: refused$/);
+    expect(readdirSync(join(dir, 'layers'))).toEqual([]);
+    expect(store.index()).toEqual([]);
+  });
+
+  it('a token realm over plain HTTP off loopback is refused, and never asked', async () => {
+    realm = `http://0.0.0.0:${port}/token`;
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:1`, opts()), /the token realm "http:\/\/0\.0\.0\.0:\d+\/token" is neither https nor on this machine: refused/);
+    expect(requests).not.toContain('GET /token');
   });
 });

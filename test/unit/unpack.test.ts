@@ -5,9 +5,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyLayer, type ApplyMode } from '../../rootfs-fetch/unpack.js';
+import { applyLayer, UnpackBudget, type ApplyMode } from '../../rootfs-fetch/unpack.js';
+import { limits } from '../../rootfs-fetch/limits.js';
 import { LayerError } from '../../rootfs-fetch/in-root.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner, type RunResult, type Runner } from '../../src/shell/runner.js';
+import { render, type Cmd } from '../../src/shell/cmd.js';
 import { tempDir } from './helpers.js';
 import { writeLayer, type Member } from './layer-archives.js';
 
@@ -26,10 +28,10 @@ beforeEach(() => {
 afterEach(() => rmSync(t, { recursive: true }));
 
 let n = 0;
-async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true) {
+async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true, budget?: UnpackBudget) {
   const blob = join(t, `layer${n++}.tar${gzip ? '.gz' : ''}`);
   const tarBytes = await writeLayer(blob, members, gzip);
-  return { result: await applyLayer(blob, root, mode, runner), tarBytes };
+  return { result: await applyLayer(blob, root, mode, runner, budget), tarBytes };
 }
 
 /** Everything under dir, as "path type" lines: what a breakout would change. */
@@ -193,5 +195,97 @@ describe('breakouts are refused, nothing is written outside the root', () => {
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('safe');
     expect(readFileSync(join(root, 'h'), 'utf8')).toBe('pwned');
     expect(existsSync(join(t, 'evil'))).toBe(false);
+  });
+});
+
+describe('caps on what a layer expands to', () => {
+  const files = (count: number, prefix = 'f') => Array.from({ length: count }, (_, i) => ({ name: `${prefix}${i}`, body: 'x' }));
+
+  it('a small gzip that expands to a huge file of zeros is refused as soon as the cap is passed', async () => {
+    const budget = new UnpackBudget(limits({ unpackBytes: 1024 * 1024 }));
+    const blob = join(t, 'bomb.tar.gz');
+    await writeLayer(blob, [{ name: 'zeros', body: Buffer.alloc(32 * 1024 * 1024) }]);
+    expect(statSync(blob).size).toBeLessThan(64 * 1024);
+    await expect(applyLayer(blob, root, 'flatten', runner, budget)).rejects.toThrow(/^the image's layers expand to more than 1048576 bytes: refused$/);
+    // Stopped at the cap, not at the end of the file: what was written is about the cap.
+    expect(statSync(join(root, 'zeros')).size).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('a layer of more entries than the cap per layer is refused', async () => {
+    const budget = new UnpackBudget(limits({ layerEntries: 10 }));
+    await expect(apply(files(11), 'flatten', true, budget)).rejects.toThrow(/^more than 10 entries in one layer: refused$/);
+  });
+
+  it('layers of one image share the caps: the entries of all count, and their bytes', async () => {
+    const budget = new UnpackBudget(limits({ imageEntries: 10 }));
+    await apply(files(6, 'a'), 'flatten', true, budget);
+    await expect(apply(files(6, 'b'), 'flatten', true, budget)).rejects.toThrow(/^more than 10 entries in one image: refused$/);
+    const bytes = new UnpackBudget(limits({ unpackBytes: 20 * 1024 }));
+    await apply([{ name: 'one', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes);
+    await expect(apply([{ name: 'two', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes)).rejects.toThrow(/expand to more than 20480 bytes/);
+  });
+});
+
+/** A RealRunner that notes each process it starts. */
+class CountingRunner extends RealRunner {
+  readonly started: string[] = [];
+  override async run(c: Cmd, o?: Parameters<Runner['run']>[1]): Promise<RunResult> {
+    this.started.push(render(c));
+    return super.run(c, o);
+  }
+}
+
+describe.skipIf(!asRoot)('special files cost no process each (root)', () => {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  it('a layer of whiteouts, device nodes, fifos and opaque directories starts at most two processes, and makes each right', async () => {
+    const counting = new CountingRunner();
+    const blob = join(t, 'special.tar.gz');
+    await writeLayer(blob, [
+      ...range(30).map((i) => ({ name: `w/.wh.gone${i}` })),
+      ...range(10).map((i) => ({ name: `dev/c${i}`, type: 'character-device' as const, devmajor: 1, devminor: i, mode: 0o620, uid: 5, gid: 6 })),
+      ...range(5).map((i) => ({ name: `run/p${i}`, type: 'fifo' as const, mode: 0o640 })),
+      ...range(8).map((i) => ({ name: `o${i}/.wh..wh..opq` })),
+    ]);
+    await applyLayer(blob, root, 'overlay', counting);
+    expect(counting.started.length).toBeLessThanOrEqual(2);
+    for (const i of range(30)) expect([lstatSync(join(root, `w/gone${i}`)).isCharacterDevice(), lstatSync(join(root, `w/gone${i}`)).rdev]).toEqual([true, 0]);
+    for (const i of range(10)) {
+      const st = lstatSync(join(root, `dev/c${i}`));
+      expect([st.isCharacterDevice(), st.rdev, st.mode & 0o7777, st.uid, st.gid]).toEqual([true, 256 + i, 0o620, 5, 6]);
+    }
+    for (const i of range(5)) expect([lstatSync(join(root, `run/p${i}`)).isFIFO(), lstatSync(join(root, `run/p${i}`)).mode & 0o7777]).toEqual([true, 0o640]);
+    for (const i of range(8)) expect((await runner.run({ file: 'getfattr', args: ['--only-values', '-n', 'trusted.overlay.opaque', join(root, `o${i}`)] })).stdout).toBe('y');
+    expect(readdirSync(root).sort()).toEqual(['dev', 'o0', 'o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'run', 'w']);
+  });
+
+  it('later entries of the same layer still win over a whiteout or a node, and a hard link to a node is that node', async () => {
+    await apply([
+      { name: 'a/.wh.x' },
+      { name: 'a/x', body: 'file after whiteout' },
+      { name: 'a/.wh.d' },
+      { name: 'a/d/', type: 'directory' },
+      { name: 'dev/n', type: 'character-device', devmajor: 1, devminor: 3 },
+      { name: 'dev/n', body: 'file after node' },
+      { name: 'dev/z', type: 'character-device', devmajor: 1, devminor: 5, mode: 0o666 },
+      { name: 'dev/zero', type: 'link', linkname: 'dev/z' },
+    ], 'overlay');
+    expect(readFileSync(join(root, 'a/x'), 'utf8')).toBe('file after whiteout');
+    expect((await runner.run({ file: 'getfattr', args: ['--only-values', '-n', 'trusted.overlay.opaque', join(root, 'a/d')] })).stdout).toBe('y');
+    expect(readFileSync(join(root, 'dev/n'), 'utf8')).toBe('file after node');
+    for (const n of ['dev/z', 'dev/zero']) expect([lstatSync(join(root, n)).isCharacterDevice(), lstatSync(join(root, n)).rdev]).toEqual([true, 261]);
+  });
+
+  it('a node or an opaque marker whose directory a later entry turns into a symlink out of the root lands nowhere outside', async () => {
+    await apply([
+      { name: 'd/.wh..wh..opq' },
+      { name: 'd/null', type: 'character-device', devmajor: 1, devminor: 3 },
+      { name: 'd/.wh.secret' },
+      { name: 'd', type: 'symlink', linkname: outside },
+    ], 'overlay');
+    expect(tree(outside)).toEqual(['secret file']);
+    expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('safe');
+    expect((await runner.run({ file: 'getfattr', args: ['-n', 'trusted.overlay.opaque', outside] })).code).not.toBe(0);
+    expect(readlinkSync(join(root, 'd'))).toBe(outside);
   });
 });

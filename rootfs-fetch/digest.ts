@@ -1,0 +1,24 @@
+// The one check for every digest and diff_id boxlab reads (from a registry, an image config, a
+// manifest, an index or the cache's index.json) before it becomes a path, a URL or a lookup:
+// a hostile value such as "sha256:../../etc" must never reach join() or a request.
+import { EnvError } from '../src/errors.js';
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** A digest or blob that is not what it must be: nothing of it is kept. */
+export class DigestError extends EnvError {}
+
+/** A value from outside, for a one-line message: quoted, control characters escaped, cut short. */
+export const shown = (v: unknown): string => {
+  const s = JSON.stringify(typeof v === 'string' && v.length > 100 ? `${v.slice(0, 100)}...` : v) ?? String(v);
+  return s.length > 120 ? `${s.slice(0, 120)}...` : s;
+};
+
+/** `value` if it is sha256: and 64 lowercase hex digits; a DigestError naming `what` otherwise. */
+export function checkDigest(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !DIGEST.test(value)) throw new DigestError(`${what} ${shown(value)} is not a sha256 digest (sha256: and 64 lowercase hex digits; boxlab verifies sha256 only)`);
+  return value;
+}
+
+/** The 64 hex digits of a checked digest: the only part of it ever used in a file name. */
+export const digestHex = (value: unknown, what: string): string => checkDigest(value, what).slice('sha256:'.length);

@@ -1,0 +1,108 @@
+// The image cache's own checks: every digest it turns into a path, and what it reads back
+// from disk (index.json, cached manifests and configs) trusted no more than a registry.
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkDigest } from '../../rootfs-fetch/digest.js';
+import { layerDir, listImages, loadImage } from '../../rootfs-fetch/images.js';
+import { MEDIA } from '../../rootfs-fetch/manifest.js';
+import { Store } from '../../rootfs-fetch/store.js';
+import { EnvError } from '../../src/errors.js';
+import { tempDir } from './helpers.js';
+
+const GOOD = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const BAD: unknown[] = ['sha256:../../../../etc', `sha256:${'A'.repeat(64)}`, `sha512:${'a'.repeat(128)}`, `sha256:${'a'.repeat(63)}`, `${GOOD}\n`, `${GOOD}/x`, `${GOOD}/../..`, 'sha256:', '', 42, null, undefined];
+
+/** The call throws an EnvError whose message matches, on one line. */
+function refusedInOneLine(f: () => unknown, re: RegExp): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(EnvError);
+  expect((err as Error).message).toMatch(re);
+  expect((err as Error).message).not.toContain('\n');
+}
+
+let dir: string;
+let store: Store;
+beforeEach(() => {
+  dir = tempDir();
+  store = new Store(join(dir, 'images')).init();
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('digests', () => {
+  it('sha256: and 64 lowercase hex digits is a digest', () => expect(checkDigest(GOOD, 'digest')).toBe(GOOD));
+
+  it.each(BAD.map((b) => [JSON.stringify(b) ?? String(b), b]))('%s is refused in one line', (_, bad) => {
+    refusedInOneLine(() => checkDigest(bad, 'layer digest'), /layer digest .* is not a sha256 digest/);
+  });
+
+  it('layerDir and the store make no path of anything else', () => {
+    expect(layerDir(GOOD, '/cache/layers')).toBe(`/cache/layers/${GOOD.slice(7)}`);
+    for (const bad of BAD) {
+      refusedInOneLine(() => layerDir(bad as string, '/cache/layers'), /diff_id .* is not a sha256 digest/);
+      refusedInOneLine(() => store.path(bad as string), /is not a sha256 digest/);
+    }
+  });
+});
+
+describe('what the cache reads back', () => {
+  /** An image put into the cache by hand, as an old boxlab or a careless edit might have left it. */
+  function cached(config: object, layers = 1): void {
+    const c = Buffer.from(JSON.stringify(config));
+    const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: store.putBytes(c), size: c.length }, layers: Array.from({ length: layers }, () => ({ mediaType: MEDIA.ociLayerGzip, digest: GOOD, size: 1 })) }));
+    store.tag('boxlab.local/evil:1', { mediaType: MEDIA.ociManifest, digest: store.putBytes(m), size: m.length });
+  }
+  const config = (diffIds: string[]) => ({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } });
+
+  it("a cached config whose diff_id is a path is refused in one line that says how to remove it; no lowerdir is made of it", () => {
+    cached(config(['sha256:../../../../etc']));
+    refusedInOneLine(() => loadImage(store, 'boxlab.local/evil:1', join(dir, 'layers')), /^boxlab\.local\/evil:1: diff_id .* is not a sha256 digest.* \(in the cache: boxlab rmi boxlab\.local\/evil:1 removes it\)$/);
+    refusedInOneLine(() => listImages(store, join(dir, 'layers')), /is not a sha256 digest/);
+  });
+
+  it('a cached image with more layers than diff_ids is refused in one line', () => {
+    cached(config([GOOD]), 2);
+    refusedInOneLine(() => loadImage(store, 'boxlab.local/evil:1', join(dir, 'layers')), /2 layers but 1 diff_ids/);
+  });
+
+  it('an index.json entry whose digest is a path is refused in one line', () => {
+    writeFileSync(join(store.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MEDIA.ociManifest, digest: 'sha256:../../../../etc/passwd', size: 1, annotations: { 'org.opencontainers.image.ref.name': 'x' } }] }));
+    refusedInOneLine(() => store.index(), /index\.json: manifest digest .* is not a sha256 digest/);
+    expect(existsSync(join(dir, 'layers'))).toBe(false);
+  });
+});
+
+describe('the cache is root-only: images hold setuid binaries and device nodes', () => {
+  const mode = (p: string) => statSync(p).mode & 0o7777;
+
+  it('a new cache root and its images/ are made 0700', () => {
+    new Store(join(dir, 'cache', 'images')).init();
+    expect([mode(join(dir, 'cache')), mode(join(dir, 'cache', 'images'))]).toEqual([0o700, 0o700]);
+  });
+
+  it('an existing cache root of 0755 (and its images/) is tightened to 0700', () => {
+    mkdirSync(join(dir, 'cache', 'images'), { recursive: true });
+    chmodSync(join(dir, 'cache'), 0o755);
+    chmodSync(join(dir, 'cache', 'images'), 0o755);
+    new Store(join(dir, 'cache', 'images')).init();
+    expect([mode(join(dir, 'cache')), mode(join(dir, 'cache', 'images'))]).toEqual([0o700, 0o700]);
+  });
+
+  it('a shared directory (sticky, like /tmp) as the cache root is refused in one line and left as it is', () => {
+    mkdirSync(join(dir, 'shared'));
+    chmodSync(join(dir, 'shared'), 0o1777);
+    refusedInOneLine(() => new Store(join(dir, 'shared', 'images')).init(), /shared\b.* is a shared directory \(sticky bit, like \/tmp\)/);
+    expect(mode(join(dir, 'shared'))).toBe(0o1777);
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)("a cache root that is another user's is refused in one line", () => {
+    mkdirSync(join(dir, 'theirs'));
+    chownSync(join(dir, 'theirs'), 65534, 65534);
+    refusedInOneLine(() => new Store(join(dir, 'theirs', 'images')).init(), /theirs belongs to uid 65534, not to uid 0/);
+  });
+});
