@@ -47,6 +47,7 @@ const GROUP = 'boxlab-${RUN_ID}';
 
 /** The checks of each step of the run, by step id: kernel facts, read from the host. */
 const CHECKS: Record<string, Check[]> = {
+  workdir: [{ title: "the work directory is root's alone (700, uid 0)", fact: { out: cmd('stat', '-c', '%a %u', '${WORK}') }, equals: '700 0' }],
   work: [{ title: 'the work directory exists', fact: { out: cmd('stat', '-c', '%F', '${WORK}/upper') }, equals: 'directory' }],
   cgroup: cg
     ? cg.kind === 'v1'

@@ -15,7 +15,7 @@ import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
 import { RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireSeccomp } from '../run/host.js';
-import { enterBox } from '../run/enter.js';
+import { enterBoxViaFile } from '../run/enter.js';
 import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
@@ -45,7 +45,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!planOnly && process.geteuid?.() !== 0) throw new EnvError('boxlab run makes namespaces, mounts and cgroups: it needs root (sudo)');
   // Its script closes every inherited descriptor first: the payload needs no hop of its own for it.
   const host = hostFacts(spec, !planOnly);
-  const plan = planRun(spec, host, { fdsClosed: true });
+  const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile: true });
   if (!planOnly) requireSeccomp(spec, host);
   const runId = randomBytes(4).toString('hex');
   const invocation = `boxlab run ${argv.join(' ')}`;
@@ -179,9 +179,18 @@ export async function execCommand(argv: string[]): Promise<number> {
   if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);
   const controllers = runControllers(r.spec);
   const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(r.runId), controllers) : [];
-  const c = fillCmd(enterBox({ spec: r.spec, args, seccompFile, cgroupProcs, closeFds: true, ownSession: false, chroot: host.chroot }), { BOX: String(box) });
-  // The same relay as a run's: the command in the background, signals passed on to it.
-  return spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] }).exited;
+  // The chain in a root-only file in the box's work directory, as a run's: no value of the
+  // box's environment in a command line.
+  const file = join(work, `exec-${randomBytes(4).toString('hex')}.sh`);
+  const { cmd, text } = enterBoxViaFile({ spec: r.spec, args, seccompFile, cgroupProcs, closeFds: true, ownSession: false, chroot: host.chroot }, file);
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  try {
+    const c = fillCmd(cmd, { BOX: String(box) });
+    // The same relay as a run's: the command in the background, signals passed on to it.
+    return await spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] }).exited;
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 export async function rmCommand(argv: string[]): Promise<number> {

@@ -15,7 +15,7 @@
 //  - the command gets a session of its own (setsid): the user's terminal is never its
 //    controlling tty, so TIOCSTI cannot type into the user's shell.
 import { BOX, BOX_NAMESPACES } from '../box/box.js';
-import type { Cmd } from '../shell/cmd.js';
+import { dataWord, quote, type Cmd } from '../shell/cmd.js';
 import { inCgroups } from '../shell/cgroup.js';
 import type { RunSpec } from './spec.js';
 import { BOX_BUSYBOX } from './tools.js';
@@ -50,6 +50,26 @@ function otherRealUid(spec: Entry['spec']): number | undefined {
 }
 
 export function enterBox(e: Entry): Cmd {
+  const { host, inner, dataFrom } = chain(e, `/proc/${BOX}/root`);
+  const c: Cmd = { file: 'nsenter', args: [...host, ...inner], dataFrom: host.length + dataFrom };
+  return e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c;
+}
+
+/**
+ * The same, with everything after `env -i` in a root-only file that sh runs: nsenter waits
+ * for the command as long as it runs, and its command line (world-readable in /proc) then
+ * holds no value of the box's environment. `text` goes into `file`; the box's PID is $1.
+ */
+export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: string } {
+  const root = '/proc/$1/root';
+  const { host, inner, dataFrom } = chain(e, root);
+  const words = inner.map((w, i) => (w === root ? `"${root}"` : i < dataFrom ? quote(w) : dataWord(w)));
+  const c: Cmd = { file: 'nsenter', args: [...host, 'sh', file, BOX] };
+  return { cmd: e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c, text: `exec ${words.join(' ')}\n` };
+}
+
+/** nsenter's arguments up to the empty environment; then the host hops and the box's part. */
+function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; dataFrom: number } {
   const { spec } = e;
   const ruid = otherRealUid(spec);
   const setpriv = [
@@ -62,7 +82,7 @@ export function enterBox(e: Entry): Cmd {
   ];
   // +N: numeric ids, never a name to look up; always given, so that root's real uid is root again.
   const { uid, gid } = spec.user;
-  const chroot = [e.chroot, `--userspec=+${uid}:+${gid}`, `--groups=+${[gid, ...(spec.user.additionalGids ?? [])].join(',+')}`, `/proc/${BOX}/root`];
+  const chroot = [e.chroot, `--userspec=+${uid}:+${gid}`, `--groups=+${[gid, ...(spec.user.additionalGids ?? [])].join(',+')}`, boxRoot];
   // In the box: another working directory, then exactly the box's environment, then the command.
   const inDir = spec.cwd === '/' ? [] : [BOX_BUSYBOX, 'sh', '-c', 'cd -- "$1" && shift && exec "$@"', 'sh', spec.cwd];
   const inBox = [...inDir, BOX_BUSYBOX, 'env', '-i', '--', ...spec.env, ...e.args];
@@ -74,11 +94,8 @@ export function enterBox(e: Entry): Cmd {
     // An empty environment for the host binaries; Ctrl-C's signals back to their defaults
     // (boxlab run starts the chain as a background job, which ignores them).
     'env', '-i', '--default-signal=INT,QUIT',
-    ...(e.ownSession ? [] : ['setsid', '--wait']),
-    ...setpriv,
-    ...chroot,
   ];
+  const inner = [...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
   // The data starts at the working directory, if any, else at the first env entry.
-  const chain: Cmd = { file: 'nsenter', args: [...host, ...inBox], dataFrom: host.length + (inDir.length ? inDir.length - 1 : 4) };
-  return e.cgroupProcs.length ? inCgroups(e.cgroupProcs, chain) : chain;
+  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 1 : 4) };
 }

@@ -20,7 +20,7 @@ import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
 import { DEVICES, type RunSpec } from './spec.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
-import { boundingSet, enterBox } from './enter.js';
+import { boundingSet, enterBox, enterBoxViaFile } from './enter.js';
 import { toolsDir, toolsLayer } from './tools.js';
 import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
 
@@ -37,6 +37,9 @@ export interface Plan {
   payload: Cmd;
   /** Why a default was not applied (seccomp on util-linux < 2.41): said once, never hidden. */
   warnings: string[];
+  /** The payload's chain after `env -i`, to be written to this root-only file before the
+   *  payload starts (boxlab run's script: see enterBoxViaFile). */
+  payloadFile?: { path: string; text: string };
   /** -t: the variable holding a process whose mount namespace has the box's devpts at
    *  /dev/pts and /dev/ptmx: script(1) run there makes the terminal from the box's own devpts. */
   consoleNs?: string;
@@ -103,7 +106,7 @@ export function runControllers(spec: Pick<RunSpec, 'limits'>): Controller[] {
 export const runGroup = (runId: string): string => `boxlab-${runId}`;
 
 /** `fdsClosed`: the caller has no descriptor but stdio (boxlab run's script closes them first). */
-export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean } = {}): Plan {
+export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean; payloadViaFile?: boolean } = {}): Plan {
   const steps: PlanStep[] = [];
   const warnings: string[] = [];
   if (spec.userns && (spec.user.uid >= spec.userns.size || spec.user.gid >= spec.userns.size)) {
@@ -134,17 +137,23 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
   ]);
 
   step({
+    id: 'workdir',
+    title: 'A work directory of its own, made now: under a parent only root may write to, and not there before',
+    feature: feature('a directory per box', ['mkdir(2)'], ['mkdir(1)']),
+    lessons: [1],
+    oci: 'root.path',
+    // No creates: a directory that was there before is not this run's to remove.
+    actions: [{ run: cmd('mkdir', '-p', '--mode=0711', WORK_PARENT) }, { run: cmd('mkdir', '--mode=0700', '${WORK}') }],
+  });
+
+  step({
     id: 'work',
-    title: 'A work directory: the mount point and the private upper layer',
+    title: 'In it: the mount point and the private upper layer',
     feature: feature('a directory per box', ['mkdir(2)'], ['hier(7)']),
     lessons: [1, 10],
     oci: 'root.path',
     creates: [{ dir: '${WORK}' }],
     actions: [
-      // Made here and now, or the run stops: under a parent only root may write to, and not
-      // there before (a directory someone prepared could hold links to files of root's).
-      { run: cmd('mkdir', '-p', '--mode=0711', WORK_PARENT) },
-      { run: cmd('mkdir', '--mode=0700', '${WORK}') },
       // The upper holds the old root's mount point from the start: no mkdir in the box later.
       { run: mkdirP(ROOTFS, '${WORK}/upper/.oldroot', '${WORK}/work') },
       devTemplate(),
@@ -339,8 +348,13 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean 
   }
 
   const cgroupProcs = controllers.length && cg ? cg.procs(GROUP, controllers) : [];
-  const payload = enterBox({ spec, args: spec.args, seccompFile, cgroupProcs, closeFds: !o.fdsClosed, ownSession: spec.tty, chroot: host.chroot });
-  return { steps, payload, warnings, consoleNs };
+  const entry = { spec, args: spec.args, seccompFile, cgroupProcs, closeFds: !o.fdsClosed, ownSession: spec.tty, chroot: host.chroot };
+  if (o.payloadViaFile) {
+    const path = '${WORK}/payload.sh';
+    const { cmd: payload, text } = enterBoxViaFile(entry, path);
+    return { steps, payload, payloadFile: { path, text }, warnings, consoleNs };
+  }
+  return { steps, payload: enterBox(entry), warnings, consoleNs };
 }
 
 /** `... sleep infinity` -> `... setpriv --inh-caps=-all --bounding-set=CAPS env -i sleep infinity`:

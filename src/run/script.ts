@@ -1,7 +1,7 @@
 // A Plan as one bash script: what `boxlab run --script` prints and what `boxlab run` executes
 // (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
 import type { Action } from '../engine/lesson.js';
-import { cmd, literal, quote, render } from '../shell/cmd.js';
+import { cmd, literal, placeholders, quote, render } from '../shell/cmd.js';
 import { nsenter } from '../shell/nsenter.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
 import { teardown } from '../box/resources.js';
@@ -128,7 +128,9 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   }
   flush();
   for (const w of plan.warnings) out.push(`echo ${quote(`boxlab: ${w}`)} >&2`);
-  if (o.commented) out.push('', '# The payload, in the foreground: its exit status is the run\'s.');
+  if (o.commented) out.push('', "# The payload: its exit status is the run's. Its chain goes to a root-only file that sh runs, so no value of its environment is in a command line.");
+  // The payload's chain, as a root-only file in the work directory (its values are data in it).
+  if (plan.payloadFile) out.push(`printf '%s' ${literal(plan.payloadFile.text)} > ${quote(plan.payloadFile.path)}`);
   out.push('set +e');
   const payload = render(plan.payload);
   if (o.tty) {
@@ -139,7 +141,8 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     const terminal = cmd('script', '-qefc', payload, '/dev/null');
     const inConsole = plan.consoleNs ? nsenter({ nsFiles: { mount: `/proc/\${${plan.consoleNs}}/ns/mnt` } }, terminal.file, ...terminal.args) : terminal;
     const shown = [inConsole.file, ...inConsole.args].map((a) => (a === payload ? literal(a) : quote(a))).join(' ');
-    out.push(`export BOX; SHELL=/bin/sh ${shown}${o.interactive ? '' : ' </dev/null'}`);
+    const vars = [...new Set(placeholders(payload))];
+    out.push(`export ${vars.join(' ')}; SHELL=/bin/sh ${shown}${o.interactive ? '' : ' </dev/null'}`);
   } else {
     out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, RELAY);
   }

@@ -115,7 +115,7 @@ describe('the plan and its script', () => {
 
   it('steps in order, each with its lesson and config.json field', () => {
     const plan = planRun(spec(), host());
-    expect(plan.steps.map((s) => s.id)).toEqual(['work', 'cgroup', 'namespaces', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
+    expect(plan.steps.map((s) => s.id)).toEqual(['workdir', 'work', 'cgroup', 'namespaces', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
     expect(plan.steps.every((s) => s.lessons.length > 0 && s.oci.length > 0)).toBe(true);
   });
 
@@ -176,7 +176,7 @@ describe('--userns', () => {
   it('maps the range first, chowns a copy of the root, then makes the namespaces inside the user namespace', () => {
     const s = { ...spec(), lowerdirs: [cached, '/srv/rootfs'] };
     const plan = planRun(s, host());
-    expect(plan.steps.map((x) => x.id)).toEqual(['work', 'userns', 'userns-layers', 'namespaces', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
+    expect(plan.steps.map((x) => x.id)).toEqual(['workdir', 'work', 'userns', 'userns-layers', 'namespaces', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
     const run = (id: string) => plan.steps.find((x) => x.id === id)!.actions.map((a) => ('run' in a ? a.run : 'start' in a ? a.start : undefined)).filter(Boolean);
     expect(run('userns').map((c) => [c!.args[0], c!.stdin])).toEqual([['--pdeathsig', undefined], ['/proc/${USERNS_HOLDER}/uid_map', '0 100000 65536'], ['/proc/${USERNS_HOLDER}/gid_map', '0 100000 65536']]);
     // Layers in the cache get a kept copy beside them; any other root a copy for this run.
@@ -228,7 +228,7 @@ describe('--userns', () => {
 describe('--network bridge', () => {
   it('a veth to the shared bridge, an address leased, eth0 and the default route set in the box', () => {
     const plan = planRun(specFromFlags(parseRunFlags(['--network', 'bridge', '--rootfs', '/', '--', '/bin/true']), undefined, profile), host());
-    expect(plan.steps.map((s) => s.id)).toEqual(['work', 'namespaces', 'network', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
+    expect(plan.steps.map((s) => s.id)).toEqual(['workdir', 'work', 'namespaces', 'network', 'rootfs', 'mounts', 'masked', 'identity', 'pivot']);
     expect(plan.steps.find((s) => s.id === 'network')!.creates).toEqual([{ dir: '/run/boxlab/leases/${BOX_IP}.lease' }, { link: 'boxlab0', ifUnused: true }, { link: 'boxlab${RUN_ID}' }]);
     const script = runScript(plan, { invocation: 'boxlab run --network bridge', commented: false });
     execFileSync('bash', ['-n'], { input: script });
