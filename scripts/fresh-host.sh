@@ -17,12 +17,14 @@ command=${2:-bash scripts/provision.sh && npm test}
 command -v debootstrap >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v debootstrap >/dev/null || { echo "fresh-host: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# The Debian archive this machine's apt uses; BOXLAB_MIRROR names another.
+mirror=${BOXLAB_MIRROR:-$(bash "$repo/scripts/apt-mirror.sh")}
 
 # Not under /tmp/boxlab-: that prefix is what boxlab reset removes and the tests count.
 tree=$(mktemp -d /var/tmp/fresh-debian.XXXXXX)
 trap 'rm -rf --one-file-system "$tree"' EXIT
-echo "fresh-host: debootstrap --variant=minbase $suite into $tree"
-debootstrap --variant=minbase "$suite" "$tree/root" http://deb.debian.org/debian >"$tree/debootstrap.log" 2>&1 ||
+echo "fresh-host: debootstrap --variant=minbase $suite into $tree, from $mirror"
+debootstrap --variant=minbase "$suite" "$tree/root" "$mirror" >"$tree/debootstrap.log" 2>&1 ||
   { tail -5 "$tree/debootstrap.log" >&2; exit 1; }
 root=$tree/root
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"

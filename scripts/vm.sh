@@ -29,7 +29,6 @@ done
 # shellcheck source=packages.sh
 source scripts/packages.sh
 suite=trixie
-mirror=${BOXLAB_VM_MIRROR:-http://deb.debian.org/debian}
 cache=${BOXLAB_VM_CACHE:-/var/cache/boxlab/vm}
 recipe=$(cat scripts/vm-image.sh scripts/packages.sh | sha256sum | cut -c1-12)
 base="$cache/$suite-$recipe"
@@ -42,7 +41,12 @@ step() { echo "vm: $*" >&2; }
 source scripts/vm-image.sh
 
 mkdir -p "$cache"
-[ -f "$base.img" ] || build_base
+if [ ! -f "$base.img" ]; then
+  # The Debian archive this machine's apt uses (BOXLAB_VM_MIRROR names another); looked up
+  # only for a build, so a cached VM runs wherever it is.
+  mirror=${BOXLAB_VM_MIRROR:-$(bash scripts/apt-mirror.sh)} || exit 2
+  build_base
+fi
 
 # This project, copied onto a disk of its own (the VM may write to it; the original is untouched).
 # Not under /tmp/boxlab-*: `boxlab reset` on this host must not take a running VM's disk.
