@@ -4,7 +4,7 @@ import type { Cmd } from '../shell/cmd.js';
 import { nsenter, nsenterCmd } from '../shell/nsenter.js';
 import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
-import { withParentDeathSignal } from '../shell/setpriv.js';
+import { withParentDeathSignal, withParentDeathSignalChecked } from '../shell/setpriv.js';
 import type { Action, Resource } from '../engine/lesson.js';
 
 /** Every namespace a container gets but user and time (those have lessons of their own). */
@@ -20,8 +20,9 @@ const LAUNCHER = 'BOX_LAUNCHER';
  * setpriv --pdeathsig kills unshare when the orchestrator dies, even by SIGKILL, and
  * unshare --kill-child kills the init when unshare dies, which empties the PID namespace.
  */
-export function createBox(ns: Namespace[]): { creates: Resource[]; actions: Action[] } {
-  const launch = withParentDeathSignal('KILL', unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity'));
+export function createBox(ns: Namespace[], o: { checkParent?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
+  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity');
+  const launch = o.checkParent ? withParentDeathSignalChecked('KILL', '${HOST_PID}', box) : withParentDeathSignal('KILL', box);
   return {
     creates: [{ process: LAUNCHER }],
     actions: [

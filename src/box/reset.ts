@@ -65,7 +65,17 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     if (!(owner > 0 && isAlive(owner))) await undo({ dir: file });
   }
 
-  const isLive = (p: string): boolean => liveDirs.some((d) => under(p, d));
+  // Read again for each thing found by a scan: a run that started after reset began wrote
+  // its state file before it made anything, so what it makes is never taken for a leftover.
+  const isLive = (p: string): boolean => {
+    if (liveDirs.some((d) => under(p, d))) return true;
+    for (const { state } of readStates()) {
+      if (!isSameLiveProcess(state.owner, state.ownerStart)) continue;
+      if (state.resources.some((r) => ('dir' in r && under(p, r.dir)) || ('cgroup' in r && under(p, r.cgroup)))) return true;
+    }
+    return false;
+  };
+  const isLiveLink = (link: string): boolean => liveLinks.includes(link) || readStates().some(({ state }) => isSameLiveProcess(state.owner, state.ownerStart) && state.resources.some((r) => 'link' in r && r.link === link));
   // Deepest mounts first, so each umount finds its mount point still reachable.
   const leftMounts = mountsOf('self')
     .map((m) => m.mountPoint)
@@ -82,7 +92,7 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
   }
 
   // Host ends of veth pairs and bridges; deleting one end of a veth deletes both.
-  for (const link of listDir('/sys/class/net').filter((n) => n.startsWith(LINK_PREFIX) && !liveLinks.includes(n))) await undo({ link });
+  for (const link of listDir('/sys/class/net').filter((n) => n.startsWith(LINK_PREFIX) && !isLiveLink(n))) await undo({ link });
 
   // Only root can write in the work parent: whatever is there is a run's of ours.
   for (const name of listDir(WORK_PARENT)) {

@@ -5,14 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fill, fillCmd, literal, placeholders, quote, render } from '../shell/cmd.js';
+import { fill, fillCmd, literal, quote, render } from '../shell/cmd.js';
 import { spawnForeground } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { isAlive } from '../kernel/proc.js';
 import { namesSource, parseRunFlags } from '../run/flags.js';
 import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
-import { RELAY_CMD, runScript } from '../run/script.js';
+import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireSeccomp } from '../run/host.js';
 import { enterBoxViaFile } from '../run/enter.js';
@@ -131,14 +131,7 @@ function explain(plan: Plan, runId: string): number {
  *  (the box dies with the script: parent-death signal, then unshare's --kill-child). */
 function hostResources(plan: Plan, runId: string, name: string): HostResource[] {
   const vars = workspaceVars(runId);
-  // Only what is named before the run starts (a lease's address is not: reset finds those by owner).
-  const known = (s: string): boolean => placeholders(s).every((v) => v in vars);
-  const made = plan.steps.flatMap((s) => s.creates ?? []).flatMap((r): HostResource[] => {
-    if ('dir' in r && known(r.dir)) return [{ dir: fill(r.dir, vars) }];
-    if ('cgroup' in r && known(r.cgroup)) return [{ cgroup: fill(r.cgroup, vars) }];
-    if ('link' in r && known(r.link)) return [{ ...r, link: fill(r.link, vars) }];
-    return [];
-  });
+  const made = namedResources(plan).map((r): HostResource => ('dir' in r ? { dir: fill(r.dir, vars) } : 'cgroup' in r ? { cgroup: fill(r.cgroup, vars) } : { ...r, link: fill(r.link, vars) }));
   const f = boxFiles(name);
   return [...made, { dir: f.box }, { dir: f.record }, { dir: f.log }];
 }

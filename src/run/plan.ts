@@ -210,7 +210,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     });
   }
 
-  const box = createBox(BOX_NAMESPACES);
+  const box = createBox(BOX_NAMESPACES, { checkParent: true });
   const launch = box.actions[0] as Extract<Action, { start: Cmd }>;
   // The init holds the box's capability set too: the payload launcher, holding only those,
   // may then open /proc/BOX/root (ptrace access needs the target's caps to be a subset of ours).

@@ -4,6 +4,7 @@ import type { Action } from '../engine/lesson.js';
 import { cmd, literal, placeholders, quote, render } from '../shell/cmd.js';
 import { nsenter } from '../shell/nsenter.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
+import { stateDir } from '../box/state.js';
 import { teardown } from '../box/resources.js';
 import { inBoxBatch, type Plan } from './plan.js';
 import { NAMESPACES } from '../shell/unshare.js';
@@ -82,8 +83,22 @@ const line = (a: Action): string[] => {
   throw new Error(`a run plan has no ${Object.keys(a)[0]} actions`);
 };
 
+/** What a run makes on the host that is named before it starts, with its placeholders (a
+ *  lease's address is not: reset finds those by owner): for its state file. */
+type Named = { dir: string } | { cgroup: string } | { link: string; ifUnused?: boolean };
+export function namedResources(plan: Plan): Named[] {
+  const known = (s: string): boolean => placeholders(s).every((v) => v === 'RUN_ID' || WORKSPACE.some(([n]) => n === v));
+  return plan.steps.flatMap((s) => s.creates ?? []).flatMap((r): Named[] => {
+    if ('dir' in r && known(r.dir)) return [{ dir: r.dir }];
+    if ('cgroup' in r && known(r.cgroup)) return [{ cgroup: r.cgroup }];
+    if ('link' in r && known(r.link)) return [{ link: r.link, ...(r.ifUnused ? { ifUnused: true } : {}) }];
+    return [];
+  });
+}
+
 export function runScript(plan: Plan, o: ScriptOptions): string {
-  const out: string[] = ['#!/usr/bin/env bash'];
+  // SC2174: `mkdir -p -m` sets the mode of the last directory only, which is what is meant.
+  const out: string[] = ['#!/usr/bin/env bash', '# shellcheck disable=SC2174'];
   if (o.commented) out.push(`# ${o.invocation}`, '# The steps boxlab run takes, as plain bash: run it as root, no Node needed.');
   out.push('set -euo pipefail');
   // runc's CVE-2024-21626 class: a descriptor inherited from the caller is a way out of the
@@ -93,7 +108,19 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`);
   for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
   // Undo in reverse; each entry is recorded before the thing it undoes is made.
-  out.push(o.runStateFile ? `undo=(${literal(`rm -f ${quote(o.runStateFile)}`)})` : 'undo=()', 'cleanup() { set +eu; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  if (!o.runStateFile) {
+    // A script run on its own writes the state file boxlab run writes for it: reset then knows
+    // this run is live (its shell, by PID and start time) and what it has made.
+    const file = `${stateDir()}/\${RUN_ID}.json`;
+    const json = JSON.stringify({ runId: '${RUN_ID}', owner: 0, ownerStart: '${OWNER_START}', resources: namedResources(plan) }).replace('"owner":0', '"owner":${HOST_PID}');
+    out.push(
+      `mkdir -p -m 0700 ${quote(stateDir())}`,
+      'read -r stat_ < /proc/$$/stat; read -ra stat_ <<< "${stat_##*) }"; OWNER_START=${stat_[19]}',
+      `printf '%s' ${quote(json)} > ${quote(file)}`,
+    );
+    o = { ...o, runStateFile: file };
+  }
+  out.push(`undo=(${literal(`rm -f ${quote(o.runStateFile!)}`)})`, 'cleanup() { set +eu; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
   // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
   // every namespace they need: a run pays for one process pair instead of one per step.
   let batch: Cmd[] = [];

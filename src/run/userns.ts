@@ -6,7 +6,7 @@ import type { Action } from '../engine/lesson.js';
 import { cmd, type Cmd } from '../shell/cmd.js';
 import { writeFile } from '../shell/coreutils.js';
 import { nsenter } from '../shell/nsenter.js';
-import { withParentDeathSignal } from '../shell/setpriv.js';
+import { withParentDeathSignalChecked } from '../shell/setpriv.js';
 import { unshare } from '../shell/unshare.js';
 
 import type { IdMap } from './spec.js';
@@ -24,7 +24,7 @@ export function usernsActions(m: IdMap): { creates: { process: string }[]; actio
   return {
     creates: [{ process: `${HOLDER}_LAUNCHER` }],
     actions: [
-      { start: withParentDeathSignal('KILL', unshare({ ns: ['user'], fork: true, killChild: 'KILL' }, 'sleep', 'infinity')), pid: `${HOLDER}_LAUNCHER` },
+      { start: withParentDeathSignalChecked('KILL', '${HOST_PID}', unshare({ ns: ['user'], fork: true, killChild: 'KILL' }, 'sleep', 'infinity')), pid: `${HOLDER}_LAUNCHER` },
       { childOf: `${HOLDER}_LAUNCHER`, pid: HOLDER },
       { run: writeFile(`/proc/\${${HOLDER}}/uid_map`, map) },
       { run: writeFile(`/proc/\${${HOLDER}}/gid_map`, map) },

@@ -20,3 +20,13 @@ export function asUser(uid: number, inner: Cmd): Cmd {
 export function withNoNewPrivs(inner: Cmd): Cmd {
   return { ...inner, file: 'setpriv', args: ['--no-new-privs', inner.file, ...inner.args], inner };
 }
+
+/**
+ * The same, closing its window: a parent that dies after the fork but before setpriv's
+ * prctl(2) sends no signal, and the program would outlive it. sh checks, after the prctl,
+ * that its parent is still `parentPid` (the orchestrator), and otherwise stops there.
+ */
+export function withParentDeathSignalChecked(signal: string, parentPid: string, inner: Cmd): Cmd {
+  const guard = '[ "$PPID" = "$1" ] || { echo "boxlab: the run that started this is gone: not starting" >&2; exit 1; }; shift; exec "$@"';
+  return { ...inner, file: 'setpriv', args: ['--pdeathsig', signal, 'sh', '-c', guard, 'parent-check', parentPid, inner.file, ...inner.args], inner };
+}

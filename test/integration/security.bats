@@ -20,6 +20,10 @@ teardown() {
   [ "$(id -u)" = 0 ] || return 0
   [ -z "${LOOP:-}" ] || losetup -d "$LOOP" 2>/dev/null || true
   [ -z "${HOP:-}" ] || kill -KILL "$HOP" 2>/dev/null || true
+  # A test that failed midway leaves its -d box running (reset leaves live runs alone).
+  local b
+  for b in $(boxlab ps | awk 'NR > 1 && $1 ~ /^sec-/ { print $1 }'); do boxlab rm "$b" >/dev/null || true; done
+  rmdir /var/lib/boxlab/work/deadbeef 2>/dev/null || true
   boxlab reset >/dev/null || true
 }
 
@@ -96,7 +100,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
     bash -c "$1" </dev/null >/dev/null 2>&1 &
     HOP=$!
     local p= i
-    for i in $(seq 100); do read -r p _ <"/proc/$HOP/task/$HOP/children" 2>/dev/null; [ -n "$p" ] && grep -q sleep "/proc/$p/comm" && break; p=; sleep 0.02; done
+    for i in $(seq 100); do read -r p _ <"/proc/$HOP/task/$HOP/children" 2>/dev/null || true; [ -n "$p" ] && grep -q sleep "/proc/$p/comm" && break; p=; sleep 0.02; done
     [ -n "$p" ]
     local inbox
     inbox=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status")
@@ -163,4 +167,49 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
   HOST_SECRET=leak run boxlab run "${SECCOMP[@]}" --rootfs "$R" -- /bin/sh -c 'wc -c < /proc/1/environ'
   assert_success
   assert_output 0
+}
+
+@test "reset leaves a live --script | bash run alone (it writes its state file), and the run still cleans up after itself" {
+  node "$ROOT/bin/boxlab.js" run --script --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'echo started; sleep 2; echo finished' | bash >"$BATS_TEST_TMPDIR/out" 2>&1 &
+  local pid=$!
+  for i in $(seq 200); do grep -q started "$BATS_TEST_TMPDIR/out" && break; sleep 0.02; done
+  run boxlab reset
+  assert_output --partial 'left alone'
+  wait "$pid"
+  grep -q finished "$BATS_TEST_TMPDIR/out"
+  assert_host_clean
+}
+
+@test "crafted images from a loopback registry: an Env entry that is not NAME=value, a diff_id that is a path: one line each, nothing run, nothing outside the cache" {
+  command -v docker-registry >/dev/null && command -v skopeo >/dev/null || skip "needs docker-registry and skopeo (bash scripts/provision.sh)"
+  export BOXLAB_CACHE_DIR="$BATS_TEST_TMPDIR/cache"
+  PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  bash "$ROOT/scripts/registry.sh" start "$PORT" "$BATS_TEST_TMPDIR/registry" >/dev/null
+  skopeo copy --quiet --src-tls-verify=false "docker://127.0.0.1:$PORT/boxlab/busybox:layers" "oci:$BATS_TEST_TMPDIR/layout:env"
+  skopeo copy --quiet --src-tls-verify=false "docker://127.0.0.1:$PORT/boxlab/busybox:layers" "oci:$BATS_TEST_TMPDIR/layout:diffid"
+  flag="$BATS_TEST_TMPDIR/pwned"
+  node "$ROOT/test/integration/fixtures/craft-image.mjs" "$BATS_TEST_TMPDIR/layout" env "{\"config\":{\"Env\":[\"/bin/sh\",\"-c\",\"touch $flag\"]}}"
+  ids=$(skopeo inspect --config "oci:$BATS_TEST_TMPDIR/layout:diffid" | node -e 'const c=JSON.parse(require("fs").readFileSync(0));c.rootfs.diff_ids[0]="sha256:../../../../etc";console.log(JSON.stringify({rootfs:{diff_ids:c.rootfs.diff_ids}}))')
+  node "$ROOT/test/integration/fixtures/craft-image.mjs" "$BATS_TEST_TMPDIR/layout" diffid "$ids"
+  for t in env diffid; do skopeo copy --quiet --dest-tls-verify=false "oci:$BATS_TEST_TMPDIR/layout:$t" "docker://127.0.0.1:$PORT/evil/$t:1"; done
+
+  run boxlab fetch "127.0.0.1:$PORT/evil/env:1" --plain-http --quiet
+  assert_success
+  run boxlab run --seccomp unconfined "127.0.0.1:$PORT/evil/env:1"
+  assert_failure 2
+  assert_equal "${#lines[@]}" 1
+  assert_output --partial 'config Env: "/bin/sh" is not NAME=value'
+  [ ! -e "$flag" ]
+
+  run boxlab fetch "127.0.0.1:$PORT/evil/diffid:1" --plain-http --quiet
+  assert_failure
+  assert_equal "${#lines[@]}" 1
+  assert_output --partial 'sha256:../../../../etc'
+  refute_output --partial 'internal error'
+  run boxlab images
+  refute_output --partial 'evil/diffid'
+  # Nothing was made beside the cache.
+  [ -z "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -newer "$BATS_TEST_TMPDIR/layout" ! -name cache ! -name registry ! -name layout)" ]
+  bash "$ROOT/scripts/registry.sh" stop "$PORT" >/dev/null
+  assert_host_clean
 }

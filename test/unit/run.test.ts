@@ -1,5 +1,6 @@
 // boxlab run's pieces without root: flags, the spec from flags, config.json both ways, the
 // plan's shape and its bash script (checked with bash -n).
+import { cmd } from '../../src/shell/cmd.js';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -181,7 +182,7 @@ describe('--userns', () => {
     expect(run('userns').map((c) => [c!.args[0], c!.stdin])).toEqual([['--pdeathsig', undefined], ['/proc/${USERNS_HOLDER}/uid_map', '0 100000 65536'], ['/proc/${USERNS_HOLDER}/gid_map', '0 100000 65536']]);
     // Layers in the cache get a kept copy beside them; any other root a copy for this run.
     expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
-    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toContain('nsenter --target ${USERNS_HOLDER} --user setpriv --pdeathsig KILL unshare --mount');
+    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL sh -c .* parent-check \$\{HOST_PID\} unshare --mount/);
     expect(plan.payload.args.slice(0, 4)).toEqual(['--target', '${BOX}', '--user', '--mount']);
     expect(run('work').find((c) => c!.stdin?.includes('boxlab-dev'))!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
     execFileSync('bash', ['-n'], { input: runScript(plan, { invocation: 'boxlab run --userns', commented: true }) });
@@ -249,5 +250,16 @@ describe('-t', () => {
     execFileSync('bash', ['-n'], { input: script });
     expect(script).toMatch(/mount --bind "\$1\/dev\/pts" \/dev\/pts; mount --bind "\$1\/dev\/pts\/ptmx" \/dev\/ptmx; exec sleep infinity/);
     expect(script).toMatch(/^export BOX; SHELL=\/bin\/sh nsenter "--mount=\/proc\/\$\{CONSOLE_NS\}\/ns\/mnt" script -qefc '/m);
+  });
+});
+
+describe('the launcher', () => {
+  it('stops, after its parent-death signal is set, when its parent is already gone (the window between fork and prctl)', async () => {
+    const { withParentDeathSignalChecked } = await import('../../src/shell/setpriv.js');
+    const ok = withParentDeathSignalChecked('KILL', String(process.pid), cmd('echo', 'started'));
+    expect(execFileSync(ok.file, ok.args, { encoding: 'utf8' })).toBe('started\n');
+    // A parent PID that is not ours: what sh sees when the orchestrator died before the prctl.
+    const orphan = withParentDeathSignalChecked('KILL', '1', cmd('echo', 'started'));
+    expect(() => execFileSync(orphan.file, orphan.args, { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
   });
 });

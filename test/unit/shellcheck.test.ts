@@ -1,0 +1,47 @@
+// Both generated scripts, a lesson's (--script) and a run's, pass shellcheck: they are
+// teaching material a learner runs with bash alone, and values in them must stay data.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { planRun, type PlanHost } from '../../src/run/plan.js';
+import { runScript } from '../../src/run/script.js';
+import { parseRunFlags } from '../../src/run/flags.js';
+import { specFromFlags } from '../../src/run/from-flags.js';
+import { v1Driver } from '../../src/box/cgroup.js';
+import { packageRoot } from '../../src/paths.js';
+
+const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+const check = (script: string): string => {
+  const r = spawnSync('shellcheck', ['-S', 'warning', '-'], { input: script, encoding: 'utf8' });
+  return r.status === 0 ? '' : r.stdout;
+};
+
+const host: PlanHost = {
+  cgroups: v1Driver({ memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu' }),
+  setprivSeccomp: true,
+  seccompBpf: 'AAAA',
+  exists: () => true,
+  isDir: (p) => !p.includes('kcore'),
+  chroot: '/usr/sbin/chroot',
+  busybox: { path: '/bin/busybox', size: 1 },
+};
+const profile = () => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, from: 'test' });
+
+describe.skipIf(!shellcheck)(shellcheck ? 'shellcheck over the generated scripts' : 'shellcheck over the generated scripts (skipped: not installed; apt-get install shellcheck)', () => {
+  it.each([
+    ['every option', ['--memory', '32m', '--pids', '9', '--network', 'bridge', '-w', '/etc', '-e', 'A=$x `y` ${WORK}', '--userns']],
+    ['-t and -i', ['-t', '-i']],
+    ['-d', ['-d']],
+  ])("a run's script: %s", (_, flags) => {
+    const spec = specFromFlags(parseRunFlags([...flags, '--rootfs', '/', '--', '/bin/sh', '-c', 'echo "$HOME" ${PATH}']), undefined, profile);
+    for (const payloadViaFile of [false, true]) {
+      const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile });
+      expect(check(runScript(plan, { invocation: 'boxlab run', commented: true, tty: spec.tty, interactive: spec.interactive }))).toBe('');
+      expect(check(runScript(plan, { runId: 'abcd1234', invocation: 'boxlab run', commented: false, runStateFile: '/run/boxlab/abcd1234.json', stateFile: '/run/boxlab/boxes/x.box', onExit: ['rm -f /run/boxlab/boxes/x.json'] }))).toBe('');
+    }
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('lesson %i --script', (n) => {
+    const script = execFileSync('node', [`${packageRoot()}/bin/boxlab.js`, 'lesson', String(n), '--script'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(check(script)).toBe('');
+  });
+});
