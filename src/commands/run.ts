@@ -14,7 +14,7 @@ import { namesSource, parseRunFlags } from '../run/flags.js';
 import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
 import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
-import { hostFacts, loadProfile, requireSeccomp } from '../run/host.js';
+import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
 import { enterBoxViaFile } from '../run/enter.js';
 import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
 
@@ -46,7 +46,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Its script closes every inherited descriptor first: the payload needs no hop of its own for it.
   const host = hostFacts(spec, !planOnly);
   const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile: true });
-  if (!planOnly) requireSeccomp(spec, host);
+  if (!planOnly) {
+    requireSeccomp(spec, host);
+    requireNonDumpable();
+  }
   const runId = randomBytes(4).toString('hex');
   const invocation = `boxlab run ${argv.join(' ')}`;
   if (flags.explain) return explain(plan, runId);
@@ -167,6 +170,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   if (!box) throw new EnvError(`box ${name} is still starting`);
   const host = hostFacts(r.spec, true);
   requireSeccomp(r.spec, host);
+  requireNonDumpable();
   const work = workspaceVars(r.runId).WORK!;
   const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? `${work}/seccomp.bpf` : undefined;
   if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);

@@ -140,6 +140,8 @@ export async function doctor(runner: Runner): Promise<Finding[]> {
   const v = virtualization();
   f.push({ name: 'machine', level: v.container ? 'warn' : 'ok', detail: v.what, fix: v.container ? 'some lessons need a real kernel of their own: prefer a VM' : undefined });
   const lsm = ['apparmor', 'selinux'].filter((m) => existsSync(`/sys/kernel/security/${m}`) || (m === 'selinux' && existsSync('/sys/fs/selinux')));
+  const dumpable = read('/proc/sys/fs/suid_dumpable').trim();
+  f.push(dumpable === '1' ? { name: 'suid_dumpable', level: 'fail', detail: 'fs.suid_dumpable is 1: boxlab run refuses to start boxes', fix: 'sysctl fs.suid_dumpable=0' } : { name: 'suid_dumpable', level: 'ok', detail: `fs.suid_dumpable ${dumpable || 'not found'}: processes entering a box are not dumpable` });
   f.push({ name: 'LSM', level: 'ok', detail: lsm.length ? `${lsm.join(', ')} active: may deny some lesson steps` : 'no AppArmor or SELinux' });
   return f;
 }

@@ -66,6 +66,20 @@ function staticBusybox(real: boolean): { path: string; size: number } {
   return { path: path ?? '/bin/busybox', size: 0 };
 }
 
+/**
+ * The way into a box relies on the kernel marking a process non-dumpable when its real and
+ * effective uids differ (enter.ts). With fs.suid_dumpable=1 it would not: refuse, and say so.
+ */
+export function requireNonDumpable(read = (p: string) => readFileSync(p, 'utf8')): void {
+  let v = '';
+  try {
+    v = read('/proc/sys/fs/suid_dumpable').trim();
+  } catch {
+    return; // no such file: an old kernel that marks such processes non-dumpable anyway
+  }
+  if (v === '1') throw new EnvError('fs.suid_dumpable is 1 on this host: the box could open /proc/PID/root of the process entering it (the host\'s /); set it to 0 (sysctl fs.suid_dumpable=0) to run boxes');
+}
+
 /** Secure by default means failing closed: no filter, no box, unless asked for in so many words. */
 export function requireSeccomp(spec: RunSpec, host: PlanHost): void {
   if (spec.seccomp !== 'unconfined' && !host.setprivSeccomp) {

@@ -56,7 +56,9 @@ const line = (a: Action): string[] => {
   // unshare's own stderr goes to a file: killing the init at the end makes it complain
   // ("sigprocmask unblock failed"); if it fails to start, the file says why.
   if ('start' in a) {
-    const started = [`${a.start.inline ? `{ ${a.start.inline}; }` : render(a.start)} 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
+    // No terminal for what runs in the background: the box's init would otherwise hold the
+    // user's, open to the box's root through /proc/1/fd.
+    const started = [`${a.start.inline ? `{ ${a.start.inline}; }` : render(a.start)} </dev/null >/dev/null 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
     // Ready once every wrapper has exec'd into the named program (bash's read: no process).
     if (a.until) started.push(`until read -r c < /proc/$${a.pid}/comm && [ "$c" = ${quote(a.until)} ]; do kill -0 "$${a.pid}" 2>/dev/null || { cat "$WORK/${a.pid}.err" >&2; exit 1; }; done`);
     return started;

@@ -95,7 +95,7 @@ tree_of() {
 
 @test "disk full: one clear line, no partial blob" {
   mkdir -p "$BATS_TEST_TMPDIR/small"
-  mount -t tmpfs -o size=600k boxlab-test-full "$BATS_TEST_TMPDIR/small"
+  mount -t tmpfs -o size=600k,mode=0700 boxlab-test-full "$BATS_TEST_TMPDIR/small"
   BOXLAB_CACHE_DIR="$BATS_TEST_TMPDIR/small" run boxlab fetch "$REF" --plain-http
   leftovers=$(find "$BATS_TEST_TMPDIR/small/images/tmp" "$BATS_TEST_TMPDIR/small/images/blobs" -type f -size +100k | wc -l)
   umount "$BATS_TEST_TMPDIR/small"

@@ -301,3 +301,13 @@ normalize() {
   refute_output --partial killed-box
   assert_host_clean
 }
+
+@test "--network bridge refused (the range is routed): one line, and the cleanup is whole: no box, cgroup, link or work dir left" {
+  # In a network namespace of the test's own, where the range is routed to lo: the host's
+  # routes and links stay untouched, and no packet leaves.
+  run unshare --net bash -c 'ip link set lo up && ip route add 198.18.0.0/24 dev lo && node "$1/bin/boxlab.js" run --network bridge --memory 32m --seccomp unconfined --rootfs "$2" -- /bin/true; echo "exit $?"; ip -o link | grep -c boxlab || true' sh "$ROOT" "$R"
+  assert_output --partial 'is already routed on this host'
+  assert_line 'exit 1'
+  assert_line 0
+  assert_host_clean
+}

@@ -213,3 +213,19 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
   bash "$ROOT/scripts/registry.sh" stop "$PORT" >/dev/null
   assert_host_clean
 }
+
+@test "exec applies the box's seccomp filter, and refuses to enter once the filter is gone" {
+  setpriv --help | grep -q -- --seccomp-filter || skip "needs setpriv --seccomp-filter (util-linux 2.41): the VM stage runs this"
+  boxlab run -d --name sec-filter --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  for i in $(seq 100); do boxlab ps | grep -q '^sec-filter  [0-9]' && break; sleep 0.05; done
+  run boxlab exec sec-filter /bin/grep ^Seccomp: /proc/self/status
+  assert_line --regexp '^Seccomp:\s+2$'
+  work=/var/lib/boxlab/work/$(node -p 'require("/run/boxlab/boxes/sec-filter.json").runId')
+  rm "$work/seccomp.bpf"
+  run boxlab exec sec-filter /bin/true
+  assert_failure 1
+  assert_equal "${#lines[@]}" 1
+  assert_output --partial 'seccomp filter'
+  boxlab rm sec-filter >/dev/null
+  assert_host_clean
+}
