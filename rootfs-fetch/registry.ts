@@ -6,7 +6,8 @@ import { EnvError } from '../src/errors.js';
 import { ACCEPT } from './manifest.js';
 import { canonical, isLoopback, isLoopbackHost, registryHost, type Reference } from './reference.js';
 import { get, NetworkError, type HttpResponse } from './http.js';
-import { checkDigest, DigestError, shown } from './digest.js';
+import { checkDigest, DigestError } from './digest.js';
+import { shown } from './untrusted.js';
 import { LIMITS, type Limits } from './limits.js';
 
 export interface Fetched {
