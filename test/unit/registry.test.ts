@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pull } from '../../rootfs-fetch/pull.js';
 import { parseReference, canonical } from '../../rootfs-fetch/reference.js';
-import { checkRealm, parseChallenge } from '../../rootfs-fetch/registry.js';
+import { checkRealm, parseChallenge, Registry } from '../../rootfs-fetch/registry.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
@@ -33,6 +33,10 @@ let mangle: 'length' | 'longer' | 'shorter' | 'trickle' | undefined;
 let realm: string | undefined;
 /** The token endpoint answers with a body far over any limit, and never ends it. */
 let tokenHuge = false;
+/** The token endpoint's body, when not the usual {"token": ...}. */
+let tokenBody: string | undefined;
+/** Valid JSON that is no object, and text that is no JSON: what a manifest, config or token answer must not be. */
+const NOT_OBJECTS = [['null', 'null'], ['[]', 'a JSON array'], ['"x"', 'a JSON string'], ['42', 'a JSON number']] as const;
 
 /** One byte every 50 ms, `total` of them (at most 10 s): a registry that trickles. */
 function trickle(res: ServerResponse, bytes: Buffer): void {
@@ -87,12 +91,20 @@ beforeAll(async () => {
   blobs.set(sha(bombConfig), bombConfig);
   manifests.set('lib/tiny:bomb', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(bombConfig), size: bombConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(bomb), size: bomb.length }] })) });
   manifests.set('lib/tiny:config-big', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(big)) });
+  // Manifests and configs that are JSON but no object, or no JSON at all.
+  for (const [i, [json]] of [...NOT_OBJECTS, ['{not json'] as const].entries()) {
+    manifests.set(`lib/tiny:not-object-${i}`, { type: MEDIA.ociManifest, body: Buffer.from(json) });
+    const c = Buffer.from(json);
+    blobs.set(sha(c), c);
+    manifests.set(`lib/tiny:config-not-object-${i}`, { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(c), size: c.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] })) });
+  }
 
   server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     requests.push(`${req.method} ${url.pathname}`);
     if (url.pathname === '/token') {
       if (tokenHuge) return void (res.writeHead(200, { 'content-type': 'application/json' }), endless(res, 128 * 1024));
+      if (tokenBody !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(tokenBody);
       if (tokenStatus !== 200 || url.searchParams.get('scope') !== 'repository:lib/tiny:pull') return void res.writeHead(tokenStatus === 200 ? 403 : tokenStatus).end();
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'T0KEN' }));
     }
@@ -143,6 +155,7 @@ beforeEach(() => {
   mangle = undefined;
   realm = undefined;
   tokenHuge = false;
+  tokenBody = undefined;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -344,5 +357,28 @@ describe.skipIf(!asRoot)('limits: a registry cannot make a pull read without end
     realm = `http://0.0.0.0:${port}/token`;
     await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:1`, opts()), /the token realm "http:\/\/0\.0\.0\.0:\d+\/token" is neither https nor on this machine: refused/);
     expect(requests).not.toContain('GET /token');
+  });
+});
+
+describe('JSON that is not an object: one line saying what was expected, never an internal error', () => {
+  const registry = () => new Registry(parseReference(`127.0.0.1:${port}/lib/tiny:1`), { plainHttp: true });
+
+  it.each(NOT_OBJECTS.map(([json, kind], i) => [json, kind, i] as const))('a manifest that is %s', async (_, kind, i) => {
+    await refusedInOneLine(registry().manifest(`not-object-${i}`), new RegExp(`^127\\.0\\.0\\.1:\\d+/lib/tiny:1: the registry's manifest is ${kind}, not a JSON object \\(an image manifest or index\\)$`));
+  });
+
+  it('a manifest that is not JSON', async () => {
+    await refusedInOneLine(registry().manifest(`not-object-${NOT_OBJECTS.length}`), /the registry's manifest is not JSON, where a JSON object \(an image manifest or index\) was expected$/);
+  });
+
+  it.each(NOT_OBJECTS)('a token answer that is %s', async (json, kind) => {
+    tokenBody = json;
+    await refusedInOneLine(registry().manifest('1'), new RegExp(`^127\\.0\\.0\\.1:\\d+'s answer to the token request is ${kind}, not a JSON object with a token \\(\\{"token": "\\.\\.\\."\\}\\)$`));
+  });
+
+  it.each([...NOT_OBJECTS, ['{not json', 'not JSON']].map(([json, kind], i) => [json, kind, i] as const))('an image config that is %s; nothing is tagged', async (_, kind, i) => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:config-not-object-${i}`, opts()), new RegExp(`/lib/tiny:config-not-object-${i}: the image config is ${kind}`));
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
   });
 });
