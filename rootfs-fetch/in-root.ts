@@ -3,14 +3,16 @@
 // checked here against what is really on disk (lstat, readlink), one component at a time.
 import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { printable } from './untrusted.js';
 
 /** A layer that would write outside its root, or breaks the layer format: rejected whole. */
 export class LayerError extends Error {}
 
 const MAX_LINK_HOPS = 40; // as the kernel's path walk (ELOOP)
 
-/** An archive member name as path components; absolute names and '..' are refused. */
+/** An archive member name as path components; absolute names, '..' and NUL bytes are refused. */
 export function memberParts(name: string, what = 'path'): string[] {
+  if (name.includes('\0')) throw new LayerError(`NUL byte in ${what} '${printable(name)}': refused`);
   if (name.startsWith('/')) throw new LayerError(`absolute ${what} '${name}'`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new LayerError(`'..' in ${what} '${name}'`);

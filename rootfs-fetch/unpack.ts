@@ -24,6 +24,7 @@ import type { Runner } from '../src/shell/runner.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { LayerError, lstatOrUndefined, memberParts, resolveParent } from './in-root.js';
 import { LIMITS, type Limits } from './limits.js';
+import { printable } from './untrusted.js';
 
 export type ApplyMode = 'flatten' | 'overlay';
 
@@ -99,14 +100,25 @@ export async function applyLayer(blob: string, root: string, mode: ApplyMode, ru
     extract.destroy();
     // A refusal upstream (the cap) also breaks the entry being written: report the refusal.
     const upstream = await feeding.then(() => undefined, (f: unknown) => f);
-    const e = upstream instanceof LayerError ? upstream : caught;
-    if (e instanceof Error && /Z_DATA_ERROR|unexpected end|Invalid tar header/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`)) {
-      throw new LayerError(`${blob} is not a valid layer (${e.message})`);
-    }
-    throw e;
+    throw asLayerError(upstream instanceof LayerError ? upstream : caught, blob);
   }
   await layer.finish();
   return { diffId: `sha256:${hash.digest('hex')}`, entries: layer.entries, skipped: layer.skipped };
+}
+
+/**
+ * What a malformed layer breaks, as a LayerError: the decompressor's and tar-stream's own
+ * refusals (tar-stream's errors have no code, only these messages), and a name the file
+ * system will not take. Anything else is not the layer's doing and goes on as it is.
+ */
+function asLayerError(e: unknown, blob: string): unknown {
+  if (!(e instanceof Error) || e instanceof LayerError) return e;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  // tar-stream reads a pax or GNU long-name header into memory whole, up to a cap of its own.
+  if (e.message === 'Header exceeds max size') return new LayerError(`a pax or long-name header is larger than the tar parser accepts: refused`);
+  if (code === 'ENAMETOOLONG') return new LayerError(`a name longer than the file system takes (over 255 bytes in one component, or 4095 in all): refused`);
+  if (/^Z_/.test(code) || /unexpected end|Invalid (?:tar )?header/i.test(e.message)) return new LayerError(`${blob} is not a valid layer (${printable(e.message)})`);
+  return e;
 }
 
 /** An entry's contents: read to the end, or resumed to skip them. */
@@ -175,7 +187,8 @@ class LayerWriter {
       }
       case 'symlink':
         body.resume();
-        if (!h.linkname) throw new LayerError(`symlink '${h.name}' has no target`);
+        if (!h.linkname) throw new LayerError(`symlink '${printable(h.name)}' has no target`);
+        if (h.linkname.includes('\0')) throw new LayerError(`NUL byte in the target of symlink '${printable(h.name)}' ('${printable(h.linkname)}'): refused`);
         symlinkSync(h.linkname, path); // stored as is: it is only ever followed inside the box
         break;
       case 'link': {

@@ -90,6 +90,13 @@ beforeAll(async () => {
   const bombConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(bombTar)] } }));
   blobs.set(sha(bombConfig), bombConfig);
   manifests.set('lib/tiny:bomb', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(bombConfig), size: bombConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(bomb), size: bomb.length }] })) });
+  // A layer whose pax header (a 4 MiB path) is over what tar-stream reads into memory.
+  const paxTar = await tarOf([{ name: 'ok', body: 'x' }, { name: 'p'.repeat(4 * 1024 * 1024 + 1), body: 'x' }]);
+  const pax = gzipSync(paxTar);
+  blobs.set(sha(pax), pax);
+  const paxConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(paxTar)] } }));
+  blobs.set(sha(paxConfig), paxConfig);
+  manifests.set('lib/tiny:pax', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(paxConfig), size: paxConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(pax), size: pax.length }] })) });
   manifests.set('lib/tiny:config-big', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(big)) });
   // Manifests and configs that are JSON but no object, or no JSON at all.
   for (const [i, [json]] of [...NOT_OBJECTS, ['{not json'] as const].entries()) {
@@ -349,6 +356,12 @@ describe.skipIf(!asRoot)('limits: a registry cannot make a pull read without end
 
   it('a layer that expands past the cap is refused, its partial directory removed, nothing tagged', async () => {
     await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:bomb`, { ...opts(), limits: { unpackBytes: 1024 * 1024 } }), /^layer sha256:[0-9a-f]{64} rejected: the image's layers expand to more than 1048576 bytes: refused$/);
+    expect(readdirSync(join(dir, 'layers'))).toEqual([]);
+    expect(store.index()).toEqual([]);
+  });
+
+  it("a layer whose pax header is over the tar parser's cap is refused in one line; its partial directory removed, nothing tagged", async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:pax`, opts()), /^layer sha256:[0-9a-f]{64} rejected: a pax or long-name header is larger than the tar parser accepts: refused$/);
     expect(readdirSync(join(dir, 'layers'))).toEqual([]);
     expect(store.index()).toEqual([]);
   });
