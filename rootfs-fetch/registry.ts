@@ -7,7 +7,7 @@ import { ACCEPT } from './manifest.js';
 import { canonical, isLoopback, isLoopbackHost, registryHost, type Reference } from './reference.js';
 import { get, NetworkError, type HttpResponse } from './http.js';
 import { checkDigest, DigestError } from './digest.js';
-import { jsonObject, shown } from './untrusted.js';
+import { jsonObject, printable, shown } from './untrusted.js';
 import { LIMITS, type Limits } from './limits.js';
 
 export interface Fetched {
@@ -75,7 +75,7 @@ export class Registry {
   /** Anonymous bearer token (distribution's token auth); Basic realms need credentials we do not have. */
   private async login(challenge: string | undefined): Promise<string> {
     const params = parseChallenge(challenge ?? '');
-    if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge ?? 'no challenge'}): boxlab pulls anonymously only`);
+    if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge === undefined ? 'no challenge' : printable(challenge)}): boxlab pulls anonymously only`);
     const url = checkRealm(params.realm, registryHost(this.ref));
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);

@@ -150,7 +150,7 @@ class LayerWriter {
     if (parts.length === 0) {
       // './': the root itself; only its attributes can change.
       body.resume();
-      if (type !== 'directory') throw new LayerError(`'${h.name}' names the root but is a ${type}`);
+      if (type !== 'directory') throw new LayerError(`'${printable(h.name)}' names the root but is a ${type}`);
       this.attributes(this.root, h);
       if (h.mtime) this.dirTimes.push([this.root, h.mtime]);
       return;
@@ -158,7 +158,7 @@ class LayerWriter {
     const base = parts[parts.length - 1]!;
     if (base.startsWith(WHITEOUT)) {
       body.resume();
-      if (type !== 'file') throw new LayerError(`whiteout '${h.name}' is a ${type}, not a file`);
+      if (type !== 'file') throw new LayerError(`whiteout '${printable(h.name)}' is a ${type}, not a file`);
       return this.whiteout(parts);
     }
     const dir = resolveParent(this.root, parts, { create: true, followLinks: true, onCreate: (p) => this.made.add(p) })!;
@@ -205,13 +205,13 @@ class LayerWriter {
       case 'fifo':
         body.resume();
         if (type !== 'fifo' && !this.asRoot) {
-          this.skipped.push(`${h.name}: device nodes are made only as root`);
+          this.skipped.push(`${printable(h.name)}: device nodes are made only as root`);
           return;
         }
         return this.plan(rel, { type, major: h.devmajor ?? 0, minor: h.devminor ?? 0, header: h });
       default:
         body.resume();
-        this.skipped.push(`${h.name}: entry type ${type} is not supported`);
+        this.skipped.push(`${printable(h.name)}: entry type ${type} is not supported`);
         return;
     }
     this.attributes(path, h, type === 'symlink');
@@ -220,12 +220,12 @@ class LayerWriter {
   /** A hard link's target: an earlier entry of this root, never a directory, never outside. */
   private linkTarget(h: Header): string {
     const parts = memberParts(h.linkname ?? '', 'hard link target');
-    if (parts.length === 0) throw new LayerError(`hard link '${h.name}' has no target`);
+    if (parts.length === 0) throw new LayerError(`hard link '${printable(h.name)}' has no target`);
     const dir = resolveParent(this.root, parts, { create: false, followLinks: true });
     const target = dir && join(this.root, ...dir, parts[parts.length - 1]!);
     const st = target && lstatOrUndefined(target);
-    if (!target || !st) throw new LayerError(`hard link '${h.name}' -> '${h.linkname}': no such entry in the layer's root`);
-    if (st.isDirectory()) throw new LayerError(`hard link '${h.name}' -> '${h.linkname}' names a directory`);
+    if (!target || !st) throw new LayerError(`hard link '${printable(h.name)}' -> '${printable(h.linkname)}': no such entry in the layer's root`);
+    if (st.isDirectory()) throw new LayerError(`hard link '${printable(h.name)}' -> '${printable(h.linkname)}' names a directory`);
     return target;
   }
 
@@ -245,11 +245,11 @@ class LayerWriter {
     const shown = parts.join('/');
     const isOpaque = base === OPAQUE;
     if (!isOpaque && base.startsWith(WHITEOUT + WHITEOUT)) {
-      this.skipped.push(`${shown}: aufs metadata, ignored`);
+      this.skipped.push(`${printable(shown)}: aufs metadata, ignored`);
       return;
     }
     const name = base.slice(WHITEOUT.length);
-    if (!isOpaque && (name === '' || name === '.' || name === '..')) throw new LayerError(`'${shown}' is not a valid whiteout (a bare '${base}')`);
+    if (!isOpaque && (name === '' || name === '.' || name === '..')) throw new LayerError(`'${printable(shown)}' is not a valid whiteout (a bare '${printable(base)}')`);
     // A whiteout names a path of the lower layers' tree: it never goes through a symlink.
     const create = this.mode === 'overlay';
     const dir = resolveParent(this.root, parts, { create, followLinks: false, onCreate: (p) => this.made.add(p) });

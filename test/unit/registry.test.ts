@@ -33,6 +33,11 @@ let mangle: 'length' | 'longer' | 'shorter' | 'trickle' | undefined;
 let realm: string | undefined;
 /** The token endpoint answers with a body far over any limit, and never ends it. */
 let tokenHuge = false;
+/** The 401's WWW-Authenticate, when not the usual Bearer challenge. */
+let challenge: string | undefined;
+/** What a hostile registry puts in the strings boxlab prints: a screen clear, and 10 kB. */
+const PAINT = '\u001b[2J';
+const LONG = 'A'.repeat(10_000);
 /** The token endpoint's body, when not the usual {"token": ...}. */
 let tokenBody: string | undefined;
 /** Valid JSON that is no object, and text that is no JSON: what a manifest, config or token answer must not be. */
@@ -81,6 +86,13 @@ beforeAll(async () => {
   hostile('config-type', [sha(layerTar)], { configType: 'application/vnd.example.not-a-config+json' });
   const badIndex = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: MEDIA.ociManifest, digest: 'sha256:../../../../x', size: 10, platform: { os: 'linux', architecture: 'amd64' } }] };
   manifests.set('lib/tiny:index-path', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(badIndex)) });
+  // An index whose platform names would clear the screen, and run on for 10 kB.
+  const painted = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [
+    { mediaType: MEDIA.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: `linux${PAINT}`, architecture: 'arm64' } },
+    { mediaType: MEDIA.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: 'linux', architecture: LONG } },
+    { mediaType: MEDIA.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: { toString: 1 }, architecture: 'x' } },
+  ] };
+  manifests.set('lib/tiny:painted', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(painted)) });
   // A config descriptor over the 4 MiB boxlab reads into memory.
   const big = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(config), size: 5 * 1024 * 1024 }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] };
   // A decompression bomb: 16 MiB of zeros in a gzip of a few KiB.
@@ -116,6 +128,7 @@ beforeAll(async () => {
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'T0KEN' }));
     }
     if (req.headers.authorization !== 'Bearer T0KEN') {
+      if (challenge !== undefined) return void res.writeHead(401, { 'www-authenticate': challenge }).end();
       return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm ?? `http://127.0.0.1:${port}/token`}",service="test",scope="repository:lib/tiny:pull"` }).end();
     }
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
@@ -163,6 +176,7 @@ beforeEach(() => {
   realm = undefined;
   tokenHuge = false;
   tokenBody = undefined;
+  challenge = undefined;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -393,5 +407,30 @@ describe('JSON that is not an object: one line saying what was expected, never a
     await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:config-not-object-${i}`, opts()), new RegExp(`/lib/tiny:config-not-object-${i}: the image config is ${kind}`));
     expect(store.index()).toEqual([]);
     nothingOutsideTheCache();
+  });
+});
+
+describe("a registry's words are printed escaped and cut short: it cannot paint the terminal", () => {
+  /** No C0 or C1 control (ESC, CSI, CR...) and no DEL: nothing a terminal would act on. */
+  const inert = (m: string) => expect(m).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+
+  it('platform names in "it has: ..."', async () => {
+    const err = (await pull(`127.0.0.1:${port}/lib/tiny:painted`, opts()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(EnvError);
+    expect(err.message).toMatch(/has no linux\/amd64 image \(it has: linux\\x1b\[2J\/arm64, linux\/A+\.\.\., \{"toString":1\}\/x\)$/);
+    inert(err.message);
+    expect(err.message.length).toBeLessThan(400);
+  });
+
+  it.each([
+    ['a C1 CSI (the 8-bit ESC [; HTTP cannot carry ESC itself) and 10 kB', `Basic realm="\u009b2J${LONG}"`, /asks for credentials \(Basic realm="\\x9b2JA+\.\.\.\): boxlab pulls anonymously only$/],
+    ['a Bearer challenge with no realm', `Bearer service="\u009b2J"`, /asks for credentials \(Bearer service="\\x9b2J"\)/],
+  ])('the WWW-Authenticate challenge in "asks for credentials": %s', async (_, c, re) => {
+    challenge = c;
+    const err = (await pull(`127.0.0.1:${port}/lib/tiny:1`, opts()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(EnvError);
+    expect(err.message).toMatch(re);
+    inert(err.message);
+    expect(err.message.length).toBeLessThan(400);
   });
 });

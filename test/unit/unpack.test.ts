@@ -264,6 +264,21 @@ describe('names too big or odd for the parser or the file system: a LayerError (
   });
 });
 
+describe("a layer's names are printed escaped and cut short in its refusals", () => {
+  it.each([
+    ['an absolute path', [{ name: `/\u001b[2J${'x'.repeat(10_000)}`, body: 'x' }]],
+    // Link targets stay under what the file system takes (4095 bytes, 255 a component).
+    ['a symlink escape', [{ name: 's', type: 'symlink', linkname: `/\u001b[2J${'x'.repeat(4000)}` }, { name: 's/evil', body: 'x' }]],
+    ['a hard link to nothing', [{ name: `h\u001b[2J`, type: 'link', linkname: `\u009b2J${'y'.repeat(250)}` }]],
+  ] as const)('%s', async (_, members) => {
+    const err = (await apply(members as unknown as Member[]).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(LayerError);
+    expect(err.message).toContain('\\x1b[2J');
+    expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(err.message.length).toBeLessThan(500);
+  });
+});
+
 /** A RealRunner that notes each process it starts. */
 class CountingRunner extends RealRunner {
   readonly started: string[] = [];
