@@ -2,17 +2,12 @@
 // manifest, an index or the cache's index.json) before it becomes a path, a URL or a lookup:
 // a hostile value such as "sha256:../../etc" must never reach join() or a request.
 import { EnvError } from '../src/errors.js';
+import { shown } from './untrusted.js';
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** A digest or blob that is not what it must be: nothing of it is kept. */
 export class DigestError extends EnvError {}
-
-/** A value from outside, for a one-line message: quoted, control characters escaped, cut short. */
-export const shown = (v: unknown): string => {
-  const s = JSON.stringify(typeof v === 'string' && v.length > 100 ? `${v.slice(0, 100)}...` : v) ?? String(v);
-  return s.length > 120 ? `${s.slice(0, 120)}...` : s;
-};
 
 /** `value` if it is sha256: and 64 lowercase hex digits; a DigestError naming `what` otherwise. */
 export function checkDigest(value: unknown, what: string): string {

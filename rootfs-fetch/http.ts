@@ -1,11 +1,15 @@
 // GET over node:http(s). Node's global fetch loads undici and compiles its WebAssembly parser on
 // first use, about 50 ms here: more than a whole cached pull. Redirects are followed (Docker
-// Hub sends blobs to a CDN), dropping Authorization when the host changes, as browsers do.
+// Hub sends blobs to a CDN), at most 5, dropping Authorization when the origin changes, as
+// browsers do; never from https down to plain http off this machine (a manifest by tag has
+// no digest to catch what a man in the middle sends instead), never to another scheme.
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { EnvError } from '../src/errors.js';
 import { LIMITS, type Limits } from './limits.js';
+import { isLoopbackHost } from './reference.js';
+import { printable, shown } from './untrusted.js';
 
 export interface HttpResponse {
   status: number;
@@ -26,18 +30,19 @@ const MAX_REDIRECTS = 5;
 export async function get(url: string, headers: Record<string, string>, o: { signal?: AbortSignal; limits?: Limits } = {}): Promise<HttpResponse> {
   const lim = o.limits ?? LIMITS;
   let u = new URL(url);
-  const origin = u.host;
+  const origin = u.origin;
   for (let hop = 0; ; hop++) {
     const h = { ...headers };
-    if (u.host !== origin) delete h.Authorization;
+    if (u.origin !== origin) delete h.Authorization;
     const res = await once(u, h, o.signal, lim);
     const location = res.headers.location;
-    if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location && hop < MAX_REDIRECTS) {
+    if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
       res.resume();
-      u = new URL(location, u);
+      if (hop === MAX_REDIRECTS) throw new EnvError(`${printable(u.host)}: more than ${MAX_REDIRECTS} redirects, gave up`);
+      u = redirectTarget(u, location);
       continue;
     }
-    const host = u.host;
+    const host = printable(u.host); // a redirect's: from outside
     const body = metered(res, host, lim);
     return {
       status: res.statusCode ?? 0,
@@ -61,6 +66,25 @@ export async function get(url: string, headers: Record<string, string>, o: { sig
   }
 }
 
+/**
+ * Where a redirect from `from` may go: http(s) only, and from https to plain http only on
+ * this machine (127.0.0.0/8, ::1, localhost). Anything else is refused in one line.
+ */
+export function redirectTarget(from: URL, location: string): URL {
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new EnvError(`${printable(from.host)} redirects to ${shown(location)}, which is not a URL: refused`);
+  }
+  const shownTo = printable(to.href);
+  if (to.protocol !== 'https:' && to.protocol !== 'http:') throw new EnvError(`${printable(from.host)} redirects to ${shownTo}: only http and https are followed, refused`);
+  if (from.protocol === 'https:' && to.protocol === 'http:' && !isLoopbackHost(to.hostname)) {
+    throw new EnvError(`${printable(from.host)} redirects from https to plain http (${shownTo}): refused, plain http is followed only to this machine`);
+  }
+  return to;
+}
+
 /** The body, cut off with a clear line when a whole window brings fewer than minBytes: a
  *  registry that trickles a byte a second never trips an idle timeout. */
 function metered(res: http.IncomingMessage, host: string, lim: Limits): Readable {
@@ -82,17 +106,18 @@ function metered(res: http.IncomingMessage, host: string, lim: Limits): Readable
 
 function once(u: URL, headers: Record<string, string>, signal: AbortSignal | undefined, lim: Limits): Promise<http.IncomingMessage> {
   const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
-  if (!mod) return Promise.reject(new NetworkError(u.host, `unsupported protocol ${u.protocol}`));
+  const host = printable(u.host);
+  if (!mod) return Promise.reject(new NetworkError(host, `unsupported protocol ${printable(u.protocol)}`));
   return new Promise((resolve, reject) => {
     const req = mod.get(u, { headers, signal }, (res) => {
       clearTimeout(deadline);
       resolve(res);
     });
     // Connecting, TLS and the headers, however slowly they trickle in, get one window in all.
-    const deadline = setTimeout(() => req.destroy(new EnvError(`${u.host} did not answer within ${lim.windowMs / 1000} s: gave up`)), lim.windowMs);
+    const deadline = setTimeout(() => req.destroy(new EnvError(`${host} did not answer within ${lim.windowMs / 1000} s: gave up`)), lim.windowMs);
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(deadline);
-      reject(e instanceof EnvError || e.name === 'AbortError' ? e : new NetworkError(u.host, e.code ?? e.message));
+      reject(e instanceof EnvError || e.name === 'AbortError' ? e : new NetworkError(host, e.code ?? printable(e.message)));
     });
   });
 }

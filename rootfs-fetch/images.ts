@@ -51,9 +51,9 @@ export function imageFrom(store: Store, name: string, manifest: Descriptor, laye
   let m: Manifest;
   let config: ImageConfig;
   try {
-    m = store.json<Manifest>(manifest.digest);
+    m = store.json<Manifest>(manifest.digest, `${name}: the manifest`);
     checkManifest(m, name);
-    config = store.json<ImageConfig>(m.config.digest);
+    config = store.json<ImageConfig>(m.config.digest, `${name}: the image config`);
     checkConfig(config, m, name);
   } catch (e) {
     if (e instanceof EnvError) throw new EnvError(`${e.message} (in the cache: boxlab rmi ${name} removes it)`);

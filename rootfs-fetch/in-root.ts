@@ -3,17 +3,19 @@
 // checked here against what is really on disk (lstat, readlink), one component at a time.
 import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { printable } from './untrusted.js';
 
 /** A layer that would write outside its root, or breaks the layer format: rejected whole. */
 export class LayerError extends Error {}
 
 const MAX_LINK_HOPS = 40; // as the kernel's path walk (ELOOP)
 
-/** An archive member name as path components; absolute names and '..' are refused. */
+/** An archive member name as path components; absolute names, '..' and NUL bytes are refused. */
 export function memberParts(name: string, what = 'path'): string[] {
-  if (name.startsWith('/')) throw new LayerError(`absolute ${what} '${name}'`);
+  if (name.includes('\0')) throw new LayerError(`NUL byte in ${what} '${printable(name)}': refused`);
+  if (name.startsWith('/')) throw new LayerError(`absolute ${what} '${printable(name)}'`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new LayerError(`'..' in ${what} '${name}'`);
+  if (parts.includes('..')) throw new LayerError(`'..' in ${what} '${printable(name)}'`);
   return parts;
 }
 
@@ -48,21 +50,21 @@ export function resolveParent(root: string, parts: string[], o: ParentOptions): 
       done.push(c);
     } else if (st.isSymbolicLink()) {
       const shown = [...done, c].join('/');
-      if (!o.followLinks) throw new LayerError(`'${parts.join('/')}' goes through the symlink '${shown}'`);
-      if (++hops > MAX_LINK_HOPS) throw new LayerError(`too many symlinks resolving '${parts.join('/')}'`);
+      if (!o.followLinks) throw new LayerError(`'${printable(parts.join('/'))}' goes through the symlink '${printable(shown)}'`);
+      if (++hops > MAX_LINK_HOPS) throw new LayerError(`too many symlinks resolving '${printable(parts.join('/'))}'`);
       const target = readlinkSync(here);
-      if (target.startsWith('/')) throw new LayerError(`symlink escape: '${shown}' -> '${target}' leaves the root`);
+      if (target.startsWith('/')) throw new LayerError(`symlink escape: '${printable(shown)}' -> '${printable(target)}' leaves the root`);
       const next = [...done];
       for (const t of target.split('/')) {
         if (t === '' || t === '.') continue;
         if (t !== '..') next.push(t);
-        else if (next.pop() === undefined) throw new LayerError(`symlink escape: '${shown}' -> '${target}' climbs out of the root`);
+        else if (next.pop() === undefined) throw new LayerError(`symlink escape: '${printable(shown)}' -> '${printable(target)}' climbs out of the root`);
       }
       // Walk the target again from the root: its components may be links themselves.
       done.length = 0;
       todo.unshift(...next);
     } else {
-      throw new LayerError(`'${[...done, c].join('/')}' is not a directory, in '${parts.join('/')}'`);
+      throw new LayerError(`'${printable([...done, c].join('/'))}' is not a directory, in '${printable(parts.join('/'))}'`);
     }
   }
   return done;

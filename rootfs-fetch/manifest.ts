@@ -1,6 +1,7 @@
 // Manifests, indexes and configs, OCI and Docker schema2 alike, and the checks they must pass.
 import { EnvError } from '../src/errors.js';
-import { checkDigest, shown } from './digest.js';
+import { checkDigest } from './digest.js';
+import { printable, shown } from './untrusted.js';
 import type { Descriptor } from './store.js';
 
 export const MEDIA = {
@@ -67,8 +68,9 @@ export function selectPlatform(index: Index, want: { os: string; architecture: s
     checkDigest(found.digest, `${name}: the index's ${want.os}/${want.architecture} manifest digest`);
     return found;
   }
-  const has = index.manifests.map((d) => d?.platform && `${d.platform.os}/${d.platform.architecture}`).filter(Boolean);
-  throw new EnvError(`${name} has no ${want.os}/${want.architecture} image (it has: ${has.join(', ') || 'none named'})`);
+  // The registry's words: escaped, each cut short, and the list too.
+  const has = index.manifests.flatMap((d) => (d?.platform ? [`${printable(d.platform.os, 40)}/${printable(d.platform.architecture, 40)}`] : []));
+  throw new EnvError(`${name} has no ${want.os}/${want.architecture} image (it has: ${printable(has.join(', ')) || 'none named'})`);
 }
 
 /** A manifest's config and layers: known media types, sha256 digests, sizes. */

@@ -39,19 +39,19 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   const registry = new Registry(ref, { plainHttp: o.plainHttp, signal: o.signal, limits: lim });
   let top = await registry.manifest(ref.digest ?? ref.tag!);
   if (isIndex(top.mediaType)) {
-    const index = JSON.parse(top.bytes.toString('utf8')) as Index;
+    const index = top.json as unknown as Index;
     const chosen = selectPlatform(index, o.platform ?? hostPlatform(), name);
     o.progress.line(`${name}: an index of ${index.manifests.length} manifests; ${chosen.platform!.os}/${chosen.platform!.architecture} is ${chosen.digest}`);
     top = await registry.manifest(chosen.digest);
     if (isIndex(top.mediaType)) throw new EnvError(`${name}: an index inside an index is not supported`);
   }
-  const manifest = JSON.parse(top.bytes.toString('utf8')) as Manifest;
+  const manifest = top.json as unknown as Manifest;
   checkManifest(manifest, name);
   if (manifest.config.size > lim.jsonBytes) throw new EnvError(`${name}: the config is ${manifest.config.size} bytes, over the ${lim.jsonBytes} boxlab reads: refused`);
 
   const { store } = o;
   if (!store.has(manifest.config.digest)) await store.put(manifest.config, await registry.blob(manifest.config.digest, manifest.config.size), undefined, o.signal);
-  const config = store.json<ImageConfig>(manifest.config.digest);
+  const config = store.json<ImageConfig>(manifest.config.digest, `${name}: the image config`);
   checkConfig(config, manifest, name);
 
   let layerBytes = 0;

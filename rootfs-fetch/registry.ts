@@ -6,13 +6,16 @@ import { EnvError } from '../src/errors.js';
 import { ACCEPT } from './manifest.js';
 import { canonical, isLoopback, isLoopbackHost, registryHost, type Reference } from './reference.js';
 import { get, NetworkError, type HttpResponse } from './http.js';
-import { checkDigest, DigestError, shown } from './digest.js';
+import { checkDigest, DigestError } from './digest.js';
+import { jsonObject, printable, shown } from './untrusted.js';
 import { LIMITS, type Limits } from './limits.js';
 
 export interface Fetched {
   bytes: Buffer;
   mediaType: string;
   digest: string;
+  /** The bytes as JSON: always an object. */
+  json: Record<string, unknown>;
 }
 
 export class Registry {
@@ -37,13 +40,9 @@ export class Registry {
     const bytes = await res.bytes();
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (reference.startsWith('sha256:') && digest !== reference) throw new DigestError(`${this.name}: manifest ${reference} does not match its digest (got ${digest}): nothing was cached`);
-    let mediaType = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
-    try {
-      mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? mediaType;
-    } catch {
-      throw new EnvError(`${this.name}: the registry's manifest is not JSON`);
-    }
-    return { bytes, mediaType, digest };
+    const json = jsonObject<{ mediaType?: unknown }>(bytes, `${this.name}: the registry's manifest`, 'a JSON object (an image manifest or index)');
+    const mediaType = typeof json.mediaType === 'string' ? json.mediaType : (res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    return { bytes, mediaType, digest, json };
   }
 
   /** A blob's body as a stream; its Content-Length, when given, must match the descriptor's size. */
@@ -76,7 +75,7 @@ export class Registry {
   /** Anonymous bearer token (distribution's token auth); Basic realms need credentials we do not have. */
   private async login(challenge: string | undefined): Promise<string> {
     const params = parseChallenge(challenge ?? '');
-    if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge ?? 'no challenge'}): boxlab pulls anonymously only`);
+    if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge === undefined ? 'no challenge' : printable(challenge)}): boxlab pulls anonymously only`);
     const url = checkRealm(params.realm, registryHost(this.ref));
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);
@@ -86,13 +85,8 @@ export class Registry {
       throw new EnvError(`${url.host} refused an anonymous token for ${this.name} (HTTP ${res.status})`);
     }
     const bytes = await res.bytes();
-    let body: { token?: string; access_token?: string };
-    try {
-      body = JSON.parse(bytes.toString('utf8')) as typeof body;
-    } catch {
-      throw new EnvError(`${url.host} answered the token request with something that is not JSON`);
-    }
-    const token = body?.token ?? body?.access_token;
+    const body = jsonObject<{ token?: unknown; access_token?: unknown }>(bytes, `${url.host}'s answer to the token request`, 'a JSON object with a token ({"token": "..."})');
+    const token = body.token ?? body.access_token;
     // It goes into a header: printable ASCII only.
     if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) throw new EnvError(`${url.host} answered without a token for ${this.name}`);
     return token;

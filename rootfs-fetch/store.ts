@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
 import { CACHE_ROOT } from './busybox.js';
 import { checkDigest, digestHex, DigestError } from './digest.js';
+import { jsonObject } from './untrusted.js';
 
 export { DigestError };
 
@@ -119,8 +120,9 @@ export class Store {
     return readFileSync(this.path(digest));
   }
 
-  json<T>(digest: string): T {
-    return JSON.parse(this.read(digest).toString('utf8')) as T;
+  /** A blob that must be a JSON object (a manifest, an index, a config); an EnvError naming `what` otherwise. */
+  json<T>(digest: string, what = `blob ${digest}`): T {
+    return jsonObject<T>(this.read(digest), what);
   }
 
   size(digest: string): number {

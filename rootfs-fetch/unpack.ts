@@ -24,6 +24,7 @@ import type { Runner } from '../src/shell/runner.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { LayerError, lstatOrUndefined, memberParts, resolveParent } from './in-root.js';
 import { LIMITS, type Limits } from './limits.js';
+import { printable } from './untrusted.js';
 
 export type ApplyMode = 'flatten' | 'overlay';
 
@@ -99,14 +100,25 @@ export async function applyLayer(blob: string, root: string, mode: ApplyMode, ru
     extract.destroy();
     // A refusal upstream (the cap) also breaks the entry being written: report the refusal.
     const upstream = await feeding.then(() => undefined, (f: unknown) => f);
-    const e = upstream instanceof LayerError ? upstream : caught;
-    if (e instanceof Error && /Z_DATA_ERROR|unexpected end|Invalid tar header/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`)) {
-      throw new LayerError(`${blob} is not a valid layer (${e.message})`);
-    }
-    throw e;
+    throw asLayerError(upstream instanceof LayerError ? upstream : caught, blob);
   }
   await layer.finish();
   return { diffId: `sha256:${hash.digest('hex')}`, entries: layer.entries, skipped: layer.skipped };
+}
+
+/**
+ * What a malformed layer breaks, as a LayerError: the decompressor's and tar-stream's own
+ * refusals (tar-stream's errors have no code, only these messages), and a name the file
+ * system will not take. Anything else is not the layer's doing and goes on as it is.
+ */
+function asLayerError(e: unknown, blob: string): unknown {
+  if (!(e instanceof Error) || e instanceof LayerError) return e;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  // tar-stream reads a pax or GNU long-name header into memory whole, up to a cap of its own.
+  if (e.message === 'Header exceeds max size') return new LayerError(`a pax or long-name header is larger than the tar parser accepts: refused`);
+  if (code === 'ENAMETOOLONG') return new LayerError(`a name longer than the file system takes (over 255 bytes in one component, or 4095 in all): refused`);
+  if (/^Z_/.test(code) || /unexpected end|Invalid (?:tar )?header/i.test(e.message)) return new LayerError(`${blob} is not a valid layer (${printable(e.message)})`);
+  return e;
 }
 
 /** An entry's contents: read to the end, or resumed to skip them. */
@@ -138,7 +150,7 @@ class LayerWriter {
     if (parts.length === 0) {
       // './': the root itself; only its attributes can change.
       body.resume();
-      if (type !== 'directory') throw new LayerError(`'${h.name}' names the root but is a ${type}`);
+      if (type !== 'directory') throw new LayerError(`'${printable(h.name)}' names the root but is a ${type}`);
       this.attributes(this.root, h);
       if (h.mtime) this.dirTimes.push([this.root, h.mtime]);
       return;
@@ -146,7 +158,7 @@ class LayerWriter {
     const base = parts[parts.length - 1]!;
     if (base.startsWith(WHITEOUT)) {
       body.resume();
-      if (type !== 'file') throw new LayerError(`whiteout '${h.name}' is a ${type}, not a file`);
+      if (type !== 'file') throw new LayerError(`whiteout '${printable(h.name)}' is a ${type}, not a file`);
       return this.whiteout(parts);
     }
     const dir = resolveParent(this.root, parts, { create: true, followLinks: true, onCreate: (p) => this.made.add(p) })!;
@@ -175,7 +187,8 @@ class LayerWriter {
       }
       case 'symlink':
         body.resume();
-        if (!h.linkname) throw new LayerError(`symlink '${h.name}' has no target`);
+        if (!h.linkname) throw new LayerError(`symlink '${printable(h.name)}' has no target`);
+        if (h.linkname.includes('\0')) throw new LayerError(`NUL byte in the target of symlink '${printable(h.name)}' ('${printable(h.linkname)}'): refused`);
         symlinkSync(h.linkname, path); // stored as is: it is only ever followed inside the box
         break;
       case 'link': {
@@ -192,13 +205,13 @@ class LayerWriter {
       case 'fifo':
         body.resume();
         if (type !== 'fifo' && !this.asRoot) {
-          this.skipped.push(`${h.name}: device nodes are made only as root`);
+          this.skipped.push(`${printable(h.name)}: device nodes are made only as root`);
           return;
         }
         return this.plan(rel, { type, major: h.devmajor ?? 0, minor: h.devminor ?? 0, header: h });
       default:
         body.resume();
-        this.skipped.push(`${h.name}: entry type ${type} is not supported`);
+        this.skipped.push(`${printable(h.name)}: entry type ${type} is not supported`);
         return;
     }
     this.attributes(path, h, type === 'symlink');
@@ -207,12 +220,12 @@ class LayerWriter {
   /** A hard link's target: an earlier entry of this root, never a directory, never outside. */
   private linkTarget(h: Header): string {
     const parts = memberParts(h.linkname ?? '', 'hard link target');
-    if (parts.length === 0) throw new LayerError(`hard link '${h.name}' has no target`);
+    if (parts.length === 0) throw new LayerError(`hard link '${printable(h.name)}' has no target`);
     const dir = resolveParent(this.root, parts, { create: false, followLinks: true });
     const target = dir && join(this.root, ...dir, parts[parts.length - 1]!);
     const st = target && lstatOrUndefined(target);
-    if (!target || !st) throw new LayerError(`hard link '${h.name}' -> '${h.linkname}': no such entry in the layer's root`);
-    if (st.isDirectory()) throw new LayerError(`hard link '${h.name}' -> '${h.linkname}' names a directory`);
+    if (!target || !st) throw new LayerError(`hard link '${printable(h.name)}' -> '${printable(h.linkname)}': no such entry in the layer's root`);
+    if (st.isDirectory()) throw new LayerError(`hard link '${printable(h.name)}' -> '${printable(h.linkname)}' names a directory`);
     return target;
   }
 
@@ -232,11 +245,11 @@ class LayerWriter {
     const shown = parts.join('/');
     const isOpaque = base === OPAQUE;
     if (!isOpaque && base.startsWith(WHITEOUT + WHITEOUT)) {
-      this.skipped.push(`${shown}: aufs metadata, ignored`);
+      this.skipped.push(`${printable(shown)}: aufs metadata, ignored`);
       return;
     }
     const name = base.slice(WHITEOUT.length);
-    if (!isOpaque && (name === '' || name === '.' || name === '..')) throw new LayerError(`'${shown}' is not a valid whiteout (a bare '${base}')`);
+    if (!isOpaque && (name === '' || name === '.' || name === '..')) throw new LayerError(`'${printable(shown)}' is not a valid whiteout (a bare '${printable(base)}')`);
     // A whiteout names a path of the lower layers' tree: it never goes through a symlink.
     const create = this.mode === 'overlay';
     const dir = resolveParent(this.root, parts, { create, followLinks: false, onCreate: (p) => this.made.add(p) });

@@ -1,5 +1,6 @@
 // boxlab's command line. Each subcommand loads only what it needs, so start-up stays fast.
 import { EnvError, UsageError } from './errors.js';
+import { printable } from '../rootfs-fetch/untrusted.js';
 
 const USAGE = `usage: boxlab <command> [flags]
 
@@ -80,8 +81,9 @@ main(process.argv.slice(2)).then(
       process.exitCode = e.code;
       return;
     }
-    // A bug: still one line, plus the trace only when asked for.
-    process.stderr.write(`boxlab: internal error: ${(e as Error)?.message ?? e}${process.env.BOXLAB_DEBUG ? '\n' + (e as Error)?.stack : ' (BOXLAB_DEBUG=1 for details)'}\n`);
+    // A bug: still one line (its message may quote a registry or an image: escaped, cut at
+    // 1000 characters), plus the trace only when asked for.
+    process.stderr.write(`boxlab: internal error: ${printable((e as Error)?.message ?? e, 1000)}${process.env.BOXLAB_DEBUG ? '\n' + (e as Error)?.stack : ' (BOXLAB_DEBUG=1 for details)'}\n`);
     process.exitCode = 70;
   },
 );

@@ -5,6 +5,7 @@ import { Store } from '../../rootfs-fetch/store.js';
 import { imageProcess, listImages, loadImage, removeImage, type Image } from '../../rootfs-fetch/images.js';
 import { literal } from '../shell/cmd.js';
 import { humanBytes } from '../../rootfs-fetch/progress-bars.js';
+import { printable } from '../../rootfs-fetch/untrusted.js';
 
 const size = (img: Image): number => img.layers.reduce((n, l) => n + l.size, 0);
 
@@ -56,7 +57,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   else if (values.process) {
     // One line of POSIX sh: the config's WorkingDir, then exactly its Env, then its command.
     const p = imageProcess(img);
-    if (p.user && p.user !== 'root' && p.user !== '0' && p.user !== '0:0') process.stderr.write(`boxlab: ${img.name} runs as user ${p.user}; this line runs it as root\n`);
+    if (p.user && p.user !== 'root' && p.user !== '0' && p.user !== '0:0') process.stderr.write(`boxlab: ${img.name} runs as user ${printable(p.user)}; this line runs it as root\n`);
     process.stdout.write(`cd ${literal(p.cwd)} && exec env -i ${[...p.env, ...p.args].map(literal).join(' ')}\n`);
   } else {
     process.stdout.write(`${img.name}\nmanifest ${img.manifest.digest}\nconfig   ${img.configDigest}\n`);

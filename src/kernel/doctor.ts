@@ -52,7 +52,7 @@ export function virtualization(): { vm: boolean; container: boolean; disposable:
   return { vm, container, disposable, what };
 }
 
-const TOOLS: { name: string; pkg: string; version: string[] }[] = [
+const TOOLS: { name: string; pkg: string; version: string[]; must?: { match: RegExp; why: string } }[] = [
   { name: 'unshare', pkg: 'util-linux', version: ['--version'] },
   { name: 'nsenter', pkg: 'util-linux', version: ['--version'] },
   { name: 'mount', pkg: 'mount', version: ['--version'] },
@@ -63,6 +63,10 @@ const TOOLS: { name: string; pkg: string; version: string[] }[] = [
   { name: 'ip', pkg: 'iproute2', version: ['-V'] },
   // Cleanup ends boxes with kill(1): minbase Debian has only bash's builtin.
   { name: 'kill', pkg: 'procps', version: ['--version'] },
+  // Unpacking an image layer (rootfs-fetch/unpack.ts): one tar -x makes its device nodes and
+  // whiteouts, setfattr marks its opaque directories (trusted.overlay.opaque).
+  { name: 'tar', pkg: 'tar', version: ['--version'], must: { match: /\bGNU tar\b/, why: 'not GNU tar: image layers with device nodes or whiteouts are unpacked with GNU tar' } },
+  { name: 'setfattr', pkg: 'attr', version: ['--version'] },
 ];
 
 export async function doctor(runner: Runner): Promise<Finding[]> {
@@ -119,6 +123,7 @@ export async function doctor(runner: Runner): Promise<Finding[]> {
     const r = versions[i]!;
     if (r.code === 127) return f.push({ name: t.name, level: 'fail', detail: 'not found', fix: `apt-get install ${t.pkg}` });
     const line = (r.stdout || r.stderr).split('\n')[0]!.trim();
+    if (t.must && !t.must.match.test(line)) return f.push({ name: t.name, level: 'warn', detail: `${line || `exit ${r.code}`}: ${t.must.why}`, fix: `apt-get install ${t.pkg}` });
     f.push({ name: t.name, level: 'ok', detail: t.name === 'capsh' ? `found (${t.pkg})` : line });
   });
   const help = await runner.run(cmd('setpriv', '--help'));

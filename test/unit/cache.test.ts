@@ -65,6 +65,13 @@ describe('what the cache reads back', () => {
     refusedInOneLine(() => listImages(store, join(dir, 'layers')), /is not a sha256 digest/);
   });
 
+  it.each([['{not json', 'is not JSON, where a JSON object was expected'], ['null', 'is null, not a JSON object'], ['[]', 'is a JSON array, not a JSON object']])('a cached config that is %s is refused in one line that says how to remove it', (json, what) => {
+    const c = Buffer.from(json);
+    const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: store.putBytes(c), size: c.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: GOOD, size: 1 }] }));
+    store.tag('boxlab.local/evil:1', { mediaType: MEDIA.ociManifest, digest: store.putBytes(m), size: m.length });
+    refusedInOneLine(() => loadImage(store, 'boxlab.local/evil:1', join(dir, 'layers')), new RegExp(`^boxlab\\.local/evil:1: the image config ${what.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(in the cache: boxlab rmi boxlab\\.local/evil:1 removes it\\)$`));
+  });
+
   it('a cached image with more layers than diff_ids is refused in one line', () => {
     cached(config([GOOD]), 2);
     refusedInOneLine(() => loadImage(store, 'boxlab.local/evil:1', join(dir, 'layers')), /2 layers but 1 diff_ids/);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/kernel/mountinfo.js';
 import { cgroupLayout, describeLayout } from '../../src/kernel/cgroup.js';
-import { kernelAtLeast } from '../../src/kernel/doctor.js';
+import { doctor, kernelAtLeast } from '../../src/kernel/doctor.js';
+import { RecordingRunner } from '../../src/shell/runner.js';
 import { parseProse } from '../../src/engine/prose.js';
 import { isDynamicElf } from '../../rootfs-fetch/busybox.js';
 
@@ -69,5 +70,34 @@ describe('the tiny pause program', () => {
       expect(Number(b.readBigUInt64LE(24))).toBe(0x400000 + 120);
     }
     expect(() => pauseElf('mips')).toThrow(/no pause program/);
+  });
+});
+
+describe('doctor: the tools an image pull unpacks layers with', () => {
+  /** doctor's findings for tar and setfattr, with the tools answering as `answers` says (nothing runs). */
+  async function findings(answers: Record<string, { code: number; stdout?: string }>) {
+    const runner = new RecordingRunner((line) => answers[line]);
+    const f = await doctor(runner);
+    expect(runner.calls).toEqual(expect.arrayContaining(['tar --version', 'setfattr --version']));
+    return f.filter((x) => x.name === 'tar' || x.name === 'setfattr');
+  }
+
+  it('GNU tar and setfattr found: ok, with their versions', async () => {
+    expect(await findings({ 'tar --version': { code: 0, stdout: 'tar (GNU tar) 1.35\nCopyright...\n' }, 'setfattr --version': { code: 0, stdout: 'setfattr 2.5.2\n' } })).toEqual([
+      { name: 'tar', level: 'ok', detail: 'tar (GNU tar) 1.35' },
+      { name: 'setfattr', level: 'ok', detail: 'setfattr 2.5.2' },
+    ]);
+  });
+
+  it('either missing: a failure, with the package that has it', async () => {
+    expect(await findings({ 'tar --version': { code: 127 }, 'setfattr --version': { code: 127 } })).toEqual([
+      { name: 'tar', level: 'fail', detail: 'not found', fix: 'apt-get install tar' },
+      { name: 'setfattr', level: 'fail', detail: 'not found', fix: 'apt-get install attr' },
+    ]);
+  });
+
+  it("a tar that is not GNU tar (busybox's, bsdtar): a warning", async () => {
+    const [tar] = await findings({ 'tar --version': { code: 0, stdout: 'bsdtar 3.7.2 - libarchive 3.7.2\n' }, 'setfattr --version': { code: 0, stdout: 'setfattr 2.5.2\n' } });
+    expect(tar).toEqual({ name: 'tar', level: 'warn', detail: 'bsdtar 3.7.2 - libarchive 3.7.2: not GNU tar: image layers with device nodes or whiteouts are unpacked with GNU tar', fix: 'apt-get install tar' });
   });
 });

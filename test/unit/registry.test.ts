@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pull } from '../../rootfs-fetch/pull.js';
 import { parseReference, canonical } from '../../rootfs-fetch/reference.js';
-import { checkRealm, parseChallenge } from '../../rootfs-fetch/registry.js';
+import { checkRealm, parseChallenge, Registry } from '../../rootfs-fetch/registry.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
@@ -33,6 +33,15 @@ let mangle: 'length' | 'longer' | 'shorter' | 'trickle' | undefined;
 let realm: string | undefined;
 /** The token endpoint answers with a body far over any limit, and never ends it. */
 let tokenHuge = false;
+/** The 401's WWW-Authenticate, when not the usual Bearer challenge. */
+let challenge: string | undefined;
+/** What a hostile registry puts in the strings boxlab prints: a screen clear, and 10 kB. */
+const PAINT = '\u001b[2J';
+const LONG = 'A'.repeat(10_000);
+/** The token endpoint's body, when not the usual {"token": ...}. */
+let tokenBody: string | undefined;
+/** Valid JSON that is no object, and text that is no JSON: what a manifest, config or token answer must not be. */
+const NOT_OBJECTS = [['null', 'null'], ['[]', 'a JSON array'], ['"x"', 'a JSON string'], ['42', 'a JSON number']] as const;
 
 /** One byte every 50 ms, `total` of them (at most 10 s): a registry that trickles. */
 function trickle(res: ServerResponse, bytes: Buffer): void {
@@ -77,6 +86,13 @@ beforeAll(async () => {
   hostile('config-type', [sha(layerTar)], { configType: 'application/vnd.example.not-a-config+json' });
   const badIndex = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: MEDIA.ociManifest, digest: 'sha256:../../../../x', size: 10, platform: { os: 'linux', architecture: 'amd64' } }] };
   manifests.set('lib/tiny:index-path', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(badIndex)) });
+  // An index whose platform names would clear the screen, and run on for 10 kB.
+  const painted = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [
+    { mediaType: MEDIA.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: `linux${PAINT}`, architecture: 'arm64' } },
+    { mediaType: MEDIA.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: 'linux', architecture: LONG } },
+    { mediaType: MEDIA.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 10, platform: { os: { toString: 1 }, architecture: 'x' } },
+  ] };
+  manifests.set('lib/tiny:painted', { type: MEDIA.ociIndex, body: Buffer.from(JSON.stringify(painted)) });
   // A config descriptor over the 4 MiB boxlab reads into memory.
   const big = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(config), size: 5 * 1024 * 1024 }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] };
   // A decompression bomb: 16 MiB of zeros in a gzip of a few KiB.
@@ -86,17 +102,33 @@ beforeAll(async () => {
   const bombConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(bombTar)] } }));
   blobs.set(sha(bombConfig), bombConfig);
   manifests.set('lib/tiny:bomb', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(bombConfig), size: bombConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(bomb), size: bomb.length }] })) });
+  // A layer whose pax header (a 4 MiB path) is over what tar-stream reads into memory.
+  const paxTar = await tarOf([{ name: 'ok', body: 'x' }, { name: 'p'.repeat(4 * 1024 * 1024 + 1), body: 'x' }]);
+  const pax = gzipSync(paxTar);
+  blobs.set(sha(pax), pax);
+  const paxConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(paxTar)] } }));
+  blobs.set(sha(paxConfig), paxConfig);
+  manifests.set('lib/tiny:pax', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(paxConfig), size: paxConfig.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(pax), size: pax.length }] })) });
   manifests.set('lib/tiny:config-big', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify(big)) });
+  // Manifests and configs that are JSON but no object, or no JSON at all.
+  for (const [i, [json]] of [...NOT_OBJECTS, ['{not json'] as const].entries()) {
+    manifests.set(`lib/tiny:not-object-${i}`, { type: MEDIA.ociManifest, body: Buffer.from(json) });
+    const c = Buffer.from(json);
+    blobs.set(sha(c), c);
+    manifests.set(`lib/tiny:config-not-object-${i}`, { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(c), size: c.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: layer.length }] })) });
+  }
 
   server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     requests.push(`${req.method} ${url.pathname}`);
     if (url.pathname === '/token') {
       if (tokenHuge) return void (res.writeHead(200, { 'content-type': 'application/json' }), endless(res, 128 * 1024));
+      if (tokenBody !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(tokenBody);
       if (tokenStatus !== 200 || url.searchParams.get('scope') !== 'repository:lib/tiny:pull') return void res.writeHead(tokenStatus === 200 ? 403 : tokenStatus).end();
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'T0KEN' }));
     }
     if (req.headers.authorization !== 'Bearer T0KEN') {
+      if (challenge !== undefined) return void res.writeHead(401, { 'www-authenticate': challenge }).end();
       return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm ?? `http://127.0.0.1:${port}/token`}",service="test",scope="repository:lib/tiny:pull"` }).end();
     }
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
@@ -143,6 +175,8 @@ beforeEach(() => {
   mangle = undefined;
   realm = undefined;
   tokenHuge = false;
+  tokenBody = undefined;
+  challenge = undefined;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -340,9 +374,63 @@ describe.skipIf(!asRoot)('limits: a registry cannot make a pull read without end
     expect(store.index()).toEqual([]);
   });
 
+  it("a layer whose pax header is over the tar parser's cap is refused in one line; its partial directory removed, nothing tagged", async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:pax`, opts()), /^layer sha256:[0-9a-f]{64} rejected: a pax or long-name header is larger than the tar parser accepts: refused$/);
+    expect(readdirSync(join(dir, 'layers'))).toEqual([]);
+    expect(store.index()).toEqual([]);
+  });
+
   it('a token realm over plain HTTP off loopback is refused, and never asked', async () => {
     realm = `http://0.0.0.0:${port}/token`;
     await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:1`, opts()), /the token realm "http:\/\/0\.0\.0\.0:\d+\/token" is neither https nor on this machine: refused/);
     expect(requests).not.toContain('GET /token');
+  });
+});
+
+describe('JSON that is not an object: one line saying what was expected, never an internal error', () => {
+  const registry = () => new Registry(parseReference(`127.0.0.1:${port}/lib/tiny:1`), { plainHttp: true });
+
+  it.each(NOT_OBJECTS.map(([json, kind], i) => [json, kind, i] as const))('a manifest that is %s', async (_, kind, i) => {
+    await refusedInOneLine(registry().manifest(`not-object-${i}`), new RegExp(`^127\\.0\\.0\\.1:\\d+/lib/tiny:1: the registry's manifest is ${kind}, not a JSON object \\(an image manifest or index\\)$`));
+  });
+
+  it('a manifest that is not JSON', async () => {
+    await refusedInOneLine(registry().manifest(`not-object-${NOT_OBJECTS.length}`), /the registry's manifest is not JSON, where a JSON object \(an image manifest or index\) was expected$/);
+  });
+
+  it.each(NOT_OBJECTS)('a token answer that is %s', async (json, kind) => {
+    tokenBody = json;
+    await refusedInOneLine(registry().manifest('1'), new RegExp(`^127\\.0\\.0\\.1:\\d+'s answer to the token request is ${kind}, not a JSON object with a token \\(\\{"token": "\\.\\.\\."\\}\\)$`));
+  });
+
+  it.each([...NOT_OBJECTS, ['{not json', 'not JSON']].map(([json, kind], i) => [json, kind, i] as const))('an image config that is %s; nothing is tagged', async (_, kind, i) => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:config-not-object-${i}`, opts()), new RegExp(`/lib/tiny:config-not-object-${i}: the image config is ${kind}`));
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
+  });
+});
+
+describe("a registry's words are printed escaped and cut short: it cannot paint the terminal", () => {
+  /** No C0 or C1 control (ESC, CSI, CR...) and no DEL: nothing a terminal would act on. */
+  const inert = (m: string) => expect(m).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+
+  it('platform names in "it has: ..."', async () => {
+    const err = (await pull(`127.0.0.1:${port}/lib/tiny:painted`, opts()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(EnvError);
+    expect(err.message).toMatch(/has no linux\/amd64 image \(it has: linux\\x1b\[2J\/arm64, linux\/A+\.\.\., \{"toString":1\}\/x\)$/);
+    inert(err.message);
+    expect(err.message.length).toBeLessThan(400);
+  });
+
+  it.each([
+    ['a C1 CSI (the 8-bit ESC [; HTTP cannot carry ESC itself) and 10 kB', `Basic realm="\u009b2J${LONG}"`, /asks for credentials \(Basic realm="\\x9b2JA+\.\.\.\): boxlab pulls anonymously only$/],
+    ['a Bearer challenge with no realm', `Bearer service="\u009b2J"`, /asks for credentials \(Bearer service="\\x9b2J"\)/],
+  ])('the WWW-Authenticate challenge in "asks for credentials": %s', async (_, c, re) => {
+    challenge = c;
+    const err = (await pull(`127.0.0.1:${port}/lib/tiny:1`, opts()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(EnvError);
+    expect(err.message).toMatch(re);
+    inert(err.message);
+    expect(err.message.length).toBeLessThan(400);
   });
 });

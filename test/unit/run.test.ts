@@ -15,6 +15,8 @@ import { DEFAULT_CAPS } from '../../src/run/spec.js';
 import { fstab } from '../../src/shell/mount.js';
 import { v1Driver } from '../../src/box/cgroup.js';
 import { capMask } from '../../src/kernel/capabilities.js';
+import { checkCwd, checkEnv } from '../../src/run/validate.js';
+import { UsageError } from '../../src/errors.js';
 import { tempDir } from './helpers.js';
 
 const profile = () => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, from: 'test' });
@@ -261,5 +263,24 @@ describe('the launcher', () => {
     // A parent PID that is not ours: what sh sees when the orchestrator died before the prctl.
     const orphan = withParentDeathSignalChecked('KILL', '1', cmd('echo', 'started'));
     expect(() => execFileSync(orphan.file, orphan.args, { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
+  });
+});
+
+describe("an image config's values in a refusal are escaped and cut short", () => {
+  it.each([
+    ['an Env entry', () => checkEnv([`\u009b2J\u001b[2J${'A'.repeat(10_000)}`], 'image config Env')],
+    ['a WorkingDir', () => checkCwd(`\u009b2J\u001b[2J${'A'.repeat(10_000)}`, 'image config WorkingDir')],
+  ])('%s', (_, f) => {
+    let err: unknown;
+    try {
+      f();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    const m = (err as Error).message;
+    expect(m).toContain('"\\x9b2J\\u001b[2J');
+    expect(m).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(m.length).toBeLessThan(300);
   });
 });

@@ -11,7 +11,7 @@ import { LayerError } from '../../rootfs-fetch/in-root.js';
 import { RealRunner, type RunResult, type Runner } from '../../src/shell/runner.js';
 import { render, type Cmd } from '../../src/shell/cmd.js';
 import { tempDir } from './helpers.js';
-import { writeLayer, type Member } from './layer-archives.js';
+import { gnuLongName, writeLayer, type Member } from './layer-archives.js';
 
 const asRoot = process.geteuid?.() === 0;
 const runner = new RealRunner();
@@ -223,6 +223,59 @@ describe('caps on what a layer expands to', () => {
     const bytes = new UnpackBudget(limits({ unpackBytes: 20 * 1024 }));
     await apply([{ name: 'one', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes);
     await expect(apply([{ name: 'two', body: Buffer.alloc(12 * 1024) }], 'flatten', true, bytes)).rejects.toThrow(/expand to more than 20480 bytes/);
+  });
+});
+
+describe('names too big or odd for the parser or the file system: a LayerError (one line), not an internal error', () => {
+  // tar-stream reads a pax or GNU long-name header into memory whole, and refuses one over 4 MiB.
+  const overCap = 4 * 1024 * 1024 + 1;
+
+  it('a pax header larger than the tar parser accepts (a path of 4 MiB)', async () => {
+    const err = await apply([{ name: 'before', body: 'x' }, { name: 'p'.repeat(overCap), body: 'x' }]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerError);
+    expect((err as Error).message).toBe('a pax or long-name header is larger than the tar parser accepts: refused');
+  });
+
+  it('a GNU long-name header larger than the tar parser accepts', async () => {
+    const blob = join(t, 'gnu.tar');
+    writeFileSync(blob, Buffer.concat([gnuLongName('g'.repeat(overCap)), Buffer.alloc(1024)]));
+    await expect(applyLayer(blob, root, 'flatten', runner)).rejects.toThrow(new LayerError('a pax or long-name header is larger than the tar parser accepts: refused'));
+    expect(tree(root)).toEqual([]);
+  });
+
+  it('a GNU long name the parser accepts is read as the name (the hand-made header is a real one)', async () => {
+    const blob = join(t, 'gnu-ok.tar');
+    const file = (await writeLayer(join(t, 'unused'), [{ name: 'short', body: 'long name' }], false));
+    writeFileSync(blob, Buffer.concat([gnuLongName(`${'d'.repeat(120)}/file`), file]));
+    await applyLayer(blob, root, 'flatten', runner);
+    expect(readFileSync(join(root, 'd'.repeat(120), 'file'), 'utf8')).toBe('long name');
+  });
+
+  it('a name with a component over 255 bytes', async () => {
+    await expect(apply([{ name: `dir/${'n'.repeat(300)}`, body: 'x' }])).rejects.toThrow(new LayerError('a name longer than the file system takes (over 255 bytes in one component, or 4095 in all): refused'));
+  });
+
+  it.each([
+    ['a path', { name: 'x', pax: { path: 'a\u0000b' }, body: 'x' }],
+    ['a symlink target', { name: 's', type: 'symlink', linkname: 'x', pax: { linkpath: 'a\u0000b' } }],
+    ['a hard link target', { name: 'h', type: 'link', linkname: 'x', pax: { linkpath: 'a\u0000b' } }],
+  ] as const)('a NUL byte in %s', async (_, m) => {
+    await expect(apply([{ name: 'a', body: 'x' }, m as Member])).rejects.toThrow(/NUL byte in .*: refused$/);
+  });
+});
+
+describe("a layer's names are printed escaped and cut short in its refusals", () => {
+  it.each([
+    ['an absolute path', [{ name: `/\u001b[2J${'x'.repeat(10_000)}`, body: 'x' }]],
+    // Link targets stay under what the file system takes (4095 bytes, 255 a component).
+    ['a symlink escape', [{ name: 's', type: 'symlink', linkname: `/\u001b[2J${'x'.repeat(4000)}` }, { name: 's/evil', body: 'x' }]],
+    ['a hard link to nothing', [{ name: `h\u001b[2J`, type: 'link', linkname: `\u009b2J${'y'.repeat(250)}` }]],
+  ] as const)('%s', async (_, members) => {
+    const err = (await apply(members as unknown as Member[]).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(LayerError);
+    expect(err.message).toContain('\\x1b[2J');
+    expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(err.message.length).toBeLessThan(500);
   });
 });
 
