@@ -67,7 +67,7 @@ const CHECKS: Record<string, Check[]> = {
     { title: 'the init was born in the box cgroup', fact: { file: `/proc/${BOX}/cgroup` }, contains: GROUP },
     { title: 'the init holds only the box capabilities', fact: { file: `/proc/${BOX}/status`, grep: 'CapBnd' }, contains: DOCKER_MASK },
   ],
-  rootfs: [{ title: "the image's layers are stacked with overlayfs", fact: { ...BOX_MOUNTS, grep: 'boxlab-run' }, contains: 'lowerdir=${LOWER},upperdir=' }],
+  rootfs: [{ title: "the image's layers are stacked with overlayfs", fact: { ...BOX_MOUNTS, grep: 'boxlab-run' }, contains: ':${LOWER},upperdir=' }],
   mounts: [
     { title: "a /proc of the box's own", fact: { ...BOX_MOUNTS, grep: '${ROOTFS}/proc ' }, contains: ' - proc ' },
     { title: '/sys read-only', fact: { ...BOX_MOUNTS, grep: '${ROOTFS}/sys ' }, contains: ' ro,' },

@@ -3,7 +3,7 @@
 import { readdirSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
 import { RUN_MARK, type Runner } from '../shell/runner.js';
-import { isAlive, isSameLiveProcess, processesWithEnv, processStartTime } from '../kernel/proc.js';
+import { isAlive, isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
 import { leasesDir } from '../run/network.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
@@ -49,8 +49,9 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
   // also one whose PID never reached its state file (boxlab killed between the spawn and the
   // write, before setpriv's --pdeathsig took hold). Killed before their mounts are undone.
   const liveRuns = new Set(states.filter((s) => !dead.includes(s)).map(({ state }) => state.runId));
-  for (const { pid, value } of processesWithEnv(RUN_MARK)) {
-    if (!liveRuns.has(value)) await undo({ process: pid, startTime: processStartTime(pid) });
+  // Root's own processes only (real uid 0): anyone may set the variable, in a setuid program too.
+  for (const { pid, value, startTime } of processesWithEnv(RUN_MARK)) {
+    if (!liveRuns.has(value) && realUid(pid) === 0) await undo({ process: pid, startTime });
   }
 
   for (const { path, state } of dead) {

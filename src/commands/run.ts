@@ -9,7 +9,8 @@ import { fill, fillCmd, literal, quote, render } from '../shell/cmd.js';
 import { spawnForeground } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
-import { isAlive } from '../kernel/proc.js';
+import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
+import { printable } from '../../rootfs-fetch/untrusted.js';
 import { namesSource, parseRunFlags } from '../run/flags.js';
 import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
 import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
@@ -146,14 +147,15 @@ function detach(spec: RunSpec, runId: string, bash: { file: string; args: string
   const { pid } = spawnForeground(bash, { log: fd, runId });
   state.handOver(pid);
   closeSync(fd);
-  writeRecord({ name: spec.name, pid, runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec });
+  writeRecord({ name: spec.name, pid, pidStart: processStartTime(pid), runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec });
   process.stdout.write(`${spec.name}\n`);
   return 0;
 }
 
 export async function psCommand(argv: string[]): Promise<number> {
   if (argv.length) throw new UsageError(`unexpected argument: ${argv[0]}`);
-  const rows = records().map((r) => [r.name, String(boxPid(r.name) ?? '-'), r.source, r.args.join(' '), r.started.slice(11, 19)]);
+  // The command is the image's: printed escaped, as any text from outside.
+  const rows = records().map((r) => [r.name, String(boxPid(r.name) ?? '-'), printable(r.source, 60), printable(r.args.join(' '), 60), r.started.slice(11, 19)]);
   const table = [['NAME', 'BOX PID', 'ROOT', 'COMMAND', 'STARTED'], ...rows];
   const w = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   for (const r of table) process.stdout.write(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd() + '\n');
@@ -193,13 +195,14 @@ export async function execCommand(argv: string[]): Promise<number> {
 export async function rmCommand(argv: string[]): Promise<number> {
   const r = findBox(argv[0]);
   // As docker stop: SIGTERM to the command (the script passes it on), a grace period, then
-  // the box's init (and with it every process) is killed.
-  if (isAlive(r.pid)) process.kill(r.pid, 'SIGTERM');
-  for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 30));
-  if (isAlive(r.pid)) {
+  // the box's init (and with it every process) is killed. Only while each is the same process.
+  const live = (): boolean => isSameLiveProcess(r.pid, r.pidStart);
+  if (live()) process.kill(r.pid, 'SIGTERM');
+  for (let i = 0; i < 100 && live(); i++) await new Promise((res) => setTimeout(res, 30));
+  if (live()) {
     const box = boxPid(r.name);
     if (box) process.kill(box, 'SIGKILL');
-    for (let i = 0; i < 100 && isAlive(r.pid); i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 100 && live(); i++) await new Promise((res) => setTimeout(res, 20));
   }
   const f = boxFiles(r.name);
   for (const file of [f.box, f.record, f.log]) rmSync(file, { force: true });

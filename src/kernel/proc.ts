@@ -43,18 +43,29 @@ export function comm(pid: number): string {
 }
 
 /** Live processes whose initial environment holds NAME=VALUE, with VALUE; unreadable ones are skipped. */
-export function processesWithEnv(name: string): { pid: number; value: string }[] {
-  const out: { pid: number; value: string }[] = [];
+export function processesWithEnv(name: string): { pid: number; value: string; startTime: string }[] {
+  const out: { pid: number; value: string; startTime: string }[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || !isAlive(Number(d))) continue;
     try {
+      // The start time first: what is killed later is checked to be this very process.
+      const startTime = processStartTime(Number(d));
       const entry = readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').find((e) => e.startsWith(`${name}=`));
-      if (entry) out.push({ pid: Number(d), value: entry.slice(name.length + 1) });
+      if (entry) out.push({ pid: Number(d), value: entry.slice(name.length + 1), startTime });
     } catch {
       // gone meanwhile, or a kernel thread
     }
   }
   return out;
+}
+
+/** The real uid of a process (-1 if it is gone). */
+export function realUid(pid: number): number {
+  try {
+    return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? -1);
+  } catch {
+    return -1;
+  }
 }
 
 /** A live process: /proc/PID exists and it is not a zombie. */

@@ -1,16 +1,18 @@
 // Boxes started with `boxlab run -d`: their records in /run/boxlab/boxes (root's alone: a
 // record holds the run's spec, -e values included), for ps, exec and rm.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { privateStateDir, stateDir } from '../box/state.js';
-import { isAlive } from '../kernel/proc.js';
+import { isSameLiveProcess } from '../kernel/proc.js';
 import type { RunSpec } from './spec.js';
 
 export interface BoxRecord {
   name: string;
-  /** The run's script (bash), whose life is the box's. */
+  /** The run's script (bash), whose life is the box's, and its start time: a record left by
+   *  a killed run must never name a process that took the PID since. */
   pid: number;
+  pidStart: string;
   runId: string;
   source: string;
   args: string[];
@@ -45,7 +47,7 @@ export function records(): BoxRecord[] {
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(boxesDir(), f), 'utf8')) as BoxRecord)
     .filter((r) => {
-      if (isAlive(r.pid)) return true;
+      if (isSameLiveProcess(r.pid, r.pidStart)) return true;
       rmSync(boxFiles(r.name).record, { force: true }); // its script is gone
       return false;
     });
@@ -60,8 +62,15 @@ export function findBox(name: string | undefined): BoxRecord {
 
 const readIf = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
-/** The box's init, as the host numbers it, once the box exists. */
+/** The box's init, as the host numbers it, once the box exists and while it is the same
+ *  process (its start time is in the file) in a mount namespace other than ours. */
 export function boxPid(name: string): number | undefined {
-  const m = /BOX=(\d+)/.exec(readIf(boxFiles(name).box))?.[1];
-  return m ? Number(m) : undefined;
+  const m = /BOX=(\d+) (\d+)/.exec(readIf(boxFiles(name).box));
+  if (!m || !isSameLiveProcess(Number(m[1]), m[2]!)) return undefined;
+  try {
+    if (readlinkSync(`/proc/${m[1]}/ns/mnt`) === readlinkSync('/proc/self/ns/mnt')) return undefined;
+  } catch {
+    return undefined;
+  }
+  return Number(m[1]);
 }

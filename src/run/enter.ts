@@ -43,6 +43,26 @@ export const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) 
 // (/proc here is the host's: /proc/self, not /proc/$$, which is numbered in the box's PID namespace.)
 const CLOSE_FDS = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|*[!0-9]*) ;; *) eval "exec $n>&-" ;; esac; done; exec "$@"', 'close-fds'];
 
+/**
+ * Run by the box's static busybox sh, in the box: $1 the working directory, $2 how many env
+ * entries follow, then the entries, then the command. A bare command name is looked up in the
+ * image's PATH here: busybox's env would otherwise run its own applet of that name (sh, ls ...)
+ * instead of the image's program. Then env -i sets exactly the entries and execs the command.
+ */
+const IN_BOX = [
+  'cd -- "$1" || exit 125',
+  'n=$2; shift 2',
+  'path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; i=0',
+  'for a; do [ $i -lt "$n" ] || break; case $a in PATH=*) path=${a#PATH=} ;; esac; i=$((i+1)); done',
+  'i=0',
+  'for a; do',
+  '  if [ $i -eq "$n" ]; then case $a in */*) ;; *) a=$(PATH=$path /.boxlab/busybox which -- "$a") || { echo "$a: not found in the box" >&2; exit 127; } ;; esac; fi',
+  '  set -- "$@" "$a"; i=$((i+1))',
+  'done',
+  'shift $i',
+  'exec /.boxlab/busybox env -i -- "$@"',
+].join('\n');
+
 /** A real uid other than root's, mapped in the box's user namespace (there is none with a map of one id). */
 function otherRealUid(spec: Entry['spec']): number | undefined {
   if (!spec.userns) return 65534;
@@ -61,10 +81,17 @@ export function enterBox(e: Entry): Cmd {
  * holds no value of the box's environment. `text` goes into `file`; the box's PID is $1.
  */
 export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: string } {
-  const root = '/proc/$1/root';
-  const { host, inner, dataFrom } = chain(e, root);
-  const words = inner.map((w, i) => (w === root ? `"${root}"` : i < dataFrom ? quote(w) : dataWord(w)));
-  const c: Cmd = { file: 'nsenter', args: [...host, 'sh', file, BOX] };
+  const { host, inner, dataFrom } = chain(e, `/proc/${BOX}/root`);
+  // The file runs after env -i: the script's variables are not there. Each one our words
+  // name is passed as a positional parameter ($1, $2 ...) instead.
+  const vars: string[] = [];
+  const ours = (w: string): string => {
+    const parts = w.split(/\$\{([A-Z_][A-Z0-9_]*)\}/);
+    if (parts.length === 1) return quote(w);
+    return `"${parts.map((p, i) => (i % 2 ? `\${${(vars.includes(p) ? vars : (vars.push(p), vars)).indexOf(p) + 1}}` : p.replace(/[$`\\"]/g, (ch) => `\\${ch}`))).join('')}"`;
+  };
+  const words = inner.map((w, i) => (i < dataFrom ? ours(w) : dataWord(w)));
+  const c: Cmd = { file: 'nsenter', args: [...host, 'sh', file, ...vars.map((v) => `\${${v}}`)] };
   return { cmd: e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c, text: `exec ${words.join(' ')}\n` };
 }
 
@@ -83,9 +110,11 @@ function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; da
   // +N: numeric ids, never a name to look up; always given, so that root's real uid is root again.
   const { uid, gid } = spec.user;
   const chroot = [e.chroot, `--userspec=+${uid}:+${gid}`, `--groups=+${[gid, ...(spec.user.additionalGids ?? [])].join(',+')}`, boxRoot];
-  // In the box: another working directory, then exactly the box's environment, then the command.
-  const inDir = spec.cwd === '/' ? [] : [BOX_BUSYBOX, 'sh', '-c', 'cd -- "$1" && shift && exec "$@"', 'sh', spec.cwd];
-  const inBox = [...inDir, BOX_BUSYBOX, 'env', '-i', '--', ...spec.env, ...e.args];
+  // In the box: the working directory, the command's path, then exactly the box's environment.
+  const prog = e.args[0] ?? '';
+  const direct = spec.cwd === '/' && prog.includes('/');
+  const inDir = direct ? [] : [BOX_BUSYBOX, 'sh', '-c', IN_BOX, 'sh', spec.cwd, String(spec.env.length)];
+  const inBox = [...inDir, ...(direct ? [BOX_BUSYBOX, 'env', '-i', '--'] : []), ...spec.env, ...e.args];
   // --user first: nsenter then takes uid and gid 0 in the box's user namespace.
   const ns = [...(spec.userns ? ['user'] : []), ...BOX_NAMESPACES];
   const host = [
@@ -97,5 +126,5 @@ function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; da
   ];
   const inner = [...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
   // The data starts at the working directory, if any, else at the first env entry.
-  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 1 : 4) };
+  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 2 : 4) };
 }

@@ -111,7 +111,7 @@ function set(f: RunFlags, flag: string, v: string): void {
     case '-u':
     case '--user': {
       const m = /^(\d+)(?::(\d+))?$/.exec(v);
-      if (!m) throw new UsageError(`--user ${v}: give UID or UID:GID (numbers)`);
+      if (!m || Number(m[1]) >= 2 ** 32 - 1 || Number(m[2] ?? 0) >= 2 ** 32 - 1) throw new UsageError(`--user ${v}: give UID or UID:GID (numbers below 4294967295)`);
       f.user = { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
       return;
     }

@@ -6,8 +6,9 @@ import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { Image, imageProcess } from '../../rootfs-fetch/images.js';
 import type { RunFlags } from './flags.js';
-import { checkArgs, checkCwd, checkEnv, checkPath } from './validate.js';
-import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, USERNS_DEFAULT, type RunSpec } from './spec.js';
+import { checkArgs, checkCwd, checkEnv, checkId, checkPath } from './validate.js';
+import { shown } from '../../rootfs-fetch/untrusted.js';
+import { NEVER_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, USERNS_DEFAULT, type RunSpec } from './spec.js';
 
 /** image: the cached image named by the flags (loaded by the caller, only when there is one). */
 export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnType<typeof imageProcess> } | undefined, loadProfile: (path: string) => { profile: unknown; from: string }): RunSpec {
@@ -70,17 +71,18 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
 
 /** Docker's defaults, then --cap-add, then --cap-drop (ALL works in both). */
 export function capabilities(add: string[], drop: string[]): string[] {
+  for (const c of add) if (NEVER_CAPS.includes(c)) throw new UsageError(`--cap-add ${c.slice(4).toUpperCase()}: boxlab never gives it (with no device cgroup, a node made in /dev would open the host's disk)`);
   let caps = new Set(DEFAULT_CAPS);
   if (add.includes('ALL')) caps = new Set(CAPABILITIES);
   for (const c of add) if (c !== 'ALL') caps.add(c);
   if (drop.includes('ALL')) caps.clear();
   for (const c of drop) caps.delete(c);
-  return CAPABILITIES.filter((c) => caps.has(c));
+  return CAPABILITIES.filter((c) => caps.has(c) && !NEVER_CAPS.includes(c));
 }
 
 function numericUser(user: string, image: string): { uid: number; gid: number } {
   if (user === 'root') return { uid: 0, gid: 0 };
   const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) throw new UsageError(`${image} runs as user '${user}': boxlab takes numeric users only; pass --user UID:GID`);
-  return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+  if (!m) throw new UsageError(`${image} runs as user ${shown(user)}: boxlab takes numeric users only; pass --user UID:GID`);
+  return { uid: checkId(Number(m[1]), `${image}: config User`), gid: checkId(Number(m[2] ?? m[1]), `${image}: config User`) };
 }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { RunFlags } from './flags.js';
-import { DEFAULT_CAPS, DEFAULT_PATH, type IdMap, type RunSpec } from './spec.js';
+import { DEFAULT_CAPS, DEFAULT_PATH, NEVER_CAPS, type IdMap, type RunSpec } from './spec.js';
 import { checkArgs, checkCount, checkCwd, checkEnv, checkHostname, checkId, checkPath } from './validate.js';
 
 const BOX_NS = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
@@ -72,7 +72,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   };
   unsupported('', Object.keys(c), ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations']);
   const p = obj(c.process);
-  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges', 'consoleSize']);
+  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges']);
   const linux = obj(c.linux);
   unsupported('linux.', Object.keys(linux), ['namespaces', 'maskedPaths', 'readonlyPaths', 'seccomp', 'resources', 'cgroupsPath', 'uidMappings', 'gidMappings']);
   const res = obj(linux.resources);
@@ -106,7 +106,13 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   for (const t of BOX_NS) if (!nsTypes.includes(t)) notes.push(`config.json: no ${t} namespace asked for; boxlab makes one anyway`);
   const userns = nsTypes.includes('user') ? idMapOf(linux, dir) : undefined;
   if (!userns && (linux.uidMappings || linux.gidMappings)) notes.push('config.json: linux.uidMappings/gidMappings without a user namespace; not applied');
-  if (res.devices) notes.push('config.json: linux.resources.devices is not applied: boxlab drops CAP_MKNOD and gives a minimal /dev instead');
+  if (res.devices) notes.push('config.json: linux.resources.devices is not applied: boxlab gives no CAP_MKNOD and a minimal /dev instead');
+  for (const x of NEVER_CAPS) if (bounding.includes(x)) notes.push(`config.json: ${x.toUpperCase()} is not given: with no device cgroup, a node made in /dev would open the host's disk`);
+  if (!linux.seccomp) notes.push('config.json: no linux.seccomp: the box runs with no seccomp filter');
+  if (!rootfs.startsWith(bundle + '/')) notes.push(`config.json: root.path is ${rootfs}, outside the bundle`);
+  for (const n of (linux.namespaces as unknown[] | undefined) ?? []) if (obj(n).path !== undefined) notes.push(`config.json: linux.namespaces[].path (joining an existing namespace) is not supported; a new ${String(obj(n).type)} namespace is made`);
+  if (user.additionalGids !== undefined) notes.push('config.json: process.user.additionalGids is not applied');
+  if (user.umask !== undefined) notes.push('config.json: process.user.umask is not applied');
   const volumes: RunSpec['volumes'] = [];
   const standard = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup'];
   if (c.mounts !== undefined && !Array.isArray(c.mounts)) throw new UsageError('config.json: mounts must be a list');
@@ -119,6 +125,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
       if (!existsSync(host)) throw new EnvError(`config.json: bind mount source ${host} does not exist`);
       // A bundle's config is as powerful as the flags typed by hand: say what of the host goes in.
       notes.push(`config.json: the host's ${host} is mounted at ${dest}${opts.includes('ro') ? ' (read-only)' : ''}`);
+      for (const o of opts.filter((x) => ['nosuid', 'nodev', 'noexec'].includes(x))) notes.push(`config.json: mount ${dest}: option ${o} is not applied`);
       volumes.push({ host, box: dest, readOnly: opts.includes('ro') });
     } else if (!standard.includes(dest)) notes.push(`config.json: mount ${dest} (${String(m.type)}) is not supported; not mounted`);
   }
@@ -146,7 +153,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
       cpuQuotaUs: checkCount(cpu.quota, 'config.json linux.resources.cpu.quota'),
       cpuPeriodUs: checkCount(cpu.period, 'config.json linux.resources.cpu.period'),
     },
-    caps: CAPABILITIES.filter((x) => bounding.includes(x)),
+    caps: CAPABILITIES.filter((x) => bounding.includes(x) && !NEVER_CAPS.includes(x)),
     noNewPrivs: Boolean(p.noNewPrivileges),
     seccomp,
     userns,
@@ -170,8 +177,8 @@ function idMapOf(linux: Json, dir: string): IdMap {
   };
   const u = one('uidMappings');
   const g = one('gidMappings');
-  const ok = u && g && u.containerID === 0 && g.containerID === 0 && u.hostID === g.hostID && u.size === g.size && Number.isInteger(u.hostID) && Number(u.hostID) > 0 && Number.isInteger(u.size) && Number(u.size) > 0;
-  if (!ok) throw new UsageError(`--bundle ${dir}: a user namespace needs one uidMappings and one gidMappings entry, both {containerID: 0, hostID: H > 0, size: N} with the same H and N`);
+  const ok = u && g && u.containerID === 0 && g.containerID === 0 && u.hostID === g.hostID && u.size === g.size && Number.isInteger(u.hostID) && Number(u.hostID) > 0 && Number.isInteger(u.size) && Number(u.size) > 1;
+  if (!ok) throw new UsageError(`--bundle ${dir}: a user namespace needs one uidMappings and one gidMappings entry, both {containerID: 0, hostID: H > 0, size: N > 1} with the same H and N (the way in needs a second id mapped)`);
   return { hostId: Number(u.hostID), size: Number(u.size) };
 }
 

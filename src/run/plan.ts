@@ -18,7 +18,7 @@ import { unshare } from '../shell/unshare.js';
 import { inCgroups } from '../shell/cgroup.js';
 import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
-import { DEVICES, type RunSpec } from './spec.js';
+import { DEVICES, ENTRY_CAPS, type RunSpec } from './spec.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
 import { boundingSet, enterBox, enterBoxViaFile } from './enter.js';
 import { toolsDir, toolsLayer } from './tools.js';
@@ -35,7 +35,8 @@ export interface Plan {
   steps: PlanStep[];
   /** The payload: runs in the foreground; its exit status is the run's. */
   payload: Cmd;
-  /** Why a default was not applied (seccomp on util-linux < 2.41): said once, never hidden. */
+  /** Why this run may not start here (seccomp asked for, and setpriv cannot apply it): boxlab
+   *  run refuses, a --script exits at its start, --explain shows it. */
   warnings: string[];
   /** The payload's chain after `env -i`, to be written to this root-only file before the
    *  payload starts (boxlab run's script: see enterBoxViaFile). */
@@ -90,6 +91,11 @@ function devTemplate(): Action {
   };
 }
 
+/** Refuse, before anything is made, a box path any of whose components is a symlink in the
+ *  box's root. Nothing runs in the box yet, so nothing can change the tree meanwhile. */
+const NO_SYMLINKS = 'root=$1; shift; for p; do d=$root; rest=${p#/}; while [ -n "$rest" ]; do c=${rest%%/*}; [ "$c" = "$rest" ] && rest= || rest=${rest#*/}; d=$d/$c; if [ -L "$d" ]; then echo "boxlab: $p: ${d#"$root"} is a symlink in the box\'s root filesystem: not mounting there" >&2; exit 1; fi; done; done';
+export const noSymlinksOnTheWay = (paths: string[]): Cmd => ({ file: 'sh', args: ['-c', NO_SYMLINKS, 'sh', ROOTFS, ...paths], inline: `(set -- ${[ROOTFS, ...paths].map(quote).join(' ')}; ${NO_SYMLINKS})` });
+
 /** sethostname(2) through /proc/sys/kernel/hostname: the writer's UTS namespace is the one set. */
 const setHostname = (name: string): Cmd => ({ ...cmd('hostname', name), inline: `echo ${quote(name)} > /proc/sys/kernel/hostname` });
 
@@ -112,6 +118,8 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   if (spec.userns && (spec.user.uid >= spec.userns.size || spec.user.gid >= spec.userns.size)) {
     throw new UsageError(`--user ${spec.user.uid}:${spec.user.gid}: with a user namespace, uid and gid must be below ${spec.userns.size} (the mapped range)`);
   }
+  const missing = ENTRY_CAPS.filter((c) => !spec.caps.includes(c));
+  if (missing.length) throw new UsageError(`the box's bounding set lacks ${missing.map((c) => c.slice(4).toUpperCase()).join(', ')}: boxlab enters a box with chroot(1), which needs ${ENTRY_CAPS.map((c) => c.slice(4).toUpperCase()).join(', ')}`);
   const step = (s: Omit<PlanStep, 'checks'>): void => void steps.push({ ...s, checks: [] });
 
   const dev = (path: string) => at(`/dev/${path}`);
@@ -257,6 +265,9 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   });
 
   const mounts: Cmd[] = [
+    // Mount points are made by host tools with the host's / as their root: a symlink in the
+    // image on the way (/app -> /etc) would have them make or mount over host files.
+    noSymlinksOnTheWay(['/proc', '/sys', '/dev', ...spec.volumes.map((v) => v.box)]),
     mountAll(MOUNTS_FSTAB),
     // One cp -a of the /dev template: mknod(2) for each node, symlink(2) for each link.
     // Its entries, not the directory: /dev itself keeps its owner (the box's root with --userns).
@@ -333,7 +344,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   let seccompFile: string | undefined;
   if (spec.seccomp !== 'unconfined') {
     if (!host.setprivSeccomp) {
-      warnings.push(`seccomp is OFF: this host's setpriv (util-linux < 2.41) cannot apply a filter (--seccomp unconfined silences this; the Vagrant VM has util-linux 2.41)`);
+      warnings.push(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so no box starts without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
     } else if (host.seccompBpf) {
       seccompFile = '${WORK}/seccomp.bpf';
       step({
@@ -362,5 +373,5 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
  *  /proc/1/environ is readable in the box). */
 function withInitCaps(c: Cmd, caps: string[]): Cmd {
   const at = c.args.lastIndexOf('sleep');
-  return { ...c, args: [...c.args.slice(0, at), 'setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(caps)}`, 'env', '-i', ...c.args.slice(at)] };
+  return { ...c, args: [...c.args.slice(0, at), 'setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(caps)}`, 'env', '-i', '--chdir=/', ...c.args.slice(at)] };
 }

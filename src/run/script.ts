@@ -1,7 +1,7 @@
 // A Plan as one bash script: what `boxlab run --script` prints and what `boxlab run` executes
 // (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
 import type { Action } from '../engine/lesson.js';
-import { cmd, literal, placeholders, quote, render } from '../shell/cmd.js';
+import { cmd, comment, literal, placeholders, quote, render } from '../shell/cmd.js';
 import { nsenter } from '../shell/nsenter.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
 import { stateDir } from '../box/state.js';
@@ -101,8 +101,13 @@ export function namedResources(plan: Plan): Named[] {
 export function runScript(plan: Plan, o: ScriptOptions): string {
   // SC2174: `mkdir -p -m` sets the mode of the last directory only, which is what is meant.
   const out: string[] = ['#!/usr/bin/env bash', '# shellcheck disable=SC2174'];
-  if (o.commented) out.push(`# ${o.invocation}`, '# The steps boxlab run takes, as plain bash: run it as root, no Node needed.');
-  out.push('set -euo pipefail');
+  if (o.commented) out.push(`# ${comment(o.invocation)}`, '# The steps boxlab run takes, as plain bash: run it as root, no Node needed.');
+  // In /: what the script starts (the box's init above all) inherits its working directory,
+  // and pivot_root moves only a cwd that is the old root itself; any other stays a way out.
+  out.push('set -euo pipefail', 'cd /');
+  // The checks boxlab run makes before it starts, made by the script too: it fails closed.
+  for (const w of plan.warnings) out.push(`echo ${quote(`boxlab: ${w}`)} >&2; exit 1`);
+  out.push(`read -r dumpable_ < /proc/sys/fs/suid_dumpable || dumpable_=0; [ "$dumpable_" != 1 ] || { echo 'boxlab: fs.suid_dumpable is 1: the box could reach the process entering it; sysctl fs.suid_dumpable=0' >&2; exit 1; }`);
   // runc's CVE-2024-21626 class: a descriptor inherited from the caller is a way out of the
   // box's root. Every one but stdio is closed here, so no command below inherits one.
   // (One marked close-on-exec is not inherited, and may be bash's own: it stays.)
@@ -135,7 +140,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   };
   for (const s of plan.steps) {
     if (o.commented) {
-      out.push(`# ${s.title}`, `#   kernel: ${s.feature.name} (${s.feature.syscalls.join(', ')}); lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`);
+      out.push(`# ${comment(s.title)}`, `#   kernel: ${comment(`${s.feature.name} (${s.feature.syscalls.join(', ')}); lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`)}`);
     }
     if (s.creates) {
       flush();
@@ -153,10 +158,10 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
         out.push(...line(a));
       }
     }
-    if (s.id === 'namespaces' && o.stateFile) out.push(`echo "BOX=$BOX" > ${quote(o.stateFile)}`);
+    // With the init's start time: a record left by a killed run never names another process.
+    if (s.id === 'namespaces' && o.stateFile) out.push(`read -r stat_ < "/proc/$BOX/stat"; read -ra stat_ <<< "\${stat_##*) }"; echo "BOX=$BOX \${stat_[19]}" > ${quote(o.stateFile)}`);
   }
   flush();
-  for (const w of plan.warnings) out.push(`echo ${quote(`boxlab: ${w}`)} >&2`);
   if (o.commented) out.push('', "# The payload: its exit status is the run's. Its chain goes to a root-only file that sh runs, so no value of its environment is in a command line.");
   // The payload's chain, as a root-only file in the work directory (its values are data in it).
   if (plan.payloadFile) out.push(`printf '%s' ${literal(plan.payloadFile.text)} > ${quote(plan.payloadFile.path)}`);

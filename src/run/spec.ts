@@ -51,6 +51,13 @@ export interface RunSpec {
  */
 export const DEFAULT_CAPS = DOCKER_DEFAULT_CAPS.filter((c) => c !== 'cap_mknod');
 
+/** Never given, whatever is asked: with no device cgroup, a node made in the box's /dev (a
+ *  tmpfs) would open the host's disk. */
+export const NEVER_CAPS = ['cap_mknod'];
+
+/** What the way into a box needs in the bounding set: chroot(2), then the box's gid and uid. */
+export const ENTRY_CAPS = ['cap_sys_chroot', 'cap_setgid', 'cap_setuid'];
+
 /** The paths Docker (moby's oci/defaults.go) masks, and the ones it makes read-only. */
 export const MASKED_PATHS = [
   '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',

@@ -83,6 +83,10 @@ export function quote(word: string): string {
 /** A word of data: bare when plainly safe, otherwise single-quoted, whatever it holds. */
 export const dataWord = (word: string): string => (word !== '' && SAFE.test(word) ? word : literal(word));
 
+/** Text for a `#` comment line: a newline or other control character would end the comment
+ *  and make the rest a command; each is shown escaped instead. */
+export const comment = (text: string): string => text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** Single quotes whatever it holds: a placeholder stays unexpanded until the text is eval'd. */
 export const literal = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 

@@ -229,3 +229,25 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
   boxlab rm sec-filter >/dev/null
   assert_host_clean
 }
+
+@test "the box's init keeps no working directory on the host: from a --script run started elsewhere, /proc/1/cwd is the box's / (unless cd / is edited out)" {
+  gen() { node "$ROOT/bin/boxlab.js" run --script --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'cd /proc/1/cwd && ls -d ./*/bats-run-* 2>/dev/null | head -1; echo "cwd=$(readlink /proc/1/cwd)"'; }
+  mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
+  # Weakened: the script neither changes to / nor has env change the init's directory.
+  run bash -c "cd '$BATS_TEST_TMPDIR/elsewhere' && bash <(node '$ROOT/bin/boxlab.js' run --script --seccomp unconfined --rootfs '$R' -- /bin/sh -c 'echo \"cwd=\$(readlink /proc/1/cwd)\"; ls /proc/1/cwd/../../.. | grep -c . ' | sed -e 's/^cd \/$/:/' -e 's/ --chdir=\/ / /')"
+  refute_line 'cwd=/'
+  run bash -c "cd '$BATS_TEST_TMPDIR/elsewhere' && bash <(node '$ROOT/bin/boxlab.js' run --script --seccomp unconfined --rootfs '$R' -- /bin/sh -c 'echo \"cwd=\$(readlink /proc/1/cwd)\"')"
+  assert_line 'cwd=/'
+  assert_host_clean
+}
+
+@test "a volume whose box path goes through a symlink in the image (/app -> /etc): refused, and nothing made on the host" {
+  cp -a "$R" "$BATS_TEST_TMPDIR/rootfs"
+  ln -s /etc "$BATS_TEST_TMPDIR/rootfs/app"
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  run boxlab run --seccomp unconfined -v "$BATS_TEST_TMPDIR/vol:/app/boxlab-made-this" --rootfs "$BATS_TEST_TMPDIR/rootfs" -- /bin/true
+  assert_failure
+  assert_output --partial '/app is a symlink in the box'
+  [ ! -e /etc/boxlab-made-this ]
+  assert_host_clean
+}

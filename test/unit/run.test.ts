@@ -128,7 +128,7 @@ describe('the plan and its script', () => {
     expect(withIt.payload.args.join(' ')).toContain('--seccomp-filter=${WORK}/seccomp.bpf');
     const without = planRun(spec(), host());
     expect(without.payload.args.join(' ')).not.toContain('seccomp');
-    expect(without.warnings).toEqual([expect.stringMatching(/^seccomp is OFF/)]);
+    expect(without.warnings).toEqual([expect.stringMatching(/^seccomp: this host's setpriv .* cannot apply a filter/)]);
   });
 
   it("the payload: host hops with no environment, its own session, a real uid not root's until chroot, numeric ids, the box's env set in the box", () => {
@@ -282,5 +282,56 @@ describe("an image config's values in a refusal are escaped and cut short", () =
     expect(m).toContain('"\\x9b2J\\u001b[2J');
     expect(m).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(m.length).toBeLessThan(300);
+  });
+});
+
+describe('found in review', () => {
+  const profile2 = () => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, from: 'test' });
+  const specOf = (...flags: string[]) => specFromFlags(parseRunFlags([...flags, '--rootfs', '/', '--', '/bin/true']), undefined, profile2);
+
+  it("the payload file names none of the script's variables: it runs after env -i, where they are unset (they come as $1, $2 ...)", () => {
+    const plan = planRun(specOf('--memory', '32m'), host({ setprivSeccomp: true, seccompBpf: 'AAAA' }), { fdsClosed: true, payloadViaFile: true });
+    const text = plan.payloadFile!.text;
+    expect(text).not.toMatch(/\$\{[A-Z_]/);
+    expect(text).toContain('"--seccomp-filter=${1}/seccomp.bpf"');
+    expect(text).toContain('"/proc/${2}/root"');
+    expect(plan.payload.args.slice(-3)).toEqual(['${WORK}/payload.sh', '${WORK}', '${BOX}']);
+  });
+
+  it('a newline in the command line ends no comment of the script: it stays a comment', () => {
+    const plan = planRun(specOf(), host());
+    const script = runScript(plan, { invocation: "boxlab run -- sh -c 'echo in-box\ntouch /tmp/HOST-PWNED'", commented: true });
+    expect(script.split('\n').filter((l) => l.includes('HOST-PWNED'))).toEqual([expect.stringMatching(/^# boxlab run .*\\x0atouch \/tmp\/HOST-PWNED/)]);
+  });
+
+  it('CAP_MKNOD is never given: --cap-add MKNOD is refused, ALL leaves it out, a bundle is told', () => {
+    expect(() => specOf('--cap-add', 'MKNOD')).toThrow(/never gives it/);
+    expect(specOf('--cap-add', 'ALL').caps).not.toContain('cap_mknod');
+    const d = tempDir();
+    dirs.push(d);
+    mkdirSync(join(d, 'rootfs'));
+    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], capabilities: { bounding: ['CAP_MKNOD', 'CAP_SYS_CHROOT', 'CAP_SETUID', 'CAP_SETGID'] } } }));
+    const { spec, notes } = specFromBundle(d, parseRunFlags(['--bundle', d]));
+    expect(spec.caps).not.toContain('cap_mknod');
+    expect(notes).toContain("config.json: CAP_MKNOD is not given: with no device cgroup, a node made in /dev would open the host's disk");
+    expect(notes).toContain('config.json: no linux.seccomp: the box runs with no seccomp filter');
+  });
+
+  it('a bounding set without what chroot(1) needs is refused in one line, not a box that cannot start', () => {
+    expect(() => planRun(specOf('--cap-drop', 'ALL'), host())).toThrow(/lacks SYS_CHROOT, SETGID, SETUID: boxlab enters a box with chroot\(1\)/);
+    expect(() => planRun(specOf('--cap-drop', 'SETUID'), host())).toThrow(/lacks SETUID/);
+  });
+
+  it('uid (uid_t)-1 is refused (chroot would skip the change and leave the command root)', () => {
+    expect(() => parseRunFlags(['--user', '4294967295', 'img'])).toThrow(/numbers below 4294967295/);
+  });
+
+  it("volume mount points are checked for symlinks in the box's root before anything is made", () => {
+    const s = specOf();
+    s.volumes = [{ host: '/etc', box: '/app/conf', readOnly: true }];
+    const mounts = planRun(s, host()).steps.find((x) => x.id === 'mounts')!.actions[0]!;
+    const batch = ('run' in mounts ? mounts.run.batch : undefined)!;
+    expect(batch[0]!.args.slice(-4)).toEqual(['/proc', '/sys', '/dev', '/app/conf']);
+    expect(batch.findIndex((c) => c.args.includes('/app/conf'))).toBe(0);
   });
 });
