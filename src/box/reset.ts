@@ -5,6 +5,7 @@ import { render } from '../shell/cmd.js';
 import { RUN_MARK, type Runner } from '../shell/runner.js';
 import { isAlive, isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
 import { leasesDir } from '../run/network.js';
+import { records } from '../run/boxes.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
 import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PARENT, WORK_PREFIX } from './resources.js';
@@ -58,6 +59,9 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     for (const r of [...state.resources].reverse()) if (!('link' in r && liveLinks.includes(r.link))) await undo(r);
     rmSync(path, { force: true });
   }
+
+  // Records of boxes run with -d whose script is gone (a killed run, a lost state file).
+  records();
 
   // boxlab run --network bridge: an address lease whose run is gone.
   for (const name of listDir(leasesDir())) {

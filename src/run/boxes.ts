@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { privateStateDir, stateDir } from '../box/state.js';
+import { privateStateDir, readStates, stateDir } from '../box/state.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import type { RunSpec } from './spec.js';
 
@@ -40,17 +40,31 @@ export function writeRecord(r: BoxRecord): void {
   writeFileSync(boxFiles(r.name).record, JSON.stringify(r, null, 2), { mode: 0o600 });
 }
 
-/** The records of running boxes; a record whose script is gone is removed. */
+/** The records of running boxes; the files of a box whose script is gone are removed. */
 export function records(): BoxRecord[] {
   if (!existsSync(boxesDir())) return [];
-  return readdirSync(boxesDir())
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(boxesDir(), f), 'utf8')) as BoxRecord)
-    .filter((r) => {
-      if (isSameLiveProcess(r.pid, r.pidStart)) return true;
-      rmSync(boxFiles(r.name).record, { force: true }); // its script is gone
-      return false;
-    });
+  const live: BoxRecord[] = [];
+  for (const f of readdirSync(boxesDir()).filter((n) => n.endsWith('.json'))) {
+    let r: BoxRecord | undefined;
+    try {
+      r = JSON.parse(readFileSync(join(boxesDir(), f), 'utf8')) as BoxRecord;
+    } catch {
+      // half written or not ours: gone with the rest below
+    }
+    if (r && isSameLiveProcess(r.pid, r.pidStart)) live.push(r);
+    else for (const file of Object.values(boxFiles(f.slice(0, -5)))) rmSync(file, { force: true });
+  }
+  // A .box or .log left without its record (the run was killed before writing it).
+  for (const f of readdirSync(boxesDir()).filter((n) => /\.(box|log)$/.test(n))) {
+    if (!existsSync(join(boxesDir(), f.replace(/\.(box|log)$/, '.json'))) && !isStarting(join(boxesDir(), f))) rmSync(join(boxesDir(), f), { force: true });
+  }
+  return live;
+}
+
+/** A box file whose run is still starting: its state file names a live owner. (A run writes
+ *  its .box before boxlab writes the record, for -d.) */
+function isStarting(file: string): boolean {
+  return readStates().some(({ state }) => isSameLiveProcess(state.owner, state.ownerStart) && state.resources.some((r) => 'dir' in r && r.dir === file));
 }
 
 export function findBox(name: string | undefined): BoxRecord {

@@ -25,7 +25,7 @@ export interface ScriptOptions {
   tty?: boolean;
   /** Keep stdin (-i); otherwise the payload reads /dev/null, as under Docker. */
   interactive?: boolean;
-  /** Lines run once the payload has ended, before the script exits with its status (-d's records). */
+  /** Commands run last when the script ends, however it ends (-d's records, the script's own file). */
   onExit?: string[];
 }
 
@@ -127,7 +127,8 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     );
     o = { ...o, runStateFile: file };
   }
-  out.push(`undo=(${literal(`rm -f ${quote(o.runStateFile!)}`)})`, 'cleanup() { set +eu; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  // Undone in reverse: these go last, whether the payload ran or a step failed.
+  out.push(`undo=(${[...(o.onExit ?? []), `rm -f ${quote(o.runStateFile!)}`].map(literal).join(' ')})`, 'cleanup() { set +eu; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
   // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
   // every namespace they need: a run pays for one process pair instead of one per step.
   let batch: Cmd[] = [];
@@ -180,6 +181,6 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   } else {
     out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, RELAY);
   }
-  out.push('status=$?', ...(o.onExit ?? []), 'exit "$status"');
+  out.push('status=$?', 'exit "$status"');
   return out.join('\n') + '\n';
 }
