@@ -15,7 +15,7 @@
 //  - the command gets a session of its own (setsid): the user's terminal is never its
 //    controlling tty, so TIOCSTI cannot type into the user's shell.
 import { BOX, BOX_NAMESPACES } from '../box/box.js';
-import { dataWord, quote, type Cmd } from '../shell/cmd.js';
+import { dataWord, type Cmd } from '../shell/cmd.js';
 import { inCgroups } from '../shell/cgroup.js';
 import type { RunSpec } from './spec.js';
 import { BOX_BUSYBOX } from './tools.js';
@@ -87,7 +87,8 @@ export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: strin
   const vars: string[] = [];
   const ours = (w: string): string => {
     const parts = w.split(/\$\{([A-Z_][A-Z0-9_]*)\}/);
-    if (parts.length === 1) return quote(w);
+    // (Never $'...': sh, which runs the file, is not bash.)
+    if (parts.length === 1) return dataWord(w);
     return `"${parts.map((p, i) => (i % 2 ? `\${${(vars.includes(p) ? vars : (vars.push(p), vars)).indexOf(p) + 1}}` : p.replace(/[$`\\"]/g, (ch) => `\\${ch}`))).join('')}"`;
   };
   const words = inner.map((w, i) => (i < dataFrom ? ours(w) : dataWord(w)));

@@ -177,7 +177,7 @@ normalize() {
   run boxlab run --explain --network bridge --rootfs "$R" -- /bin/true
   assert_line --regexp '^  \$ sh -euc SCRIPT sh boxlab0 198\.18\.0\.1  where SCRIPT is:$'
   assert_line '      ip link set "$br" up'
-  [ -z "$(find /tmp -maxdepth 1 -name 'boxlab-*')" ]
+  [ -z "$(find /var/lib/boxlab/work -mindepth 1 -maxdepth 1 2>/dev/null)" ]
   boxlab run --script --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'echo scripted; exit 5' >"$BATS_TEST_TMPDIR/run.sh"
   run bash "$BATS_TEST_TMPDIR/run.sh"
   assert_equal "$status" 5
