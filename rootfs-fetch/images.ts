@@ -1,6 +1,6 @@
 // Images in the cache: each tagged manifest, its config, and its layers unpacked one directory
 // per layer (named by diff_id) in overlayfs' format, ready to be stacked as lowerdirs.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
@@ -84,7 +84,9 @@ export async function unpackLayer(store: Store, layer: Layer, runner: Runner, bu
     const pid = /^\.tmp-(\d+)-/.exec(d)?.[1];
     if (pid && (pid === String(process.pid) || !existsSync(`/proc/${pid}`))) rmSync(join(root, d), { recursive: true, force: true });
   }
+  // The layer's root is ours, 0755 whatever the umask: its './' entry changes nothing (unpack.ts).
   mkdirSync(tmp, { mode: 0o755 });
+  chmodSync(tmp, 0o755);
   try {
     const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner, budget);
     if (r.diffId !== layer.diffId) throw new LayerError(`layer ${layer.digest} unpacks to ${r.diffId}, but the image config says ${layer.diffId}`);

@@ -1,14 +1,18 @@
 // The image cache's own checks: every digest it turns into a path, and what it reads back
 // from disk (index.json, cached manifests and configs) trusted no more than a registry.
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkDigest } from '../../rootfs-fetch/digest.js';
-import { layerDir, listImages, loadImage } from '../../rootfs-fetch/images.js';
+import { layerDir, listImages, loadImage, unpackLayer } from '../../rootfs-fetch/images.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { EnvError } from '../../src/errors.js';
+import { RealRunner } from '../../src/shell/runner.js';
 import { tempDir } from './helpers.js';
+import { tarOf } from './layer-archives.js';
 
 const GOOD = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const BAD: unknown[] = ['sha256:../../../../etc', `sha256:${'A'.repeat(64)}`, `sha512:${'a'.repeat(128)}`, `sha256:${'a'.repeat(63)}`, `${GOOD}\n`, `${GOOD}/x`, `${GOOD}/../..`, 'sha256:', '', 42, null, undefined];
@@ -111,5 +115,22 @@ describe('the cache is root-only: images hold setuid binaries and device nodes',
     mkdirSync(join(dir, 'theirs'));
     chownSync(join(dir, 'theirs'), 65534, 65534);
     refusedInOneLine(() => new Store(join(dir, 'theirs', 'images')).init(), /theirs belongs to uid 65534, not to uid 0/);
+  });
+});
+
+describe('a layer directory', () => {
+  it("is 0755 and the cache owner's whatever the umask (077 here) and the layer's './' (0700, uid 1000) say: a box's / is listed through it", async () => {
+    const tar = await tarOf([{ name: './', type: 'directory', mode: 0o700, uid: 1000, gid: 1000 }, { name: 'etc/motd', body: 'hi' }]);
+    const gz = gzipSync(tar);
+    const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+    const layer = { digest: store.putBytes(gz), size: gz.length, diffId, dir: layerDir(diffId, join(dir, 'layers')) };
+    const umask = process.umask(0o077);
+    try {
+      expect(await unpackLayer(store, layer, new RealRunner())).toBe('unpacked');
+    } finally {
+      process.umask(umask);
+    }
+    const st = statSync(layer.dir);
+    expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o755, process.geteuid?.(), process.getegid?.()]);
   });
 });
