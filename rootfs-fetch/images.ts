@@ -1,12 +1,12 @@
 // Images in the cache: each tagged manifest, its config, and its layers unpacked one directory
 // per layer (named by diff_id) in overlayfs' format, ready to be stacked as lowerdirs.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
 import { CACHE_ROOT } from './busybox.js';
 import { LayerError } from './in-root.js';
-import { digestHex } from './digest.js';
+import { checkDigest, digestHex } from './digest.js';
 import { checkConfig, checkManifest, type ImageConfig, type Manifest } from './manifest.js';
 import { canonical, parseReference } from './reference.js';
 import { diskFull, privateDir, Store, REF_NAME, type Descriptor } from './store.js';
@@ -48,26 +48,79 @@ export function loadImage(store: Store, text: string, layersRoot = LAYERS_DIR): 
 
 /** An image from the cache, checked as a pull checks it: the cache may predate those checks. */
 export function imageFrom(store: Store, name: string, manifest: Descriptor, layersRoot: string): Image {
-  let m: Manifest;
-  let config: ImageConfig;
   try {
-    m = store.json<Manifest>(manifest.digest, `${name}: the manifest`);
-    checkManifest(m, name);
-    config = store.json<ImageConfig>(m.config.digest, `${name}: the image config`);
-    checkConfig(config, m, name);
+    return readImage(store, name, manifest, layersRoot);
   } catch (e) {
     if (e instanceof EnvError) throw new EnvError(`${e.message} (in the cache: boxlab rmi ${name} removes it)`);
     throw e;
   }
+}
+
+function readImage(store: Store, name: string, manifest: Descriptor, layersRoot: string): Image {
+  const m = store.json<Manifest>(manifest.digest, `${name}: the manifest`);
+  checkManifest(m, name);
+  const config = store.json<ImageConfig>(m.config.digest, `${name}: the image config`);
+  checkConfig(config, m, name);
   const layers = m.layers.map((l, i) => ({ digest: l.digest, size: l.size, diffId: config.rootfs.diff_ids[i]!, dir: layerDir(config.rootfs.diff_ids[i]!, layersRoot) }));
   return { name, manifest, config, configDigest: m.config.digest, layers };
 }
 
-export function listImages(store: Store, layersRoot = LAYERS_DIR): Image[] {
-  return store.index().flatMap((d) => {
-    const name = d.annotations?.[REF_NAME];
-    return name ? [imageFrom(store, name, d, layersRoot)] : [];
-  });
+/** A tagged image that cannot be read (a blob missing, a config that fails a check), and why. */
+export interface Unreadable {
+  name: string;
+  /** One line, without the name in front. */
+  reason: string;
+  /** Its entry in index.json, as it is there. */
+  entry: Descriptor;
+}
+
+/** Every tagged image of the cache: those that read, and those that do not, each on its own. */
+export function listImages(store: Store, layersRoot = LAYERS_DIR): { images: Image[]; unreadable: Unreadable[] } {
+  const images: Image[] = [];
+  const unreadable: Unreadable[] = [];
+  for (const d of store.entries()) {
+    const name = d?.annotations?.[REF_NAME];
+    if (typeof name !== 'string' || name === '') continue; // untagged: not an image of boxlab's
+    try {
+      checkDigest(d.digest, 'its manifest digest in index.json');
+      images.push(readImage(store, name, d, layersRoot));
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      const message = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
+      unreadable.push({ name, reason: message.split('\n')[0]!, entry: d });
+    }
+  }
+  return { images, unreadable };
+}
+
+/**
+ * What an unreadable image may still need, as far as it can be read: a sweep keeps it, so that
+ * an image that reads no more loses nothing more until `boxlab rmi` removes it.
+ */
+function stillNeeded(store: Store, d: Descriptor, layersRoot: string, keep: Set<string>, keepDirs: Set<string>): void {
+  const valid = (v: unknown): v is string => {
+    try {
+      return checkDigest(v, 'digest') === v;
+    } catch {
+      return false;
+    }
+  };
+  const read = <T>(digest: string): Partial<T> | undefined => {
+    try {
+      return store.json<Partial<T>>(digest);
+    } catch {
+      return undefined;
+    }
+  };
+  if (!valid(d?.digest)) return;
+  keep.add(d.digest);
+  const m = read<Manifest>(d.digest);
+  for (const l of Array.isArray(m?.layers) ? m.layers : []) if (valid(l?.digest)) keep.add(l.digest);
+  const configDigest = m?.config?.digest;
+  if (!valid(configDigest)) return;
+  keep.add(configDigest);
+  const ids = read<ImageConfig>(configDigest)?.rootfs?.diff_ids;
+  for (const id of Array.isArray(ids) ? ids : []) if (valid(id)) keepDirs.add(layerDir(id, layersRoot));
 }
 
 /**
@@ -84,7 +137,9 @@ export async function unpackLayer(store: Store, layer: Layer, runner: Runner, bu
     const pid = /^\.tmp-(\d+)-/.exec(d)?.[1];
     if (pid && (pid === String(process.pid) || !existsSync(`/proc/${pid}`))) rmSync(join(root, d), { recursive: true, force: true });
   }
+  // The layer's root is ours, 0755 whatever the umask: its './' entry changes nothing (unpack.ts).
   mkdirSync(tmp, { mode: 0o755 });
+  chmodSync(tmp, 0o755);
   try {
     const r = await applyLayer(store.path(layer.digest), tmp, 'overlay', runner, budget);
     if (r.diffId !== layer.diffId) throw new LayerError(`layer ${layer.digest} unpacks to ${r.diffId}, but the image config says ${layer.diffId}`);
@@ -108,10 +163,12 @@ export function removeImage(store: Store, text: string, layersRoot = LAYERS_DIR)
 export function sweepUnused(store: Store, layersRoot = LAYERS_DIR): number {
   const keep = new Set<string>();
   const keepDirs = new Set<string>();
-  for (const img of listImages(store, layersRoot)) {
+  const { images, unreadable } = listImages(store, layersRoot);
+  for (const img of images) {
     keep.add(img.manifest.digest).add(img.configDigest);
     for (const l of img.layers) keep.add(l.digest) && keepDirs.add(l.dir);
   }
+  for (const u of unreadable) stillNeeded(store, u.entry, layersRoot, keep, keepDirs);
   const freed = store.sweep(keep);
   if (existsSync(layersRoot)) {
     for (const d of readdirSync(layersRoot)) {

@@ -7,6 +7,12 @@ export interface Limits {
   /** A response's headers must come within windowMs, and its body bring minBytes in every windowMs. */
   windowMs: number;
   minBytes: number;
+  /**
+   * What a manifest may declare, checked before any blob is asked for: one blob (a layer), and
+   * its config and layers together. A blob is cut off at its declared size as it streams in.
+   */
+  blobBytes: number;
+  imageBytes: number;
   /** What one image's layers may expand to (bytes of tar, all layers together), and how many entries. */
   unpackBytes: number;
   imageEntries: number;
@@ -18,6 +24,8 @@ export const LIMITS: Limits = {
   windowMs: 30_000,
   minBytes: 16 * 1024,
   // Far above any image a workshop uses, far below a full disk or inode table.
+  blobBytes: 4 * 1024 ** 3,
+  imageBytes: 8 * 1024 ** 3,
   unpackBytes: 8 * 1024 ** 3,
   imageEntries: 1_000_000,
   layerEntries: 500_000,

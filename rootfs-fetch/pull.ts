@@ -32,6 +32,20 @@ export interface PullResult {
   cachedLayers: number;
 }
 
+const gib = (n: number): string => `${(n / 1024 ** 3).toFixed(1)} GiB`;
+
+/**
+ * The sizes a manifest declares, against the caps, before any blob is asked for: a manifest
+ * may declare a layer of a terabyte, and the store streams a blob up to its declared size.
+ */
+export function checkDeclaredSizes(m: Manifest, name: string, lim: Limits): void {
+  for (const l of m.layers) {
+    if (l.size > lim.blobBytes) throw new EnvError(`${name}: layer ${l.digest} declares ${l.size} bytes (${gib(l.size)}), over the ${lim.blobBytes} (${gib(lim.blobBytes)}) boxlab downloads for one blob: refused`);
+  }
+  const total = m.layers.reduce((n, l) => n + l.size, m.config.size);
+  if (total > lim.imageBytes) throw new EnvError(`${name}: the image's config and ${m.layers.length} layer${m.layers.length === 1 ? '' : 's'} declare ${total} bytes in all (${gib(total)}), over the ${lim.imageBytes} (${gib(lim.imageBytes)}) boxlab downloads for one image: refused`);
+}
+
 export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   const ref = parseReference(text);
   const name = canonical(ref);
@@ -48,6 +62,7 @@ export async function pull(text: string, o: PullOptions): Promise<PullResult> {
   const manifest = top.json as unknown as Manifest;
   checkManifest(manifest, name);
   if (manifest.config.size > lim.jsonBytes) throw new EnvError(`${name}: the config is ${manifest.config.size} bytes, over the ${lim.jsonBytes} boxlab reads: refused`);
+  checkDeclaredSizes(manifest, name, lim);
 
   const { store } = o;
   if (!store.has(manifest.config.digest)) await store.put(manifest.config, await registry.blob(manifest.config.digest, manifest.config.size), undefined, o.signal);

@@ -129,27 +129,41 @@ export class Store {
     return statSync(this.path(digest)).size;
   }
 
+  /**
+   * index.json's entries as they are on disk: only the list is checked, not what is in it (an
+   * entry may be null, or its digest a path). One bad entry must not hide the others, nor stop
+   * `boxlab rmi` from removing it: each reader checks what it uses.
+   */
+  entries(): Descriptor[] {
+    const file = join(this.dir, 'index.json');
+    const manifests = jsonObject<{ manifests?: unknown }>(readFileSync(file), file).manifests ?? [];
+    if (!Array.isArray(manifests)) throw new EnvError(`${file}: manifests is not a list`);
+    return manifests as Descriptor[];
+  }
+
   /** The tagged manifests (index.json), each digest checked: the file is read back from disk. */
   index(): Descriptor[] {
-    const manifests = (JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] } | null)?.manifests ?? [];
-    if (!Array.isArray(manifests)) throw new EnvError(`${join(this.dir, 'index.json')}: manifests is not a list`);
+    const manifests = this.entries();
     for (const d of manifests) checkDigest(d?.digest, `${join(this.dir, 'index.json')}: manifest digest`);
     return manifests;
   }
 
+  /** The manifest tagged name, its digest checked (the other entries are not read). */
   find(name: string): Descriptor | undefined {
-    return this.index().find((d) => d.annotations?.[REF_NAME] === name);
+    const found = this.entries().find((d) => d?.annotations?.[REF_NAME] === name);
+    if (found) checkDigest(found.digest, `${join(this.dir, 'index.json')}: manifest digest`);
+    return found;
   }
 
-  /** Points name at a manifest, replacing what it named before. */
+  /** Points name at a manifest, replacing what it named before; other entries are kept as they are. */
   tag(name: string, desc: Descriptor): void {
-    const rest = this.index().filter((d) => d.annotations?.[REF_NAME] !== name);
+    const rest = this.entries().filter((d) => d?.annotations?.[REF_NAME] !== name);
     this.writeIndex([...rest, { mediaType: desc.mediaType, digest: desc.digest, size: desc.size, annotations: { [REF_NAME]: name } }]);
   }
 
   untag(name: string): boolean {
-    const all = this.index();
-    const rest = all.filter((d) => d.annotations?.[REF_NAME] !== name);
+    const all = this.entries();
+    const rest = all.filter((d) => d?.annotations?.[REF_NAME] !== name);
     this.writeIndex(rest);
     return rest.length !== all.length;
   }

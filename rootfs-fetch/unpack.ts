@@ -7,6 +7,12 @@
 //            character device and an opaque directory gets trusted.overlay.opaque=y, the
 //            markers the kernel's overlayfs reads (containerd's overlay snapshotter does this).
 //
+// The root entry ('./') never changes the directory it is applied to: its owner and mode are
+// the caller's (an --out directory on the host, a layer directory in the cache). A flattened
+// tree lands on the host, outside any box, on a file system seldom mounted nodev or nosuid:
+// there, character and block devices are not made and setuid/setgid bits are removed
+// (unless the caller keeps them), and the result counts both.
+//
 // Node cannot mknod or set an xattr, and a process per whiteout or device node made a layer
 // of thousands cost thousands of processes. Each such node starts as an empty placeholder
 // file (so later entries see a file there, as they saw the node); at the end of the layer one
@@ -32,8 +38,17 @@ export interface UnpackResult {
   /** sha256 of the uncompressed tar: the layer's diff_id in the image config. */
   diffId: string;
   entries: number;
-  /** Entries not made, with why (device nodes when not root). */
+  /** Entries not made, with why (device nodes when not root, in overlay mode). */
   skipped: string[];
+  /** flatten: character and block devices (and hard links to them) not made. */
+  devicesSkipped: number;
+  /** flatten: entries whose setuid/setgid bits were removed. */
+  privilegesStripped: number;
+}
+
+export interface ApplyOptions {
+  /** flatten: keep setuid/setgid bits on files (`--keep-privileges`). Devices are never made. */
+  keepPrivileges?: boolean;
 }
 
 const WHITEOUT = '.wh.';
@@ -80,7 +95,7 @@ export class UnpackBudget {
 }
 
 /** Applies one layer to root. Throws LayerError for a malicious or malformed layer. */
-export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner, budget = new UnpackBudget()): Promise<UnpackResult> {
+export async function applyLayer(blob: string, root: string, mode: ApplyMode, runner: Runner, budget = new UnpackBudget(), options: ApplyOptions = {}): Promise<UnpackResult> {
   const hash = createHash('sha256');
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -92,7 +107,7 @@ export async function applyLayer(blob: string, root: string, mode: ApplyMode, ru
   });
   const extract = tar.extract();
   const feeding = pipeline(openLayer(blob), tee, extract as unknown as NodeJS.WritableStream);
-  const layer = new LayerWriter(root, mode, runner, budget);
+  const layer = new LayerWriter(root, mode, runner, budget, options);
   try {
     for await (const entry of extract) await layer.entry(entry.header, entry as unknown as Body);
     await feeding;
@@ -103,7 +118,7 @@ export async function applyLayer(blob: string, root: string, mode: ApplyMode, ru
     throw asLayerError(upstream instanceof LayerError ? upstream : caught, blob);
   }
   await layer.finish();
-  return { diffId: `sha256:${hash.digest('hex')}`, entries: layer.entries, skipped: layer.skipped };
+  return { diffId: `sha256:${hash.digest('hex')}`, entries: layer.entries, skipped: layer.skipped, devicesSkipped: layer.devicesSkipped, privilegesStripped: layer.privilegesStripped };
 }
 
 /**
@@ -127,6 +142,10 @@ type Body = AsyncIterable<Buffer> & { resume(): unknown };
 class LayerWriter {
   entries = 0;
   readonly skipped: string[] = [];
+  devicesSkipped = 0;
+  privilegesStripped = 0;
+  /** flatten: paths (relative to root) of this layer's devices, not made: a hard link to one is not made either. */
+  private readonly skippedDevices = new Set<string>();
   /** Paths (relative to root) this layer made: a whiteout in the same layer spares them. */
   private readonly made = new Set<string>();
   /** overlay: paths where this layer put a whiteout device. */
@@ -139,7 +158,7 @@ class LayerWriter {
   private readonly dirTimes: [string, Date][] = [];
   private readonly asRoot = process.geteuid?.() === 0;
 
-  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner, private readonly budget: UnpackBudget) {}
+  constructor(private readonly root: string, private readonly mode: ApplyMode, private readonly runner: Runner, private readonly budget: UnpackBudget, private readonly options: ApplyOptions) {}
 
   async entry(h: Header, body: Body): Promise<void> {
     const cap = this.budget.limits;
@@ -148,11 +167,10 @@ class LayerWriter {
     const type = h.type ?? 'file';
     const parts = memberParts(h.name);
     if (parts.length === 0) {
-      // './': the root itself; only its attributes can change.
+      // './' (or '.'): the root itself. Its owner, mode and time stay the caller's: an image
+      // must not make an --out directory 0777, or give it to a local user.
       body.resume();
       if (type !== 'directory') throw new LayerError(`'${printable(h.name)}' names the root but is a ${type}`);
-      this.attributes(this.root, h);
-      if (h.mtime) this.dirTimes.push([this.root, h.mtime]);
       return;
     }
     const base = parts[parts.length - 1]!;
@@ -166,13 +184,14 @@ class LayerWriter {
     const path = join(this.root, rel);
     this.made.add(rel);
     this.nodes.delete(rel); // whatever was planned here, this entry replaces it
+    this.skippedDevices.delete(rel);
     const existing = lstatOrUndefined(path);
     if (type === 'directory') {
       body.resume();
       if (existing && !existing.isDirectory()) unlinkSync(path);
       if (!existing?.isDirectory()) mkdirSync(path);
       if (this.whitedOut.has(rel)) this.opaques.add(rel);
-      this.attributes(path, h);
+      this.attributes(path, h, 'directory');
       if (h.mtime) this.dirTimes.push([path, h.mtime]);
       return;
     }
@@ -194,6 +213,12 @@ class LayerWriter {
       case 'link': {
         body.resume();
         const target = this.linkTarget(h);
+        if (target === undefined) {
+          // flatten: a hard link to a device this layer did not make is not made either.
+          this.devicesSkipped++;
+          this.skippedDevices.add(rel);
+          return;
+        }
         // A link to a node still to make: another node like it (the placeholder is no device).
         const node = this.nodes.get(relative(this.root, target));
         if (node) return this.plan(rel, node);
@@ -204,6 +229,12 @@ class LayerWriter {
       case 'block-device':
       case 'fifo':
         body.resume();
+        if (type !== 'fifo' && this.mode === 'flatten') {
+          // A flattened tree is on the host, not in a box: nothing there should open a device.
+          this.devicesSkipped++;
+          this.skippedDevices.add(rel);
+          return;
+        }
         if (type !== 'fifo' && !this.asRoot) {
           this.skipped.push(`${printable(h.name)}: device nodes are made only as root`);
           return;
@@ -214,29 +245,39 @@ class LayerWriter {
         this.skipped.push(`${printable(h.name)}: entry type ${type} is not supported`);
         return;
     }
-    this.attributes(path, h, type === 'symlink');
+    this.attributes(path, h, type === 'symlink' ? 'symlink' : 'file');
   }
 
-  /** A hard link's target: an earlier entry of this root, never a directory, never outside. */
-  private linkTarget(h: Header): string {
+  /**
+   * A hard link's target: an earlier entry of this root, never a directory, never outside.
+   * Undefined for a device of this layer that flatten mode did not make.
+   */
+  private linkTarget(h: Header): string | undefined {
     const parts = memberParts(h.linkname ?? '', 'hard link target');
     if (parts.length === 0) throw new LayerError(`hard link '${printable(h.name)}' has no target`);
     const dir = resolveParent(this.root, parts, { create: false, followLinks: true });
     const target = dir && join(this.root, ...dir, parts[parts.length - 1]!);
+    if (dir && this.skippedDevices.has([...dir, parts[parts.length - 1]!].join('/'))) return undefined;
     const st = target && lstatOrUndefined(target);
     if (!target || !st) throw new LayerError(`hard link '${printable(h.name)}' -> '${printable(h.linkname)}': no such entry in the layer's root`);
     if (st.isDirectory()) throw new LayerError(`hard link '${printable(h.name)}' -> '${printable(h.linkname)}' names a directory`);
     return target;
   }
 
-  private attributes(path: string, h: Header, symlink = false): void {
+  private attributes(path: string, h: Header, kind: 'directory' | 'symlink' | 'file'): void {
     if (this.asRoot) lchownSync(path, h.uid ?? 0, h.gid ?? 0);
-    if (symlink) {
+    if (kind === 'symlink') {
       if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
       return;
     }
+    let mode = (h.mode ?? 0o644) & 0o7777;
+    // flatten: no setuid or setgid file on the host (a directory's setgid only passes its group on).
+    if (kind === 'file' && this.mode === 'flatten' && !this.options.keepPrivileges && mode & 0o6000) {
+      mode &= ~0o6000;
+      this.privilegesStripped++;
+    }
     // After chown, which clears setuid/setgid bits.
-    chmodSync(path, (h.mode ?? 0o644) & 0o7777);
+    chmodSync(path, mode);
     if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
   }
 
@@ -326,7 +367,7 @@ class LayerWriter {
         const path = this.still(rel, (st) => st.isFile() && st.ino === n.ino);
         if (!path) return;
         renameSync(join(stage, String(i)), path);
-        if (n.header) this.attributes(path, n.header);
+        if (n.header) this.attributes(path, n.header, 'file');
       });
     } finally {
       rmSync(stage, { recursive: true, force: true });

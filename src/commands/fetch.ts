@@ -1,6 +1,6 @@
 // `boxlab fetch`: a root filesystem into the image cache, from a registry, a tarball,
 // debootstrap or the local busybox; with --out, also unpacked (layers flattened) into a directory.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
@@ -10,13 +10,13 @@ import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { busyboxCacheDir, findBusybox } from '../../rootfs-fetch/busybox.js';
 import { parsePlatform } from '../../rootfs-fetch/manifest.js';
 import { storedName, type Image } from '../../rootfs-fetch/images.js';
-import { LayerError } from '../../rootfs-fetch/in-root.js';
-import { applyLayer, UnpackBudget } from '../../rootfs-fetch/unpack.js';
+import { existingOut, exportImage } from '../../rootfs-fetch/export.js';
 
-const USAGE = 'usage: boxlab fetch REF [--plain-http] [--platform linux/ARCH] | --tarball URL --sha256 HEX [--name NAME] | --debootstrap SUITE [--mirror URL] | --busybox;  each with [--out DIR]';
+const USAGE = 'usage: boxlab fetch REF [--plain-http] [--platform linux/ARCH] | --tarball URL --sha256 HEX [--name NAME] | --debootstrap SUITE [--mirror URL] | --busybox;  each with [--out DIR [--keep-privileges]] (--out: a new or empty directory of root\'s; no device nodes, setuid/setgid bits removed unless --keep-privileges)';
 
 const FLAGS = {
   out: { type: 'string' },
+  'keep-privileges': { type: 'boolean' },
   'plain-http': { type: 'boolean' },
   platform: { type: 'string' },
   tarball: { type: 'string' },
@@ -36,10 +36,11 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   if (f.tarball && !/^[a-f0-9]{64}$/.test(f.sha256 ?? '')) throw new UsageError('--tarball needs --sha256 with the 64 hex digits of its sha256 (sha256sum FILE)');
   if (!f.tarball && (f.sha256 || f.name)) throw new UsageError('--sha256 and --name go with --tarball');
   if ((f['plain-http'] || f.platform) && !ref) throw new UsageError('--plain-http and --platform go with an image reference');
+  if (f['keep-privileges'] && f.out === undefined) throw new UsageError('--keep-privileges goes with --out');
   const out = f.out === undefined ? undefined : resolve(f.out);
-  if (out && existsSync(out) && readdirSync(out).length > 0) throw new UsageError(`--out ${f.out}: the directory is not empty`);
   if (ref) storedName(ref); // a bad reference is a usage error before anything happens
   if (process.geteuid?.() !== 0) throw new EnvError('fetch unpacks layers with their owners and device nodes, and needs root: sudo boxlab fetch ...');
+  if (out) existingOut(out); // an existing one must be empty and root's, before anything is pulled
 
   const store = new Store().init();
   const runner = await new RealRunner().ready();
@@ -67,7 +68,7 @@ export async function fetchCommand(argv: string[]): Promise<number> {
       progress.line(`${image.name}: ${image.layers.length} layer(s), built here`);
     }
     if (ac.signal.aborted) return interrupted();
-    if (out) await exportTo(store, image, out, runner);
+    if (out) await exportImage(store, image, out, runner, { keepPrivileges: f['keep-privileges'], progress });
     process.stdout.write(`${image.name}\n`);
     return 0;
   } catch (e) {
@@ -82,20 +83,6 @@ export async function fetchCommand(argv: string[]): Promise<number> {
 function interrupted(): number {
   process.stderr.write('boxlab: fetch interrupted: no partial blob was kept\n');
   return 130;
-}
-
-/** The layers applied in order into one directory, whiteouts applied (what umoci unpack makes). */
-async function exportTo(store: Store, image: Image, out: string, runner: RealRunner): Promise<void> {
-  const made = !existsSync(out);
-  mkdirSync(out, { recursive: true });
-  try {
-    const budget = new UnpackBudget(); // the layers together
-    for (const l of image.layers) await applyLayer(store.path(l.digest), out, 'flatten', runner, budget);
-  } catch (e) {
-    if (made) rmSync(out, { recursive: true, force: true });
-    if (e instanceof LayerError) throw new EnvError(`--out ${out}: ${e.message}`);
-    throw e;
-  }
 }
 
 /** The busybox rootfs the lessons use, built into its cache if it is not there yet. */

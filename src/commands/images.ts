@@ -20,20 +20,28 @@ function openStore(): Store {
 
 export async function imagesCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' } });
-  const images = listImages(openStore());
-  if (values.json) {
-    process.stdout.write(JSON.stringify(images.map((i) => ({ name: i.name, digest: i.manifest.digest, size: size(i), layers: i.layers.map((l) => l.digest) }))) + '\n');
-    return 0;
-  }
-  if (images.length === 0) {
-    process.stdout.write('no images cached (boxlab fetch --busybox makes one offline; boxlab fetch alpine:3.20 pulls one)\n');
-    return 0;
-  }
+  const { stdout, stderr } = imagesListing(openStore(), values.json);
+  process.stdout.write(stdout);
+  process.stderr.write(stderr);
+  return 0;
+}
+
+/**
+ * What `boxlab images` prints: the images that read, as a table or JSON on stdout; and on
+ * stderr one line for each that does not, which says how to remove it. One bad image does not
+ * hide the others.
+ */
+export function imagesListing(store: Store, json = false): { stdout: string; stderr: string } {
+  const { images, unreadable } = listImages(store);
+  // Names come from index.json, on disk: printed escaped like anything read from outside.
+  const stderr = unreadable.map((u) => `${printable(u.name)}: unreadable (${printable(u.reason, 400)}); boxlab rmi ${printable(u.name)} removes it\n`).join('');
+  if (json) return { stdout: JSON.stringify(images.map((i) => ({ name: i.name, digest: i.manifest.digest, size: size(i), layers: i.layers.map((l) => l.digest) }))) + '\n', stderr };
+  if (images.length === 0 && unreadable.length === 0) return { stdout: 'no images cached (boxlab fetch --busybox makes one offline; boxlab fetch alpine:3.20 pulls one)\n', stderr };
+  if (images.length === 0) return { stdout: '', stderr };
   const rows = images.map((i) => [i.name, i.manifest.digest.slice(0, 19), String(i.layers.length), humanBytes(size(i))]);
   const table = [['IMAGE', 'MANIFEST', 'LAYERS', 'SIZE'], ...rows];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
-  for (const r of table) process.stdout.write(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
-  return 0;
+  return { stdout: table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n').join(''), stderr };
 }
 
 export async function rmiCommand(argv: string[]): Promise<number> {

@@ -42,6 +42,8 @@ const LONG = 'A'.repeat(10_000);
 let tokenBody: string | undefined;
 /** Valid JSON that is no object, and text that is no JSON: what a manifest, config or token answer must not be. */
 const NOT_OBJECTS = [['null', 'null'], ['[]', 'a JSON array'], ['"x"', 'a JSON string'], ['42', 'a JSON number']] as const;
+/** lib/tiny:1's layer and config: the sizes its manifest declares. */
+let tiny: { layer: string; layerSize: number; configSize: number };
 
 /** One byte every 50 ms, `total` of them (at most 10 s): a registry that trickles. */
 function trickle(res: ServerResponse, bytes: Buffer): void {
@@ -66,6 +68,9 @@ beforeAll(async () => {
   ] }));
   manifests.set('lib/tiny:1', { type: MEDIA.dockerList, body: index });
   manifests.set(`lib/tiny:${sha(manifest)}`, { type: MEDIA.dockerManifest, body: manifest });
+  tiny = { layer: sha(layer), layerSize: layer.length, configSize: config.length };
+  // The same image, but its manifest declares the layer to be 1 TiB.
+  manifests.set('lib/tiny:terabyte', { type: MEDIA.ociManifest, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: sha(config), size: config.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: sha(layer), size: 1024 ** 4 }] })) });
   // The same layer under a config that promises another diff_id (an OCI manifest, no index).
   const lying = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(Buffer.from('another tar'))] } }));
   blobs.set(sha(lying), lying);
@@ -384,6 +389,37 @@ describe.skipIf(!asRoot)('limits: a registry cannot make a pull read without end
     realm = `http://0.0.0.0:${port}/token`;
     await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:1`, opts()), /the token realm "http:\/\/0\.0\.0\.0:\d+\/token" is neither https nor on this machine: refused/);
     expect(requests).not.toContain('GET /token');
+  });
+});
+
+describe('declared sizes: a manifest cannot make a pull download until the disk is full', () => {
+  const noBlobAskedFor = (): void => {
+    expect(requests.filter((q) => q.includes('/blobs/'))).toEqual([]);
+    expect(blobFiles()).toBe(0);
+    expect(store.index()).toEqual([]);
+    nothingOutsideTheCache();
+  };
+
+  it('a layer declared at 1 TiB is refused in one line naming its size and the cap, before any blob is asked for', async () => {
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:terabyte`, opts()), new RegExp(`^127\\.0\\.0\\.1:\\d+/lib/tiny:terabyte: layer ${tiny.layer} declares 1099511627776 bytes \\(1024\\.0 GiB\\), over the 4294967296 \\(4\\.0 GiB\\) boxlab downloads for one blob: refused$`));
+    noBlobAskedFor();
+  });
+
+  it('a layer over a small cap for one blob is refused the same way', async () => {
+    const cap = tiny.layerSize - 1;
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), limits: { blobBytes: cap } }), new RegExp(`: layer ${tiny.layer} declares ${tiny.layerSize} bytes \\(0\\.0 GiB\\), over the ${cap} \\(0\\.0 GiB\\) boxlab downloads for one blob: refused$`));
+    noBlobAskedFor();
+  });
+
+  it("an image whose config and layers declare more than a small cap for the image, each under the cap for a blob, is refused with the sum and the cap", async () => {
+    const total = tiny.configSize + tiny.layerSize;
+    await refusedInOneLine(pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), limits: { imageBytes: total - 1 } }), new RegExp(`/lib/tiny:1: the image's config and 1 layer declare ${total} bytes in all \\(0\\.0 GiB\\), over the ${total - 1} \\(0\\.0 GiB\\) boxlab downloads for one image: refused$`));
+    noBlobAskedFor();
+  });
+
+  it.skipIf(!asRoot)('an image exactly at the caps is pulled (root: it is unpacked)', async () => {
+    const r = await pull(`127.0.0.1:${port}/lib/tiny:1`, { ...opts(), limits: { blobBytes: tiny.layerSize, imageBytes: tiny.configSize + tiny.layerSize } });
+    expect(r.layerBytes).toBe(tiny.layerSize);
   });
 });
 

@@ -2,10 +2,10 @@
 // archive per known breakout class (the classes of containerd's archive tests and of
 // node-tar's path-escape CVEs). Each breakout must be refused with nothing written outside.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyLayer, UnpackBudget, type ApplyMode } from '../../rootfs-fetch/unpack.js';
+import { applyLayer, UnpackBudget, type ApplyMode, type ApplyOptions } from '../../rootfs-fetch/unpack.js';
 import { limits } from '../../rootfs-fetch/limits.js';
 import { LayerError } from '../../rootfs-fetch/in-root.js';
 import { RealRunner, type RunResult, type Runner } from '../../src/shell/runner.js';
@@ -28,10 +28,10 @@ beforeEach(() => {
 afterEach(() => rmSync(t, { recursive: true }));
 
 let n = 0;
-async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true, budget?: UnpackBudget) {
+async function apply(members: Member[], mode: ApplyMode = 'flatten', gzip = true, budget?: UnpackBudget, options?: ApplyOptions) {
   const blob = join(t, `layer${n++}.tar${gzip ? '.gz' : ''}`);
   const tarBytes = await writeLayer(blob, members, gzip);
-  return { result: await applyLayer(blob, root, mode, runner, budget), tarBytes };
+  return { result: await applyLayer(blob, root, mode, runner, budget, options), tarBytes };
 }
 
 /** Everything under dir, as "path type" lines: what a breakout would change. */
@@ -56,7 +56,7 @@ describe('applying a layer', () => {
       { name: './bin/alias', type: 'link', linkname: './bin/tool' },
       { name: './bin/sh', type: 'symlink', linkname: '/bin/tool' },
       { name: './tmp/', type: 'directory', mode: 0o1777 },
-    ]);
+    ], 'flatten', true, undefined, { keepPrivileges: true });
     expect(result.diffId).toBe(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`);
     expect(readFileSync(join(root, 'bin/tool'), 'utf8')).toBe('echo hi');
     expect(statSync(join(root, 'bin/tool')).mode & 0o7777).toBe(asRoot ? 0o4755 : 0o755 | (statSync(join(root, 'bin/tool')).mode & 0o4000));
@@ -134,10 +134,78 @@ describe.skipIf(!asRoot)('whiteouts for overlayfs (root)', () => {
     expect(tree(join(root, 'd'))).toEqual(['new file']);
   });
 
-  it('device nodes are made as root', async () => {
-    await apply([{ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }]);
+  it('device nodes are made as root, in a layer directory (overlay)', async () => {
+    await apply([{ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }], 'overlay');
     const st = lstatSync(join(root, 'dev/null'));
     expect([st.isCharacterDevice(), st.mode & 0o777]).toEqual([true, 0o666]);
+  });
+});
+
+describe("the root entry './' changes nothing of the directory it is applied to", () => {
+  it.each(['flatten', 'overlay'] as const)("'./', '.' and './/' of mode 0777 leave a 0700 root 0700 (%s)", async (mode) => {
+    chmodSync(root, 0o700);
+    await apply([{ name: './', type: 'directory', mode: 0o777 }, { name: '.', type: 'directory', mode: 0o777 }, { name: './/', type: 'directory', mode: 0o777 }, { name: 'etc/', type: 'directory', mode: 0o777 }], mode);
+    expect(statSync(root).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(root, 'etc')).mode & 0o7777).toBe(0o777); // an entry below the root keeps its mode
+  });
+
+  it('a root entry that is not a directory is still refused', async () => {
+    await expect(apply([{ name: './', body: 'x' }])).rejects.toThrow(/names the root but is a file/);
+  });
+});
+
+// Device nodes can only be made as root: without root these cannot show anything.
+describe.skipIf(!asRoot)('flatten (fetch --out): a tree on the host gets no device node and no setuid bit (root: mknod and chown need it)', () => {
+  const hostile: Member[] = [
+    { name: './', type: 'directory', mode: 0o777, uid: 1000, gid: 1000 },
+    { name: 'bin/su', body: 'root shell', mode: 0o4755 },
+    { name: 'bin/wall', body: 'tty group', mode: 0o2755, gid: 5 },
+    { name: 'bin/su2', type: 'link', linkname: 'bin/su' },
+    { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+    { name: 'dev/sda', type: 'character-device', devmajor: 8, devminor: 0, mode: 0o666 },
+    { name: 'dev/null2', type: 'link', linkname: 'dev/null' },
+    { name: 'run/fifo', type: 'fifo', mode: 0o600 },
+    { name: 'srv/', type: 'directory', mode: 0o2775 },
+  ];
+
+  it("a layer whose './' is 0777 uid 1000, with a setuid-root file and a char device 1:3: DIR stays 0700 root's, no device, no setuid bit", async () => {
+    chmodSync(root, 0o700); // as fetch --out makes it
+    const { result } = await apply(hostile);
+    const st = statSync(root);
+    expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o700, 0, 0]);
+    expect(existsSync(join(root, 'dev/null'))).toBe(false);
+    expect(existsSync(join(root, 'dev/null2'))).toBe(false);
+    expect(readdirSync(join(root, 'dev'))).toEqual([]);
+    expect(result.devicesSkipped).toBe(3); // two nodes and a hard link to one
+    expect(statSync(join(root, 'bin/su')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(root, 'bin/wall')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(root, 'bin/su2')).ino).toBe(statSync(join(root, 'bin/su')).ino);
+    expect(result.privilegesStripped).toBe(2);
+    // A fifo opens no device, and a directory's setgid only passes its group on: both stay.
+    expect(lstatSync(join(root, 'run/fifo')).isFIFO()).toBe(true);
+    expect(statSync(join(root, 'srv')).mode & 0o7777).toBe(0o2775);
+    expect(result.skipped).toEqual([]);
+  });
+
+  it('with keepPrivileges the setuid and setgid bits stay; device nodes still are not made', async () => {
+    chmodSync(root, 0o700);
+    const { result } = await apply(hostile, 'flatten', true, undefined, { keepPrivileges: true });
+    expect(statSync(join(root, 'bin/su')).mode & 0o7777).toBe(0o4755);
+    expect(statSync(join(root, 'bin/wall')).mode & 0o7777).toBe(0o2755);
+    expect(result.privilegesStripped).toBe(0);
+    expect(readdirSync(join(root, 'dev'))).toEqual([]);
+    expect(result.devicesSkipped).toBe(3);
+    expect(statSync(root).mode & 0o7777).toBe(0o700);
+  });
+
+  it("overlay (a layer directory, only ever mounted nodev in a box) keeps devices and setuid bits; its root stays as made, root's", async () => {
+    chmodSync(root, 0o755);
+    const { result } = await apply(hostile, 'overlay');
+    const st = statSync(root);
+    expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o755, 0, 0]);
+    expect(statSync(join(root, 'bin/su')).mode & 0o7777).toBe(0o4755);
+    for (const d of ['dev/null', 'dev/null2']) expect([lstatSync(join(root, d)).isCharacterDevice(), lstatSync(join(root, d)).rdev]).toEqual([true, 259]);
+    expect([result.devicesSkipped, result.privilegesStripped]).toEqual([0, 0]);
   });
 });
 
