@@ -116,16 +116,16 @@ function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; da
   const direct = spec.cwd === '/' && prog.includes('/');
   const inDir = direct ? [] : [BOX_BUSYBOX, 'sh', '-c', IN_BOX, 'sh', spec.cwd, String(spec.env.length)];
   const inBox = [...inDir, ...(direct ? [BOX_BUSYBOX, 'env', '-i', '--'] : []), ...spec.env, ...e.args];
-  // --user first: nsenter then takes uid and gid 0 in the box's user namespace.
-  const ns = [...(spec.userns ? ['user'] : []), ...BOX_NAMESPACES];
+  // The user namespace last, by a second nsenter (which takes uid and gid 0 there): until
+  // then the chain is host root, which can read the root-only payload file.
   const host = [
-    '--target', BOX, ...ns.map((n) => `--${n}`), '--root=/', '--wd=/',
+    '--target', BOX, ...BOX_NAMESPACES.map((n) => `--${n}`), '--root=/', '--wd=/',
     ...(e.closeFds ? CLOSE_FDS : []),
     // An empty environment for the host binaries; Ctrl-C's signals back to their defaults
     // (boxlab run starts the chain as a background job, which ignores them).
     'env', '-i', '--default-signal=INT,QUIT',
   ];
-  const inner = [...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
+  const inner = [...(spec.userns ? ['nsenter', `--user=/proc/${BOX}/ns/user`] : []), ...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
   // The data starts at the working directory, if any, else at the first env entry.
   return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 2 : 4) };
 }

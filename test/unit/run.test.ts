@@ -185,7 +185,8 @@ describe('--userns', () => {
     // Layers in the cache get a kept copy beside them; any other root a copy for this run.
     expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
     expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL sh -c .* parent-check \$\{HOST_PID\} unshare --mount/);
-    expect(plan.payload.args.slice(0, 4)).toEqual(['--target', '${BOX}', '--user', '--mount']);
+    // The user namespace last, by a second nsenter, once the payload file is read as host root.
+    expect(plan.payload.args.join(' ')).toMatch(/^--target \$\{BOX\} --mount .* env -i --default-signal=INT,QUIT nsenter --user=\/proc\/\$\{BOX\}\/ns\/user setsid --wait setpriv/);
     expect(run('work').find((c) => c!.stdin?.includes('boxlab-dev'))!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
     execFileSync('bash', ['-n'], { input: runScript(plan, { invocation: 'boxlab run --userns', commented: true }) });
   });
