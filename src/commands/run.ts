@@ -12,7 +12,7 @@ import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
 import { printable } from '../../rootfs-fetch/untrusted.js';
 import { namesSource, parseRunFlags } from '../run/flags.js';
-import { planRun, runControllers, runGroup, type Plan } from '../run/plan.js';
+import { planRun, runControllers, runGroup, seccompPath, type Plan } from '../run/plan.js';
 import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
@@ -174,7 +174,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   requireSeccomp(r.spec, host);
   requireNonDumpable();
   const work = workspaceVars(r.runId).WORK!;
-  const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? `${work}/seccomp.bpf` : undefined;
+  const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? seccompPath(r.spec, work) : undefined;
   if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);
   const controllers = runControllers(r.spec);
   const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(r.runId), controllers) : [];

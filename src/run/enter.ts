@@ -49,7 +49,7 @@ const CLOSE_FDS = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case 
  * image's PATH here: busybox's env would otherwise run its own applet of that name (sh, ls ...)
  * instead of the image's program. Then env -i sets exactly the entries and execs the command.
  */
-const IN_BOX = [
+const inBoxScript = (nnp: boolean): string => [
   'cd -- "$1" || exit 125',
   'n=$2; shift 2',
   'path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; i=0',
@@ -60,7 +60,7 @@ const IN_BOX = [
   '  set -- "$@" "$a"; i=$((i+1))',
   'done',
   'shift $i',
-  'exec /.boxlab/busybox env -i -- "$@"',
+  `exec /.boxlab/busybox ${nnp ? 'setpriv --nnp /.boxlab/busybox ' : ''}env -i -- "$@"`,
 ].join('\n');
 
 /** A real uid other than root's, mapped in the box's user namespace (there is none with a map of one id). */
@@ -99,11 +99,18 @@ export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: strin
 /** nsenter's arguments up to the empty environment; then the host hops and the box's part. */
 function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; dataFrom: number } {
   const { spec } = e;
-  const ruid = otherRealUid(spec);
+  // A real uid other than root's makes the kernel mark the chain non-dumpable, but only
+  // without no_new_privs at the exec of chroot: with it, Linux 6.12 resets the effective uid
+  // to the real one, and the chain is no longer root. util-linux's setpriv sets
+  // no_new_privs with a seccomp filter, so with a filter the trick is not used (SECURITY.md:
+  // a known gap for boxlab exec); without one, no_new_privs is set in the box instead, by
+  // busybox's setpriv, after chroot.
+  const ruid = e.seccompFile ? undefined : otherRealUid(spec);
+  const nnpInBox = spec.noNewPrivs && !e.seccompFile && ruid !== undefined;
   const setpriv = [
     'setpriv',
     ...(ruid !== undefined ? [`--ruid=${ruid}`] : []),
-    ...(spec.noNewPrivs || e.seccompFile ? ['--no-new-privs'] : []),
+    ...((spec.noNewPrivs && !nnpInBox) || e.seccompFile ? ['--no-new-privs'] : []),
     '--inh-caps=-all',
     `--bounding-set=${boundingSet(spec.caps)}`,
     ...(e.seccompFile ? [`--seccomp-filter=${e.seccompFile}`] : []),
@@ -114,8 +121,9 @@ function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; da
   // In the box: the working directory, the command's path, then exactly the box's environment.
   const prog = e.args[0] ?? '';
   const direct = spec.cwd === '/' && prog.includes('/');
-  const inDir = direct ? [] : [BOX_BUSYBOX, 'sh', '-c', IN_BOX, 'sh', spec.cwd, String(spec.env.length)];
-  const inBox = [...inDir, ...(direct ? [BOX_BUSYBOX, 'env', '-i', '--'] : []), ...spec.env, ...e.args];
+  const inDir = direct ? [] : [BOX_BUSYBOX, 'sh', '-c', inBoxScript(nnpInBox), 'sh', spec.cwd, String(spec.env.length)];
+  const nnp = nnpInBox ? [BOX_BUSYBOX, 'setpriv', '--nnp'] : [];
+  const inBox = [...inDir, ...(direct ? [...nnp, BOX_BUSYBOX, 'env', '-i', '--'] : []), ...spec.env, ...e.args];
   // The user namespace last, by a second nsenter (which takes uid and gid 0 there): until
   // then the chain is host root, which can read the root-only payload file.
   const host = [
@@ -127,5 +135,5 @@ function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; da
   ];
   const inner = [...(spec.userns ? ['nsenter', `--user=/proc/${BOX}/ns/user`] : []), ...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
   // The data starts at the working directory, if any, else at the first env entry.
-  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 2 : 4) };
+  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 2 : nnp.length + 4) };
 }

@@ -108,6 +108,13 @@ export function runControllers(spec: Pick<RunSpec, 'limits'>): Controller[] {
   return controllers;
 }
 
+/**
+ * Where the compiled filter is written. With --userns, setpriv reads it as the box's root
+ * (uid 100000 on the host), which cannot enter the root-only work directory: beside it then,
+ * in the work parent (only root writes there; the filter is no secret).
+ */
+export const seccompPath = (spec: Pick<RunSpec, 'userns'>, work = '${WORK}'): string => (spec.userns ? `${work}.bpf` : `${work}/seccomp.bpf`);
+
 /** The cgroup a run's box lives in (one per hierarchy on v1). */
 export const runGroup = (runId: string): string => `boxlab-${runId}`;
 
@@ -346,13 +353,14 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     if (!host.setprivSeccomp) {
       warnings.push(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so no box starts without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
     } else if (host.seccompBpf) {
-      seccompFile = '${WORK}/seccomp.bpf';
+      seccompFile = seccompPath(spec);
       step({
         id: 'seccomp',
         title: `The seccomp profile (${spec.seccomp.from}) compiled to a BPF program`,
         feature: feature('seccomp filter', ['seccomp(2) SECCOMP_SET_MODE_FILTER'], ['seccomp(2)']),
         lessons: [8],
         oci: 'linux.seccomp',
+        ...(spec.userns ? { creates: [{ dir: seccompFile }] } : {}),
         actions: [{ run: writeBase64(seccompFile, host.seccompBpf) }],
       });
     }

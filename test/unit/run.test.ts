@@ -134,8 +134,12 @@ describe('the plan and its script', () => {
   it("the payload: host hops with no environment, its own session, a real uid not root's until chroot, numeric ids, the box's env set in the box", () => {
     const p = planRun(spec(), host()).payload;
     const args = p.args.join(' ');
-    expect(args).toMatch(/ env -i --default-signal=INT,QUIT setsid --wait setpriv --ruid=65534 --no-new-privs --inh-caps=-all --bounding-set=-all,\+chown/);
-    expect(args).toMatch(/ \/usr\/sbin\/chroot --userspec=\+0:\+0 --groups=\+0 \/proc\/\$\{BOX\}\/root \/\.boxlab\/busybox env -i -- PATH=\S+ \/bin\/true$/);
+    // Without a filter: a real uid not root's until chroot, no_new_privs set in the box.
+    expect(args).toMatch(/ env -i --default-signal=INT,QUIT setsid --wait setpriv --ruid=65534 --inh-caps=-all --bounding-set=-all,\+chown/);
+    expect(args).toMatch(/ \/usr\/sbin\/chroot --userspec=\+0:\+0 --groups=\+0 \/proc\/\$\{BOX\}\/root \/\.boxlab\/busybox setpriv --nnp \/\.boxlab\/busybox env -i -- PATH=\S+ \/bin\/true$/);
+    // With one: util-linux's setpriv sets no_new_privs itself, and the real uid stays root's.
+    const filtered = planRun(spec(), host({ setprivSeccomp: true, seccompBpf: 'AAAA' })).payload.args.join(' ');
+    expect(filtered).toMatch(/ setsid --wait setpriv --no-new-privs --inh-caps=-all --bounding-set=\S+ --seccomp-filter=\S+ \/usr\/sbin\/chroot .* \/\.boxlab\/busybox env -i -- /);
     expect(args).not.toContain('+mknod');
     // Nothing from outside before the chroot: the image's env and command are data after it.
     expect(p.args.indexOf('/proc/${BOX}/root')).toBeLessThan(p.dataFrom!);
