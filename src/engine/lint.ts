@@ -123,9 +123,7 @@ function lintCreates(s: Step, dirs: string[], problem: (m: string) => void): voi
       if (c.file === 'ipcmk' && !('capture' in a && shms.includes(a.capture))) problem('makes an IPC object without capturing its id into a declared shm resource');
       if (c.file === 'mkdir') {
         // The work parent stays, as the cache does: every run's directory is made inside it.
-        // Nor is the run's own directory, made before a later step declares it (boxlab run's
-        // workdir step: a directory that was there before is not the run's to remove).
-        for (const p of c.args.filter((x) => !x.startsWith('-') && x !== WORK_PARENT && x !== '${WORK}')) if (!dirs.some((d) => under(p, d))) problem(`creates ${p} outside any declared directory`);
+        for (const p of c.args.filter((x) => !x.startsWith('-') && x !== WORK_PARENT)) if (!dirs.some((d) => under(p, d))) problem(`creates ${p} outside any declared directory`);
       }
     }
   }

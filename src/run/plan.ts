@@ -157,7 +157,10 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     feature: feature('a directory per box', ['mkdir(2)'], ['mkdir(1)']),
     lessons: [1],
     oci: 'root.path',
-    // No creates: a directory that was there before is not this run's to remove.
+    // Declared before it is made (an interrupt right after the mkdir must not lose it). A
+    // directory that was there before stops the run; only root can have made one there, and
+    // reset would remove it as a leftover anyway.
+    creates: [{ dir: '${WORK}' }],
     actions: [{ run: cmd('mkdir', '-p', '--mode=0711', WORK_PARENT) }, { run: cmd('mkdir', '--mode=0700', '${WORK}') }],
   });
 
@@ -167,7 +170,6 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     feature: feature('a directory per box', ['mkdir(2)'], ['hier(7)']),
     lessons: [1, 10],
     oci: 'root.path',
-    creates: [{ dir: '${WORK}' }],
     actions: [
       // The upper holds the old root's mount point from the start: no mkdir in the box later.
       { run: mkdirP(ROOTFS, '${WORK}/upper/.oldroot', '${WORK}/work') },
