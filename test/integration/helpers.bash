@@ -97,3 +97,11 @@ interrupt_at_step() {
   status=0
   wait "$pid" || status=$?
 }
+
+# For the tests of boxlab run: R, the busybox rootfs; SECCOMP, the flags a run needs here (a
+# run fails closed where setpriv cannot apply a filter, util-linux < 2.41).
+run_fixtures() {
+  R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)
+  SECCOMP=()
+  setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
+}

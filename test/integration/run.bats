@@ -11,11 +11,8 @@ setup_file() {
 
 setup() {
   requires_root
-  R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)
+  run_fixtures
   PROBE="$ROOT/lessons/12-container/probe.sh"
-  # Where setpriv cannot apply a filter, a run needs --seccomp unconfined (it fails closed).
-  SECCOMP=()
-  setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
 }
 teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
 

@@ -11,10 +11,7 @@ setup_file() {
 
 setup() {
   requires_root
-  R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)
-  # Where setpriv cannot apply a filter, a run needs --seccomp unconfined (it fails closed).
-  SECCOMP=()
-  setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
+  run_fixtures
 }
 teardown() {
   [ "$(id -u)" = 0 ] || return 0
