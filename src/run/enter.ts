@@ -9,9 +9,9 @@
 //  - no host binary looks a name up (NSS would load the box's libraries): ids are numeric (+N);
 //  - the box's own processes cannot reach the chain through /proc/PID/{root,exe,fd}: until
 //    setpriv execs chroot, the chain holds capabilities the box lacks (ptrace access needs the
-//    target's set to be a subset); from that exec on, its real uid differs from its effective
-//    uid, which makes the kernel mark it non-dumpable (and its loader run in secure mode), until
-//    chroot has entered the box and taken the box's ids;
+//    target's set to be a subset); at that exec its real gid differs from its effective gid,
+//    which makes the kernel mark chroot non-dumpable (and its loader run in secure mode), until
+//    chroot has entered the box and taken the box's ids, and the next exec is the box's;
 //  - the command gets a session of its own (setsid): the user's terminal is never its
 //    controlling tty, so TIOCSTI cannot type into the user's shell.
 import { BOX, BOX_NAMESPACES } from '../box/box.js';
@@ -36,6 +36,9 @@ export interface Entry {
   chroot: string;
 }
 
+/** The box's root as its init sees it: where the chain goes before its chroot to '.'. */
+const BOX_ROOT = `/proc/${BOX}/root`;
+
 /** The bounding set as setpriv(1) takes it. */
 export const boundingSet = (caps: string[]): string => ['-all', ...caps.map((c) => `+${c.replace(/^cap_/, '')}`)].join(',');
 
@@ -49,7 +52,7 @@ const CLOSE_FDS = ['bash', '-c', 'for f in /proc/self/fd/*; do n=${f##*/}; case 
  * image's PATH here: busybox's env would otherwise run its own applet of that name (sh, ls ...)
  * instead of the image's program. Then env -i sets exactly the entries and execs the command.
  */
-const inBoxScript = (nnp: boolean): string => [
+const IN_BOX_SCRIPT = [
   'cd -- "$1" || exit 125',
   'n=$2; shift 2',
   'path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; i=0',
@@ -60,18 +63,18 @@ const inBoxScript = (nnp: boolean): string => [
   '  set -- "$@" "$a"; i=$((i+1))',
   'done',
   'shift $i',
-  `exec /.boxlab/busybox ${nnp ? 'setpriv --nnp /.boxlab/busybox ' : ''}env -i -- "$@"`,
+  'exec /.boxlab/busybox env -i -- "$@"',
 ].join('\n');
 
-/** A real uid other than root's, mapped in the box's user namespace (there is none with a map of one id). */
-function otherRealUid(spec: Entry['spec']): number | undefined {
+/** A real gid other than root's, mapped in the box's user namespace (there is none with a map of one id). */
+function otherRealGid(spec: Entry['spec']): number | undefined {
   if (!spec.userns) return 65534;
   return spec.userns.size > 1 ? Math.min(65534, spec.userns.size - 1) : undefined;
 }
 
 export function enterBox(e: Entry): Cmd {
-  const { host, inner, dataFrom } = chain(e, `/proc/${BOX}/root`);
-  const c: Cmd = { file: 'nsenter', args: [...host, ...inner], dataFrom: host.length + dataFrom };
+  const { host, inner, dataFrom } = chain(e);
+  const c: Cmd = { file: 'nsenter', args: [...host, `--chdir=${BOX_ROOT}`, ...inner], dataFrom: host.length + 1 + dataFrom };
   return e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c;
 }
 
@@ -81,7 +84,7 @@ export function enterBox(e: Entry): Cmd {
  * holds no value of the box's environment. `text` goes into `file`; the box's PID is $1.
  */
 export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: string } {
-  const { host, inner, dataFrom } = chain(e, `/proc/${BOX}/root`);
+  const { host, inner, dataFrom } = chain(e);
   // The file runs after env -i: the script's variables are not there. Each one our words
   // name is passed as a positional parameter ($1, $2 ...) instead.
   const vars: string[] = [];
@@ -92,38 +95,39 @@ export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: strin
     return `"${parts.map((p, i) => (i % 2 ? `\${${(vars.includes(p) ? vars : (vars.push(p), vars)).indexOf(p) + 1}}` : p.replace(/[$`\\"]/g, (ch) => `\\${ch}`))).join('')}"`;
   };
   const words = inner.map((w, i) => (i < dataFrom ? ours(w) : dataWord(w)));
+  const cd = `cd ${ours(BOX_ROOT)} || exit 125\n`;
   const c: Cmd = { file: 'nsenter', args: [...host, 'sh', file, ...vars.map((v) => `\${${v}}`)] };
-  return { cmd: e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c, text: `exec ${words.join(' ')}\n` };
+  return { cmd: e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c, text: `${cd}exec ${words.join(' ')}\n` };
 }
 
 /** nsenter's arguments up to the empty environment; then the host hops and the box's part. */
-function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; dataFrom: number } {
+function chain(e: Entry): { host: string[]; inner: string[]; dataFrom: number } {
   const { spec } = e;
-  // A real uid other than root's makes the kernel mark the chain non-dumpable, but only
-  // without no_new_privs at the exec of chroot: with it, Linux 6.12 resets the effective uid
-  // to the real one, and the chain is no longer root. util-linux's setpriv sets
-  // no_new_privs with a seccomp filter, so with a filter the trick is not used (SECURITY.md:
-  // a known gap for boxlab exec); without one, no_new_privs is set in the box instead, by
-  // busybox's setpriv, after chroot.
-  const ruid = e.seccompFile ? undefined : otherRealUid(spec);
-  const nnpInBox = spec.noNewPrivs && !e.seccompFile && ruid !== undefined;
+  // A real gid other than root's: the kernel decides dumpability at exec from the caller's ids,
+  // and a real gid that differs from the effective one marks chroot non-dumpable. (Not the real
+  // uid: under no_new_privs, which util-linux's setpriv sets with a seccomp filter, Linux 6.12
+  // resets the effective ids to the real ones at exec, and chroot would no longer be root; the
+  // gid it resets does no harm, chroot sets the box's own.)
+  const rgid = otherRealGid(spec);
   const setpriv = [
     'setpriv',
-    ...(ruid !== undefined ? [`--ruid=${ruid}`] : []),
-    ...((spec.noNewPrivs && !nnpInBox) || e.seccompFile ? ['--no-new-privs'] : []),
+    ...(rgid !== undefined ? [`--rgid=${rgid}`, '--clear-groups'] : []),
+    ...(spec.noNewPrivs || e.seccompFile ? ['--no-new-privs'] : []),
     '--inh-caps=-all',
     `--bounding-set=${boundingSet(spec.caps)}`,
     ...(e.seccompFile ? [`--seccomp-filter=${e.seccompFile}`] : []),
   ];
-  // +N: numeric ids, never a name to look up; always given, so that root's real uid is root again.
+  // +N: numeric ids, never a name to look up; always given, so that root's real gid is root's again.
   const { uid, gid } = spec.user;
-  const chroot = [e.chroot, `--userspec=+${uid}:+${gid}`, `--groups=+${[gid, ...(spec.user.additionalGids ?? [])].join(',+')}`, boxRoot];
+  // '.': the chain went into the box's root (BOX_ROOT) while it still held every capability.
+  // chroot itself may not open /proc/BOX/root: with its gid reset (above), another process's
+  // /proc links need CAP_SYS_PTRACE.
+  const chroot = [e.chroot, `--userspec=+${uid}:+${gid}`, `--groups=+${[gid, ...(spec.user.additionalGids ?? [])].join(',+')}`, '.'];
   // In the box: the working directory, the command's path, then exactly the box's environment.
   const prog = e.args[0] ?? '';
   const direct = spec.cwd === '/' && prog.includes('/');
-  const inDir = direct ? [] : [BOX_BUSYBOX, 'sh', '-c', inBoxScript(nnpInBox), 'sh', spec.cwd, String(spec.env.length)];
-  const nnp = nnpInBox ? [BOX_BUSYBOX, 'setpriv', '--nnp'] : [];
-  const inBox = [...inDir, ...(direct ? [...nnp, BOX_BUSYBOX, 'env', '-i', '--'] : []), ...spec.env, ...e.args];
+  const inDir = direct ? [] : [BOX_BUSYBOX, 'sh', '-c', IN_BOX_SCRIPT, 'sh', spec.cwd, String(spec.env.length)];
+  const inBox = [...inDir, ...(direct ? [BOX_BUSYBOX, 'env', '-i', '--'] : []), ...spec.env, ...e.args];
   // The user namespace last, by a second nsenter (which takes uid and gid 0 there): until
   // then the chain is host root, which can read the root-only payload file.
   const host = [
@@ -135,5 +139,5 @@ function chain(e: Entry, boxRoot: string): { host: string[]; inner: string[]; da
   ];
   const inner = [...(spec.userns ? ['nsenter', `--user=/proc/${BOX}/ns/user`] : []), ...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
   // The data starts at the working directory, if any, else at the first env entry.
-  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 2 : nnp.length + 4) };
+  return { host, inner: [...inner, ...inBox], dataFrom: inner.length + (inDir.length ? inDir.length - 2 : 4) };
 }

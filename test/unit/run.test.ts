@@ -131,18 +131,18 @@ describe('the plan and its script', () => {
     expect(without.warnings).toEqual([expect.stringMatching(/^seccomp: this host's setpriv .* cannot apply a filter/)]);
   });
 
-  it("the payload: host hops with no environment, its own session, a real uid not root's until chroot, numeric ids, the box's env set in the box", () => {
+  it("the payload: host hops with no environment, its own session, a real gid not root's until chroot, numeric ids, the box's env set in the box", () => {
     const p = planRun(spec(), host()).payload;
     const args = p.args.join(' ');
-    // Without a filter: a real uid not root's until chroot, no_new_privs set in the box.
-    expect(args).toMatch(/ env -i --default-signal=INT,QUIT setsid --wait setpriv --ruid=65534 --inh-caps=-all --bounding-set=-all,\+chown/);
-    expect(args).toMatch(/ \/usr\/sbin\/chroot --userspec=\+0:\+0 --groups=\+0 \/proc\/\$\{BOX\}\/root \/\.boxlab\/busybox setpriv --nnp \/\.boxlab\/busybox env -i -- PATH=\S+ \/bin\/true$/);
-    // With one: util-linux's setpriv sets no_new_privs itself, and the real uid stays root's.
+    // A real gid not root's until chroot: the kernel marks chroot non-dumpable.
+    expect(args).toMatch(/ env -i --default-signal=INT,QUIT --chdir=\/proc\/\$\{BOX\}\/root setsid --wait setpriv --rgid=65534 --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all,\+chown/);
+    expect(args).toMatch(/ \/usr\/sbin\/chroot --userspec=\+0:\+0 --groups=\+0 \. \/\.boxlab\/busybox env -i -- PATH=\S+ \/bin\/true$/);
+    // The same with a seccomp filter (under its no_new_privs the gid is reset at exec, not root's uid).
     const filtered = planRun(spec(), host({ setprivSeccomp: true, seccompBpf: 'AAAA' })).payload.args.join(' ');
-    expect(filtered).toMatch(/ setsid --wait setpriv --no-new-privs --inh-caps=-all --bounding-set=\S+ --seccomp-filter=\S+ \/usr\/sbin\/chroot .* \/\.boxlab\/busybox env -i -- /);
+    expect(filtered).toMatch(/ setsid --wait setpriv --rgid=65534 --clear-groups --no-new-privs --inh-caps=-all --bounding-set=\S+ --seccomp-filter=\S+ \/usr\/sbin\/chroot .* \/\.boxlab\/busybox env -i -- /);
     expect(args).not.toContain('+mknod');
     // Nothing from outside before the chroot: the image's env and command are data after it.
-    expect(p.args.indexOf('/proc/${BOX}/root')).toBeLessThan(p.dataFrom!);
+    expect(p.args.indexOf('/usr/sbin/chroot') + 3).toBeLessThan(p.dataFrom!);
   });
 
   it('a value from outside is data in the script: no placeholder, no expansion, whatever it holds', () => {
@@ -190,7 +190,7 @@ describe('--userns', () => {
     expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
     expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL sh -c .* parent-check \$\{HOST_PID\} unshare --mount/);
     // The user namespace last, by a second nsenter, once the payload file is read as host root.
-    expect(plan.payload.args.join(' ')).toMatch(/^--target \$\{BOX\} --mount .* env -i --default-signal=INT,QUIT nsenter --user=\/proc\/\$\{BOX\}\/ns\/user setsid --wait setpriv/);
+    expect(plan.payload.args.join(' ')).toMatch(/^--target \$\{BOX\} --mount .* env -i --default-signal=INT,QUIT --chdir=\S+ nsenter --user=\/proc\/\$\{BOX\}\/ns\/user setsid --wait setpriv/);
     expect(run('work').find((c) => c!.stdin?.includes('boxlab-dev'))!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
     execFileSync('bash', ['-n'], { input: runScript(plan, { invocation: 'boxlab run --userns', commented: true }) });
   });
@@ -299,7 +299,7 @@ describe('found in review', () => {
     const text = plan.payloadFile!.text;
     expect(text).not.toMatch(/\$\{[A-Z_]/);
     expect(text).toContain('"--seccomp-filter=${1}/seccomp.bpf"');
-    expect(text).toContain('"/proc/${2}/root"');
+    expect(text).toMatch(/^cd "\/proc\/\$\{2\}\/root" \|\| exit 125\nexec /);
     expect(plan.payload.args.slice(-3)).toEqual(['${WORK}/payload.sh', '${WORK}', '${BOX}']);
   });
 
