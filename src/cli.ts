@@ -14,6 +14,12 @@ const USAGE = `usage: boxlab <command> [flags]
       --pace MS   wait MS milliseconds before each step (live demos)
       --rootless  lesson 6: the same lesson driven as an unprivileged uid
       --registry 127.0.0.1:PORT   lesson 11: pull from a local registry (scripts/registry.sh start)
+  practice <N> [flags]     do lesson N's exercises yourself; the kernel says when it worked
+      --exercise ID          start at (or, with --attempt, grade) one exercise
+      --attempt FILE         grade a bash file in the exercise's prepared state (exit 0/1)
+      --solutions            print every exercise with hints and solutions
+      --self-test            prove every exercise both ways (N optional: all lessons)
+      --json FILE            append events (exercise, hint, check, solved) as JSON lines
   lessons                  the curriculum and your progress
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host
@@ -38,6 +44,7 @@ type Handler = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Handler> = {
   lesson: async (argv) => (await import('./commands/lesson.js')).lessonCommand(argv),
   lessons: async (argv) => (await import('./commands/lessons.js')).lessonsCommand(argv),
+  practice: async (argv) => (await import('./commands/practice.js')).practiceCommand(argv),
   doctor: async (argv) => (await import('./commands/doctor.js')).doctorCommand(argv),
   reset: async (argv) => (await import('./commands/reset.js')).resetCommand(argv),
   lint: async (argv) => (await import('./commands/lint.js')).lintCommand(argv),

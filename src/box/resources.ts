@@ -2,7 +2,7 @@
 // `boxlab reset` and the --script output.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Cmd } from '../shell/cmd.js';
-import { killPid, removeTree } from '../shell/coreutils.js';
+import { killPid, removeTree, writeFile } from '../shell/coreutils.js';
 import { umount } from '../shell/mount.js';
 import { deleteLink, removeBridgeIfUnused } from '../shell/ip.js';
 import { removeShm } from '../shell/ipc.js';
@@ -29,12 +29,14 @@ export function teardown(r: Resource): Cmd[] {
   if ('link' in r) return [r.ifUnused ? removeBridgeIfUnused(r.link) : deleteLink(r.link)];
   if ('cgroup' in r) return [removeCgroup(r.cgroup)];
   if ('shm' in r) return [removeShm(`\${${r.shm}}`)];
+  if ('restore' in r) return [writeFile(r.restore, `\${${r.saved}}`)];
   return [killPid('KILL', `\${${r.process}}`)];
 }
 
 export function hostTeardown(r: HostResource): Cmd[] {
   if ('process' in r) return [killPid('KILL', String(r.process))];
   if ('shm' in r) return [removeShm(String(r.shm))];
+  if ('restore' in r) return [writeFile(r.restore, r.content)];
   return teardown(r);
 }
 
@@ -44,6 +46,7 @@ export function describe(r: HostResource | Resource): string {
   if ('link' in r) return `network link ${r.link}`;
   if ('cgroup' in r) return `cgroup ${r.cgroup}`;
   if ('shm' in r) return `shared memory segment ${r.shm}`;
+  if ('restore' in r) return `the text of ${r.restore}`;
   return `process ${r.process}`;
 }
 
@@ -61,6 +64,8 @@ export function isPresent(r: HostResource): boolean {
   if ('link' in r) return existsSync(`/sys/class/net/${r.link}`);
   if ('cgroup' in r) return existsSync(r.cgroup);
   if ('shm' in r) return shmIds().includes(r.shm);
+  // Present while it differs from what was kept: undone by writing it back.
+  if ('restore' in r) return readText(r.restore).replace(/\n$/, '') !== r.content;
   return isSameLiveProcess(r.process, r.startTime);
 }
 

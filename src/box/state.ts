@@ -25,7 +25,8 @@ export type HostResource =
   | { process: number; startTime: string }
   | { shm: number }
   | { link: string; ifUnused?: boolean }
-  | { cgroup: string };
+  | { cgroup: string }
+  | { restore: string; content: string };
 
 export interface RunState {
   runId: string;

@@ -50,25 +50,9 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const planOnly = Boolean(f['dry-run'] || f.script);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
 
-  // A dry run shows the real cache path when it can, and needs no busybox when it cannot.
-  const found = findBusybox();
-  const usable = found !== undefined && !isDynamicElf(found);
-  if (!usable && (!planOnly || f.script)) {
-    throw new EnvError(found ? `${found} is dynamically linked: apt-get install busybox-static` : 'busybox not found: apt-get install busybox-static');
-  }
-  const busybox = found ?? '/bin/busybox';
-  const cache = usable ? busyboxCacheDir(busybox) : `${CACHE_ROOT}/rootfs/busybox`;
-  const vars = workspaceVars(randomBytes(4).toString('hex'), { CACHE_DIR: dirname(cache), ROOTFS_CACHE: cache, BUSYBOX: busybox, IMAGES: `${CACHE_ROOT}/images`, ...(f.registry ? { REGISTRY: f.registry } : {}) });
+  const vars = lessonVars(planOnly && !f.script, f.registry);
 
-  if (!planOnly) {
-    if (process.geteuid?.() !== 0) throw new EnvError(`lesson ${lesson.number} changes the kernel's state and needs root: sudo npm run lesson ${lesson.number}`);
-    const { steps } = await plan(lesson, loadByNumber);
-    const missing = missingTools(hostTools(steps.map((p) => p.step)));
-    if (missing.length) throw new EnvError(`missing tool: ${missing.join(', ')} (boxlab doctor says what to install)`);
-    const stale = readStates().filter(({ state }) => !isSameLiveProcess(state.owner, state.ownerStart));
-    if (stale.length) process.stderr.write(`boxlab: ${stale.length} earlier run(s) left things on this host; \`boxlab reset\` removes them\n`);
-    await guardHost(Boolean(f.yes) || !interactive);
-  }
+  if (!planOnly) await hostReady(lesson, `npm run lesson ${lesson.number}`, Boolean(f.yes) || !interactive);
 
   const show = await formatter(f, entry.number);
   // While the learner's shell runs in the box, Ctrl-C belongs to that shell, not to us.
@@ -96,6 +80,30 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
   }
+}
+
+/** A run's variables: its workspace, the busybox and the caches. `dryRun`: no busybox needed. */
+export function lessonVars(dryRun: boolean, registry?: string): Record<string, string> {
+  // A dry run shows the real cache path when it can, and needs no busybox when it cannot.
+  const found = findBusybox();
+  const usable = found !== undefined && !isDynamicElf(found);
+  if (!usable && !dryRun) {
+    throw new EnvError(found ? `${found} is dynamically linked: apt-get install busybox-static` : 'busybox not found: apt-get install busybox-static');
+  }
+  const busybox = found ?? '/bin/busybox';
+  const cache = usable ? busyboxCacheDir(busybox) : `${CACHE_ROOT}/rootfs/busybox`;
+  return workspaceVars(randomBytes(4).toString('hex'), { CACHE_DIR: dirname(cache), ROOTFS_CACHE: cache, BUSYBOX: busybox, IMAGES: `${CACHE_ROOT}/images`, ...(registry ? { REGISTRY: registry } : {}) });
+}
+
+/** Before a real run: root, the tools its steps call, a word on leftovers, the host's consent. */
+export async function hostReady(lesson: Lesson, again: string, answered: boolean): Promise<void> {
+  if (process.geteuid?.() !== 0) throw new EnvError(`lesson ${lesson.number} changes the kernel's state and needs root: sudo ${again}`);
+  const { steps } = await plan(lesson, loadByNumber);
+  const missing = missingTools(hostTools(steps.map((p) => p.step)));
+  if (missing.length) throw new EnvError(`missing tool: ${missing.join(', ')} (boxlab doctor says what to install)`);
+  const stale = readStates().filter(({ state }) => !isSameLiveProcess(state.owner, state.ownerStart));
+  if (stale.length) process.stderr.write(`boxlab: ${stale.length} earlier run(s) left things on this host; \`boxlab reset\` removes them\n`);
+  await guardHost(answered);
 }
 
 async function formatter(f: { json?: boolean; script?: boolean }, n: number): Promise<Emit> {

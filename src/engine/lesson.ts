@@ -61,7 +61,8 @@ export type Resource =
   | { process: string } // the variable holding a PID to SIGKILL
   | { shm: string } // the variable holding a SysV shared memory id, removed with ipcrm
   | { link: string; ifUnused?: boolean } // a host network link (veth, bridge), deleted with ip link del; a shared bridge only once no port is left
-  | { cgroup: string }; // a cgroup directory: its processes killed, then removed
+  | { cgroup: string } // a cgroup directory: its processes killed, then removed
+  | { restore: string; saved: string }; // a host file (a sysctl, a cgroup's release_agent): its text is kept in variable `saved` before the step, and written back
 
 /** A path that exists only where the feature does (/proc/self/ns/time), or a command that
  *  succeeds only where it does (setpriv knowing --seccomp-filter). */

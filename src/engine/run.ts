@@ -6,7 +6,7 @@ import { fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/
 import type { Runner } from '../shell/runner.js';
 import { processStartTime } from '../kernel/proc.js';
 import type { HostResource, StateFile } from '../box/state.js';
-import { resourceVar, teardown } from '../box/resources.js';
+import { readText, resourceVar, teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
 import { describeFact, judge, readFact } from './facts.js';
@@ -34,6 +34,10 @@ export interface RunOptions {
   isPresent?: (r: HostResource) => boolean;
   /** Wait this long before each step of the lesson (--pace: demos in slow motion, interrupt tests). */
   paceMs?: number;
+  /** Runs once every step has passed, before anything is undone (practice mode's exercise). */
+  session?: (vars: Vars) => Promise<void>;
+  /** Every step quiet, as a replay is (practice mode prepares an exercise's state). */
+  quiet?: boolean;
 }
 
 export interface Outcome {
@@ -76,6 +80,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const vars: Record<string, string> = { ...o.vars };
   const cleanup = new CleanupStack();
   const { replays, steps } = await plan(lesson, o.load);
+  if (o.quiet) for (const p of steps) p.quiet = true;
   const total = lesson.steps.length;
   o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars } });
   for (const dep of replays) {
@@ -99,6 +104,8 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     const exited = new Map<string, Promise<unknown>>();
     const entries = (step.creates ?? []).map((resource) => {
       o.emit({ type: 'resource', resource, teardown: teardown(resource), quiet });
+      // A file to restore: its text now, before anything in the step can change it.
+      if ('restore' in resource && !o.dryRun) vars[resource.saved] = readText(fill(resource.restore, vars)).replace(/\n$/, '');
       const host = o.dryRun ? undefined : hostNow(resource, vars);
       if (host) o.state?.add(host); // written down before the command that creates it runs
       return cleanup.push({ resource, host, quiet });
@@ -162,6 +169,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell } });
       await o.runner.attach(sh);
     }
+    if (outcome.ok && o.session && !o.dryRun && !interrupted()) await o.session(vars);
   } catch (e) {
     if (!(e instanceof StepFailed)) throw e;
     outcome = { ok: false, code: e.code, reason: e.message };
@@ -182,6 +190,7 @@ function hostNow(r: Resource, vars: Vars): HostResource | undefined {
   if ('mount' in r) return { mount: fill(r.mount, vars) };
   if ('link' in r) return { link: fill(r.link, vars) };
   if ('cgroup' in r) return { cgroup: fill(r.cgroup, vars) };
+  if ('restore' in r) return { restore: fill(r.restore, vars), content: vars[r.saved] ?? '' };
   return undefined;
 }
 

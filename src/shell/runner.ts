@@ -28,6 +28,9 @@ export interface Runner {
   start(c: Cmd): Promise<Started>;
   /** Run with the terminal attached (an interactive shell); resolves to the exit code. */
   attach(c: Cmd): Promise<number>;
+  /** The same, with `env` added and a conversation on its fd 3 (a socket): each line it writes
+   *  there is answered with the line `answer` gives (practice mode's prompt hook). */
+  converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>): Promise<number>;
   /** Total milliseconds spent inside spawned tools (for the benchmark). */
   toolMs: number;
 }
@@ -122,6 +125,37 @@ export class RealRunner implements Runner {
     const r = await execa(c.file, c.args, { reject: false, stdio: 'inherit', cwd: '/' });
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
+
+  async converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>): Promise<number> {
+    const t0 = performance.now();
+    // Marked as start() marks: a learner's shell and everything it starts die with the run,
+    // or at `boxlab reset` once the run is gone.
+    const child = spawn(c.file, c.args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'], cwd: '/', env: withMark({ ...process.env, ...env }, this.runId) });
+    const sock = child.stdio[3] as import('node:stream').Duplex | null;
+    let buffered = '';
+    let queue = Promise.resolve();
+    sock?.on('data', (d: Buffer) => {
+      buffered += d.toString('utf8');
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        // One question at a time, answered in order.
+        queue = queue.then(async () => {
+          const reply = await answer(line).catch((e: unknown) => `error ${e instanceof Error ? e.message : String(e)}`);
+          if (!sock.destroyed) sock.write(`${reply.replace(/\n/g, ' ')}\n`);
+        });
+      }
+    });
+    sock?.on('error', () => undefined); // the shell went away mid-answer
+    const code = await new Promise<number>((resolve) => {
+      child.on('error', () => resolve(127));
+      child.on('exit', (n, signal) => resolve(n ?? 128 + (signal ? os.signals[signal] : 0)));
+    });
+    await queue;
+    sock?.destroy();
+    this.toolMs += performance.now() - t0;
+    return code;
+  }
 }
 
 export class SpawnError extends Error {
@@ -162,6 +196,10 @@ export class RecordingRunner implements Runner {
   }
 
   async attach(c: Cmd): Promise<number> {
+    return this.answer(c).code;
+  }
+
+  async converse(c: Cmd): Promise<number> {
     return this.answer(c).code;
   }
 }

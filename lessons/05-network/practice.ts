@@ -1,0 +1,6 @@
+import { definePractice } from '../../src/engine/exercise.js';
+
+export default definePractice({
+  lesson: 5,
+  exercises: [],
+});

@@ -1,0 +1,19 @@
+// The exercises of each lesson (practice mode), by lesson number. Static imports, as lessons.
+import type { Practice } from '../src/engine/exercise.js';
+import practice1 from './01-chroot/practice.js';
+import practice2 from './02-mount-pivot-root/practice.js';
+import practice3 from './03-pid/practice.js';
+import practice4 from './04-uts-ipc-time/practice.js';
+import practice5 from './05-network/practice.js';
+import practice6 from './06-user/practice.js';
+import practice7 from './07-capabilities/practice.js';
+import practice8 from './08-seccomp/practice.js';
+import practice9 from './09-cgroups/practice.js';
+import practice10 from './10-overlayfs/practice.js';
+import practice11 from './11-images/practice.js';
+import practice12 from './12-container/practice.js';
+
+/** Lessons with at least one exercise. */
+export const PRACTICE: Record<number, Practice> = Object.fromEntries([practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12].filter((p) => p.exercises.length > 0).map((p) => [p.lesson, p]));
+
+export const practiceFor = (n: number): Practice | undefined => PRACTICE[n];

@@ -1,0 +1,109 @@
+// The learner's shell for one exercise: bash on the host with the exercise's variables, whose
+// prompt hook asks boxlab (on fd 3) to read the kernel's facts again after every command.
+import chalk from 'chalk';
+import type { Vars } from '../shell/cmd.js';
+import type { Runner } from '../shell/runner.js';
+import type { Exercise } from '../engine/exercise.js';
+import { exports, privateFile, verify, type CheckLine } from '../engine/practice.js';
+import { rmSync } from 'node:fs';
+
+export type Ending = 'solved' | 'skipped' | 'left';
+
+export interface ShellEvents {
+  hint(level: number): void;
+  check(ok: boolean, lines: CheckLine[]): void;
+  solved(): void;
+}
+
+/** The bash the learner types into. Functions talk to boxlab on fd 3; answers come back on it. */
+export function rcFile(vars: Vars, label: string): string {
+  return [
+    exports(vars),
+    '__boxlab() { printf "%s\\n" "$1" >&3 2>/dev/null && IFS= read -r __boxlab_reply <&3; }',
+    'check() { __boxlab check; }',
+    'hint() { __boxlab hint; }',
+    'goal() { __boxlab goal; }',
+    'solution() {',
+    '  __boxlab solution',
+    '  if [ "$__boxlab_reply" = confirm ]; then',
+    '    local a; read -r -p "No hint taken yet. Show the solution anyway? [y/N] " a',
+    '    [ "$a" = y ] && __boxlab solution!',
+    '  fi',
+    '}',
+    'next() { __boxlab next; [ "$__boxlab_reply" = next ] && exit 0; }',
+    'skip() { __boxlab skip; exit 0; }',
+    'PROMPT_COMMAND=\'__boxlab prompt; [ "$__boxlab_reply" = next ] && exit 0\'',
+    `PS1=${quoteForBash(`\\[\\e[1;36m\\][${label}]\\[\\e[0m\\] \\w# `)}`,
+    'cd "${WORK:-/}" 2>/dev/null || cd /',
+    '',
+  ].join('\n');
+}
+
+const quoteForBash = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function evidenceLines(lines: CheckLine[]): string[] {
+  return lines.map((l) =>
+    l.ok
+      ? `  ${chalk.green('✓')} ${l.title}\n      ${chalk.dim(l.source)} → ${oneLine(l.actual)}`
+      : `  ${chalk.red('✗')} ${l.title}\n      ${chalk.dim(l.source)} → ${oneLine(l.actual) || '(nothing)'}; still differs: wanted ${oneLine(l.expected) || '(something)'}`,
+  );
+}
+const oneLine = (s: string): string => {
+  const first = s.split('\n').find((l) => l.trim()) ?? '';
+  return first.length > 90 ? `${first.slice(0, 87)}...` : first;
+};
+
+/**
+ * Open the shell and answer its questions until the learner leaves it: `next` once solved,
+ * `skip`, or exit/Ctrl-D. The checks run after every command the learner's prompt returns from.
+ */
+export async function exerciseShell(ex: Exercise, label: string, vars: Vars, runner: Runner, out: NodeJS.WritableStream, on: ShellEvents): Promise<Ending> {
+  const say = (...lines: string[]): void => void out.write(lines.join('\n') + '\n');
+  let solved = false;
+  let skipped = false;
+  let hints = 0;
+  let holding = -1;
+  const answer = async (q: string): Promise<string> => {
+    if (q === 'prompt' || q === 'check') {
+      const v = await verify(ex, vars, runner);
+      on.check(v.ok, v.lines);
+      const n = v.lines.filter((l) => l.ok).length;
+      if (v.ok && !solved) {
+        solved = true;
+        on.solved();
+        say('', chalk.green.bold(`✓ solved: ${ex.title}`), ...evidenceLines(v.lines), chalk.dim('  type next for the next exercise, or keep exploring'), '');
+        return 'solved';
+      }
+      if (q === 'check') say(...evidenceLines(v.lines));
+      else if (!v.ok && n !== holding) say(chalk.dim(`  · ${n} of ${v.lines.length} checks hold · check: what still differs · hint: a hint`));
+      holding = n;
+      return solved ? 'solved' : 'open';
+    }
+    if (q === 'goal') return say(chalk.bold(`Goal: ${ex.goal}`)), 'ok';
+    if (q === 'hint') {
+      if (hints < ex.hints.length) hints++;
+      on.hint(hints);
+      say(chalk.yellow(`Hint ${hints}/${ex.hints.length}: `) + ex.hints[hints - 1], ...(hints < ex.hints.length ? [chalk.dim('  hint again for a closer one')] : []));
+      return 'ok';
+    }
+    if (q === 'solution' && hints === 0) return 'confirm';
+    if (q === 'solution' || q === 'solution!') {
+      say(chalk.yellow('Solution:'), ...ex.solution.trim().split('\n').map((l) => `  ${l}`));
+      return 'ok';
+    }
+    if (q === 'next') {
+      if (solved) return 'next';
+      say(chalk.dim('  not solved yet: check says what still differs; skip moves on without it'));
+      return 'no';
+    }
+    if (q === 'skip') return (skipped = true), 'next';
+    return 'unknown';
+  };
+  const rc = privateFile(`practice-${vars.RUN_ID}.rc`, rcFile(vars, label));
+  try {
+    await runner.converse({ file: 'bash', args: ['--rcfile', rc, '-i'] }, { BOXLAB_EXERCISE: label }, answer);
+  } finally {
+    rmSync(rc, { force: true });
+  }
+  return solved ? 'solved' : skipped ? 'skipped' : 'left';
+}
