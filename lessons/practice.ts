@@ -13,7 +13,9 @@ import practice10 from './10-overlayfs/practice.js';
 import practice11 from './11-images/practice.js';
 import practice12 from './12-container/practice.js';
 
+export const ALL_PRACTICE: Practice[] = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12];
+
 /** Lessons with at least one exercise. */
-export const PRACTICE: Record<number, Practice> = Object.fromEntries([practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12].filter((p) => p.exercises.length > 0).map((p) => [p.lesson, p]));
+export const PRACTICE: Record<number, Practice> = Object.fromEntries(ALL_PRACTICE.filter((p) => p.exercises.length > 0).map((p) => [p.lesson, p]));
 
 export const practiceFor = (n: number): Practice | undefined => PRACTICE[n];

@@ -12,6 +12,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --json      one JSON event per line
       --shell     at the end, open a shell inside the box; clean up when it exits
       --pace MS   wait MS milliseconds before each step (live demos)
+      --quiz      predict what the kernel will say before some steps; keeps a score
       --rootless  lesson 6: the same lesson driven as an unprivileged uid
       --registry 127.0.0.1:PORT   lesson 11: pull from a local registry (scripts/registry.sh start)
   practice <N> [flags]     do lesson N's exercises yourself; the kernel says when it worked
@@ -21,6 +22,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --self-test            prove every exercise both ways (N optional: all lessons)
       --json FILE            append events (exercise, hint, check, solved) as JSON lines
   lessons                  the curriculum and your progress
+  progress [--json]        lessons passed and exercises solved (the learner behind sudo)
   doctor [--json]          is this host fit for the lessons?
   reset                    remove everything boxlab left on the host
   lint                     check every lesson's data and prose
@@ -44,6 +46,7 @@ type Handler = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Handler> = {
   lesson: async (argv) => (await import('./commands/lesson.js')).lessonCommand(argv),
   lessons: async (argv) => (await import('./commands/lessons.js')).lessonsCommand(argv),
+  progress: async (argv) => (await import('./commands/progress.js')).progressCommand(argv),
   practice: async (argv) => (await import('./commands/practice.js')).practiceCommand(argv),
   doctor: async (argv) => (await import('./commands/doctor.js')).doctorCommand(argv),
   reset: async (argv) => (await import('./commands/reset.js')).resetCommand(argv),

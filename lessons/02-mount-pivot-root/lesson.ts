@@ -34,6 +34,7 @@ export default defineLesson({
         { run: mkdirP(`${SHARED}/leak`, `${SHARED}/inner`) },
         { run: unshare({ ns: ['mount'], propagation: 'unchanged' }, 'mount', '-t', 'tmpfs', 'boxlab-leak', `${SHARED}/leak`) },
       ],
+      quiz: { question: 'The tmpfs is shared (it has a peer group). A mount made under it in a new mount namespace: will it appear on the host?', answer: 'yes', check: 'a mount made in the new namespace appeared on the host' },
       checks: [
         { title: 'the throwaway tmpfs is shared on the host (a peer group)', fact: { ...HOST_MOUNTS, grep: ` ${SHARED} ` }, contains: 'shared:' },
         { title: 'a mount made in the new namespace appeared on the host', fact: HOST_MOUNTS, contains: ` ${SHARED}/leak ` },
@@ -57,6 +58,7 @@ export default defineLesson({
       feature: { name: 'private mount propagation', syscalls: ['mount(2) MS_PRIVATE|MS_REC'], man: ['mount_namespaces(7)'] },
       breakIt: { demo: 'propagation-leak', role: 'defence' },
       actions: [{ run: hostToolInBox(['mount'], mountFs('tmpfs', 'boxlab-inner', `${SHARED}/inner`, 'size=1m')) }],
+      quiz: { question: 'A mount made inside the box\'s new mount namespace: will the host see it?', answer: 'no', check: 'the host does not' },
       checks: [
         { title: 'the box sees its new mount', fact: BOX_MOUNTS, contains: ` ${SHARED}/inner ` },
         { title: 'the host does not', fact: HOST_MOUNTS, lacks: ` ${SHARED}/inner ` },

@@ -54,6 +54,7 @@ export default defineLesson({
       breakIt: { demo: 'pid-visibility', role: 'defence' },
       creates: [{ process: 'HOST_SLEEPER2' }],
       actions: [hostSleeper('HOST_SLEEPER2'), { run: boxRun('/bin/kill', '-TERM', '${HOST_SLEEPER2}'), mayFail: true }],
+      quiz: { question: 'The box is told a host process\'s PID. Can kill -0 from inside the box reach it?', answer: 'no', check: 'kill from inside the box finds no such process' },
       checks: [
         { title: 'kill from inside the box finds no such process', fact: { status: boxRun('/bin/kill', '-0', '${HOST_SLEEPER2}') }, differs: '0' },
         { title: "the host's sleeper is alive", fact: { alive: '${HOST_SLEEPER2}' }, equals: 'yes' },
@@ -65,6 +66,7 @@ export default defineLesson({
       feature: { name: 'the PID namespace init', syscalls: ['kill(2)', 'sigaction(2)'], man: ['pid_namespaces(7)', 'signal(7)'] },
       actions: [{ run: boxRun('/bin/kill', '-TERM', '1') }, { run: boxRun('/bin/kill', '-KILL', '1') }],
       probes: [{ title: 'the signals PID 1 catches (a bit mask)', show: { file: `/proc/${BOX}/status`, grep: 'SigCgt' } }],
+      quiz: { question: 'SIGKILL sent to PID 1 from inside its own PID namespace: will the box\'s init survive it?', answer: 'yes', check: 'it survived SIGTERM and SIGKILL sent from inside the box' },
       checks: [
         { title: 'the box init catches no signal', fact: { file: `/proc/${BOX}/status`, grep: 'SigCgt' }, equals: 'SigCgt:\t0000000000000000' },
         { title: 'it survived SIGTERM and SIGKILL sent from inside the box', fact: { alive: BOX }, equals: 'yes' },

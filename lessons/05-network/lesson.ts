@@ -71,6 +71,7 @@ export default defineLesson({
         { run: hostToolInBoxMounts(mountFs('sysfs', 'sysfs', `/proc/${BOX}/root/sys`, 'ro', { noCanonicalize: true }), ['net']) },
       ],
       probes: [{ title: "the box's network devices (its /proc/net/dev)", show: BOX_NET_DEV }],
+      quiz: { question: 'A brand-new network namespace has a loopback device. Is it up?', answer: 'no', check: 'lo is down (IFF_UP not set in its flags)' },
       checks: [
         { title: 'the box has its own network namespace', fact: { link: `/proc/${BOX}/ns/net` }, differs: { link: '/proc/self/ns/net' } },
         { title: 'its only device is lo', fact: { out: boxRun('/bin/ls', '/sys/class/net') }, equals: 'lo' },

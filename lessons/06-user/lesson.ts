@@ -141,6 +141,7 @@ export default defineLesson({
         { childOf: 'UWORKER_NSENTER', pid: 'UWORKER', comm: 'sleep' },
       ],
       probes: [{ title: 'a process in the box, seen from inside', show: { out: inUbox('grep', '-E', '^(Uid|Gid|CapEff)', '/proc/self/status') } }],
+      quiz: { question: 'The host sees this worker as uid 100000. Inside its user namespace, is it root (uid 0)?', answer: 'yes', check: 'inside, the same kind of process is uid 0' },
       checks: [
         { title: 'from the host, the worker is uid 100000', fact: { file: '/proc/${UWORKER}/status', grep: 'Uid:' }, equals: 'Uid:\t100000\t100000\t100000\t100000' },
         { title: 'inside, the same kind of process is uid 0', fact: { out: inUbox('grep', '^Uid:', '/proc/self/status') }, equals: 'Uid:\t0\t0\t0\t0' },

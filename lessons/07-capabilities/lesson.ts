@@ -132,6 +132,7 @@ export default defineLesson({
         ...MASKED_DIRS.map((p): Action => ({ run: hostToolInBoxMounts(mountFs('tmpfs', 'boxlab-masked', inRoot(p), 'ro,size=0', asIs)) })),
         ...READ_ONLY.flatMap((p): Action[] => [{ run: hostToolInBoxMounts(bindMount(inRoot(p), inRoot(p), asIs)) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot(p), asIs)) }]),
       ],
+      quiz: { question: 'Root in the box, with /proc/sys mounted read-only: can sysctl -w change a kernel setting?', answer: 'no', check: 'the box cannot write a kernel setting' },
       checks: [
         ...MASKED_FILES.slice(0, 2).map((p) => ({ title: `${p} reads as empty in the box`, fact: { out: boxRun('/bin/wc', '-c', p) }, equals: `0 ${p}` })),
         ...MASKED_DIRS.slice(0, 1).map((p) => ({ title: `${p} is an empty read-only tmpfs in the box`, fact: { ...BOX_MOUNTS, grep: ` ${p} ` }, contains: 'boxlab-masked' })),

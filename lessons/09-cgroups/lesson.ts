@@ -93,6 +93,7 @@ const steps: Step[] = [
       { run: boxRun('/bin/rm', '-f', '/tmp/fill') },
     ],
     probes: [{ title: "the kernel's count of OOM kills in the group", show: { file: cg.oomFile(HOG) } }],
+    quiz: { question: 'A process in the box\'s memory cgroup goes over the limit and is OOM-killed. Does the box\'s init die with it?', answer: 'no', check: 'the box itself lives on' },
     checks: [
       { title: 'the kernel OOM-killed the writer once', fact: { file: cg.oomFile(HOG), grep: 'oom_kill ' }, equals: 'oom_kill 1' },
       { title: 'the box itself lives on', fact: { alive: BOX }, equals: 'yes' },

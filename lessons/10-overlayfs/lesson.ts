@@ -67,6 +67,7 @@ export default defineLesson({
       feature: { name: 'copy-up', syscalls: ['open(2) O_WRONLY on a lower file'], man: ['overlayfs (copy up)'] },
       actions: [{ run: inA('echo changed in box a > /etc/motd') }],
       probes: [{ title: 'the upper directory now', show: { out: cmd('find', A.upper) } }],
+      quiz: { question: 'The box changes /etc/motd, a file from a lower layer. Does the lower layer\'s copy change?', answer: 'no', check: 'the lower file is untouched' },
       checks: [
         { title: 'the changed file is in the upper directory', fact: { file: `${A.upper}/etc/motd` }, equals: 'changed in box a' },
         { title: 'the lower file is untouched', fact: { file: `${APP}/etc/motd` }, equals: MOTD },

@@ -8,7 +8,7 @@ import { RealRunner, RecordingRunner, type Runner } from '../shell/runner.js';
 import { runLesson, plan, type PauseAnswer, type Vars } from '../engine/run.js';
 import { workspaceVars } from '../engine/workspace.js';
 import type { Emit } from '../engine/events.js';
-import type { Lesson, Step } from '../engine/lesson.js';
+import type { Lesson, Quiz, Step } from '../engine/lesson.js';
 import { hostConfirmed, confirmHost, markPassed } from '../engine/progress.js';
 import { readStates, StateFile } from '../box/state.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
@@ -26,6 +26,7 @@ const FLAGS = {
   pace: { type: 'string' },
   rootless: { type: 'boolean' },
   registry: { type: 'string' },
+  quiz: { type: 'boolean' },
 } as const;
 
 export async function lessonCommand(argv: string[]): Promise<number> {
@@ -49,6 +50,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const lesson = await loadLesson(entry, variant);
   const planOnly = Boolean(f['dry-run'] || f.script);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
+  if (f.quiz && !interactive) throw new UsageError('--quiz asks you questions: run it in a terminal, without --yes, --json, --script or --dry-run');
 
   const vars = lessonVars(planOnly && !f.script, f.registry);
 
@@ -57,10 +59,13 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const show = await formatter(f, entry.number);
   // While the learner's shell runs in the box, Ctrl-C belongs to that shell, not to us.
   let shellOpen = false;
+  const quiz = f.quiz ? await quizKeeper() : undefined;
   const emit: Emit = (e) => {
     if (e.type === 'shell') shellOpen = true;
     if (e.type === 'cleanup' || e.type === 'end') shellOpen = false;
+    if (e.type === 'end') quiz?.score();
     show(e);
+    if (e.type === 'check') quiz?.answered(e.check.title, e.ok);
   };
   const runner: Runner = planOnly ? new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })) : await new RealRunner(vars.RUN_ID).ready();
   const ac = new AbortController();
@@ -71,7 +76,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   process.on('SIGHUP', onSignal);
   const state = planOnly ? undefined : new StateFile(vars.RUN_ID!);
   try {
-    const pause = interactive ? await pauser(lesson, Boolean(f.step), ac) : undefined;
+    const pause = interactive ? await pauser(lesson, Boolean(f.step), ac, quiz) : undefined;
     const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs });
     if (outcome.ok && !planOnly) markPassed(variant ? `${lesson.number}-${variant}` : String(lesson.number));
     return outcome.code;
@@ -130,7 +135,31 @@ async function guardHost(answered: boolean): Promise<void> {
 }
 
 /** Between steps: Enter to go on, or the instructor's menu with --step. */
-async function pauser(lesson: Lesson, menu: boolean, ac: AbortController): Promise<(s: Step, i: number, vars: Vars) => Promise<PauseAnswer>> {
+/** --quiz: the learner's prediction before a step, the kernel's answer from its check, a score. */
+async function quizKeeper() {
+  const chalk = (await import('chalk')).default;
+  let pending: { quiz: Quiz; predicted: string } | undefined;
+  let asked = 0;
+  let right = 0;
+  return {
+    predict(quiz: Quiz, predicted: string): void {
+      pending = { quiz, predicted };
+    },
+    answered(title: string, ok: boolean | undefined): void {
+      if (!pending || ok === undefined || title !== pending.quiz.check) return;
+      const kernel = ok ? pending.quiz.answer : pending.quiz.answer === 'yes' ? 'no' : 'yes';
+      asked++;
+      if (kernel === pending.predicted) right++;
+      process.stdout.write(`  ${kernel === pending.predicted ? chalk.green('✓ you predicted it') : chalk.yellow('✗ not what you predicted')}: ${pending.quiz.question} The kernel says ${chalk.bold(kernel)}.\n`);
+      pending = undefined;
+    },
+    score(): void {
+      if (asked) process.stdout.write(chalk.bold(`quiz: ${right} of ${asked} predictions right\n`));
+    },
+  };
+}
+
+async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?: Awaited<ReturnType<typeof quizKeeper>>): Promise<(s: Step, i: number, vars: Vars) => Promise<PauseAnswer>> {
   const { select } = await import('@inquirer/prompts');
   const chalk = (await import('chalk')).default;
   const { renderMarkdown } = await import('../report/markdown.js');
@@ -159,6 +188,15 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController): Promi
       } catch {
         ac.abort(); // Ctrl-C at the prompt: clean up as for SIGINT
         return 'quit';
+      }
+      if (answer === 'run' && quiz && step.quiz) {
+        try {
+          const predicted = await select({ message: `Predict: ${step.quiz.question}`, choices: [{ name: 'yes', value: 'yes' }, { name: 'no', value: 'no' }] }, { signal: ac.signal });
+          quiz.predict(step.quiz, predicted);
+        } catch {
+          ac.abort();
+          return 'quit';
+        }
       }
       if (answer !== 'explain') return answer as PauseAnswer;
       const style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: chalk.bold.underline };

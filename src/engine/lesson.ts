@@ -88,6 +88,17 @@ export interface Step {
   requires?: Requirement[];
   /** Replayed when a later lesson builds on this one. Default: true, except for break-its. */
   replay?: boolean;
+  /** --quiz: asked before the step; the kernel answers through the named check. */
+  quiz?: Quiz;
+}
+
+export interface Quiz {
+  /** A yes/no question the learner can predict. */
+  question: string;
+  /** The answer when the check named holds (the kernel's answer is the other one if it fails). */
+  answer: 'yes' | 'no';
+  /** The title of one of the step's checks. */
+  check: string;
 }
 
 export interface LessonDef {

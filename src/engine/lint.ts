@@ -4,6 +4,7 @@ import { placeholders, type Cmd } from '../shell/cmd.js';
 import type { Fact, Lesson, Resource, Step } from './lesson.js';
 import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
 import { WORKSPACE } from './workspace.js';
+import type { Practice } from './exercise.js';
 import { LINK_PREFIX, WORK_PARENT } from '../box/resources.js';
 import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
 
@@ -63,6 +64,7 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
         const d = dirOf(r) ?? ('cgroup' in r ? r.cgroup : undefined);
         if (d) dirs.push(d);
       }
+      for (const r of s.creates ?? []) if ('restore' in r) defined.add(r.saved);
       for (const a of s.actions) {
         if ('start' in a || 'childOf' in a) defined.add(a.pid);
         if ('capture' in a) for (const name of [a.capture, ...Object.keys(a.also ?? {})]) defined.add(name);
@@ -72,6 +74,7 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
       ids.add(s.id);
       if (!s.feature?.name || !s.feature.syscalls?.length || !s.feature.man?.length) at(s, 'needs a kernel feature with its syscalls and man pages');
       if (s.checks.length === 0) at(s, 'needs at least one check that proves it from kernel facts');
+      if (s.quiz && !s.checks.some((c) => c.title === s.quiz!.check)) at(s, `its quiz names the check '${s.quiz.check}', which the step does not have`);
       if (!l.prose.steps[s.id]) at(s, `the markdown has no "## ${s.id}" section`);
       for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(s, `uses \${${name}} before anything sets it`);
       lintCreates(s, dirs, (m) => at(s, m));
@@ -89,6 +92,63 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
     if (d.attack.length !== 1) problems.push(`break-it ${demo}: needs exactly one attack step, has ${d.attack.length}`);
     if (d.defence.length === 0) problems.push(`break-it ${demo}: the attack is never defended (no defence step)`);
     if (d.attack.length === 1 && d.defence.some((n) => n < d.attack[0]!)) problems.push(`break-it ${demo}: a defence comes before its attack`);
+  }
+  return problems;
+}
+
+/** Every exercise: a goal, checks, three hints and a solution; a start that exists; setup
+ *  that declares what it leaves; no variable used before the prepared run sets it. */
+export function lintPractice(practices: Practice[], lessons: Lesson[]): string[] {
+  const problems: string[] = [];
+  const byNumber = new Map<number, Lesson>();
+  for (const l of lessons) if (!byNumber.has(l.number)) byNumber.set(l.number, l);
+  for (const l of byNumber.values()) {
+    const n = practices.find((p) => p.lesson === l.number)?.exercises.length ?? 0;
+    if (n < 2) problems.push(`lesson ${l.number}: has ${n} exercise(s); practice needs two or more`);
+  }
+  for (const p of practices) {
+    const l = byNumber.get(p.lesson);
+    if (!l) {
+      problems.push(`practice for lesson ${p.lesson}: no such lesson`);
+      continue;
+    }
+    const ids = new Set<string>();
+    for (const ex of p.exercises) {
+      const at = (m: string): number => problems.push(`lesson ${p.lesson} exercise ${ex.id}: ${m}`);
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(ex.id)) at('its id must be lowercase words joined by -');
+      if (ids.has(ex.id)) at('duplicate exercise id');
+      ids.add(ex.id);
+      if (!ex.title.trim() || !ex.goal.trim()) at('needs a title and a goal');
+      if (ex.checks.length === 0) at('needs at least one check that reads a kernel fact');
+      if (ex.hints.length !== 3 || ex.hints.some((h) => !h.trim())) at('needs three hints: the concept, the tool, the command with a part left out');
+      else if (!ex.hints[2].includes('____')) at('its third hint is the command with one part left out as ____');
+      if (!ex.solution.trim()) at('needs a reference solution');
+      for (const [which, from, setup] of [['', ex.from, ex.setup ?? []], ['defended box: ', ex.defended?.from, ex.defended?.setup ?? []]] as const) {
+        if (which && !ex.defended) continue;
+        const i = from === undefined ? -1 : l.steps.findIndex((s) => s.id === from);
+        if (from !== undefined && i < 0) at(`${which}starts from step '${from}', which lesson ${l.number} does not have`);
+        const replayed = [...(l.buildsOn ?? []).flatMap((m) => collect(m, byNumber, new Set([l.number]))), ...l.steps.slice(0, i + 1).filter((s, j) => j === i || willReplay(s))];
+        const defined = new Set(PROVIDED_VARS);
+        const dirs: string[] = ['${CACHE_DIR}', CACHE_ROOT];
+        for (const s of [...replayed, ...setup]) {
+          for (const r of s.creates ?? []) {
+            const d = dirOf(r) ?? ('cgroup' in r ? r.cgroup : undefined);
+            if (d) dirs.push(d);
+            if ('restore' in r) defined.add(r.saved);
+          }
+          if (setup.includes(s)) {
+            for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(`${which}setup step ${s.id} uses \${${name}} before anything sets it`);
+            lintCreates(s, dirs, (m) => at(`${which}setup step ${s.id} ${m}`));
+          }
+          for (const a of s.actions) {
+            if ('start' in a || 'childOf' in a) defined.add(a.pid);
+            if ('capture' in a) for (const name of [a.capture, ...Object.keys(a.also ?? {})]) defined.add(name);
+          }
+        }
+        const checked = stepStrings({ id: ex.id, title: ex.title, feature: { name: '', syscalls: [], man: [] }, actions: [], checks: ex.checks });
+        for (const name of new Set(checked.flatMap(placeholders))) if (!defined.has(name)) at(`${which}a check uses \${${name}}, which the prepared run never sets`);
+      }
+    }
   }
   return problems;
 }
