@@ -13,10 +13,10 @@ import { runLesson } from '../engine/run.js';
 import type { Emit, Event } from '../engine/events.js';
 import type { Lesson } from '../engine/lesson.js';
 import type { Exercise } from '../engine/exercise.js';
-import { preparation, runAttempt, sweepLearner, verify, type CheckLine } from '../engine/practice.js';
+import { filesDir, preparation, runAttempt, sweepLearner, verify, type CheckLine } from '../engine/practice.js';
 import { exerciseKey, markSolved, readProgress } from '../engine/progress.js';
 import { StateFile } from '../box/state.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostReady, lessonVars } from './lesson.js';
 import { exerciseShell } from '../practice/shell.js';
 
@@ -88,7 +88,7 @@ interface Prepared {
  * Prepare an exercise's state quietly (or its defended box), run `inside` while it stands,
  * then sweep what the learner made and undo everything. Interrupts clean up as lessons do.
  */
-async function withPrepared(lesson: Lesson, ex: Exercise, o: { defended?: boolean; interactive: boolean }, inside: (vars: Record<string, string>, runner: Runner) => Promise<void>): Promise<Prepared> {
+async function withPrepared(lesson: Lesson, ex: Exercise, o: { defended?: boolean; interactive: boolean }, inside: (vars: Record<string, string>, runner: Runner, dir: string, signal: AbortSignal) => Promise<void>): Promise<Prepared> {
   const vars = lessonVars(false);
   const runner = await new RealRunner(vars.RUN_ID).ready();
   const prep = preparation(lesson, ex, o.defended);
@@ -120,15 +120,21 @@ async function withPrepared(lesson: Lesson, ex: Exercise, o: { defended?: boolea
       session: async (v) => {
         if (failure?.startsWith('skipped')) return;
         shellOpen = o.interactive;
+        // The learner's rc and attempts: recorded before it exists, so reset finds it.
+        const dir = filesDir(vars.RUN_ID!);
+        state.add({ dir });
+        mkdirSync(dir, { mode: 0o700 });
         try {
-          await inside(v as Record<string, string>, runner);
+          await inside(v as Record<string, string>, runner, dir, ac.signal);
         } finally {
           shellOpen = false;
           await sweepLearner(vars.RUN_ID!, vars.WORK, runner);
+          rmSync(dir, { recursive: true, force: true });
+          state.remove({ dir });
         }
       },
     });
-    if (!outcome.ok) return { ok: false, reason: outcome.code === 130 ? 'interrupted' : failure ?? outcome.reason };
+    if (!outcome.ok || ac.signal.aborted) return { ok: false, reason: outcome.code === 130 || ac.signal.aborted ? 'interrupted' : failure ?? outcome.reason };
     if (failure?.startsWith('skipped')) return { ok: false, reason: failure };
     return { ok: true };
   } finally {
@@ -158,10 +164,11 @@ async function grade(lesson: Lesson, ex: Exercise, text: string): Promise<number
   if (why) return say(`${lesson.number}/${ex.id}: skipped: ${why}`), 0;
   let result: { ok: boolean; lines: CheckLine[] } | undefined;
   let attempt = { code: 0, output: '' };
-  const prepared = await withPrepared(lesson, ex, { interactive: false }, async (vars, runner) => {
-    attempt = await runAttempt(text, vars, runner);
+  const prepared = await withPrepared(lesson, ex, { interactive: false }, async (vars, runner, dir, signal) => {
+    attempt = await runAttempt(text, vars, runner, dir, signal);
     result = await verify(ex, vars, runner);
   });
+  if (prepared.reason === 'interrupted') return 130;
   if (!prepared.ok || !result) throw new EnvError(`${lesson.number}/${ex.id}: ${prepared.reason ?? 'not prepared'}`);
   say(`${lesson.number}/${ex.id} ${ex.title}: ${result.ok ? chalk.green('the checks hold') : chalk.red('the checks do not hold')} (the attempt exited ${attempt.code})`);
   printLines(result.lines);
@@ -190,14 +197,15 @@ async function selfTest(numbers: number[]): Promise<number> {
         continue;
       }
       const problems: string[] = [];
-      const prepared = await withPrepared(lesson, ex, { interactive: false }, async (vars, runner) => {
+      const prepared = await withPrepared(lesson, ex, { interactive: false }, async (vars, runner, dir, signal) => {
         if ((await verify(ex, vars, runner)).ok) problems.push('the checks hold before the learner does anything');
-        await runAttempt('', vars, runner);
+        await runAttempt('', vars, runner, dir, signal);
         if ((await verify(ex, vars, runner)).ok) problems.push('an empty attempt passes');
-        const sol = await runAttempt(ex.solution, vars, runner);
+        const sol = await runAttempt(ex.solution, vars, runner, dir, signal);
         const v = await verify(ex, vars, runner);
         if (!v.ok) problems.push(`the solution fails: ${v.lines.filter((l) => !l.ok).map((l) => `${l.title} (got '${l.actual.split('\n')[0]}')`).join('; ')}${sol.output ? ` — it said: ${sol.output.split('\n').slice(-2).join(' | ')}` : ''}`);
       });
+      if (prepared.reason === 'interrupted') return 130;
       if (!prepared.ok) {
         if (prepared.reason?.startsWith('skipped')) {
           skipped++;
@@ -207,8 +215,8 @@ async function selfTest(numbers: number[]): Promise<number> {
         problems.push(prepared.reason ?? 'could not be prepared');
       }
       if (ex.defended && prepared.ok) {
-        const d = await withPrepared(lesson, ex, { defended: true, interactive: false }, async (vars, runner) => {
-          await runAttempt(ex.solution, vars, runner);
+        const d = await withPrepared(lesson, ex, { defended: true, interactive: false }, async (vars, runner, dir, signal) => {
+          await runAttempt(ex.solution, vars, runner, dir, signal);
           if ((await verify(ex, vars, runner)).ok) problems.push('the solution also works against the defended box');
         });
         if (!d.ok) problems.push(`defended box: ${d.reason}`);
@@ -243,19 +251,19 @@ async function session(lesson: Lesson, exercises: Exercise[], chosen: Exercise |
     say('', chalk.bold(`Exercise ${lesson.number}.${i + 1}/${exercises.length}: ${ex.title}`), `Goal: ${ex.goal}`, chalk.dim('preparing the box ...'));
     journal?.({ type: 'exercise', id: ex.id });
     let ending: string = 'left';
-    const prepared = await withPrepared(lesson, ex, { interactive: true }, async (vars, runner) => {
+    const prepared = await withPrepared(lesson, ex, { interactive: true }, async (vars, runner, dir, signal) => {
       say(
         chalk.dim(`ready. A shell on the host as root, in ${vars.WORK ?? '/'}; $BOX, $WORK, $ROOTFS and the lesson's other variables are set (env | grep -E '^[A-Z_]+=' shows them).`),
         chalk.dim('When you leave, boxlab ends every process started from this shell and unmounts what is under $WORK; anything else you change on the host is yours to undo.'),
       );
-      ending = await exerciseShell(ex, label, vars, runner, process.stdout, {
+      ending = await exerciseShell(ex, label, vars, runner, dir, process.stdout, {
         hint: (level) => journal?.({ type: 'hint', id: ex.id, level }),
         check: (ok, lines) => journal?.({ type: 'check', id: ex.id, ok, failing: lines.filter((l) => !l.ok).map((l) => l.title) }),
         solved: () => {
           markSolved(lesson.number, ex.id);
           journal?.({ type: 'solved', id: ex.id });
         },
-      });
+      }, signal);
     });
     if (!prepared.ok) {
       if (prepared.reason?.startsWith('skipped')) {
@@ -280,8 +288,8 @@ async function session(lesson: Lesson, exercises: Exercise[], chosen: Exercise |
 /** After a capture-the-flag: the same attack against the defended box, and the kernel's refusal. */
 async function showDefended(lesson: Lesson, ex: Exercise): Promise<void> {
   say('', chalk.bold('Now the defended box: boxlab runs the reference attack there.'), chalk.dim(ex.defended!.why));
-  await withPrepared(lesson, ex, { defended: true, interactive: false }, async (vars, runner) => {
-    const r = await runAttempt(ex.solution, vars, runner);
+  await withPrepared(lesson, ex, { defended: true, interactive: false }, async (vars, runner, dir, signal) => {
+    const r = await runAttempt(ex.solution, vars, runner, dir, signal);
     const v = await verify(ex, vars, runner);
     if (r.output) say(...r.output.split('\n').slice(-4).map((l) => chalk.dim(`  │ ${l}`)));
     printLines(v.lines);

@@ -7,7 +7,7 @@ import type { Runner } from '../shell/runner.js';
 import { RUN_MARK } from '../shell/runner.js';
 import { privateStateDir } from '../box/state.js';
 import { mountsOf } from '../kernel/mountinfo.js';
-import { isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
+import { isSameLiveProcess, processesWithEnv } from '../kernel/proc.js';
 import { umount } from '../shell/mount.js';
 import { killPid } from '../shell/coreutils.js';
 import { describeFact, judge } from './facts.js';
@@ -55,20 +55,24 @@ export function exports(vars: Vars): string {
     .join('\n');
 }
 
-/** A file only root can read, in boxlab's private state directory; removed by the caller. */
-export function privateFile(name: string, text: string): string {
-  const path = join(privateStateDir(), name);
+/** The run's directory for the learner's rc and attempts, inside boxlab's private state
+ *  directory (root only); the caller records it in the run's state before making it. */
+export const filesDir = (runId: string): string => join(privateStateDir(), `practice-${runId}`);
+
+/** A file only root can read, in the run's files directory. */
+export function privateFile(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
   writeFileSync(path, text, { mode: 0o600 });
   return path;
 }
 
 /** Run an attempt (bash) on the host with the exercise's variables, as the learner's shell would. */
-export async function runAttempt(text: string, vars: Vars, runner: Runner, signal?: AbortSignal): Promise<{ code: number; output: string }> {
+export async function runAttempt(text: string, vars: Vars, runner: Runner, dir: string, signal?: AbortSignal): Promise<{ code: number; output: string }> {
   // Its output goes to a file, not to our pipe: a job it leaves in the background (a sleep in a
   // new namespace) would hold a pipe open for as long as it lives.
-  const out = privateFile(`attempt-${vars.RUN_ID}.out`, '');
+  const out = privateFile(dir, 'attempt.out', '');
   // Marked as the learner's shell is, so that what it leaves running is swept with the run.
-  const file = privateFile(`attempt-${vars.RUN_ID}.sh`, `exec >${quote(out)} 2>&1 </dev/null\nexport ${RUN_MARK}=${quote(vars.RUN_ID ?? '')}\n${exports(vars)}\ncd "\${WORK:-/}" 2>/dev/null || cd /\n${text}\n`);
+  const file = privateFile(dir, 'attempt.sh', `exec >${quote(out)} 2>&1 </dev/null\nexport ${RUN_MARK}=${quote(vars.RUN_ID ?? '')}\n${exports(vars)}\ncd "\${WORK:-/}" 2>/dev/null || cd /\n${text}\n`);
   try {
     const r = await runner.run({ file: 'bash', args: ['--noprofile', '--norc', file] }, { signal, timeoutMs: 120_000 });
     return { code: r.code, output: (readFileSync(out, 'utf8') + r.stderr).trim() };
@@ -81,12 +85,14 @@ export async function runAttempt(text: string, vars: Vars, runner: Runner, signa
 /**
  * What the learner made, undone before the run's own cleanup: every process still carrying
  * this run's mark (the learner's shell and what it started: their unshare'd namespaces die
- * with them), then every mount under the run's work directory, deepest first.
+ * with them), then every mount under the run's work directory, deepest first. Any uid: a
+ * learner's process in a user namespace of their own runs as its mapped uid (reset, which
+ * cannot tell who marked a process, kills root's only).
  */
 export async function sweepLearner(runId: string, workDir: string | undefined, runner: Runner): Promise<string[]> {
   const done: string[] = [];
   for (const { pid, value, startTime } of processesWithEnv(RUN_MARK)) {
-    if (value !== runId || pid === process.pid || realUid(pid) !== 0 || !isSameLiveProcess(pid, startTime)) continue;
+    if (value !== runId || pid === process.pid || !isSameLiveProcess(pid, startTime)) continue;
     if ((await runner.run(killPid('KILL', String(pid)))).code === 0) done.push(`process ${pid}`);
   }
   if (workDir) {

@@ -57,7 +57,7 @@ const oneLine = (s: string): string => {
  * Open the shell and answer its questions until the learner leaves it: `next` once solved,
  * `skip`, or exit/Ctrl-D. The checks run after every command the learner's prompt returns from.
  */
-export async function exerciseShell(ex: Exercise, label: string, vars: Vars, runner: Runner, out: NodeJS.WritableStream, on: ShellEvents): Promise<Ending> {
+export async function exerciseShell(ex: Exercise, label: string, vars: Vars, runner: Runner, dir: string, out: NodeJS.WritableStream, on: ShellEvents, signal?: AbortSignal): Promise<Ending> {
   const say = (...lines: string[]): void => void out.write(lines.join('\n') + '\n');
   let solved = false;
   let skipped = false;
@@ -99,9 +99,9 @@ export async function exerciseShell(ex: Exercise, label: string, vars: Vars, run
     if (q === 'skip') return (skipped = true), 'next';
     return 'unknown';
   };
-  const rc = privateFile(`practice-${vars.RUN_ID}.rc`, rcFile(vars, label));
+  const rc = privateFile(dir, 'bashrc', rcFile(vars, label));
   try {
-    await runner.converse({ file: 'bash', args: ['--rcfile', rc, '-i'] }, { BOXLAB_EXERCISE: label }, answer);
+    await runner.converse({ file: 'bash', args: ['--rcfile', rc, '-i'] }, { BOXLAB_EXERCISE: label }, answer, signal);
   } finally {
     rmSync(rc, { force: true });
   }

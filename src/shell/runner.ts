@@ -30,7 +30,7 @@ export interface Runner {
   attach(c: Cmd): Promise<number>;
   /** The same, with `env` added and a conversation on its fd 3 (a socket): each line it writes
    *  there is answered with the line `answer` gives (practice mode's prompt hook). */
-  converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>): Promise<number>;
+  converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>, signal?: AbortSignal): Promise<number>;
   /** Total milliseconds spent inside spawned tools (for the benchmark). */
   toolMs: number;
 }
@@ -126,7 +126,7 @@ export class RealRunner implements Runner {
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
 
-  async converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>): Promise<number> {
+  async converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>, signal?: AbortSignal): Promise<number> {
     const t0 = performance.now();
     // Marked as start() marks: a learner's shell and everything it starts die with the run,
     // or at `boxlab reset` once the run is gone.
@@ -147,10 +147,15 @@ export class RealRunner implements Runner {
       }
     });
     sock?.on('error', () => undefined); // the shell went away mid-answer
+    // Ended from outside (SIGTERM, the terminal closed): the shell goes, as a terminal's would.
+    const hangUp = (): void => void child.kill('SIGKILL');
+    signal?.addEventListener('abort', hangUp, { once: true });
+    if (signal?.aborted) hangUp();
     const code = await new Promise<number>((resolve) => {
       child.on('error', () => resolve(127));
-      child.on('exit', (n, signal) => resolve(n ?? 128 + (signal ? os.signals[signal] : 0)));
+      child.on('exit', (n, sig) => resolve(n ?? 128 + (sig ? os.signals[sig] : 0)));
     });
+    signal?.removeEventListener('abort', hangUp);
     await queue;
     sock?.destroy();
     this.toolMs += performance.now() - t0;
