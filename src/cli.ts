@@ -21,6 +21,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --solutions            print every exercise with hints and solutions
       --self-test            prove every exercise both ways (N optional: all lessons)
       --json FILE            append events (exercise, hint, check, solved) as JSON lines
+      --pace MS              wait MS milliseconds before each step that prepares an exercise
   lessons                  the curriculum and your progress
   progress [--json]        lessons passed and exercises solved (the learner behind sudo)
   doctor [--json]          is this host fit for the lessons?

@@ -27,13 +27,19 @@ const FLAGS = {
   'self-test': { type: 'boolean' },
   json: { type: 'string' },
   yes: { type: 'boolean' },
+  pace: { type: 'string' },
 } as const;
+
+/** --pace: a wait before each step of the preparation (demos, interrupt tests). */
+let paceMs = 0;
 
 const say = (...lines: string[]): void => void process.stdout.write(lines.join('\n') + '\n');
 
 export async function practiceCommand(argv: string[]): Promise<number> {
   const { values: f, positionals } = parse(argv, FLAGS, 1);
   const key = positionals[0];
+  paceMs = f.pace === undefined ? 0 : Number(f.pace);
+  if (!Number.isInteger(paceMs) || paceMs < 0 || paceMs > 600_000) throw new UsageError(`--pace takes milliseconds between preparing steps, e.g. --pace 500 (got '${f.pace}')`);
   if (f['self-test']) return selfTest(key === undefined ? Object.keys(PRACTICE).map(Number) : [lessonNumber(key)]);
   if (key === undefined) throw new UsageError(`which lesson? e.g. boxlab practice 4 (lessons with exercises: ${Object.keys(PRACTICE).join(', ')})`);
   const n = lessonNumber(key);
@@ -117,6 +123,7 @@ async function withPrepared(lesson: Lesson, ex: Exercise, o: { defended?: boolea
       signal: ac.signal,
       state,
       quiet: true,
+      paceMs,
       session: async (v) => {
         if (failure?.startsWith('skipped')) return;
         shellOpen = o.interactive;

@@ -136,13 +136,13 @@ export function lintPractice(practices: Practice[], lessons: Lesson[]): string[]
             if (d) dirs.push(d);
             if ('restore' in r) defined.add(r.saved);
           }
-          if (setup.includes(s)) {
-            for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(`${which}setup step ${s.id} uses \${${name}} before anything sets it`);
-            lintCreates(s, dirs, (m) => at(`${which}setup step ${s.id} ${m}`));
-          }
           for (const a of s.actions) {
             if ('start' in a || 'childOf' in a) defined.add(a.pid);
             if ('capture' in a) for (const name of [a.capture, ...Object.keys(a.also ?? {})]) defined.add(name);
+          }
+          if (setup.includes(s)) {
+            for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(`${which}setup step ${s.id} uses \${${name}} before anything sets it`);
+            lintCreates(s, dirs, (m) => at(`${which}setup step ${s.id} ${m}`));
           }
         }
         const checked = stepStrings({ id: ex.id, title: ex.title, feature: { name: '', syscalls: [], man: [] }, actions: [], checks: ex.checks });

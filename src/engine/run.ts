@@ -80,7 +80,6 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const vars: Record<string, string> = { ...o.vars };
   const cleanup = new CleanupStack();
   const { replays, steps } = await plan(lesson, o.load);
-  if (o.quiet) for (const p of steps) p.quiet = true;
   const total = lesson.steps.length;
   o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars } });
   for (const dep of replays) {
@@ -92,7 +91,8 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const source = (f: Fact): string => fillKnown(describeFact(f), vars);
 
   async function runStep(p: Planned, index: number): Promise<void> {
-    const { step, quiet } = p;
+    const { step } = p;
+    const quiet = p.quiet || o.quiet === true;
     o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, quiet });
     let unmet: string | undefined;
     for (const r of o.dryRun ? [] : (step.requires ?? [])) {

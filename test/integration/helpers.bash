@@ -26,8 +26,8 @@ assert_host_clean() {
   local mounts dirs states procs cgroups links netns shm
   mounts=$(grep -c ' /var/lib/boxlab/work/' /proc/self/mountinfo || true)
   dirs=$(find /var/lib/boxlab/work -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-  # Run state files, box records and address leases.
-  states=$(find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' -o -name '*.sh' \) 2>/dev/null | wc -l)
+  # Run state files, box records, address leases, a practice session's files.
+  states=$(find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' -o -name '*.sh' -o -name 'practice-*' \) 2>/dev/null | wc -l)
   procs=$(boxlab_processes | wc -l)
   cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'boxlab*' 2>/dev/null | wc -l)
   links=$(ip -o link show 2>/dev/null | grep -c ': boxlab' || true)
