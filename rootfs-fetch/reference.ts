@@ -1,9 +1,9 @@
 // Image references in Docker's syntax: alpine:3.20, docker.io/library/busybox:latest,
-// ghcr.io/org/name:tag, 127.0.0.1:5000/name:tag, name@sha256:... (distribution/reference).
+// registry.example/org/name:tag, 127.0.0.1:5000/name:tag, name@sha256:... (distribution/reference).
 import { UsageError } from '../src/errors.js';
 
 export interface Reference {
-  /** Where it lives, as named: docker.io, ghcr.io, 127.0.0.1:5000. */
+  /** Where it lives, as named: docker.io (the default), registry.example, 127.0.0.1:5000. */
   domain: string;
   /** The repository: library/alpine, org/name. */
   repo: string;

@@ -213,7 +213,7 @@ describe('references', () => {
     ['alpine', 'docker.io/library/alpine:latest'],
     ['alpine:3.20', 'docker.io/library/alpine:3.20'],
     ['docker.io/library/busybox:latest', 'docker.io/library/busybox:latest'],
-    ['ghcr.io/org/name:tag', 'ghcr.io/org/name:tag'],
+    ['registry.example/org/name:tag', 'registry.example/org/name:tag'],
     ['127.0.0.1:5000/name:tag', '127.0.0.1:5000/name:tag'],
     ['localhost/a/b', 'localhost/a/b:latest'],
     [`name@sha256:${'b'.repeat(64)}`, `docker.io/library/name@sha256:${'b'.repeat(64)}`],
