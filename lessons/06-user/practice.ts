@@ -57,5 +57,29 @@ export default definePractice({
       ],
       solution: 'nsenter --target "$UBOX" --user --mount mount -t tmpfs learner-tmp /mnt',
     },
+    {
+      id: 'rootless',
+      title: 'root without privilege',
+      goal: 'As the unprivileged user nobody (uid 65534; setpriv can drop to it), make a user namespace in which nobody is root, and start `sleep 3001` in it in the background. The host must see uid 65534; the namespace must map 0 to 65534.',
+      requires: [
+        {
+          command: cmd('sh', '-c', 'test "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 && ! grep -qx 0 /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null'),
+          reason: 'this kernel does not let unprivileged users make user namespaces (user.max_user_namespaces or kernel.unprivileged_userns_clone)',
+        },
+      ],
+      checks: [
+        {
+          title: 'a sleep 3001 runs as uid 65534 on the host, in a user namespace whose uid_map is 0 65534 1 (/proc/PID/uid_map, /proc/PID/status)',
+          fact: { out: cmd('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " <"$d/cmdline")" = "sleep 3001 " ] && grep -qE "^ +0 +65534 +1$" "$d/uid_map" && grep "^Uid:" "$d/status"; done 2>/dev/null; true') },
+          contains: 'Uid:\t65534\t65534\t65534\t65534',
+        },
+      ],
+      hints: [
+        'An ordinary user may make a user namespace (no capability needed) and be root in it, but only for a map of their own uid: root inside is that one uid outside, with no privilege over anything the host owns.',
+        "setpriv(1) --reuid/--regid/--clear-groups drops to nobody first; unshare(1) --user makes the namespace, and --map-root-user writes the one-line map (user_namespaces(7)) for it.",
+        'setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user ____ sleep 3001 &',
+      ],
+      solution: 'setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user --map-root-user sleep 3001 &\nsleep 0.5',
+    },
   ],
 });

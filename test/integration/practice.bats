@@ -102,7 +102,7 @@ boxlab_pid() {
   assert_output --partial '1/2 exercises'
 }
 
-@test "interrupts while practising: SIGINT while preparing; Ctrl-C in the shell goes to the shell; SIGTERM and SIGHUP end the shell and clean up; SIGKILL, then reset" {
+@test "interrupts while practising: SIGINT while preparing; Ctrl-C in the shell goes to the shell; SIGTERM and SIGHUP end the shell and clean up; SIGINT during an attempt; SIGKILL, then reset" {
   # SIGINT while the box is being prepared (slowed down to be sure of the moment).
   start_practice 4 --exercise hostname --pace 3000
   wait_screen 'preparing the box'
@@ -128,6 +128,18 @@ boxlab_pid() {
     rm "$BATS_TEST_TMPDIR/keys"
     assert_host_clean
   done
+
+  # SIGINT while an attempt runs: the attempt is ended, the state undone, exit 130.
+  printf 'unshare --time --fork --boottime 99 sleep 1000 &\nsleep 30\n' >"$BATS_TEST_TMPDIR/slow.sh"
+  node "$ROOT/bin/boxlab.js" practice 4 --exercise boottime --attempt "$BATS_TEST_TMPDIR/slow.sh" >/dev/null 2>&1 &
+  local pid=$! i
+  for ((i = 0; i < 100; i++)); do [ -e "/run/boxlab/practice-"*/attempt.sh ] 2>/dev/null && break; sleep 0.1; done
+  sleep 0.5
+  kill -INT "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 130
+  assert_host_clean
 
   # SIGKILL: the learner's shell and its sleep outlive boxlab; reset ends them and removes the rest.
   start_practice 4 --exercise boottime
