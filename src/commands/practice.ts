@@ -75,7 +75,7 @@ function solutions(lesson: Lesson, exercises: Exercise[]): number {
   say(chalk.bold(`Lesson ${lesson.number}: ${lesson.title} — ${exercises.length} exercises`), '');
   exercises.forEach((ex, i) => {
     say(chalk.bold(`${lesson.number}.${i + 1} ${ex.title}`) + chalk.dim(`  (--exercise ${ex.id})`), `  Goal: ${ex.goal}`);
-    say(`  Starts from: ${ex.from ? `lesson ${lesson.number}'s box after step '${ex.from}'` : `lesson ${lesson.number}'s start`}${ex.setup?.length ? `, then: ${ex.setup.map((s) => s.title).join('; ')}` : ''}`);
+    say(`  Starts from: ${ex.from ? `lesson ${lesson.number} run up to its step '${ex.from}'` : `the start of lesson ${lesson.number}`}${ex.setup?.length ? `, then: ${ex.setup.map((s) => s.title).join('; ')}` : ''}`);
     say('  Checks (kernel facts):', ...ex.checks.map((c) => `    - ${c.title}`));
     ex.hints.forEach((h, j) => say(`  Hint ${j + 1}: ${h}`));
     say('  Solution:', ...ex.solution.trim().split('\n').map((l) => `    ${l}`));

@@ -169,9 +169,9 @@ export class SpawnError extends Error {
   }
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+/** A signal's number, as a shell reports 128+N: every signal the OS knows, SIGABRT too. */
 function signalNumber(s: string | undefined): number {
-  return (s && SIGNALS[s]) || 0;
+  return (s && os.signals[s as NodeJS.Signals]) || 0;
 }
 
 export type Responder = (line: string, c: Cmd) => Partial<RunResult> | undefined;
