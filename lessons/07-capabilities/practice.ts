@@ -137,7 +137,7 @@ export default definePractice({
       id: 'sys-admin-flag',
       title: 'capture the flag: CAP_SYS_ADMIN left on',
       goal:
-        "This box's runtime kept Docker's 14 capabilities and CAP_SYS_ADMIN too. Get in its way, with $WORK/enter (read it: cat $WORK/enter), and from inside the box copy the host's flag ($WORK/flag on the host, outside the box) to /loot in the box ($ROOTFS/loot from the host).",
+        "This box's runtime kept Docker's 14 capabilities and CAP_SYS_ADMIN too. Enter the box as its runtime does, with $WORK/enter (cat it to see how), and from inside the box copy the host's flag ($WORK/flag on the host, outside the box) to /loot in the box ($ROOTFS/loot from the host).",
       from: 'masks',
       requires: [{ command: cmd('sh', '-c', ON_A_DISK), reason: `the work directory (${WORK_PARENT}) is not on a block device (a tmpfs?): there is no disk for the box to mount` }],
       setup: [flagStep, boxDoor({ title: "the box's way in: Docker's 14 capabilities, and CAP_SYS_ADMIN", drop: LEAKY })],
