@@ -25,9 +25,13 @@ export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
  */
 export function removeCgroup(dir: string): Cmd {
   // Shell builtins only (read, kill, a counter) but rmdir: the common case costs one process.
+  // Groups made below it (a learner's, in practice mode) go first, leaf first, found by find.
   const script =
     'd=$1; i=0; while [ $i -lt 100 ]; do [ -d "$d" ] || exit 0; ' +
     'if [ -e "$d/cgroup.kill" ]; then echo 1 > "$d/cgroup.kill"; else while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$d/cgroup.procs"; fi; ' +
-    'rmdir "$d" 2>/dev/null && exit 0; sleep 0.02; i=$((i+1)); done; exit 1';
+    'rmdir "$d" 2>/dev/null && exit 0; ' +
+    'find "$d" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -KILL "$p" 2>/dev/null; done; ' +
+    'find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null; ' +
+    'sleep 0.02; i=$((i+1)); done; exit 1';
   return { file: 'sh', args: ['-c', script, 'sh', dir], inline: `(set -- ${quote(dir)}; ${script})` };
 }
