@@ -44,14 +44,13 @@ const quoteForBash = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 function evidenceLines(lines: CheckLine[]): string[] {
   return lines.map((l) =>
     l.ok
-      ? `  ${chalk.green('✓')} ${l.title}\n      ${chalk.dim(l.source)} → ${oneLine(l.actual)}`
-      : `  ${chalk.red('✗')} ${l.title}\n      ${chalk.dim(l.source)} → ${oneLine(l.actual) || '(nothing)'}; still differs: wanted ${oneLine(l.expected) || '(something)'}`,
+      ? `  ${chalk.green('✓')} ${l.title}\n      ${chalk.dim(short(l.source))} → ${oneLine(l.actual)}`
+      : `  ${chalk.red('✗')} ${l.title}\n      ${chalk.dim(short(l.source))} → ${oneLine(l.actual) || '(nothing)'}; still differs: wanted ${oneLine(l.expected) || '(something)'}`,
   );
 }
-const oneLine = (s: string): string => {
-  const first = s.split('\n').find((l) => l.trim()) ?? '';
-  return first.length > 90 ? `${first.slice(0, 87)}...` : first;
-};
+/** At most `n` columns: a projector's width. */
+const short = (s: string, n = 90): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const oneLine = (s: string): string => short(s.split('\n').find((l) => l.trim()) ?? '');
 
 /**
  * Open the shell and answer its questions until the learner leaves it: `next` once solved,
