@@ -5,8 +5,8 @@ import { mkdirP } from '../../src/shell/coreutils.js';
 const TOP = '${WORK}/top';
 const kind = (path: string) => cmd('stat', '-c', '%F %t:%T', path);
 
-/** The newest `sleep 1000` in the box's PID namespace (the box's own init sleeps forever). */
-const NEWEST = 'p=$(pgrep -n --ns "$1" --nslist pid -f "^(/bin/)?sleep 1000$")';
+/** The newest `sleep 300` in the box's PID namespace (the box's own init sleeps forever). */
+const NEWEST = 'p=$(pgrep -n --ns "$1" --nslist pid -f "^(/bin/)?sleep 300$")';
 const SLEEPER = {
   env: `${NEWEST} && tr "\\0" "\\n" < /proc/$p/environ | sort | paste -sd"|"`,
   cwd: `${NEWEST} && readlink /proc/$p/cwd`,
@@ -60,22 +60,22 @@ export default definePractice({
       id: 'run-config',
       title: "the image's Env and WorkingDir, by hand",
       goal:
-        "Start `sleep 1000` in the background, inside the box (its namespaces and its root, the image's layers), the way a runtime starts the image's process: with exactly the Env of the image's config and nothing of your shell's, in the config's WorkingDir. Read both from the config blob ($IMAGES/blobs/sha256/$CONFIG).",
+        "Start `sleep 300` in the background, inside the box (its namespaces and its root, the image's layers), the way a runtime starts the image's process: with exactly the Env of the image's config and nothing of your shell's, in the config's WorkingDir. Read both from the config blob ($IMAGES/blobs/sha256/$CONFIG).",
       from: 'pivot',
       checks: [
-        { title: "a `sleep 1000` in the box's PID namespace has exactly the image's Env (/proc/PID/environ, sorted)", fact: { out: sleeper('env') }, equals: 'GREETING=hello from the image config|PATH=/bin' },
+        { title: "a `sleep 300` in the box's PID namespace has exactly the image's Env (/proc/PID/environ, sorted)", fact: { out: sleeper('env') }, equals: 'GREETING=hello from the image config|PATH=/bin' },
         { title: "its working directory is the config's WorkingDir (/proc/PID/cwd)", fact: { out: sleeper('cwd') }, equals: '/srv/www' },
         { title: "its root is the box's: the image's layers (/proc/PID/root)", fact: { out: sleeper('root') }, equals: 'the root of the box' },
       ],
       hints: [
         "The config's Env, Cmd and WorkingDir say how to start the image's process. A runtime execs it in the box's namespaces and root, in WorkingDir, with an environment that holds the config's Env and nothing of the caller's. The kernel keeps the result in /proc/PID/environ and /proc/PID/cwd.",
         'cat the config blob (or `boxlab inspect $IMAGE --process`). nsenter(1) --target $BOX with --mount --uts --ipc --net --pid, --root and --wd enters the box; env(1) -i starts from an empty environment. Start it in the background (&) so the checks can look at it.',
-        'nsenter --target "$BOX" --mount --uts --ipc --net --pid --root --wd /bin/sh -c \'cd /srv/www && exec env ____ PATH=/bin "GREETING=hello from the image config" sleep 1000\' &',
+        'nsenter --target "$BOX" --mount --uts --ipc --net --pid --root --wd /bin/sh -c \'cd /srv/www && exec env ____ PATH=/bin "GREETING=hello from the image config" sleep 300\' &',
       ],
       solution: [
         'cat $IMAGES/blobs/sha256/$CONFIG; echo',
         'nsenter --target "$BOX" --mount --uts --ipc --net --pid --root --wd \\',
-        '  /bin/sh -c \'cd /srv/www && exec env -i PATH=/bin "GREETING=hello from the image config" sleep 1000\' &',
+        '  /bin/sh -c \'cd /srv/www && exec env -i PATH=/bin "GREETING=hello from the image config" sleep 300\' &',
         'sleep 0.5',
       ].join('\n'),
     },
