@@ -69,7 +69,7 @@ export default definePractice({
       ],
       hints: [
         "The config's Env, Cmd and WorkingDir say how to start the image's process. A runtime execs it in the box's namespaces and root, in WorkingDir, with an environment that holds the config's Env and nothing of the caller's. The kernel keeps the result in /proc/PID/environ and /proc/PID/cwd.",
-        'cat the config blob (or `boxlab inspect $IMAGE --process`). nsenter(1) --target $BOX with --mount --uts --ipc --net --pid, --root and --wd enters the box; env(1) -i starts from an empty environment. Start it in the background (&) so the checks can look at it.',
+        'cat the config blob (the lesson\'s `boxlab inspect --process` printed the same as one line of shell). nsenter(1) --target $BOX with --mount --uts --ipc --net --pid, --root and --wd enters the box; env(1) -i starts from an empty environment. Start it in the background (&) so the checks can look at it.',
         'nsenter --target "$BOX" --mount --uts --ipc --net --pid --root --wd /bin/sh -c \'cd /srv/www && exec env ____ PATH=/bin "GREETING=hello from the image config" sleep 300\' &',
       ],
       solution: [
