@@ -98,6 +98,7 @@ async function withPrepared(lesson: Lesson, ex: Exercise, o: { defended?: boolea
   const vars = lessonVars(false);
   const runner = await new RealRunner(vars.RUN_ID).ready();
   const prep = preparation(lesson, ex, o.defended);
+  const setupIds = new Set(((o.defended ? ex.defended?.setup : ex.setup) ?? []).map((s) => s.id));
   const ac = new AbortController();
   let shellOpen = false;
   const onInterrupt = (): void => void (shellOpen || ac.abort());
@@ -111,7 +112,9 @@ async function withPrepared(lesson: Lesson, ex: Exercise, o: { defended?: boolea
     // Quiet: only what went wrong while preparing.
     if (e.type === 'check' && e.ok === false) failure = `while preparing: ${e.check.title}: got '${e.actual ?? ''}'`;
     if (e.type === 'cmd' && e.result && e.result.code !== 0 && !('mayFail' in e.action && e.action.mayFail)) failure = `while preparing: $ ${e.shown}: ${e.result.stderr.trim().split('\n').pop() ?? ''}`;
-    if (e.type === 'skip' && !failure) failure = `skipped on this host: ${e.reason}`;
+    // A replayed step this host cannot run is skipped as in the lesson; the exercise's own
+    // setup skipped means the exercise cannot be done here.
+    if (e.type === 'skip' && !failure && setupIds.has(e.id)) failure = `skipped on this host: ${e.reason}`;
   };
   try {
     const outcome = await runLesson(prep, {
@@ -161,8 +164,14 @@ async function unmet(ex: Exercise, runner: Runner, vars: Record<string, string>)
 }
 
 function printLines(lines: CheckLine[]): void {
-  for (const l of lines) say(`  ${l.ok ? chalk.green('✓') : chalk.red('✗')} ${l.title}: ${l.source} → ${l.actual.split('\n')[0] || '(nothing)'}${l.ok ? '' : `; still differs: wanted ${l.expected || '(something)'}`}`);
+  for (const l of lines) say(`  ${l.ok ? chalk.green('✓') : chalk.red('✗')} ${l.title}: ${l.source} → ${firstLines(l.actual) || '(nothing)'}${l.ok ? '' : `; still differs: wanted ${l.expected || '(something)'}`}`);
 }
+
+/** A value of several lines, as one: its first three, joined. */
+const firstLines = (s: string): string => {
+  const lines = s.split('\n').filter((l) => l.trim());
+  return lines.slice(0, 3).join(' | ') + (lines.length > 3 ? ` | … (${lines.length} lines)` : '');
+};
 
 /** --attempt: the learner's file in the prepared state; 0 when the checks hold, 1 when not. */
 async function grade(lesson: Lesson, ex: Exercise, text: string): Promise<number> {

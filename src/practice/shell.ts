@@ -50,7 +50,11 @@ function evidenceLines(lines: CheckLine[]): string[] {
 }
 /** At most `n` columns: a projector's width. */
 const short = (s: string, n = 90): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-const oneLine = (s: string): string => short(s.split('\n').find((l) => l.trim()) ?? '');
+/** A value of several lines, as one: its first three, joined, cut to fit. */
+const oneLine = (s: string): string => {
+  const lines = s.split('\n').filter((l) => l.trim());
+  return short(lines.slice(0, 3).join(' | ') + (lines.length > 3 ? ` | … (${lines.length} lines)` : ''));
+};
 
 /**
  * Open the shell and answer its questions until the learner leaves it: `next` once solved,
