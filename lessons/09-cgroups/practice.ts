@@ -139,7 +139,14 @@ export default definePractice({
       goal:
         "This box's runtime kept CAP_SYS_ADMIN (besides Docker's 14) and gave the box a writable cgroupfs: the host's cgroup v1 pids hierarchy at /sys/fs/cgroup/pids. Enter the box as its runtime does, with $WORK/enter (cat it to see how), and from inside the box make the host's kernel copy the host's flag ($WORK/flag on the host) to /loot in the box ($ROOTFS/loot on the host). Call the cgroup you make boxlab-$RUN_ID/escape (it is removed at the end).",
       from: 'box-group',
-      requires: [{ path: RELEASE_AGENT, reason: `no cgroup v1 pids hierarchy here (${cg.describe}): release_agent exists on v1 only` }],
+      requires: [
+        { path: RELEASE_AGENT, reason: `no cgroup v1 pids hierarchy here (${cg.describe}): release_agent exists on v1 only` },
+        // The kernel runs release_agent in the first mount namespace: the path must be right there.
+        {
+          command: cmd('sh', '-c', 'test "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)"'),
+          reason: "boxlab runs in a mount namespace of its own here (scripts/fresh-host.sh, say), and the kernel runs release_agent by its path in the first one",
+        },
+      ],
       setup: [flagStep, keepReleaseAgent, cgroupfsStep(false), boxDoor({ title: "the box's way in: Docker's 14 capabilities, and CAP_SYS_ADMIN", drop: LEAKY })],
       checks: [{ title: "the host's flag is in the box, at /loot", fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT }],
       hints: [
