@@ -131,9 +131,27 @@ export function encode(program: Insn[]): Buffer {
   return buf;
 }
 
+/** Every classic BPF opcode the kernel's checker knows (linux/filter.h: ld, ldx, st, stx, alu,
+ *  jmp, ret, misc); a file of 8-byte records is not a program unless each is one of them. */
+const OPCODES = new Set([
+  0x00, 0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x60, 0x80, 0x01, 0x61, 0x81, 0xb1, 0x02, 0x03,
+  0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c, 0xa4, 0xac,
+  0x05, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d, 0x06, 0x0e, 0x16, 0x07, 0x87,
+]);
+/** BPF_MAXINSNS */
+const MAX_INSNS = 4096;
+
 export function decode(buf: Buffer): Insn[] {
   if (buf.length % 8 !== 0 || buf.length === 0) throw new ProfileError(`not a BPF program: ${buf.length} bytes is not a whole number of 8-byte instructions`);
+  if (buf.length / 8 > MAX_INSNS) throw new ProfileError(`not a BPF program: ${buf.length / 8} instructions, the kernel takes ${MAX_INSNS} at most`);
   const out: Insn[] = [];
   for (let i = 0; i < buf.length; i += 8) out.push({ code: buf.readUInt16LE(i), jt: buf.readUInt8(i + 2), jf: buf.readUInt8(i + 3), k: buf.readUInt32LE(i + 4) });
+  out.forEach((ins, i) => {
+    if (!OPCODES.has(ins.code)) throw new ProfileError(`not a BPF program: instruction ${i} has no opcode the kernel knows (0x${ins.code.toString(16)})`);
+    const jump = (ins.code & 0x07) === 0x05;
+    const targets = !jump ? [] : ins.code === BPF.JA ? [ins.k] : [ins.jt, ins.jf];
+    if (targets.some((t) => i + 1 + t >= out.length)) throw new ProfileError(`not a BPF program: instruction ${i} jumps past the end`);
+  });
+  if ((out[out.length - 1]!.code & 0x07) !== 0x06) throw new ProfileError('not a BPF program: it does not end with a return');
   return out;
 }
