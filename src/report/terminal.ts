@@ -4,7 +4,7 @@ import type { Event } from '../engine/events.js';
 import type { Check } from '../engine/lesson.js';
 import { renderMarkdown, type Style } from './markdown.js';
 
-const style: Style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
+const style: Style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
 const MAX_OUTPUT_LINES = 14;
 
 function block(text: string, prefix: string): string[] {
