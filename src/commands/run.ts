@@ -171,7 +171,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   const { name, args, tty } = parseExecArgs(argv);
   const r = findBox(name);
   if (tty && process.stdin.isTTY) {
-    process.stderr.write(`boxlab: ${name} was run with -d, so it has no terminal of its own: the command uses yours (no job control; in the box, tty says "not a tty")\n`);
+    process.stderr.write(`boxlab: ${name} runs detached (-d), with no terminal of its own: the command uses yours, without job control\n`);
   }
   const box = boxPid(r.name);
   if (!box) throw new EnvError(`box ${name} is still starting`);
