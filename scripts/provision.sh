@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Turns a fresh Debian (12 or 13) into a boxlab host: the stock tools the lessons use,
-# Node, the project's npm packages, then boxlab's own health check. Safe to run again.
+# Node, the project's npm packages, `boxlab` as a command (a link in /usr/local/bin), then
+# boxlab's own health check. Safe to run again.
 # Used by the Vagrantfile and by .ci/run, so CI proves it on every submission.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,6 @@ if [ -d /etc/modules-load.d ] && [ -w /etc/modules-load.d ]; then
 fi
 
 npm ci --no-audit --no-fund
+# The README, the lessons and boxlab's own messages say `boxlab ...`: make it a command.
+bash scripts/link-command.sh /usr/local/bin || echo "provision: run boxlab as node bin/boxlab.js (see above)"
 node bin/boxlab.js doctor || echo "provision: doctor found problems (see above)"

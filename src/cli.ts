@@ -38,7 +38,7 @@ const USAGE = `usage: boxlab <command> [flags]
   run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
                            a container, secure by default (boxlab run --help for the flags)
   spec [run flags] [-- CMD]  the OCI config.json of such a run
-  ps | exec NAME CMD... | rm NAME   boxes started with run -d
+  ps | exec [-it] NAME CMD... | rm NAME   boxes started with run -d
   seccomp compile PROFILE.json -o FILE.bpf   a seccomp profile to a BPF program
   seccomp disasm FILE.bpf                    that program, one instruction per line`;
 

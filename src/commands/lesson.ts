@@ -199,8 +199,8 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?:
         }
       }
       if (answer !== 'explain') return answer as PauseAnswer;
-      const style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: chalk.bold.underline };
-      process.stdout.write(renderMarkdown(lesson.prose.steps[step.id] ?? '', style) + '\n');
+      const style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: chalk.bold.underline };
+      process.stdout.write(renderMarkdown(lesson.prose.steps[step.id] ?? '', style, Math.min(process.stdout.columns || 88, 100)) + '\n');
       for (const a of step.actions) if ('run' in a || 'start' in a) process.stdout.write(`  $ ${render(fillCmd('run' in a ? a.run : a.start, vars, fillKnown))}\n`);
       process.stdout.write('\n');
     }

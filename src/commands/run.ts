@@ -11,7 +11,7 @@ import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
 import { printable } from '../../rootfs-fetch/untrusted.js';
-import { namesSource, parseRunFlags } from '../run/flags.js';
+import { namesSource, parseExecArgs, parseRunFlags } from '../run/flags.js';
 import { planRun, runControllers, runGroup, seccompPath, type Plan } from '../run/plan.js';
 import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
@@ -162,12 +162,17 @@ export async function psCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `boxlab exec NAME CMD...`: the same way in as the run's own command (enter.ts): its
- *  cgroups, its capabilities, its seccomp filter (or no exec at all), its identity. */
+/** `boxlab exec [-i] [-t] NAME CMD...`: the same way in as the run's own command (enter.ts):
+ *  its cgroups, its capabilities, its seccomp filter (or no exec at all), its identity. The
+ *  command always reads boxlab's stdin (docker exec's -i); -t is accepted as docker takes it,
+ *  and the command then uses the caller's terminal: a box run with -d has no terminal of its
+ *  own to give it. */
 export async function execCommand(argv: string[]): Promise<number> {
-  const [name, ...args] = argv[0] === '--' ? argv.slice(1) : argv;
-  if (!name || args.length === 0) throw new UsageError('usage: boxlab exec NAME CMD...');
+  const { name, args, tty } = parseExecArgs(argv);
   const r = findBox(name);
+  if (tty && process.stdin.isTTY) {
+    process.stderr.write(`boxlab: ${name} runs detached (-d), with no terminal of its own: the command uses yours, without job control\n`);
+  }
   const box = boxPid(r.name);
   if (!box) throw new EnvError(`box ${name} is still starting`);
   const host = hostFacts(r.spec, true);
@@ -183,11 +188,26 @@ export async function execCommand(argv: string[]): Promise<number> {
   const file = join(work, `exec-${randomBytes(4).toString('hex')}.sh`);
   const { cmd, text } = enterBoxViaFile({ spec: r.spec, args, seccompFile, cgroupProcs, closeFds: true, ownSession: false, chroot: host.chroot }, file);
   writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  // Ctrl-C at the terminal reaches the relay (in boxlab's process group), which passes it on
+  // to the command: boxlab itself must not die of it and leave the command on the terminal.
+  // A SIGINT or SIGTERM sent to boxlab alone is passed on by boxlab.
+  let relay = 0;
+  const pass = (sig: NodeJS.Signals) => (): void => {
+    if (relay > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(relay, sig);
+  };
+  const onInt = pass('SIGINT');
+  const onTerm = pass('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   try {
     const c = fillCmd(cmd, { BOX: String(box) });
     // The same relay as a run's: the command in the background, signals passed on to it.
-    return await spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] }).exited;
+    const { pid, exited } = spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] });
+    relay = pid;
+    return await exited;
   } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
     rmSync(file, { force: true });
   }
 }
@@ -229,6 +249,10 @@ export async function specCommand(argv: string[]): Promise<number> {
 async function loadCachedImage(name: string) {
   const { Store } = await import('../../rootfs-fetch/store.js');
   const { imageProcess, loadImage } = await import('../../rootfs-fetch/images.js');
-  const img = loadImage(new Store(), name);
+  const { busyboxStandIn } = await import('../run/images.js');
+  const store = new Store();
+  const chosen = busyboxStandIn(name, (n) => store.find(n) !== undefined);
+  if (chosen.note) process.stderr.write(`boxlab: ${chosen.note}\n`);
+  const img = loadImage(store, chosen.name);
   return { img, process: imageProcess(img) };
 }

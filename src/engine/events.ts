@@ -17,7 +17,9 @@ export type Event = Base &
     | { type: 'resource'; resource: Resource; teardown: Cmd[] }
     | { type: 'cmd'; action: Action; shown: string; result?: RunResult; value?: string }
     | { type: 'probe'; probe: Probe; source: string; output?: string }
-    | { type: 'check'; check: Check; source: string; ok?: boolean; actual?: string; expected?: string }
+    /** `expects`: what the check expects, in words; `against`: the other side of a comparison
+     *  with another fact ("the host's"), placeholders filled. */
+    | { type: 'check'; check: Check; source: string; expects?: string; against?: string; ok?: boolean; actual?: string; expected?: string }
     | { type: 'skip'; id: string; title: string; reason: string }
     | { type: 'cleanup'; shown: string; result?: RunResult }
     | { type: 'shell'; shown: string; action: Action }

@@ -56,3 +56,45 @@ export function describeFact(f: Fact): string {
   if ('alive' in f) return `grep State: /proc/${f.alive}/status`;
   return `${render(f.status)}; echo $?`;
 }
+
+/** A value as a learner reads it: in quotes when it holds a space or a tab (shown as \t), the
+ *  first of several lines, at most 120 characters. */
+export function shownValue(s: string): string {
+  if (s === '') return '(empty)';
+  const lines = s.split('\n');
+  const first = lines[0]!.length > 120 ? `${lines[0]!.slice(0, 117)}…` : lines[0]!;
+  const shown = /\s/.test(first) ? `"${first.replace(/\t/g, '\\t')}"` : first;
+  return lines.length > 1 ? `${shown} … (${lines.length} lines)` : shown;
+}
+
+/** The other side of a comparison: "the host's" when the fact is read from boxlab's own
+ *  process (/proc/self, on the host), otherwise what the fact's command gives. With
+ *  `source`, the host's is followed by where it is read. */
+export function otherSide(x: Fact, fillIn: (s: string) => string = (s) => s, source = false): string {
+  const d = fillIn(describeFact(x));
+  if (!/\/proc\/self\//.test(d)) return `what ${d} gives`;
+  return source ? `the host's (${d})` : "the host's";
+}
+
+/** What a check expects, in words a learner reads aloud: "it is 100", "it differs from the
+ *  host's (readlink /proc/self/ns/mnt)", "it fails (any exit status but 0)". Placeholders are
+ *  filled with `fillIn`. */
+export function expectation(c: Check, fillIn: (s: string) => string = (s) => s): string {
+  const status = 'status' in c.fact;
+  const alive = 'alive' in c.fact;
+  if ('equals' in c && !isFact(c.equals)) {
+    const v = fillIn(c.equals);
+    if (status) return v === '0' ? 'it succeeds (exit status 0)' : `it exits with status ${v}`;
+    if (alive) return v === 'yes' ? 'the process is alive' : v === 'no' ? 'the process is gone' : `it is ${shownValue(v)}`;
+    return `it is ${shownValue(v)}`;
+  }
+  if ('equals' in c) return `it is the same as ${otherSide(c.equals as Fact, fillIn, true)}`;
+  if ('differs' in c && !isFact(c.differs)) {
+    const v = fillIn(c.differs);
+    if (status && v === '0') return 'it fails (any exit status but 0)';
+    return `it is anything but ${shownValue(v)}`;
+  }
+  if ('differs' in c) return `it differs from ${otherSide(c.differs as Fact, fillIn, true)}`;
+  if ('contains' in c) return `it contains ${JSON.stringify(fillIn(c.contains)).replace(/\\"/g, '"')}`;
+  return `it does not contain ${JSON.stringify(fillIn(c.lacks)).replace(/\\"/g, '"')}`;
+}

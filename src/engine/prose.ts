@@ -1,5 +1,6 @@
 // A lesson's markdown: `# Title`, an intro, then `## step-id` sections bound to steps;
-// any other `##` section is part of the closing text.
+// any other `##` section is part of the closing text. Inside a fenced code block nothing is a
+// heading: a shell comment such as `# or with nftables:` is code and stays where it is.
 import type { Prose } from './lesson.js';
 
 export function parseProse(md: string, stepIds: string[]): Prose {
@@ -11,9 +12,21 @@ export function parseProse(md: string, stepIds: string[]): Prose {
     else if (target.kind === 'outro') prose.outro += line + '\n';
     else prose.steps[target.id] = (prose.steps[target.id] ?? '') + line + '\n';
   };
+  let fence: string | undefined;
+  let titled = false;
   for (const line of md.split('\n')) {
-    if (/^# /.test(line)) continue;
-    const h = /^## +(.+?)\s*$/.exec(line);
+    const f = /^\s*(```|~~~)/.exec(line);
+    if (f && (fence === undefined || f[1] === fence)) fence = fence === undefined ? f[1] : undefined;
+    else if (fence !== undefined) {
+      add(line);
+      continue;
+    }
+    // The lesson's title (its first `# ` line) is the lesson's own; a later one is prose.
+    if (fence === undefined && !f && !titled && /^# /.test(line)) {
+      titled = true;
+      continue;
+    }
+    const h = f ? null : /^## +(.+?)\s*$/.exec(line);
     if (h) {
       target = ids.has(h[1]!) ? { kind: 'step', id: h[1]! } : { kind: 'outro' };
       if (target.kind === 'outro') add(line);

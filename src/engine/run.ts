@@ -9,9 +9,9 @@ import type { HostResource, StateFile } from '../box/state.js';
 import { readText, resourceVar, teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
-import { describeFact, judge, readFact } from './facts.js';
+import { describeFact, expectation, isFact, judge, otherSide, readFact } from './facts.js';
 import { act, sleep, StepFailed } from './actions.js';
-import { willReplay, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
+import { willReplay, type Check, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
 
 export type PauseAnswer = 'run' | 'skip' | 'quit';
 
@@ -89,6 +89,11 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const shown = (c: Cmd): string => render(fillCmd(c, vars, o.dryRun ? fillKnown : fill));
   const interrupted = (): boolean => o.signal?.aborted === true;
   const source = (f: Fact): string => fillKnown(describeFact(f), vars);
+  const known = (s: string): string => fillKnown(s, vars);
+  const words = (c: Check): { expects: string; against?: string } => {
+    const other = 'equals' in c ? c.equals : 'differs' in c ? c.differs : undefined;
+    return { expects: expectation(c, known), ...(isFact(other) ? { against: otherSide(other, known) } : {}) };
+  };
 
   async function runStep(p: Planned, index: number): Promise<void> {
     const { step } = p;
@@ -133,11 +138,11 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     const failed: string[] = [];
     for (const check of step.checks) {
       if (o.dryRun) {
-        o.emit({ type: 'check', check, source: source(check.fact), quiet });
+        o.emit({ type: 'check', check, source: source(check.fact), ...words(check), quiet });
         continue;
       }
       const v = await judge(check, vars, o.runner);
-      o.emit({ type: 'check', check, source: source(check.fact), ok: v.ok, actual: v.actual, expected: v.expected, quiet });
+      o.emit({ type: 'check', check, source: source(check.fact), ...words(check), ok: v.ok, actual: v.actual, expected: v.expected, quiet });
       if (!v.ok) failed.push(check.title);
     }
     if (interrupted()) throw new StepFailed('interrupted', 130);

@@ -2,9 +2,10 @@
 import chalk from 'chalk';
 import type { Event } from '../engine/events.js';
 import type { Check } from '../engine/lesson.js';
+import { expectation, shownValue } from '../engine/facts.js';
 import { renderMarkdown, type Style } from './markdown.js';
 
-const style: Style = { code: chalk.cyan, bold: chalk.bold, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
+const style: Style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
 const MAX_OUTPUT_LINES = 14;
 
 function block(text: string, prefix: string): string[] {
@@ -14,15 +15,46 @@ function block(text: string, prefix: string): string[] {
   return text.trim() ? shown : [];
 }
 
-/** The line of the fact that proves the point, so the evidence fits on the screen. */
-function evidence(c: Check, actual: string, expected: string): string {
+const quoted = (s: string): string => JSON.stringify(s).replace(/\\"/g, '"');
+
+/** The evidence of a check in words a learner reads aloud: what was read, what was expected,
+ *  and whether they agree. A contains/lacks check shows only the line that proves the point,
+ *  so the evidence fits on the screen. `against` names the other side of a comparison with
+ *  another fact ("the host's"). */
+export function evidence(c: Check, actual: string, expected: string, against = 'the other value'): string {
+  const lines = actual.split('\n').filter(Boolean);
+  const of = lines.length > 1 ? 'its line ' : '';
+  if (actual === '') return `nothing was read (an unreadable file, a vanished process or no output), so nothing proves that ${expectation(c)}`;
   if ('contains' in c) {
-    const line = actual.split('\n').find((l) => l.includes(expected.replace(/^contains /, '')));
-    return line ?? `(not found) ${expected}`;
+    const needle = expected.replace(/^contains /, '');
+    const line = lines.find((l) => l.includes(needle));
+    if (line !== undefined) return `${of}${shownValue(line)} contains ${quoted(needle)}, as expected`;
+    return lines.length > 1 ? `none of its ${lines.length} lines contains ${quoted(needle)}, but one should` : `${shownValue(actual)} does not contain ${quoted(needle)}, but it should`;
   }
-  if ('lacks' in c) return `${expected} — none of ${actual.split('\n').filter(Boolean).length} lines does`;
-  if ('differs' in c) return `${actual || '(empty)'} ≠ ${expected.replace(/^not /, '') || '(empty)'}`;
-  return actual === expected ? actual || '(empty)' : `${actual || '(empty)'}, expected ${expected || '(empty)'}`;
+  if ('lacks' in c) {
+    const needle = expected.replace(/^lacks /, '');
+    const line = lines.find((l) => l.includes(needle));
+    if (line !== undefined) return `${of}${shownValue(line)} contains ${quoted(needle)}, and it should not`;
+    return lines.length > 1 ? `none of its ${lines.length} lines contains ${quoted(needle)}, as expected` : `${shownValue(actual)} does not contain ${quoted(needle)}, as expected`;
+  }
+  const status = 'status' in c.fact;
+  const alive = 'alive' in c.fact;
+  const is = (v: string): string =>
+    status ? `exit status ${v}${v === '0' ? ': it succeeded' : ': it failed'}` : alive && (v === 'yes' || v === 'no') ? (v === 'yes' ? 'the process is alive' : 'the process is gone') : `it is ${shownValue(v)}`;
+  if ('differs' in c) {
+    const other = expected.replace(/^not /, '');
+    if (typeof c.differs !== 'string') {
+      return actual !== other ? `${is(actual)}, which differs from ${against} (${shownValue(other)})` : `${is(actual)}, the same as ${against}, and it should differ`;
+    }
+    if (status && other === '0') return actual !== '0' ? `${is(actual)}, as it should` : `${is(actual)}, but it should have failed`;
+    return actual !== other ? `${is(actual)}, not ${shownValue(other)}, as expected` : `${is(actual)}, and it should be anything but that`;
+  }
+  if (typeof c.equals !== 'string') {
+    return actual === expected ? `${is(actual)}, the same as ${against}` : `${is(actual)}, but ${against} is ${shownValue(expected)}, and they should be the same`;
+  }
+  if (actual === expected) return `${is(actual)}, as expected`;
+  if (alive) return `${is(actual)}, but it should be ${expected === 'no' ? 'gone' : expected === 'yes' ? 'alive' : shownValue(expected)}`;
+  return `${is(actual)}, but ${status ? `exit status ${expected}` : shownValue(expected)} was expected`;
 }
 
 export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(process.stdout.columns || 88, 100)) {
@@ -38,7 +70,7 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
       // Replays stay quiet unless something goes wrong in them.
       if (e.type === 'check' && e.ok === false) {
         failedQuiet = true;
-        say(chalk.red(`  ✗ while replaying: ${e.check.title}: ${evidence(e.check, e.actual ?? '', e.expected ?? '')}`));
+        say(chalk.red(`  ✗ while replaying: ${e.check.title}: ${evidence(e.check, e.actual ?? '', e.expected ?? '', e.against)}`));
       }
       if (e.type === 'cmd' && e.result && e.result.code !== 0 && !('mayFail' in e.action && e.action.mayFail)) {
         say(chalk.red(`  ✗ while replaying: $ ${e.shown}`), ...block(e.result.stderr, chalk.red('    │ ')));
@@ -79,11 +111,11 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
         break;
       case 'check':
         checks++;
-        if (e.ok === undefined) say(chalk.dim(`  ? check: ${e.check.title}  (${e.source})`));
+        if (e.ok === undefined) say(chalk.dim(`  ? check: ${e.check.title}`), chalk.dim(`      expects (${e.source}): `) + (e.expects ?? expectation(e.check)));
         else
           say(
             (e.ok ? chalk.green('  ✓ ') : chalk.red('  ✗ ')) + e.check.title,
-            chalk.dim(`      evidence (${e.source}): `) + evidence(e.check, e.actual ?? '', e.expected ?? ''),
+            chalk.dim(`      evidence (${e.source}): `) + evidence(e.check, e.actual ?? '', e.expected ?? '', e.against),
           );
         break;
       case 'skip':

@@ -157,6 +157,32 @@ function set(f: RunFlags, flag: string, v: string): void {
   }
 }
 
+export const EXEC_USAGE = 'usage: boxlab exec [-i] [-t] NAME CMD...   (-it as docker exec: the command always reads your stdin)';
+
+/** `boxlab exec [-i|-t|-it|--interactive|--tty] NAME CMD...`: Docker's flags before the name
+ *  are taken as Docker takes them, so `exec -it NAME sh` enters box NAME. */
+export function parseExecArgs(argv: string[]): { name: string; args: string[]; interactive: boolean; tty: boolean } {
+  const f = { interactive: false, tty: false };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const flags = /^-[it]{1,2}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a];
+    for (const flag of flags) {
+      if (flag === '-i' || flag === '--interactive') f.interactive = true;
+      else if (flag === '-t' || flag === '--tty') f.tty = true;
+      else throw new UsageError(`boxlab exec takes -i and -t before the box's name, not ${a}\n${EXEC_USAGE}`);
+    }
+  }
+  const [name, ...args] = argv.slice(i);
+  if (!name || args.length === 0) throw new UsageError(EXEC_USAGE);
+  return { name, args, ...f };
+}
+
 /** Does this command line name what to run (an image before any --, or --rootfs/--bundle)? */
 export function namesSource(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {

@@ -164,6 +164,34 @@ normalize() {
   assert_host_clean
 }
 
+@test "Docker's habits: run -it busybox sh with no network; exec -it NAME sh enters the box" {
+  # The short name stands for boxlab's own busybox image (fetch --busybox, made in setup_file)
+  # when Docker's busybox is not in the cache, and says so.
+  if node "$ROOT/bin/boxlab.js" images | grep -q '^docker.io/library/busybox:latest '; then skip "Docker's busybox is cached here"; fi
+  run script -qec "node $ROOT/bin/boxlab.js run -it ${SECCOMP[*]} busybox sh -c 'cat /etc/motd; tty; exit 3'" /dev/null
+  assert_equal "$status" 3
+  output=$(printf '%s' "$output" | tr -d '\r')
+  mapfile -t lines <<<"$output"
+  # (the box's first output may follow a NUL from the terminal's setup)
+  assert_output --partial 'Hello from layer 3 of boxlab.local/busybox:layers'
+  assert_line /dev/pts/0
+  assert_output --partial 'the busybox image boxlab fetch --busybox made on this machine'
+  run boxlab run -d --name habit-box "${SECCOMP[@]}" --rootfs "$R" -- /bin/sleep 60
+  assert_success
+  for i in $(seq 100); do boxlab ps | grep -q '^habit-box  [0-9]' && break; sleep 0.05; done
+  # -it before the name, as docker exec takes it; the shell reads its commands from stdin.
+  run bash -c "printf 'hostname\nexit 5\n' | node $ROOT/bin/boxlab.js exec -it habit-box sh"
+  assert_equal "$status" 5
+  assert_line habit-box
+  refute_output --partial 'no running box named'
+  run boxlab exec -e A=1 habit-box sh
+  assert_failure 2
+  assert_output --partial "boxlab exec takes -i and -t before the box's name, not -e"
+  run boxlab rm habit-box
+  assert_success
+  assert_host_clean
+}
+
 @test "--explain runs nothing; --script is a bash script that does the same run" {
   run boxlab run --explain --memory 32m --rootfs "$R" -- /bin/true
   assert_success

@@ -8,7 +8,9 @@ import { RecordingRunner } from '../../src/shell/runner.js';
 import { workspaceVars } from '../../src/engine/workspace.js';
 import { scriptFormatter } from '../../src/report/script.js';
 import { jsonFormatter } from '../../src/report/json.js';
-import { terminalFormatter } from '../../src/report/terminal.js';
+import { evidence, terminalFormatter } from '../../src/report/terminal.js';
+import { expectation } from '../../src/engine/facts.js';
+import type { Check } from '../../src/engine/lesson.js';
 import type { Event } from '../../src/engine/events.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { feature, lessonOf } from './helpers.js';
@@ -100,7 +102,7 @@ describe('the terminal', () => {
     emit({ type: 'step', id: 's', title: 'Create the box', index: 1, total: 2, explain: 'Uses `unshare`.' });
     emit({ type: 'feature', feature: { name: 'mount namespace', syscalls: ['unshare(2)'], man: ['mount_namespaces(7)'] } });
     emit({ type: 'cmd', action: { run: cmd('unshare', '--mount') }, shown: 'unshare --mount', result: { code: 0, stdout: 'hello\n', stderr: '', ms: 2.5 } });
-    emit({ type: 'check', check, source: 'readlink /proc/7/ns/mnt', ok: true, actual: 'mnt:[2]', expected: 'not mnt:[1]' });
+    emit({ type: 'check', check, source: 'readlink /proc/7/ns/mnt', against: "the host's", ok: true, actual: 'mnt:[2]', expected: 'not mnt:[1]' });
     emit({ type: 'end', ok: false, code: 1, reason: 'step "x": check failed', ms: 1, toolMs: 1, steps: 1, outro: '' });
     const text = out.text();
     expect(text).toContain('━━ Step 1/2 · Create the box');
@@ -108,7 +110,7 @@ describe('the terminal', () => {
     expect(text).toContain('$ unshare --mount (2.5 ms)');
     expect(text).toContain('│ hello');
     expect(text).toContain('✓ own mount namespace');
-    expect(text).toContain('evidence (readlink /proc/7/ns/mnt): mnt:[2] ≠ mnt:[1]');
+    expect(text).toContain("evidence (readlink /proc/7/ns/mnt): it is mnt:[2], which differs from the host's (mnt:[1])");
     expect(text).toContain('✘ step "x": check failed');
   });
 
@@ -119,5 +121,77 @@ describe('the terminal', () => {
     expect(out.text()).toBe('');
     emit({ type: 'check', check: { title: 'c', fact: { file: '/x' }, equals: 'a' }, source: 'cat /x', ok: false, actual: 'b', expected: 'a', quiet: true });
     expect(out.text()).toContain('✗ while replaying: c');
+  });
+});
+
+describe('a check line says what it compares and what it expects', () => {
+  const ns: Check = { title: 'own mount namespace', fact: { link: '/proc/7/ns/mnt' }, differs: { link: '/proc/self/ns/mnt' } };
+  const refused: Check = { title: 'refused', fact: { status: cmd('mount', '-t', 'tmpfs', 'x', '/mnt') }, differs: '0' };
+  const works: Check = { title: 'works', fact: { status: cmd('true') }, equals: '0' };
+  const limit: Check = { title: 'limit', fact: { file: '/sys/fs/cgroup/pids/x/pids.max' }, equals: '100' };
+  const oom: Check = { title: 'oom', fact: { file: '/sys/fs/cgroup/x/memory.events' }, contains: 'oom_kill 1' };
+  const throttled: Check = { title: 'throttled', fact: { file: '/sys/fs/cgroup/x/cpu.stat', grep: 'nr_throttled' }, lacks: 'nr_throttled 0' };
+  const pid1: Check = { title: 'pid 1', fact: { file: '/proc/7/status' }, contains: 'NSpid:\t7\t1' };
+  const gone: Check = { title: 'gone', fact: { alive: '7' }, equals: 'no' };
+  const same: Check = { title: 'same', fact: { link: '/rootfs/proc/1/ns/pid' }, equals: { link: '/proc/self/ns/pid' } };
+  const other: Check = { title: 'other', fact: { link: '/proc/8/ns/net' }, differs: { link: '/proc/7/ns/net' } };
+
+  it.each([
+    [ns, "it differs from the host's (readlink /proc/self/ns/mnt)"],
+    [other, 'it differs from what readlink /proc/7/ns/net gives'],
+    [same, "it is the same as the host's (readlink /proc/self/ns/pid)"],
+    [refused, 'it fails (any exit status but 0)'],
+    [works, 'it succeeds (exit status 0)'],
+    [limit, 'it is 100'],
+    [oom, 'it contains "oom_kill 1"'],
+    [throttled, 'it does not contain "nr_throttled 0"'],
+    [pid1, 'it contains "NSpid:\\t7\\t1"'],
+    [gone, 'the process is gone'],
+  ] as const)('expects: %j', (c, words) => {
+    expect(expectation(c)).toBe(words);
+  });
+
+  it.each([
+    [ns, true, 'mnt:[4026532200]', 'not mnt:[4026531840]', "the host's", "it is mnt:[4026532200], which differs from the host's (mnt:[4026531840])"],
+    [ns, false, 'mnt:[4026531840]', 'not mnt:[4026531840]', "the host's", "it is mnt:[4026531840], the same as the host's, and it should differ"],
+    [same, true, 'pid:[4026531836]', 'pid:[4026531836]', "the host's", "it is pid:[4026531836], the same as the host's"],
+    [same, false, 'pid:[1]', 'pid:[4026531836]', "the host's", "it is pid:[1], but the host's is pid:[4026531836], and they should be the same"],
+    [refused, true, '32', 'not 0', undefined, 'exit status 32: it failed, as it should'],
+    [refused, false, '0', 'not 0', undefined, 'exit status 0: it succeeded, but it should have failed'],
+    [works, true, '0', '0', undefined, 'exit status 0: it succeeded, as expected'],
+    [works, false, '1', '0', undefined, 'exit status 1: it failed, but exit status 0 was expected'],
+    [limit, true, '100', '100', undefined, 'it is 100, as expected'],
+    [limit, false, 'max', '100', undefined, 'it is max, but 100 was expected'],
+    [limit, false, '', '100', undefined, 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it is 100'],
+    [oom, true, 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1', 'contains oom_kill 1', undefined, 'its line "oom_kill 1" contains "oom_kill 1", as expected'],
+    [oom, false, 'low 0\noom_kill 0', 'contains oom_kill 1', undefined, 'none of its 2 lines contains "oom_kill 1", but one should'],
+    [throttled, true, 'nr_throttled 12', 'lacks nr_throttled 0', undefined, '"nr_throttled 12" does not contain "nr_throttled 0", as expected'],
+    [throttled, false, 'nr_throttled 0', 'lacks nr_throttled 0', undefined, '"nr_throttled 0" contains "nr_throttled 0", and it should not'],
+    [pid1, true, 'Name:\tsh\nNSpid:\t7\t1', 'contains NSpid:\t7\t1', undefined, 'its line "NSpid:\\t7\\t1" contains "NSpid:\\t7\\t1", as expected'],
+    [gone, true, 'no', 'no', undefined, 'the process is gone, as expected'],
+    [gone, false, 'yes', 'no', undefined, 'the process is alive, but it should be gone'],
+    [other, true, 'net:[2]', 'not net:[1]', 'what readlink /proc/7/ns/net gives', 'it is net:[2], which differs from what readlink /proc/7/ns/net gives (net:[1])'],
+  ] as const)('evidence of %j (ok %s, actual %j)', (c, _ok, actual, expected, against, words) => {
+    const text = evidence(c, actual, expected, against);
+    expect(text).toBe(words);
+    expect(text).not.toMatch(/≠|: no$| — none of/);
+  });
+
+  it('in --dry-run, names the expectation under each check', () => {
+    const out = capture();
+    const emit = terminalFormatter(out.stream, 88);
+    emit({ type: 'check', check: oom, source: 'cat /sys/fs/cgroup/x/memory.events', expects: 'it contains "oom_kill 1"' });
+    expect(out.text()).toBe('  ? check: oom\n      expects (cat /sys/fs/cgroup/x/memory.events): it contains "oom_kill 1"\n');
+  });
+
+  it.each(LESSONS.map((l) => l.number))('lesson %i --dry-run: every check line names its expectation', async (n) => {
+    const out = capture();
+    const lesson = await loadLesson(LESSONS.find((l) => l.number === n)!);
+    await runLesson(lesson, { runner: new RecordingRunner(), emit: terminalFormatter(out.stream, 100), dryRun: true, vars, load: loadByNumber });
+    const lines = out.text().split('\n');
+    const checks = lines.flatMap((l, i) => (l.startsWith('  ? check: ') ? [lines[i + 1]!] : []));
+    expect(checks.length).toBeGreaterThan(0);
+    for (const l of checks) expect(l).toMatch(/^      expects \(.+\): (it |the process )/);
+    expect(out.text()).not.toMatch(/≠/);
   });
 });

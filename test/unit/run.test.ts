@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRunFlags, bytes } from '../../src/run/flags.js';
+import { parseRunFlags, parseExecArgs, bytes } from '../../src/run/flags.js';
+import { busyboxStandIn } from '../../src/run/images.js';
+import { EnvError } from '../../src/errors.js';
 import { capabilities, specFromFlags } from '../../src/run/from-flags.js';
 import { configFor, specFromBundle } from '../../src/run/oci.js';
 import { planRun, type PlanHost } from '../../src/run/plan.js';
@@ -338,5 +340,47 @@ describe('found in review', () => {
     const batch = ('run' in mounts ? mounts.run.batch : undefined)!;
     expect(batch[0]!.args.slice(-4)).toEqual(['/proc', '/sys', '/dev', '/app/conf']);
     expect(batch.findIndex((c) => c.args.includes('/app/conf'))).toBe(0);
+  });
+});
+
+describe("Docker's habits", () => {
+  it.each([
+    [['-it', 'web', 'sh'], { name: 'web', args: ['sh'], interactive: true, tty: true }],
+    [['-ti', 'web', 'sh'], { name: 'web', args: ['sh'], interactive: true, tty: true }],
+    [['-i', '-t', 'web', 'sh'], { name: 'web', args: ['sh'], interactive: true, tty: true }],
+    [['--interactive', '--tty', 'web', 'sh'], { name: 'web', args: ['sh'], interactive: true, tty: true }],
+    [['-i', 'web', 'sh', '-it'], { name: 'web', args: ['sh', '-it'], interactive: true, tty: false }],
+    [['web', '/bin/sh', '-c', 'id'], { name: 'web', args: ['/bin/sh', '-c', 'id'], interactive: false, tty: false }],
+    [['--', 'web', 'ls'], { name: 'web', args: ['ls'], interactive: false, tty: false }],
+  ])('exec %j', (argv, want) => {
+    expect(parseExecArgs(argv)).toEqual(want);
+  });
+
+  it("exec names the flag it does not take, never 'no running box named -X'", () => {
+    expect(() => parseExecArgs(['-e', 'A=1', 'web', 'sh'])).toThrow(/boxlab exec takes -i and -t before the box's name, not -e/);
+    expect(() => parseExecArgs(['-itd', 'web', 'sh'])).toThrow(UsageError);
+    expect(() => parseExecArgs(['-it'])).toThrow(/usage: boxlab exec \[-i\] \[-t\] NAME CMD/);
+    expect(() => parseExecArgs(['-it', 'web'])).toThrow(UsageError);
+  });
+
+  const cache = (...names: string[]) => (n: string) => names.includes(n);
+  it("run busybox: Docker's busybox when it is cached", () => {
+    expect(busyboxStandIn('busybox', cache('docker.io/library/busybox:latest', 'boxlab.local/busybox:layers'))).toEqual({ name: 'busybox' });
+  });
+
+  it.each(['busybox', 'busybox:latest', 'docker.io/library/busybox'])("run %s offline: boxlab's own busybox image, said so", (name) => {
+    const r = busyboxStandIn(name, cache('boxlab.local/busybox:layers'));
+    expect(r.name).toBe('boxlab.local/busybox:layers');
+    expect(r.note).toContain('the busybox image boxlab fetch --busybox made on this machine');
+  });
+
+  it('run busybox with neither cached: the error names boxlab fetch --busybox', () => {
+    expect(() => busyboxStandIn('busybox', cache())).toThrow(EnvError);
+    expect(() => busyboxStandIn('busybox', cache())).toThrow(/With no network, boxlab makes one from this machine's busybox: boxlab fetch --busybox/);
+  });
+
+  it('other images are left alone', () => {
+    expect(busyboxStandIn('alpine:3.20', cache('boxlab.local/busybox:layers'))).toEqual({ name: 'alpine:3.20' });
+    expect(busyboxStandIn('busybox:1.36', cache('boxlab.local/busybox:layers'))).toEqual({ name: 'busybox:1.36' });
   });
 });
