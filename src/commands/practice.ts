@@ -19,6 +19,7 @@ import { StateFile } from '../box/state.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostReady, lessonVars } from './lesson.js';
 import { exerciseShell } from '../practice/shell.js';
+import { evidence } from '../report/terminal.js';
 
 const FLAGS = {
   exercise: { type: 'string' },
@@ -164,14 +165,8 @@ async function unmet(ex: Exercise, runner: Runner, vars: Record<string, string>)
 }
 
 function printLines(lines: CheckLine[]): void {
-  for (const l of lines) say(`  ${l.ok ? chalk.green('✓') : chalk.red('✗')} ${l.title}: ${l.source} → ${firstLines(l.actual) || '(nothing)'}${l.ok ? '' : `; still differs: wanted ${l.expected || '(something)'}`}`);
+  for (const l of lines) say(`  ${l.ok ? chalk.green('✓') : chalk.red('✗')} ${l.title}: ${l.source}: ${evidence(l.check, l.actual, l.expected, 'that')}`);
 }
-
-/** A value of several lines, as one: its first three, joined. */
-const firstLines = (s: string): string => {
-  const lines = s.split('\n').filter((l) => l.trim());
-  return lines.slice(0, 3).join(' | ') + (lines.length > 3 ? ` | … (${lines.length} lines)` : '');
-};
 
 /** --attempt: the learner's file in the prepared state; 0 when the checks hold, 1 when not. */
 async function grade(lesson: Lesson, ex: Exercise, text: string): Promise<number> {

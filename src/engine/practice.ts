@@ -11,7 +11,7 @@ import { isSameLiveProcess, processesWithEnv } from '../kernel/proc.js';
 import { umount } from '../shell/mount.js';
 import { killPid } from '../shell/coreutils.js';
 import { describeFact, judge } from './facts.js';
-import { willReplay, type Lesson, type Step } from './lesson.js';
+import { willReplay, type Check, type Lesson, type Step } from './lesson.js';
 import type { Exercise } from './exercise.js';
 
 /** The run that prepares an exercise (or, for a capture-the-flag, its defended box): the
@@ -29,6 +29,7 @@ export function preparation(lesson: Lesson, ex: Exercise, defended = false): Les
 }
 
 export interface CheckLine {
+  check: Check;
   title: string;
   ok: boolean;
   actual: string;
@@ -42,7 +43,7 @@ export async function verify(ex: Exercise, vars: Vars, runner: Runner): Promise<
   const lines: CheckLine[] = [];
   for (const check of ex.checks) {
     const v = await judge(check, vars, runner);
-    lines.push({ title: check.title, ok: v.ok, actual: v.actual, expected: v.expected, source: fill(describeFact(check.fact), vars) });
+    lines.push({ check, title: check.title, ok: v.ok, actual: v.actual, expected: v.expected, source: fill(describeFact(check.fact), vars) });
   }
   return { ok: lines.every((l) => l.ok), lines };
 }

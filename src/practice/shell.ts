@@ -6,6 +6,7 @@ import type { Runner } from '../shell/runner.js';
 import type { Exercise } from '../engine/exercise.js';
 import { exports, privateFile, verify, type CheckLine } from '../engine/practice.js';
 import { rmSync } from 'node:fs';
+import { evidence } from '../report/terminal.js';
 
 export type Ending = 'solved' | 'skipped' | 'left';
 
@@ -42,19 +43,11 @@ export function rcFile(vars: Vars, label: string): string {
 const quoteForBash = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function evidenceLines(lines: CheckLine[]): string[] {
-  return lines.map((l) =>
-    l.ok
-      ? `  ${chalk.green('✓')} ${l.title}\n      ${chalk.dim(short(l.source))} → ${oneLine(l.actual)}`
-      : `  ${chalk.red('✗')} ${l.title}\n      ${chalk.dim(short(l.source))} → ${oneLine(l.actual) || '(nothing)'}; still differs: wanted ${oneLine(l.expected) || '(something)'}`,
-  );
+  // The lessons' wording ("it is X, which differs from ...", "none of its 3 lines contains ...").
+  return lines.map((l) => `  ${l.ok ? chalk.green('✓') : chalk.red('✗')} ${l.title}\n      ${chalk.dim(short(l.source))}: ${evidence(l.check, l.actual, l.expected, 'that')}`);
 }
 /** At most `n` columns: a projector's width. */
 const short = (s: string, n = 90): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-/** A value of several lines, as one: its first three, joined, cut to fit. */
-const oneLine = (s: string): string => {
-  const lines = s.split('\n').filter((l) => l.trim());
-  return short(lines.slice(0, 3).join(' | ') + (lines.length > 3 ? ` | … (${lines.length} lines)` : ''));
-};
 
 /**
  * Open the shell and answer its questions until the learner leaves it: `next` once solved,

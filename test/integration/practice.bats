@@ -30,7 +30,7 @@ teardown() {
   echo 'hostname learner-box' >"$BATS_TEST_TMPDIR/wrong.sh"
   run boxlab practice 4 --exercise hostname --attempt "$BATS_TEST_TMPDIR/wrong.sh"
   assert_failure 1
-  assert_line --partial "✗ the host's hostname is unchanged: cat /proc/sys/kernel/hostname → learner-box; still differs: wanted $HOST_NAME"
+  assert_line --partial "✗ the host's hostname is unchanged: cat /proc/sys/kernel/hostname: it is learner-box, but $HOST_NAME was expected"
   assert_equal "$(cat /proc/sys/kernel/hostname)" "$HOST_NAME"
   assert_host_clean
   echo 'nsenter --target "$BOX" --uts hostname learner-box' >"$BATS_TEST_TMPDIR/right.sh"
@@ -85,7 +85,7 @@ boxlab_pid() {
   type_line 'hostname learner-box'
   wait_screen '0 of 2 checks hold'
   type_line 'check'
-  wait_screen "still differs: wanted $HOST_NAME"
+  wait_screen "it is learner-box, but $HOST_NAME was expected"
   type_line "hostname $HOST_NAME"
   type_line 'hint'
   wait_screen 'Hint 1/3'
