@@ -1,6 +1,7 @@
 // The one check for every digest and diff_id boxlab reads (from a registry, an image config, a
 // manifest, an index or the cache's index.json) before it becomes a path, a URL or a lookup:
 // a hostile value such as "sha256:../../etc" must never reach join() or a request.
+import { createHash } from 'node:crypto';
 import { EnvError } from '../src/errors.js';
 import { shown } from './untrusted.js';
 
@@ -17,3 +18,18 @@ export function checkDigest(value: unknown, what: string): string {
 
 /** The 64 hex digits of a checked digest: the only part of it ever used in a file name. */
 export const digestHex = (value: unknown, what: string): string => checkDigest(value, what).slice('sha256:'.length);
+
+/**
+ * The ChainID of each layer, bottom first: what a layer is once applied on top of exactly the
+ * layers below it. The OCI image spec (config.md, "Layer ChainID"): ChainID(L0) = DiffID(L0),
+ * ChainID(L0|...|Ln) = sha256 of "ChainID(L0|...|Ln-1) DiffID(Ln)", one space between. Docker's
+ * layer store and containerd's snapshotters key unpacked layers by it.
+ */
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) {
+    const below = out[out.length - 1];
+    out.push(below === undefined ? d : `sha256:${createHash('sha256').update(`${below} ${d}`).digest('hex')}`);
+  }
+  return out;
+}

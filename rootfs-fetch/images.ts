@@ -6,7 +6,7 @@ import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
 import { CACHE_ROOT } from './busybox.js';
 import { LayerError } from './in-root.js';
-import { checkDigest, digestHex } from './digest.js';
+import { chainIds, checkDigest, digestHex } from './digest.js';
 import { checkConfig, checkManifest, type ImageConfig, type Manifest } from './manifest.js';
 import { canonical, parseReference } from './reference.js';
 import { diskFull, privateDir, Store, REF_NAME, type Descriptor } from './store.js';
@@ -18,6 +18,8 @@ export interface Layer {
   digest: string;
   size: number;
   diffId: string;
+  /** This layer applied on exactly the layers below it (image-spec config.md): shown, not a path. */
+  chainId: string;
   /** The unpacked layer, in overlayfs' format. */
   dir: string;
 }
@@ -61,7 +63,8 @@ function readImage(store: Store, name: string, manifest: Descriptor, layersRoot:
   checkManifest(m, name);
   const config = store.json<ImageConfig>(m.config.digest, `${name}: the image config`);
   checkConfig(config, m, name);
-  const layers = m.layers.map((l, i) => ({ digest: l.digest, size: l.size, diffId: config.rootfs.diff_ids[i]!, dir: layerDir(config.rootfs.diff_ids[i]!, layersRoot) }));
+  const chains = chainIds(config.rootfs.diff_ids);
+  const layers = m.layers.map((l, i) => ({ digest: l.digest, size: l.size, diffId: config.rootfs.diff_ids[i]!, chainId: chains[i]!, dir: layerDir(config.rootfs.diff_ids[i]!, layersRoot) }));
   return { name, manifest, config, configDigest: m.config.digest, layers };
 }
 

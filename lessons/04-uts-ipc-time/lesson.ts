@@ -69,7 +69,7 @@ export default defineLesson({
     },
     {
       id: 'time',
-      title: 'Time namespace: the box boots a day earlier',
+      title: 'Time namespace: a process whose clocks say it booted a day earlier',
       feature: { name: 'time namespace', syscalls: ['unshare(2) CLONE_NEWTIME', 'clock_gettime(2)'], man: ['time_namespaces(7)'] },
       requires: [{ path: '/proc/self/ns/time', reason: 'this kernel has no time namespaces (they came in Linux 5.6)' }],
       creates: [{ process: 'TIMED_LAUNCHER' }],

@@ -29,7 +29,7 @@ const HOST_ATTACKS: [string, Cmd][] = [
   ['mount', cmd('mount', '-t', 'tmpfs', 'boxlab-filtered', '/mnt')],
   ['keyctl', cmd('keyctl', 'show', '@s')],
 ];
-const feature = { name: 'seccomp filter (classic BPF)', syscalls: ['seccomp(2) SECCOMP_SET_MODE_FILTER', 'prctl(2) PR_SET_NO_NEW_PRIVS'], man: ['seccomp(2)', 'bpf-helpers(7)'] };
+const feature = { name: 'seccomp filter (classic BPF)', syscalls: ['seccomp(2) SECCOMP_SET_MODE_FILTER', 'prctl(2) PR_SET_NO_NEW_PRIVS'], man: ['seccomp(2)', 'Documentation/userspace-api/seccomp_filter.rst'] };
 const NO_SETPRIV = {
   command: setprivHasSeccomp,
   reason: `setpriv here has no --seccomp-filter (util-linux < 2.41, e.g. Debian 12); it would run: ${render(filtered('/bin/sleep', '1000'))}. The next step applies the same program to a host process with bwrap`,

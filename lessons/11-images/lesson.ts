@@ -12,6 +12,15 @@ const UPPER = '${WORK}/upper';
 const blob = (hex: string) => `\${IMAGES}/blobs/sha256/${hex}`;
 const kind = (path: string) => cmd('stat', '-c', '%F %t:%T', path);
 const box = createBox(BOX_NAMESPACES);
+/**
+ * Each layer's ChainID, bottom first, from the config's diff_ids with sha256sum alone
+ * (image-spec config.md): the first is its diff_id, each next sha256("BELOW DIFF_ID").
+ */
+const CHAIN_IDS = [
+  `c=; for d in $(grep -o '"diff_ids": *\\[[^]]*' "$1" | grep -o 'sha256:[0-9a-f]*'); do`,
+  `if [ -z "$c" ]; then c=$d; else c=sha256:$(printf '%s %s' "$c" "$d" | sha256sum | cut -c1-64); fi; echo "$c"; done`,
+].join(' ');
+const chainIds = cmd('sh', '-c', CHAIN_IDS, 'sh', blob('${CONFIG}'));
 
 /** The one step that differs: where the image comes from. */
 const fetchStep = (source: 'local' | 'registry'): Step => ({
@@ -30,7 +39,7 @@ const fetchStep = (source: 'local' | 'registry'): Step => ({
   ],
   probes: [
     { title: 'the cache is an OCI image layout', show: { out: cmd('ls', '${IMAGES}') } },
-    { title: 'the image: manifest, config, and each layer with its diff_id and lowerdir', show: { out: boxlab('inspect', '${IMAGE}') } },
+    { title: 'the image: manifest, config, and each layer with its diff_id, ChainID and lowerdir', show: { out: boxlab('inspect', '${IMAGE}') } },
   ],
   checks: [
     { title: 'the manifest blob is named by its own sha256', fact: { out: cmd('sha256sum', blob('${MANIFEST}')) }, contains: '${MANIFEST} ' },
@@ -47,14 +56,17 @@ const steps = (source: 'local' | 'registry'): Step[] => [
     feature: { name: 'image manifest and config', syscalls: ['(user space: JSON)'], man: ['OCI image-spec (manifest.md, config.md)'] },
     actions: [
       { run: boxlab('inspect', '${IMAGE}', '--lowerdir'), capture: 'LOWER', match: '(.+)', also: { TOP: '^([^:]+)' } },
+      { run: chainIds, capture: 'TOP_CHAIN' },
     ],
     probes: [
       { title: 'the manifest: a config and three layers, each by digest and size', show: { out: boxlab('inspect', '${IMAGE}', '--manifest') } },
       { title: 'the config: what to run (Env, Cmd, WorkingDir) and the diff_ids of the layers', show: { out: boxlab('inspect', '${IMAGE}', '--config') } },
       { title: 'the unpacked top layer', show: { out: cmd('find', '${TOP}') } },
+      { title: "each layer's ChainID, bottom first, computed from the diff_ids with sha256sum", show: { out: chainIds } },
     ],
     checks: [
       { title: "the config lists the layers' diff_ids", fact: { file: blob('${CONFIG}') }, contains: '"diff_ids":["sha256:' },
+      { title: "boxlab's ChainID of the top layer is the one sha256sum computes", fact: { out: boxlab('inspect', '${IMAGE}') }, contains: 'chain_id ${TOP_CHAIN}' },
       { title: "the top layer's .wh.wget was unpacked as an overlay whiteout (0/0 device)", fact: { out: kind('${TOP}/bin/wget') }, equals: 'character special file 0:0' },
       { title: "its .wh..wh..opq made srv/www opaque", fact: { out: cmd('getfattr', '--only-values', '-n', 'trusted.overlay.opaque', '${TOP}/srv/www') }, equals: 'y' },
     ],

@@ -69,7 +69,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     process.stdout.write(`cd ${literal(p.cwd)} && exec env -i ${[...p.env, ...p.args].map(literal).join(' ')}\n`);
   } else {
     process.stdout.write(`${img.name}\nmanifest ${img.manifest.digest}\nconfig   ${img.configDigest}\n`);
-    img.layers.forEach((l, i) => process.stdout.write(`layer ${i + 1}  ${l.digest}  ${humanBytes(l.size)}\n         diff_id ${l.diffId}\n         lowerdir ${l.dir}\n`));
+    img.layers.forEach((l, i) => process.stdout.write(`layer ${i + 1}  ${l.digest}  ${humanBytes(l.size)}\n         diff_id  ${l.diffId}\n         chain_id ${l.chainId}\n         lowerdir ${l.dir}\n`));
   }
   return 0;
 }

@@ -116,7 +116,7 @@ export async function act(a: Action, x: ActContext): Promise<void> {
   }
 }
 
-/** The last word a command printed, as bash's ${X##* } gives it. */
+/** The last word a command printed, as bash's ${X##*[[:space:]]} gives it ($(...) drops the last newlines). */
 const lastWord = (out: string): string => out.replace(/\s+$/, '').split(/\s/).pop() ?? '';
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

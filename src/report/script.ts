@@ -164,7 +164,7 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
           const also = Object.entries(a.also ?? {});
           // The extra variables are taken first, while $CAPTURE still holds the whole output.
           say(`boxlab_say ${quote('$ ' + render(a.run))}`, `${a.capture}=$(${render(a.run)})`, ...also.map(([name, re]) => match(name, re)));
-          say(a.match ? match(a.capture, a.match) : `${a.capture}=\${${a.capture}##* }`);
+          say(a.match ? match(a.capture, a.match) : `${a.capture}=\${${a.capture}##*[[:space:]]}`);
           for (const name of [a.capture, ...also.map(([n]) => n)]) say(`boxlab_say "${name}=\${${name}}"`);
         }
         else if ('run' in a) say(...commandLines(a.run, a.mayFail ? ' || true' : ''));

@@ -313,7 +313,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   step({
     id: 'identity',
     title: `Hostname ${spec.hostname}; loopback up${bridge ? ', eth0 with its address and a default route via the bridge' : ' in the empty network namespace'}`,
-    feature: feature('UTS and network namespaces', ['sethostname(2)', 'ioctl(SIOCSIFFLAGS)'], ['uts_namespaces(7)', 'network_namespaces(7)']),
+    feature: feature('UTS and network namespaces', ['write(2) to /proc/sys/kernel/hostname', 'netlink RTM_NEWLINK (IFF_UP)'], ['uts_namespaces(7)', 'network_namespaces(7)']),
     lessons: [4, 5],
     oci: 'hostname, linux.namespaces[network]',
     actions: [{ run: inBoxBatch(['uts', 'net'], [setHostname(spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? [])]) }],

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, statS
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkDigest } from '../../rootfs-fetch/digest.js';
+import { chainIds, checkDigest } from '../../rootfs-fetch/digest.js';
 import { layerDir, listImages, loadImage, removeImage, sweepUnused, unpackLayer } from '../../rootfs-fetch/images.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { Store } from '../../rootfs-fetch/store.js';
@@ -44,6 +44,17 @@ describe('digests', () => {
 
   it.each(BAD.map((b) => [JSON.stringify(b) ?? String(b), b]))('%s is refused in one line', (_, bad) => {
     refusedInOneLine(() => checkDigest(bad, 'layer digest'), /layer digest .* is not a sha256 digest/);
+  });
+
+  it("ChainIDs follow image-spec config.md: the first is the layer's diff_id, each next the sha256 of the one below, a space, its diff_id", () => {
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => `sha256:${x.repeat(64)}`) as [string, string, string];
+    // Computed apart, with: printf '%s %s' "$below" "$diff_id" | sha256sum
+    expect(chainIds([a, b, c])).toEqual([
+      a,
+      'sha256:ccd722928bd92476ba1745586fed6e45a102504185ad88cd89e01ff116fd146c',
+      'sha256:c1377126441fb2f5ec2c21ae2a60255331d639e830f0ee1b40a36e52d4c40588',
+    ]);
+    expect(chainIds([])).toEqual([]);
   });
 
   it('layerDir and the store make no path of anything else', () => {
