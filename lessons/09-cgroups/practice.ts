@@ -141,10 +141,11 @@ export default definePractice({
       from: 'box-group',
       requires: [
         { path: RELEASE_AGENT, reason: `no cgroup v1 pids hierarchy here (${cg.describe}): release_agent exists on v1 only` },
-        // The kernel runs release_agent in the first mount namespace: the path must be right there.
+        // The kernel runs release_agent by its path from the first mount namespace's root: a
+        // root that is a directory of another filesystem (a pivot_root'ed tree) has other paths.
         {
-          command: cmd('sh', '-c', 'test "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)"'),
-          reason: "boxlab runs in a mount namespace of its own here (scripts/fresh-host.sh, say), and the kernel runs release_agent by its path in the first one",
+          command: cmd('awk', '$5 == "/" { r = $4 } END { exit r == "/" ? 0 : 1 }', '/proc/self/mountinfo'),
+          reason: "this / is a directory of another filesystem (scripts/fresh-host.sh's tree, say), and the kernel runs release_agent by its path from the host's /",
         },
       ],
       setup: [flagStep, keepReleaseAgent, cgroupfsStep(false), boxDoor({ title: "the box's way in: Docker's 14 capabilities, and CAP_SYS_ADMIN", drop: LEAKY })],
