@@ -1,6 +1,6 @@
 import { defineLesson, type Step } from '../../src/engine/lesson.js';
 import { BOX, boxRun } from '../../src/box/box.js';
-import { cmd, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { addVethPair } from '../../src/shell/ip.js';
 import { mountFs } from '../../src/shell/mount.js';
@@ -17,6 +17,15 @@ const RANGE = '0 100000 65536';
 /** As the kernel prints a uid_map line: three fields of width 10. */
 const mapLine = (inside: number, outside: number, count: number) => [inside, outside, count].map((n) => String(n).padStart(10)).join(' ');
 const feature = { name: 'user namespace', syscalls: ['unshare(2) CLONE_NEWUSER'], man: ['user_namespaces(7)'] };
+
+/** The volume again, idmapped with the box's own map, in the box's mount namespace only. */
+const IDMAPPED = '${WORK}/idmapped';
+const idmappedMount = nsenter({ target: '${UBOX}', ns: ['mount'] }, 'mount', '--bind', '-o', 'X-mount.idmap=/proc/${UBOX}/ns/user', '${WORK}/volume', IDMAPPED);
+/** util-linux's mount knows X-mount.idmap from 2.39 on (Debian 13 has 2.41, Debian 12 2.38). */
+const MOUNT_HAS_IDMAP = {
+  command: cmd('sh', '-c', "mount --version | grep -Eq 'util-linux (2\\.(39|[4-9][0-9])|[3-9]\\.)'"),
+  reason: `util-linux's mount here is older than 2.39 and has no X-mount.idmap (Debian 13's 2.41 has it); it would run: ${render(idmappedMount)}`,
+};
 
 /** The unprivileged account the --rootless variant runs everything as. */
 const NOBODY = 65534;
@@ -162,6 +171,25 @@ export default defineLesson({
       checks: [
         { title: 'its file belongs to 100000:100000 on the host', fact: ownerOf('${WORK}/uvolume/made-by-userns-root'), equals: '100000:100000' },
         { title: "it could not create a file in the root-owned volume", fact: exists('${WORK}/volume/made-by-userns-root'), equals: '1' },
+      ],
+    },
+    {
+      id: 'idmapped',
+      title: "An idmapped mount: the box's root writes the root-owned volume, and nothing is chowned",
+      feature: { name: 'idmapped mount', syscalls: ['open_tree(2) OPEN_TREE_CLONE', 'mount_setattr(2) MOUNT_ATTR_IDMAP', 'move_mount(2)'], man: ['mount_setattr(2)', 'mount(8) (X-mount.idmap)'] },
+      requires: [MOUNT_HAS_IDMAP],
+      actions: [
+        { run: mkdirP(IDMAPPED) },
+        { run: idmappedMount },
+        { run: inUbox('touch', `${IDMAPPED}/made-through-idmap`) },
+      ],
+      probes: [{ title: 'the volume through the idmapped mount, seen from inside the box', show: { out: inUbox('ls', '-ln', IDMAPPED) } }],
+      checks: [
+        { title: "the box's mount table marks the mount idmapped", fact: { file: '/proc/${UBOX}/mountinfo', grep: ` ${IDMAPPED} ` }, contains: 'idmapped' },
+        { title: "inside, the host's root-owned file reads as the box root's own (0:0)", fact: { out: inUbox('stat', '-c', '%u:%g', `${IDMAPPED}/hello.txt`) }, equals: '0:0' },
+        { title: 'through the plain path, the same file reads as nobody (65534:65534)', fact: { out: inUbox('stat', '-c', '%u:%g', '${WORK}/volume/hello.txt') }, equals: '65534:65534' },
+        { title: "the file the box's root made through it belongs to root on disk, the volume's owner", fact: ownerOf('${WORK}/volume/made-through-idmap'), equals: '0:0' },
+        { title: 'the host directory itself was not chowned', fact: ownerOf('${WORK}/volume'), equals: '0:0' },
       ],
     },
   ],

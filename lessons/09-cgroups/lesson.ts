@@ -64,9 +64,21 @@ const steps: Step[] = [
     ],
   },
   {
+    id: 'cgroupns-late',
+    title: "Break it: the box's cgroup namespace came before its cgroup, so the host's path shows",
+    feature: { name: 'cgroup namespace, made before the move', syscalls: ['unshare(2) CLONE_NEWCGROUP', 'write(2) to cgroup.procs'], man: ['cgroup_namespaces(7)'] },
+    breakIt: { demo: 'cgroupns-order', role: 'attack' },
+    actions: [],
+    probes: [{ title: "the box's init, as the box reads it (/proc/1/cgroup inside)", show: { out: boxRun('/bin/cat', '/proc/1/cgroup') } }],
+    checks: [
+      { title: "inside the box, its init's cgroup names the host's group", fact: { out: boxRun('/bin/grep', MEMORY_LINE, '/proc/1/cgroup') }, contains: `${BOX_GROUP}` },
+    ],
+  },
+  {
     id: 'cgroupns',
     title: 'Cgroup namespace: inside, its own cgroup is /',
     feature: { name: 'cgroup namespace', syscalls: ['unshare(2) CLONE_NEWCGROUP'], man: ['cgroup_namespaces(7)'] },
+    breakIt: { demo: 'cgroupns-order', role: 'defence' },
     creates: [{ process: 'CGNS_LAUNCHER' }],
     actions: [
       // Join the cgroup first, then make the namespace: its root is the cgroup of its creator.
