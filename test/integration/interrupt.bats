@@ -23,7 +23,7 @@ sigint_at_every_step() {
 
 @test "SIGINT at each step of lesson 5 leaves nothing behind" { sigint_at_every_step 5 8; }
 
-@test "SIGINT at each step of lesson 6 leaves nothing behind" { sigint_at_every_step 6 5; }
+@test "SIGINT at each step of lesson 6 leaves nothing behind" { sigint_at_every_step 6 6; }
 @test "SIGINT at each step of lesson 6 --rootless leaves nothing behind" { sigint_at_every_step 6 5 --rootless; }
 
 @test "SIGKILL during lesson 6 --rootless: the unprivileged boxes die with boxlab" {
@@ -37,12 +37,12 @@ sigint_at_every_step() {
 
 @test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 13; }
 @test "SIGINT at each step of lesson 8 leaves nothing behind" { sigint_at_every_step 8 5; }
-@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 7; }
+@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 8; }
 
 @test "SIGINT at each step of lesson 10 leaves no overlay mount behind" { sigint_at_every_step 10 7; }
 @test "SIGINT at each step of lesson 11 leaves nothing behind" { sigint_at_every_step 11 6; }
 
-@test "SIGINT at each step of lesson 12 leaves no cgroup, box or work dir behind" { sigint_at_every_step 12 12; }
+@test "SIGINT at each step of lesson 12 leaves no cgroup, box or work dir behind" { sigint_at_every_step 12 13; }
 
 @test "SIGKILL during lesson 10 with two overlays mounted: reset unmounts them and removes the uppers" {
   interrupt_at_step 10 7 KILL
