@@ -28,3 +28,14 @@ export const rootfsStep: Step = {
     { title: 'the host secret is on the host, beside (not inside) the rootfs', fact: { file: HOST_SECRET }, equals: SECRET_TEXT },
   ],
 };
+
+/** The flag a capture-the-flag exercise hides on the host, outside the box (practice mode). */
+export const FLAG = '${WORK}/flag';
+export const FLAG_TEXT = 'flag-${RUN_ID}';
+export const flagStep: Step = {
+  id: 'flag',
+  title: 'a flag on the host, outside the box',
+  feature: { name: 'a file outside the root filesystem', syscalls: ['open(2)'], man: ['path_resolution(7)'] },
+  actions: [{ run: writeFile(FLAG, FLAG_TEXT) }],
+  checks: [{ title: 'the flag is on the host', fact: { file: FLAG }, equals: FLAG_TEXT }],
+};

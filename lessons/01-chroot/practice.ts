@@ -1,5 +1,6 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { willReplay, type Step } from '../../src/engine/lesson.js';
+import { FLAG_TEXT, flagStep } from '../common.js';
+import { willReplay } from '../../src/engine/lesson.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
@@ -18,16 +19,6 @@ const jailedSleep = (show: string) =>
 
 const NOTES = '${WORK}/notes.txt';
 const NOTES_TEXT = 'notes-${RUN_ID}';
-
-const FLAG = '${WORK}/flag';
-const FLAG_TEXT = 'flag-${RUN_ID}';
-const flagStep: Step = {
-  id: 'flag',
-  title: 'a flag on the host, outside the rootfs',
-  feature: { name: 'a file outside the root directory', syscalls: ['open(2)'], man: ['path_resolution(7)'] },
-  actions: [{ run: writeFile(FLAG, FLAG_TEXT) }],
-  checks: [{ title: 'the flag is on the host', fact: { file: FLAG }, equals: FLAG_TEXT }],
-};
 
 export default definePractice({
   lesson: 1,

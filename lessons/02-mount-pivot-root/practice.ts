@@ -1,8 +1,7 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import type { Step } from '../../src/engine/lesson.js';
+import { FLAG_TEXT, flagStep } from '../common.js';
 import { BOX, boxRun } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { writeFile } from '../../src/shell/coreutils.js';
 
 const SHARED = '${WORK}/shared';
 const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
@@ -15,16 +14,6 @@ const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
  */
 const inMine = (point: string, count = false) =>
   cmd('sh', '-c', `f=$(grep -l -F -- " ${SHARED}/mine " /proc/[0-9]*/mountinfo 2>/dev/null | head -n 1); [ -n "$f" ] && grep ${count ? '-c ' : ''}-F -- " ${point} " "$f"`);
-
-const FLAG = '${WORK}/flag';
-const FLAG_TEXT = 'flag-${RUN_ID}';
-const flagStep: Step = {
-  id: 'flag',
-  title: 'a flag on the host, outside the rootfs',
-  feature: { name: 'a file outside the root filesystem', syscalls: ['open(2)'], man: ['path_resolution(7)'] },
-  actions: [{ run: writeFile(FLAG, FLAG_TEXT) }],
-  checks: [{ title: 'the flag is on the host', fact: { file: FLAG }, equals: FLAG_TEXT }],
-};
 
 export default definePractice({
   lesson: 2,

@@ -1,8 +1,8 @@
-import { definePractice } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/engine/lesson.js';
+import { definePractice } from '../../src/engine/exercise.js';
+import { FLAG_TEXT, flagStep } from '../common.js';
 import { BOX, notInOurMountNamespace } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { writeFile } from '../../src/shell/coreutils.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 import lesson2 from '../02-mount-pivot-root/lesson.js';
@@ -14,16 +14,6 @@ import lesson2 from '../02-mount-pivot-root/lesson.js';
  */
 const sleeper = (show: string) =>
   cmd('sh', '-c', `for f in $(grep -l -x -z -F 4242 /proc/[0-9]*/cmdline 2>/dev/null); do d=\${f%/cmdline}; read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && { ${show}; exit; }; done`);
-
-const FLAG = '${WORK}/flag';
-const FLAG_TEXT = 'flag-${RUN_ID}';
-const flagStep: Step = {
-  id: 'flag',
-  title: 'a flag on the host, outside the rootfs',
-  feature: { name: 'a file outside the root filesystem', syscalls: ['open(2)'], man: ['path_resolution(7)'] },
-  actions: [{ run: writeFile(FLAG, FLAG_TEXT) }],
-  checks: [{ title: 'the flag is on the host', fact: { file: FLAG }, equals: FLAG_TEXT }],
-};
 
 /**
  * A box like lesson 2's but without a PID namespace: every other namespace, pivoted into the

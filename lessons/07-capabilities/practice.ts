@@ -1,4 +1,7 @@
 import { definePractice } from '../../src/engine/exercise.js';
+import { FLAG, FLAG_TEXT, flagStep } from '../common.js';
+
+export { FLAG, FLAG_TEXT, flagStep };
 import type { Step } from '../../src/engine/lesson.js';
 import { BOX, BOX_NAMESPACES } from '../../src/box/box.js';
 import { capsh } from '../../src/shell/capsh.js';
@@ -15,19 +18,8 @@ const NO_NET_RAW_MASK = capMask(NO_NET_RAW);
 const NET_BIND_SERVICE_MASK = capMask(['cap_net_bind_service']);
 const NOBODY = 65534;
 
-/** The flag a capture-the-flag exercise hides on the host, outside the box. */
-export const FLAG = '${WORK}/flag';
-export const FLAG_TEXT = 'flag-${RUN_ID}';
 /** The box's way in, as its runtime would give it (see boxDoor). */
 export const DOOR = '${WORK}/enter';
-
-export const flagStep: Step = {
-  id: 'flag',
-  title: 'a flag on the host, beside (not inside) the box',
-  feature: { name: 'a file outside the root filesystem', syscalls: ['open(2)'], man: ['path_resolution(7)'] },
-  actions: [{ run: writeFile(FLAG, FLAG_TEXT) }],
-  checks: [{ title: 'the flag is on the host', fact: { file: FLAG }, equals: FLAG_TEXT }],
-};
 
 /**
  * The box's runtime exec, written down as a script: the box's namespaces (`ns`), its root,
