@@ -5,7 +5,7 @@ import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { addVethPair } from '../../src/shell/ip.js';
 import { mountFs } from '../../src/shell/mount.js';
 import { nsenter, nsenterCmd, type NsenterOpts } from '../../src/shell/nsenter.js';
-import { asUser, withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { asUser, withParentDeathSignal, withParentDeathSignalChecked } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 
 /** Inside the user-namespaced box: nsenter --user makes the caller uid 0 there. */
@@ -42,7 +42,7 @@ const rootlessSteps: Step[] = [
     actions: [
       {
         // The uid changes first (that clears a parent-death signal), then the signal is set.
-        start: rootless(withParentDeathSignal('KILL', unshare({ ns: ['user', 'mount', 'pid'], fork: true, killChild: 'KILL', mapRootUser: true, propagation: 'private' }, 'sleep', 'infinity'))),
+        start: rootless(withParentDeathSignalChecked('KILL', '${HOST_PID}', unshare({ ns: ['user', 'mount', 'pid'], fork: true, killChild: 'KILL', mapRootUser: true, propagation: 'private' }, 'sleep', 'infinity'))),
         pid: 'RBOX_LAUNCHER',
       },
       { childOf: 'RBOX_LAUNCHER', pid: 'RBOX' },
@@ -70,7 +70,8 @@ const rootlessSteps: Step[] = [
     feature: { name: 'uid_map written by an unprivileged process', syscalls: ['write(2) to /proc/PID/uid_map'], man: ['user_namespaces(7)', 'newuidmap(1)'] },
     creates: [{ process: 'RANGE_LAUNCHER' }],
     actions: [
-      { start: rootless(withParentDeathSignal('KILL', unshare({ ns: ['user'], fork: true, killChild: 'KILL' }, 'sleep', 'infinity'))), pid: 'RANGE_LAUNCHER' },
+      // Checked: a process of nobody's that outlived boxlab is one reset may not kill (root's only).
+      { start: rootless(withParentDeathSignalChecked('KILL', '${HOST_PID}', unshare({ ns: ['user'], fork: true, killChild: 'KILL' }, 'sleep', 'infinity'))), pid: 'RANGE_LAUNCHER' },
       { childOf: 'RANGE_LAUNCHER', pid: 'RANGED' },
       { run: rootless(writeFile('/proc/${RANGED}/uid_map', RANGE)), mayFail: true },
     ],
