@@ -1,7 +1,7 @@
 // Steps several lessons share.
 import { cmd } from '../src/shell/cmd.js';
 import { copyTree, mkdirP, writeFile } from '../src/shell/coreutils.js';
-import type { Step } from '../src/engine/lesson.js';
+import type { Check, Step } from '../src/engine/lesson.js';
 import { busyboxRecipe } from '../rootfs-fetch/busybox.js';
 
 const inode = (path: string) => cmd('stat', '-c', '%i', path);
@@ -39,3 +39,5 @@ export const flagStep: Step = {
   actions: [{ run: writeFile(FLAG, FLAG_TEXT) }],
   checks: [{ title: 'the flag is on the host', fact: { file: FLAG }, equals: FLAG_TEXT }],
 };
+/** A capture-the-flag's one check: the flag's text in the box's /loot, read on the host. */
+export const flagLooted = (where: string): Check => ({ title: `the host's flag is in ${where}'s /loot`, fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT });

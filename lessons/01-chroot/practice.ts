@@ -1,5 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { FLAG_TEXT, flagStep } from '../common.js';
+import { flagLooted, flagStep } from '../common.js';
 import { willReplay } from '../../src/engine/lesson.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { cmd } from '../../src/shell/cmd.js';
@@ -81,7 +81,7 @@ export default definePractice({
           checks: [{ title: "the jailed process's root is the rootfs", fact: { link: '/proc/${BOX}/root' }, equals: '${ROOTFS}' }],
         },
       ],
-      checks: [{ title: "the flag is in the jail's /loot", fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT }],
+      checks: [flagLooted('the jail')],
       hints: [
         "The jail has an empty /proc. Mounted, it shows every host process (there is no PID namespace), and /proc/PID/root of a host process is a link to that process's root: the host's /. Following it leaves the jail.",
         'Inside the jail, busybox mount(8) mounts procfs: mount -t proc proc /proc (proc(5)). Then ls /proc: any host process whose root is the host\'s / will do as the way out. boxlab\'s own PID is in $HOST_PID (PID 1 may be hidden from you in a sandbox).',

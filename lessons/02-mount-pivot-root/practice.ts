@@ -1,5 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { FLAG_TEXT, flagStep } from '../common.js';
+import { flagLooted, flagStep } from '../common.js';
 import { BOX, boxRun } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 
@@ -69,7 +69,7 @@ export default definePractice({
       goal: 'The box ($BOX) was pivoted into the rootfs, but its old root was never detached; the flag is on the host at $WORK/flag. From a shell inside the box (nsenter --target "$BOX" --all --root --wd /bin/sh), copy the flag into the box\'s /loot.',
       from: 'pivot',
       setup: [flagStep],
-      checks: [{ title: "the flag is in the box's /loot", fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT }],
+      checks: [flagLooted('the box')],
       hints: [
         "pivot_root(2) does not remove the old root: it moves it under the new one. Until it is unmounted, the host's whole mount tree is a directory of the box.",
         "cat /proc/1/mountinfo inside the box (or ls /) shows where pivot_root put it: the lesson's put_old. Host paths are the same below it.",

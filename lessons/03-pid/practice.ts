@@ -1,6 +1,6 @@
 import type { Step } from '../../src/engine/lesson.js';
 import { definePractice } from '../../src/engine/exercise.js';
-import { FLAG_TEXT, flagStep } from '../common.js';
+import { flagLooted, flagStep } from '../common.js';
 import { BOX, notInOurMountNamespace } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
@@ -83,7 +83,7 @@ export default definePractice({
       title: 'capture the flag: a box without a PID namespace',
       goal: 'This box ($BOX) has every namespace but a PID namespace, is pivoted into the rootfs and its old root is detached; the flag is on the host at $WORK/flag. From a shell inside the box (nsenter --target "$BOX" --all --root --wd /bin/sh), copy the flag into the box\'s /loot.',
       setup: [flagStep, ...weakBox],
-      checks: [{ title: "the flag is in the box's /loot", fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT }],
+      checks: [flagLooted('the box')],
       hints: [
         "No path inside the box leads out: its / is the rootfs. But its /proc belongs to the host's PID namespace, so it lists host processes, and /proc/PID/root of each is a link to that process's root directory: the host's /.",
         "ls /proc inside the box: the PIDs are the host's. Pick a host process: boxlab's own PID is in $HOST_PID (PID 1 may be hidden from you in a sandbox). proc(5), /proc/PID/root.",

@@ -1,7 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { FLAG, FLAG_TEXT, flagStep } from '../common.js';
-
-export { FLAG, FLAG_TEXT, flagStep };
+import { flagLooted, flagStep } from '../common.js';
 import type { Step } from '../../src/engine/lesson.js';
 import { BOX, BOX_NAMESPACES } from '../../src/box/box.js';
 import { capsh } from '../../src/shell/capsh.js';
@@ -133,7 +131,7 @@ export default definePractice({
       from: 'masks',
       requires: [{ command: cmd('sh', '-c', ON_A_DISK), reason: `the work directory (${WORK_PARENT}) is not on a block device (a tmpfs?): there is no disk for the box to mount` }],
       setup: [flagStep, boxDoor({ title: "the box's way in: Docker's 14 capabilities, and CAP_SYS_ADMIN", drop: LEAKY })],
-      checks: [{ title: "the host's flag is in the box, at /loot", fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT }],
+      checks: [flagLooted('the box')],
       hints: [
         "CAP_SYS_ADMIN lets root mount filesystems, and CAP_MKNOD (one of Docker's 14) lets it make device nodes. The box's root is only a directory on the host's disk: the whole disk, flag included, is one mount away. The box's own /proc/self/mountinfo says which device that is (MAJOR:MINOR) and where the rootfs sits on it.",
         'In the box (busybox sh): find the line whose 5th field is / in /proc/self/mountinfo (field 3 is MAJOR:MINOR, field 4 the path of the rootfs on that filesystem, and the type follows the lone -); mknod(1) NAME b MAJOR MINOR makes the block device; mount(8) it on a new directory, then read the flag beside the rootfs there.',

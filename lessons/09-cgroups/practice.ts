@@ -7,7 +7,8 @@ import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities
 import { cmd } from '../../src/shell/cmd.js';
 import { cat } from '../../src/shell/coreutils.js';
 import { mountFs, remountReadOnly } from '../../src/shell/mount.js';
-import { boxDoor, FLAG_TEXT, flagStep } from '../07-capabilities/practice.js';
+import { flagLooted, flagStep } from '../common.js';
+import { boxDoor } from '../07-capabilities/practice.js';
 
 // The same driver as the lesson: the files a learner writes depend on the layout.
 const found = cgroupDriver(cgroupLayout());
@@ -149,7 +150,7 @@ export default definePractice({
         },
       ],
       setup: [flagStep, keepReleaseAgent, cgroupfsStep(false), boxDoor({ title: "the box's way in: Docker's 14 capabilities, and CAP_SYS_ADMIN", drop: LEAKY })],
-      checks: [{ title: "the host's flag is in the box, at /loot", fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT }],
+      checks: [flagLooted('the box')],
       hints: [
         "On cgroup v1, each hierarchy's release_agent names a program that the kernel runs, as root, in the host's namespaces, whenever a cgroup whose notify_on_release is 1 loses its last process. The kernel finds that program by its path on the host, and the box's / is $ROOTFS there (the box's own /proc/self/mountinfo says so too).",
         'All plain writes, in the box\'s /sys/fs/cgroup/pids: mkdir the cgroup, echo 1 into its notify_on_release, write a script into the box and put its host path into release_agent (the hierarchy\'s root), then run a process that joins the cgroup (its PID into cgroup.procs) and exits.',
