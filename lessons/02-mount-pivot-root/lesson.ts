@@ -6,6 +6,7 @@ import { bindMount, makePropagation, mountFs, umount } from '../../src/shell/mou
 import { pivotRoot } from '../../src/shell/pivot_root.js';
 import { unshare } from '../../src/shell/unshare.js';
 import { HOST_SECRET } from '../common.js';
+import * as diagrams from './diagrams.js';
 
 const SHARED = '${WORK}/shared';
 const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
@@ -43,6 +44,7 @@ export default defineLesson({
     {
       id: 'box',
       title: 'Create the box: a new mount namespace (and its siblings)',
+      diagram: diagrams.namespaces,
       feature: { name: 'mount namespace', syscalls: ['unshare(2) CLONE_NEWNS', 'prctl(2) PR_SET_PDEATHSIG'], man: ['mount_namespaces(7)', 'unshare(1)'] },
       creates: box.creates,
       actions: box.actions,
@@ -93,6 +95,7 @@ export default defineLesson({
     {
       id: 'pivot',
       title: 'pivot_root: the rootfs becomes / for the whole namespace',
+      diagram: diagrams.pivot,
       feature: { name: 'pivot_root', syscalls: ['pivot_root(2)'], man: ['pivot_root(2)', 'pivot_root(8)'] },
       actions: [{ run: hostToolInBox(['mount'], pivotRoot('${ROOTFS}', '${ROOTFS}/.oldroot')) }],
       probes: [{ title: "the box's mount table", show: BOX_MOUNTS }],

@@ -4,6 +4,7 @@ import { cmd } from '../../src/shell/cmd.js';
 import { killPid } from '../../src/shell/coreutils.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
+import * as diagrams from './diagrams.js';
 
 /** The same, in every namespace of the box but its PID namespace: a box without one. */
 const noPidNs = (file: string, ...args: string[]) => boxRunWithout('pid', file, ...args);
@@ -29,6 +30,7 @@ export default defineLesson({
     {
       id: 'pid-ns',
       title: "The box's PID namespace: PID 1, and two numbers for every process",
+      diagram: diagrams.levels,
       feature,
       creates: [{ process: 'WORKER_NSENTER' }],
       actions: [
@@ -76,6 +78,7 @@ export default defineLesson({
     {
       id: 'orphans',
       title: 'Orphans are adopted by PID 1, which must reap them',
+      diagram: diagrams.orphans,
       feature: { name: 'reparenting to the namespace init', syscalls: ['wait4(2)', '_exit(2)'], man: ['pid_namespaces(7)', 'wait(2)'] },
       actions: [
         // A shell starts a sleeper and exits at once: the sleeper is orphaned. (Its output goes

@@ -6,6 +6,7 @@ import { makeShm } from '../../src/shell/ipc.js';
 import { nsenter } from '../../src/shell/nsenter.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
+import * as diagrams from './diagrams.js';
 
 /** A process in every namespace of the box but its IPC namespace. */
 const noIpcNs = (file: string, ...args: string[]) => boxRunWithout('ipc', file, ...args);
@@ -56,6 +57,7 @@ export default defineLesson({
     {
       id: 'ipc',
       title: 'IPC namespace: segments on either side are invisible to the other',
+      diagram: diagrams.ipc,
       feature: { name: 'IPC namespace', syscalls: ['unshare(2) CLONE_NEWIPC', 'shmget(2)'], man: ['ipc_namespaces(7)'] },
       breakIt: { demo: 'ipc-visibility', role: 'defence' },
       // Made by the host's ipcmk inside the box's IPC namespace: it dies with the namespace.
@@ -70,6 +72,7 @@ export default defineLesson({
     {
       id: 'time',
       title: 'Time namespace: a process whose clocks say it booted a day earlier',
+      diagram: diagrams.clocks,
       feature: { name: 'time namespace', syscalls: ['unshare(2) CLONE_NEWTIME', 'clock_gettime(2)'], man: ['time_namespaces(7)'] },
       requires: [{ path: '/proc/self/ns/time', reason: 'this kernel has no time namespaces (they came in Linux 5.6)' }],
       creates: [{ process: 'TIMED_LAUNCHER' }],

@@ -7,6 +7,7 @@ import { killPid } from '../../src/shell/coreutils.js';
 import { nsenter } from '../../src/shell/nsenter.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
+import * as diagrams from './diagrams.js';
 
 /** A process in every namespace of the box but its network namespace. */
 const noNetNs = (file: string, ...args: string[]) => boxRunWithout('net', file, ...args);
@@ -109,6 +110,7 @@ export default defineLesson({
     {
       id: 'veth',
       title: 'A veth pair: one end on the host, the other in the box',
+      diagram: diagrams.veth,
       feature: vethFeature,
       creates: [{ link: 'boxlab-h0' }],
       actions: [
@@ -143,6 +145,7 @@ export default defineLesson({
     {
       id: 'bridge',
       title: 'Two boxes on a bridge',
+      diagram: diagrams.bridge,
       feature: { name: 'Linux bridge', syscalls: ['netlink RTM_NEWLINK (IFLA_MASTER)'], man: ['bridge(8)', 'ip-link(8)'] },
       creates: [{ link: 'boxlab-br0' }, { process: 'BOX2_LAUNCHER' }, { link: 'boxlab-h1' }, { link: 'boxlab-h2' }],
       actions: [

@@ -7,6 +7,7 @@ import { mountFs } from '../../src/shell/mount.js';
 import { nsenter, nsenterCmd, type NsenterOpts } from '../../src/shell/nsenter.js';
 import { asUser, withParentDeathSignal, withParentDeathSignalChecked } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
+import * as diagrams from './diagrams.js';
 
 /** Inside the user-namespaced box: nsenter --user makes the caller uid 0 there. */
 const inUbox = (...command: string[]) => nsenter({ target: '${UBOX}', ns: ['user', 'mount', 'pid'] }, ...command);
@@ -129,6 +130,7 @@ export default defineLesson({
     {
       id: 'maps',
       title: 'Write the uid and gid maps by hand',
+      diagram: diagrams.uidMap,
       feature: { name: 'uid_map, gid_map and setgroups', syscalls: ['write(2) to /proc/PID/uid_map'], man: ['user_namespaces(7)'] },
       actions: [
         { run: writeFile('/proc/${UBOX}/setgroups', 'deny') },

@@ -8,6 +8,7 @@ import { cmd } from '../../src/shell/cmd.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
+import * as diagrams from './diagrams.js';
 
 const BOX_STATUS = { file: `/proc/${BOX}/status` };
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
@@ -57,6 +58,7 @@ export default defineLesson({
     {
       id: 'sets',
       title: "The box's capability sets",
+      diagram: diagrams.sets,
       feature: { name: 'capability sets', syscalls: ['capget(2)'], man: ['capabilities(7)'] },
       actions: [{ run: cmd('grep', 'CapBnd', `/proc/${BOX}/status`), capture: 'BOX_CAPBND' }],
       probes: [

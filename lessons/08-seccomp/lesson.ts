@@ -7,6 +7,7 @@ import { bwrapSeccomp, setprivHasSeccomp, withSeccompFilter, writeBase64 } from 
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { compile, encode, parseProfile } from '../../src/seccomp/bpf.js';
 import { packageRoot } from '../../src/paths.js';
+import * as diagrams from './diagrams.js';
 
 // The profiles beside this file, compiled by the same code as `boxlab seccomp compile`.
 const here = join(packageRoot(import.meta.url), 'lessons', '08-seccomp');
@@ -45,6 +46,7 @@ export default defineLesson({
     {
       id: 'program',
       title: 'A profile compiled to a BPF program',
+      diagram: diagrams.pipeline,
       feature,
       actions: [{ run: writeBase64(TEACHING_BPF, TEACHING.toString('base64')) }, { run: writeBase64(DOCKER_BPF, DOCKER_LIKE.toString('base64')) }],
       probes: [{ title: 'the teaching program, 8 bytes an instruction (code, jt, jf, k)', show: { out: cmd('od', '-An', '-tx1', '-w8', '-v', TEACHING_BPF) } }],
@@ -67,6 +69,7 @@ export default defineLesson({
     {
       id: 'in-box',
       title: 'The filter on the box payload: setpriv --seccomp-filter',
+      diagram: diagrams.filter,
       feature,
       breakIt: { demo: 'seccomp-syscalls', role: 'defence' },
       requires: [NO_SETPRIV],

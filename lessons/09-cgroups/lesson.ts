@@ -8,6 +8,7 @@ import { mountFs } from '../../src/shell/mount.js';
 import { nsenter } from '../../src/shell/nsenter.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
+import * as diagrams from './diagrams.js';
 
 // The layout decides the files; a --script carries the layout of the host that printed it.
 const layout = cgroupLayout();
@@ -48,6 +49,7 @@ const steps: Step[] = [
   {
     id: 'box-group',
     title: 'A cgroup for the box, and the box in it',
+    diagram: diagrams.tree,
     feature: feature('cgroup membership', ['cgroups(7)']),
     creates: [...cg.create(GROUP, CONTROLLERS).creates, ...cg.create(BOX_GROUP, CONTROLLERS).creates],
     actions: [

@@ -5,6 +5,7 @@ import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { mountOverlay } from '../../src/shell/mount.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { busyboxRecipe } from '../../rootfs-fetch/busybox.js';
+import * as diagrams from './diagrams.js';
 
 /** The app layer: a small directory stacked on the shared busybox rootfs (the cache itself). */
 const APP = '${WORK}/layer-app';
@@ -47,6 +48,7 @@ export default defineLesson({
     {
       id: 'mount',
       title: 'Stack them: lowerdir, upperdir, workdir',
+      diagram: diagrams.stack,
       feature: { name: 'overlay filesystem', syscalls: ['mount(2) of overlay'], man: ['mount(8) (overlay options)'] },
       creates: [{ mount: A.merged }],
       actions: [{ run: mountBox(A, 'boxlab-a') }],
@@ -101,6 +103,7 @@ export default defineLesson({
     {
       id: 'second-box',
       title: "A second box on the same lowers does not see the first one's writes",
+      diagram: diagrams.twoBoxes,
       feature: { name: 'shared read-only lowers, private uppers', syscalls: ['mount(2) of overlay'], man: ['overlayfs'] },
       creates: [{ mount: B.merged }],
       actions: [

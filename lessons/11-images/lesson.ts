@@ -5,6 +5,7 @@ import { mkdirP } from '../../src/shell/coreutils.js';
 import { mountFs, mountOverlay, umount } from '../../src/shell/mount.js';
 import { pivotRoot } from '../../src/shell/pivot_root.js';
 import { boxlab } from '../../src/shell/boxlab.js';
+import * as diagrams from './diagrams.js';
 
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
 const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
@@ -26,6 +27,7 @@ const chainIds = cmd('sh', '-c', CHAIN_IDS, 'sh', blob('${CONFIG}'));
 const fetchStep = (source: 'local' | 'registry'): Step => ({
   id: 'fetch',
   title: source === 'local' ? 'Make an image: busybox in three layers, in an OCI image layout' : 'Pull an image from a registry (OCI distribution API)',
+  diagram: diagrams.image,
   feature: {
     name: source === 'local' ? 'OCI image layout: content-addressed blobs' : 'OCI distribution: GET /v2/NAME/manifests/TAG, then each blob by digest',
     syscalls: ['(user space: tar, sha256)'],
@@ -82,6 +84,7 @@ const steps = (source: 'local' | 'registry'): Step[] => [
   {
     id: 'layers-as-root',
     title: "Stack the image's layers as the box's root filesystem",
+    diagram: diagrams.layersAsRoot,
     feature: { name: 'overlay filesystem over image layers', syscalls: ['mount(2) of overlay'], man: ['overlayfs', 'mount(8)'] },
     actions: [
       { run: hostToolInBox(['mount'], mountOverlay('boxlab-image', '${ROOTFS}', { lower: '${LOWER}', upper: UPPER, work: '${WORK}/work' })) },

@@ -10,6 +10,7 @@ import { planRun } from '../../src/run/plan.js';
 import { hostFacts, loadProfile, setprivHasSeccompFilter } from '../../src/run/host.js';
 import { setprivHasSeccomp } from '../../src/shell/seccomp.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from '../../src/run/spec.js';
+import * as diagrams from './diagrams.js';
 
 const PROBE = join(packageRoot(import.meta.url), 'lessons', '12-container', 'probe.sh');
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
@@ -90,6 +91,7 @@ const CHECKS: Record<string, Check[]> = {
 const fetchImage: Step = {
   id: 'image',
   title: 'The image (lesson 11): busybox in three layers',
+  diagram: diagrams.run,
   feature: { name: 'OCI image layers', syscalls: ['(user space)'], man: ['OCI image-spec'] },
   actions: [
     { run: boxlab('fetch', '--busybox'), capture: 'IMAGE' },
@@ -144,6 +146,7 @@ const comparable = (c: string) => cmd('sh', '-c', `${c} | grep -v -e '^ns\\.' -e
 const runc: Step = {
   id: 'runc',
   title: 'The same container under runc: the probe sees the same things',
+  diagram: diagrams.bundle,
   feature: { name: 'the OCI runtime spec (config.json + rootfs)', syscalls: ['(runc: the same syscalls, in one Go binary)'], man: ['runc(8)', 'OCI runtime-spec'] },
   requires: [{ command: cmd('runc', '--version'), reason: 'runc is not installed (apt-get install runc)' }],
   actions: [

@@ -12,7 +12,7 @@ export type Event = Base &
   (
     | { type: 'lesson'; number: number; title: string; intro: string; dryRun: boolean; vars: Record<string, string> }
     | { type: 'replay'; number: number; title: string; steps: number }
-    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string; requires?: Requirement[] }
+    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string; requires?: Requirement[]; diagram?: string }
     | { type: 'feature'; feature: Feature }
     | { type: 'resource'; resource: Resource; teardown: Cmd[] }
     | { type: 'cmd'; action: Action; shown: string; result?: RunResult; value?: string }

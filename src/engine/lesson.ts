@@ -90,6 +90,9 @@ export interface Step {
   replay?: boolean;
   /** --quiz: asked before the step; the kernel answers through the named check. */
   quiz?: Quiz;
+  /** A picture of what the step builds, in box-drawing characters, at most 100 columns
+   *  (kept in the lesson's diagrams.ts): printed before the step's commands and on its slide. */
+  diagram?: string;
 }
 
 export interface Quiz {

@@ -86,6 +86,8 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
     };
     for (const s of replayed) walk(s, false);
     for (const s of l.steps) walk(s, true);
+    const strings = [...replayed, ...l.steps].flatMap(stepStrings).join('\n');
+    for (const s of l.steps) if (s.diagram !== undefined) lintDiagram(s.diagram, strings).forEach((m) => at(s, m));
   }
 
   for (const [demo, d] of demos) {
@@ -150,6 +152,25 @@ export function lintPractice(practices: Practice[], lessons: Lesson[]): string[]
       }
     }
   }
+  return problems;
+}
+
+/** The widest a diagram may be: what a projector (and a 100-column terminal) shows. */
+export const DIAGRAM_COLUMNS = 100;
+
+/** A diagram fits the screen, and the host link names and addresses it draws are the ones the
+ *  lesson's commands use (a picture of other names teaches the wrong thing). */
+export function lintDiagram(diagram: string, lessonStrings: string): string[] {
+  const problems: string[] = [];
+  if (!diagram.trim()) problems.push('its diagram is empty');
+  diagram.split('\n').forEach((line, i) => {
+    // Box-drawing characters are one column each; a tab's width depends on the terminal.
+    if (/[\t\x00-\x1f\x7f]/.test(line)) problems.push(`its diagram's line ${i + 1} holds a tab or control character`);
+    const width = [...line].length;
+    if (width > DIAGRAM_COLUMNS) problems.push(`its diagram's line ${i + 1} is ${width} columns wide (at most ${DIAGRAM_COLUMNS})`);
+  });
+  const named = new Set(diagram.match(/\bboxlab-[a-z0-9]+(?:-[a-z0-9]+)*|\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? []);
+  for (const name of named) if (!lessonStrings.includes(name)) problems.push(`its diagram names ${name}, which none of the lesson's commands or facts use`);
   return problems;
 }
 

@@ -98,7 +98,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   async function runStep(p: Planned, index: number): Promise<void> {
     const { step } = p;
     const quiet = p.quiet || o.quiet === true;
-    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, quiet });
+    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, diagram: step.diagram, quiet });
     let unmet: string | undefined;
     for (const r of o.dryRun ? [] : (step.requires ?? [])) {
       const met = 'path' in r ? existsSync(r.path) : (await o.runner.run(fillCmd(r.command, vars))).code === 0;

@@ -89,6 +89,7 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
       case 'step':
         say(chalk.bold.blue(`━━ Step ${e.index}/${e.total} · ${e.title}`) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''));
         md(e.explain);
+        if (e.diagram) say(...e.diagram.split('\n').map((l) => chalk.cyan(l)), '');
         break;
       case 'feature':
         say(chalk.yellow(`  ⚙ kernel feature: ${e.feature.name}`) + chalk.dim(` — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`));

@@ -24,6 +24,19 @@ describe('the lesson linter', () => {
     expect(problems).toContain('lesson 50 step a: needs at least one check that proves it from kernel facts');
   });
 
+  it('wants a diagram to fit 100 columns and to draw the names the step uses', () => {
+    const s: Step = { id: 'a', title: 'a', feature, actions: [{ run: cmd('ip', 'link', 'add', 'boxlab-h0', 'type', 'veth', 'peer', 'boxlab-c0') }], checks: [check], creates: [{ link: 'boxlab-h0' }] };
+    expect(lintOne([{ ...s, diagram: '┌──┐\n│ boxlab-h0 ━━ boxlab-c0 │\n└──┘' }])).toEqual([]);
+    const wide = '─'.repeat(101);
+    expect(lintOne([{ ...s, diagram: `ok\n${wide}` }])).toContain("lesson 50 step a: its diagram's line 2 is 101 columns wide (at most 100)");
+    // Box-drawing characters are one column each, though three bytes in UTF-8.
+    expect(lintOne([{ ...s, diagram: '─'.repeat(100) }])).toEqual([]);
+    expect(lintOne([{ ...s, diagram: 'a\tb' }])).toContain("lesson 50 step a: its diagram's line 1 holds a tab or control character");
+    const wrong = lintOne([{ ...s, diagram: 'boxlab-h9 198.51.100.7' }]);
+    expect(wrong).toContain("lesson 50 step a: its diagram names boxlab-h9, which none of the lesson's commands or facts use");
+    expect(wrong).toContain("lesson 50 step a: its diagram names 198.51.100.7, which none of the lesson's commands or facts use");
+  });
+
   it('wants unique ids and a markdown section per step', () => {
     const s: Step = { id: 'a', title: 'a', feature, actions: [], checks: [check] };
     expect(lintOne([s, s])).toContain('lesson 50 step a: duplicate step id');
