@@ -22,6 +22,7 @@ const USAGE = `usage: boxlab <command> [flags]
       --self-test            prove every exercise both ways (N optional: all lessons)
       --json FILE            append events (exercise, hint, check, solved) as JSON lines
       --pace MS              wait MS milliseconds before each step that prepares an exercise
+  slides <N> [-o FILE]     lesson N as an HTML slide deck that opens offline (-o -: stdout)
   lessons                  the curriculum and your progress
   progress [--json]        lessons passed and exercises solved (the learner behind sudo)
   doctor [--json]          is this host fit for the lessons?
@@ -47,6 +48,7 @@ type Handler = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Handler> = {
   lesson: async (argv) => (await import('./commands/lesson.js')).lessonCommand(argv),
   lessons: async (argv) => (await import('./commands/lessons.js')).lessonsCommand(argv),
+  slides: async (argv) => (await import('./commands/slides.js')).slidesCommand(argv),
   progress: async (argv) => (await import('./commands/progress.js')).progressCommand(argv),
   practice: async (argv) => (await import('./commands/practice.js')).practiceCommand(argv),
   doctor: async (argv) => (await import('./commands/doctor.js')).doctorCommand(argv),
