@@ -163,7 +163,7 @@ export function copyEntries(ctx: Context, sources: string[], dest: string, chown
       const st = statSync(real);
       if (st.isDirectory()) {
         // A directory's contents go into dest, as Docker copies them.
-        if (destRel) parents(`${destRel}/x`);
+        if (destRel) parents(destRel);
         if (destRel && !out.has(destRel)) {
           const had = lower(`/${destRel}`);
           add(had ? { path: destRel, type: 'directory', mode: had.mode & 0o7777, uid: had.uid, gid: had.gid, mtime: Math.floor(had.mtimeMs / 1000) } : { path: destRel, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: 0 });
