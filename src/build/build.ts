@@ -86,6 +86,15 @@ export async function build(o: BuildOptions): Promise<{ name: string; manifest: 
   for (const a of resolved.unusedArgs) o.log(`boxlab: --build-arg ${printable(a, 60)} was not used: no ARG declares it`);
   if (resolved.steps.some((s) => s.step.kind === 'RUN') && process.geteuid?.() !== 0) throw new EnvError('boxlab build runs each RUN in a box (namespaces, mounts, cgroups): it needs root (sudo)');
 
+  // Every COPY's sources checked before anything is built or printed: a bad one is one line.
+  for (const { step } of resolved.steps) {
+    if (step.kind !== 'COPY') continue;
+    try {
+      copyEntries(o.context, step.sources, step.dest, step.chown, () => undefined, undefined, false);
+    } catch (e) {
+      throw copyError(o.file, step.line, e);
+    }
+  }
   const total = resolved.steps.length + 1;
   const clamp = clampTime();
   const created = new Date(clamp * 1000).toISOString().replace(/\.000Z$/, 'Z');

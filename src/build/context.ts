@@ -105,7 +105,7 @@ export interface CopyResult {
  * chown or root, modes and link targets kept. `lower(path)` gives what the image below has at
  * an absolute path (for the directories above dest, which keep their attributes).
  */
-export function copyEntries(ctx: Context, sources: string[], dest: string, chown: { uid: number; gid: number } | undefined, lower: (abs: string) => Stats | undefined, limits = CONTEXT_LIMITS): CopyResult {
+export function copyEntries(ctx: Context, sources: string[], dest: string, chown: { uid: number; gid: number } | undefined, lower: (abs: string) => Stats | undefined, limits = CONTEXT_LIMITS, hash = true): CopyResult {
   const owner = chown ?? { uid: 0, gid: 0 };
   const out = new Map<string, LayerEntry>();
   let bytes = 0;
@@ -182,7 +182,7 @@ export function copyEntries(ctx: Context, sources: string[], dest: string, chown
     }
   }
   const entries = [...out.values()];
-  return { entries, contentHash: contentHash(entries) };
+  return { entries, contentHash: hash ? contentHash(entries) : '' };
 }
 
 function contentHash(entries: LayerEntry[]): string {
