@@ -36,6 +36,8 @@ const USAGE = `usage: boxlab <command> [flags]
   inspect REF [--manifest|--config|--lowerdir]   an image's manifest, config and layers
   rmi REF                  remove an image (and the blobs no other image uses)
   diff PID|MOUNTPOINT      an overlay's changes as A/C/D, like docker diff
+  build [-f Boxfile] [-t NAME:TAG] [--build-arg K=V] [--no-cache] [--network none|bridge] [CONTEXT]
+                           an image from a Boxfile (Dockerfile subset), layer by layer
   run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
                            a container, secure by default (boxlab run --help for the flags)
   spec [run flags] [-- CMD]  the OCI config.json of such a run
@@ -58,6 +60,7 @@ const COMMANDS: Record<string, Handler> = {
   images: async (argv) => (await import('./commands/images.js')).imagesCommand(argv),
   inspect: async (argv) => (await import('./commands/images.js')).inspectCommand(argv),
   rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
+  build: async (argv) => (await import('./commands/build.js')).buildCommand(argv),
   run: async (argv) => (await import('./commands/run.js')).runCommand(argv),
   spec: async (argv) => (await import('./commands/run.js')).specCommand(argv),
   ps: async (argv) => (await import('./commands/run.js')).psCommand(argv),
