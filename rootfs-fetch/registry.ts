@@ -75,7 +75,7 @@ export class Registry {
   /** Anonymous bearer token (distribution's token auth); Basic realms need credentials we do not have. */
   private async login(challenge: string | undefined): Promise<string> {
     const params = parseChallenge(challenge ?? '');
-    if (!params || !params.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge === undefined ? 'no challenge' : printable(challenge)}): boxlab pulls anonymously only`);
+    if (!params?.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge === undefined ? 'no challenge' : printable(challenge)}): boxlab pulls anonymously only`);
     const url = checkRealm(params.realm, registryHost(this.ref));
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);

@@ -12,7 +12,7 @@ const ONE_UNSAFE = /^[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u
 /** The longest piece of outside text one message shows (characters, escapes included). */
 export const MAX_SHOWN = 200;
 
-const escape = (c: string): string => {
+const escapeCodePoint = (c: string): string => {
   const n = c.codePointAt(0)!;
   return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
 };
@@ -36,7 +36,7 @@ export function printable(v: unknown, max = MAX_SHOWN): string {
   let out = '';
   for (const c of text(v)) {
     // One code point at a time: a cut never splits an escape or a surrogate pair.
-    const piece = ONE_UNSAFE.test(c) ? escape(c) : c;
+    const piece = ONE_UNSAFE.test(c) ? escapeCodePoint(c) : c;
     if (out.length + piece.length > max) return `${out}...`;
     out += piece;
   }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # NEED and STATIC_PACKAGES are read by the scripts that source this file
 # The Debian packages a boxlab host needs, each with a command it provides (so apt runs only
 # for what is missing). Sourced by provision.sh and by vm.sh, which puts the same set into
 # the Debian 13 test VM.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # suite, mirror, cache, base, recipe, packages: set by vm.sh, which sources this file
 # The Debian 13 test VM's recipe, sourced by vm.sh: its userland, kernel, initramfs and init.
 # The VM image is cached under a hash of this file and packages.sh: change either and the
 # next `npm run vm` builds a new one. (Uses $suite, $mirror, $cache, $base, $packages, step, die.)
@@ -54,6 +55,7 @@ build_base() {
   step "installing the packages provision.sh installs"
   mount -t proc proc "$tmp/proc"
   chroot "$tmp" apt-get update -qq -o Acquire::http::Timeout=30 -o Acquire::Retries=5 >>"$cache/build.log" 2>&1
+  # shellcheck disable=SC2086 # the comma list made by vm.sh (package names only), split into words on purpose
   DEBIAN_FRONTEND=noninteractive chroot "$tmp" apt-get install -y -qq --no-install-recommends -o Acquire::http::Timeout=30 -o Acquire::Retries=5 ${packages//,/ } >>"$cache/build.log" 2>&1 || {
     umount "$tmp/proc"
     tail -20 "$cache/build.log" >&2
@@ -69,6 +71,7 @@ build_base() {
   rm -f "$tmp"/tmp/*.deb
   chroot "$tmp" apt-get clean
   local kver
+  # shellcheck disable=SC2012 # one directory, named by its kernel version: no odd characters
   kver=$(ls "$tmp/usr/lib/modules" | head -1)
   depmod -b "$tmp" "$kver"
   vm_init >"$tmp/sbin/boxlab-vm-init"

@@ -52,6 +52,7 @@ fi
 # Not under /tmp/boxlab-*: `boxlab reset` on this host must not take a running VM's disk.
 work=$(mktemp -d /var/tmp/vm-boxlab.XXXXXX)
 qemu_pid=
+# shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
   rm -rf "$work"

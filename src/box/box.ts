@@ -1,5 +1,6 @@
 // The container under construction, built outside-in: a placeholder init holds the new
-// namespaces, and every later step is a host tool run against it (see DESIGN.md).
+// namespaces, and every later step is a host tool run against it (docs/ARCHITECTURE.md,
+// "The box, built outside-in").
 import type { Cmd } from '../shell/cmd.js';
 import { nsenter, nsenterCmd } from '../shell/nsenter.js';
 import { capsh } from '../shell/capsh.js';
@@ -71,9 +72,10 @@ export const boxRunWithout = (missing: Namespace, file: string, ...args: string[
 export const hostToolInFullBox = (c: Cmd): Cmd => nsenterCmd({ target: BOX, ns: BOX_NAMESPACES, root: '/', wd: '/' }, c);
 
 /**
- * The payload launch (DESIGN step 6): nsenter enters the box's namespaces keeping the host's
- * root, so the host's capsh runs; it drops capabilities, chroots into the box through
- * /proc/BOX/root and execs PROGRAM. `wrap` puts another host tool (setpriv) in between.
+ * The payload launch (docs/ARCHITECTURE.md, outside-in step 6): nsenter enters the box's
+ * namespaces keeping the host's root, so the host's capsh runs; it drops capabilities,
+ * chroots into the box through /proc/BOX/root and execs PROGRAM. `wrap` puts another host
+ * tool (setpriv) in between.
  */
 export function boxPayload(o: { drop?: string[]; uid?: number; wrap?: (c: Cmd) => Cmd }, program: string, ...args: string[]): Cmd {
   const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop, uid: o.uid }, program, ...args);

@@ -3,14 +3,14 @@
 import { resolve } from 'node:path';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
-import { overlayAt, overlayChanges } from '../kernel/overlay.js';
+import { overlayAt, overlayChanges, type OverlayLayers } from '../kernel/overlay.js';
 
 export async function diffCommand(argv: string[]): Promise<number> {
   const { positionals } = parse(argv, {}, 1);
   const target = positionals[0];
   if (!target) throw new UsageError("usage: boxlab diff PID|MOUNTPOINT (a box's PID: its root; a path: the overlay mounted there)");
   const byPid = /^\d+$/.test(target);
-  let layers;
+  let layers: OverlayLayers | undefined;
   try {
     layers = byPid ? overlayAt(Number(target), '/') : overlayAt('self', resolve(target));
   } catch (e) {

@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cmd, fill, fillCmd, fillKnown, type Cmd } from '../shell/cmd.js';
-import type { Started } from '../shell/runner.js';
+import type { Runner, Started } from '../shell/runner.js';
 import { childrenOf, comm, isAlive } from '../kernel/proc.js';
 import { describeFact, readFact } from './facts.js';
 import { actionCmds, type Action } from './lesson.js';
-import type { RunOptions } from './run.js';
+import type { Emit } from './events.js';
 
 /** A step failed (code 1), or was interrupted (code 130). */
 export class StepFailed extends Error {
@@ -16,8 +16,16 @@ export class StepFailed extends Error {
   }
 }
 
+/** What of the step runner's options an action uses (run.ts's RunOptions has them all). */
+export interface ActOptions {
+  runner: Runner;
+  emit: Emit;
+  dryRun: boolean;
+  signal?: AbortSignal;
+}
+
 export interface ActContext {
-  o: RunOptions;
+  o: ActOptions;
   vars: Record<string, string>;
   quiet: boolean;
   /** Settles per started process, by its variable, so cleanup can reap it. */

@@ -13,7 +13,7 @@ export interface MountEntry {
 }
 
 /** Mountinfo escapes space, tab, newline and backslash as octal. */
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescapeOctal = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 export function parseMountinfo(text: string): MountEntry[] {
   return text
@@ -26,11 +26,11 @@ export function parseMountinfo(text: string): MountEntry[] {
       return {
         id: Number(f[0]),
         parent: Number(f[1]),
-        root: unescape(f[3] ?? ''),
-        mountPoint: unescape(f[4] ?? ''),
+        root: unescapeOctal(f[3] ?? ''),
+        mountPoint: unescapeOctal(f[4] ?? ''),
         optional: f.slice(6),
         fsType: r[0] ?? '',
-        source: unescape(r[1] ?? ''),
+        source: unescapeOctal(r[1] ?? ''),
         superOptions: (r[2] ?? '').split(','),
       };
     });

@@ -1,4 +1,5 @@
-// The one way into a box, for `boxlab run`'s payload and `boxlab exec` alike (DESIGN step 6).
+// The one way into a box, for `boxlab run`'s payload and `boxlab exec` alike (docs/ARCHITECTURE.md,
+// outside-in step 6).
 //
 // Until the last host binary has chroot'ed, every process of this chain runs host code with the
 // host's / as its root, inside the box's PID namespace. So:

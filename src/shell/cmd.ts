@@ -28,7 +28,7 @@ export function wrap(file: string, args: string[], inner: Cmd): Cmd {
 }
 
 const PLACEHOLDER = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
-const SAFE = /^[A-Za-z0-9_\/.:=,@%+-]+$/;
+const SAFE = /^[A-Za-z0-9_/.:=,@%+-]+$/;
 
 export type Vars = Readonly<Record<string, string>>;
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # stderr: set by run --separate-stderr
 # scripts/apt-mirror.sh: the Debian archive vm.sh and fresh-host.sh debootstrap from, read from
 # apt's sources (fixture trees under APT_ROOT here; no root needed, nothing fetched).
 load helpers

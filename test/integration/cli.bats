@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016 # a single-quoted $ here is the box's shell's to expand, or expected text
 # The command line: bad input gets one clear line and the right exit code.
 load helpers
 

@@ -95,13 +95,17 @@ interrupt_at_step() {
   # On a last, quick step the run may have finished already: then it exited 0 by itself.
   kill "-$sig" "$pid" 2>/dev/null || true
   status=0
+  # shellcheck disable=SC2034 # status and out are this helper's results, read by the test
   wait "$pid" || status=$?
 }
 
 # For the tests of boxlab run: R, the busybox rootfs; SECCOMP, the flags a run needs here (a
 # run fails closed where setpriv cannot apply a filter, util-linux < 2.41).
 run_fixtures() {
+  # shellcheck disable=SC2012,SC2034 # R and SECCOMP are read by the tests; the cache's names are boxlab's own
   R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)
+  # shellcheck disable=SC2034 # read by the tests
   SECCOMP=()
+  # shellcheck disable=SC2034 # read by the tests
   setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
 }

@@ -13,7 +13,7 @@ setup_file() {
 }
 
 teardown_file() {
-  [ -n "${PORT:-}" ] && bash "$ROOT/scripts/registry.sh" stop "$PORT" || true
+  [ -z "${PORT:-}" ] || bash "$ROOT/scripts/registry.sh" stop "$PORT" || true
 }
 
 setup() {
@@ -44,9 +44,9 @@ tree_of() {
   # The image has a whiteout (bin/wget) and an opaque directory (srv/www): both applied.
   run grep -c . "$BATS_TEST_TMPDIR/ours.txt"
   [ "$output" -gt 500 ]
-  ! grep -q '^./bin/wget ' "$BATS_TEST_TMPDIR/ours.txt"
+  refute grep -q '^./bin/wget ' "$BATS_TEST_TMPDIR/ours.txt"
   grep -q '^./srv/www/index.html ' "$BATS_TEST_TMPDIR/ours.txt"
-  ! grep -q 'old.html' "$BATS_TEST_TMPDIR/ours.txt"
+  refute grep -q 'old.html' "$BATS_TEST_TMPDIR/ours.txt"
   run diff "$BATS_TEST_TMPDIR/ours.txt" "$BATS_TEST_TMPDIR/umoci.txt"
   assert_success
 }

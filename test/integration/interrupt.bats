@@ -11,6 +11,7 @@ sigint_at_every_step() {
   shift 2
   for ((n = 1; n <= steps; n++)); do
     interrupt_at_step "$lesson" "$n" INT "$@"
+    # shellcheck disable=SC2154 # out: set by interrupt_at_step (helpers.bash)
     [ "$status" = 130 ] || [ "$status" = 0 ] || fail "lesson $lesson, SIGINT at step $n: exit $status: $(grep -E '"type":"(end|cleanup)"' "$out" | grep -v '"code":0,"stdout"' | cut -c1-400)"
     assert_host_clean
   done

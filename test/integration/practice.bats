@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016 # a single-quoted $ here is the box's shell's to expand, or expected text
 # Practice mode on the real kernel: every exercise proven both ways, grading a learner's file,
 # a learner's session in a terminal, and interrupts at each phase leaving nothing behind.
 load helpers
@@ -96,6 +97,7 @@ boxlab_pid() {
   type_line 'exit'
   wait_screen 'resumes at the first exercise not solved'
   wait "$SCRIPT_PID"
+  # shellcheck disable=SC2030 # each test's own: cleared so teardown kills no finished PID
   SCRIPT_PID=
   assert_host_clean
   run boxlab progress
@@ -107,6 +109,7 @@ boxlab_pid() {
   start_practice 4 --exercise hostname --pace 3000
   wait_screen 'preparing the box'
   kill -INT "$(boxlab_pid)"
+  # shellcheck disable=SC2031 # set by start_practice in this same test
   wait "$SCRIPT_PID" || true
   SCRIPT_PID=
   exec 7>&-
@@ -133,7 +136,7 @@ boxlab_pid() {
   printf 'unshare --time --fork --boottime 99 sleep 1000 &\nsleep 30\n' >"$BATS_TEST_TMPDIR/slow.sh"
   node "$ROOT/bin/boxlab.js" practice 4 --exercise boottime --attempt "$BATS_TEST_TMPDIR/slow.sh" >/dev/null 2>&1 &
   local pid=$! i
-  for ((i = 0; i < 100; i++)); do [ -e "/run/boxlab/practice-"*/attempt.sh ] 2>/dev/null && break; sleep 0.1; done
+  for ((i = 0; i < 100; i++)); do compgen -G "/run/boxlab/practice-*/attempt.sh" >/dev/null && break; sleep 0.1; done
   sleep 0.5
   kill -INT "$pid"
   status=0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016 # a single-quoted $ here is the box's shell's to expand, or expected text
 # boxlab run: exit codes, the image config, Docker's defaults as the kernel shows them from
 # inside, -d/ps/exec/rm, signals, and the same OCI bundle under runc and under boxlab.
 load helpers
@@ -114,7 +115,7 @@ normalize() {
   run boxlab run -d --name probe-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
   assert_success
   assert_output probe-box
-  for i in $(seq 100); do boxlab ps | grep -q '^probe-box  [0-9]' && break; sleep 0.05; done
+  for _ in $(seq 100); do boxlab ps | grep -q '^probe-box  [0-9]' && break; sleep 0.05; done
   run boxlab ps
   assert_line --regexp '^probe-box +[0-9]+ +/var/cache/boxlab/rootfs/busybox-[0-9a-f]+ +/bin/sleep 60'
   box=$(boxlab ps | awk '$1 == "probe-box" { print $2 }')
@@ -143,7 +144,7 @@ normalize() {
   # node itself, not the boxlab shell function, so $! is boxlab's PID.
   node "$ROOT/bin/boxlab.js" run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.05; done' >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
   local pid=$!
-  for i in $(seq 200); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.02; done
+  for _ in $(seq 200); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.02; done
   kill -TERM "$pid"
   wait "$pid" || status=$?
   assert_equal "${status:-0}" 42
@@ -178,7 +179,7 @@ normalize() {
   assert_output --partial 'the busybox image boxlab fetch --busybox made on this machine'
   run boxlab run -d --name habit-box "${SECCOMP[@]}" --rootfs "$R" -- /bin/sleep 60
   assert_success
-  for i in $(seq 100); do boxlab ps | grep -q '^habit-box  [0-9]' && break; sleep 0.05; done
+  for _ in $(seq 100); do boxlab ps | grep -q '^habit-box  [0-9]' && break; sleep 0.05; done
   # -it before the name, as docker exec takes it; the shell reads its commands from stdin.
   run bash -c "printf 'hostname\nexit 5\n' | node $ROOT/bin/boxlab.js exec -it habit-box sh"
   assert_equal "$status" 5
@@ -251,7 +252,7 @@ normalize() {
   mkdir -m 1777 "$vol"
   run boxlab run -d --name userns-box --userns --seccomp unconfined -v "$vol:/data" boxlab.local/busybox:layers -- /bin/sleep 60
   assert_success
-  for i in $(seq 100); do boxlab ps | grep -q '^userns-box  [0-9]' && break; sleep 0.05; done
+  for _ in $(seq 100); do boxlab ps | grep -q '^userns-box  [0-9]' && break; sleep 0.05; done
   box=$(boxlab ps | awk '$1 == "userns-box" { print $2 }')
   # From the host, read from the kernel: the init runs as 100000, in a user namespace of its own.
   assert_equal "$(awk '/^Uid:/ { print $2 }' "/proc/$box/status")" 100000
@@ -271,6 +272,7 @@ normalize() {
   assert_success
   # A second run reuses the copy of the layers: it is not made again.
   local copy
+  # shellcheck disable=SC2012 # the layer copies' names are boxlab's own (digests)
   copy=$(ls -d /var/cache/boxlab/userns-100000-65536/layers/* | head -1)
   before=$(stat -c %i "$copy")
   run boxlab run --userns --user 1000:1000 --seccomp unconfined boxlab.local/busybox:layers -- /bin/sh -c 'id -u; touch /etc/x'
@@ -288,8 +290,9 @@ normalize() {
   ! ip -4 route show 198.18.0.0/24 | grep -q . || skip "198.18.0.0/24 is routed on this host"
   run boxlab run -d --name net-a --network bridge --seccomp unconfined --rootfs "$R" -- /bin/nc -l -p 47002 -e /bin/echo hello-over-the-bridge
   assert_success
-  for i in $(seq 100); do [ -n "$(ls /sys/class/net/boxlab0/brif 2>/dev/null)" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -n "$(ls /sys/class/net/boxlab0/brif 2>/dev/null)" ] && break; sleep 0.05; done
   # Read on the host: the bridge has the gateway address and one port.
+  # shellcheck disable=SC2012 # counting the kernel's port names (interface names have no newline)
   assert_equal "$(ls /sys/class/net/boxlab0/brif | wc -l)" 1
   ip -4 addr show boxlab0 | grep -q 'inet 198.18.0.1/24'
   # Router advertisements from a box (which keeps CAP_NET_RAW) set no route of the host's.
@@ -303,7 +306,7 @@ normalize() {
   assert_line --regexp '^default via 198\.18\.0\.1 dev eth0'
   assert_line hello-over-the-bridge
   boxlab rm net-a >/dev/null 2>&1 || true
-  for i in $(seq 100); do [ ! -e /sys/class/net/boxlab0 ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ ! -e /sys/class/net/boxlab0 ] && break; sleep 0.05; done
   [ ! -e /sys/class/net/boxlab0 ]
   assert_host_clean
 }
@@ -311,11 +314,11 @@ normalize() {
 @test "SIGKILL to a detached run's script: reset removes its records, cgroup, bridge and lease" {
   run boxlab run -d --name killed-box --network bridge --userns --memory 32m --seccomp unconfined --rootfs "$R" -- /bin/sleep 60
   assert_success
-  for i in $(seq 100); do boxlab ps | grep -q '^killed-box  [0-9]' && break; sleep 0.05; done
+  for _ in $(seq 100); do boxlab ps | grep -q '^killed-box  [0-9]' && break; sleep 0.05; done
   script=$(node -p 'require("/run/boxlab/boxes/killed-box.json").pid')
   kill -KILL "$script"
   # The box dies with its script (parent-death signal, then unshare's --kill-child).
-  for i in $(seq 100); do [ -z "$(boxlab_processes)" ] && break; sleep 0.01; done
+  for _ in $(seq 100); do [ -z "$(boxlab_processes)" ] && break; sleep 0.01; done
   [ -z "$(boxlab_processes)" ]
   [ -e /run/boxlab/boxes/killed-box.json ]
   run boxlab reset

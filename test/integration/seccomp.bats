@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016 # a single-quoted $ here is the box's shell's to expand, or expected text
 # Programs from `boxlab seccomp compile`, loaded by the real kernel (bwrap --seccomp): the
 # denied calls fail with the configured errno, the others work.
 load helpers
@@ -37,6 +38,7 @@ filtered() { # PROGRAM.bpf COMMAND...: run COMMAND under the filter, every capab
   requires_root
   boxlab seccomp compile "$ROOT/lessons/08-seccomp/teaching.json" -o "$dir/teaching.bpf"
   for denied in "unshare --mount true" "keyctl show @s" "mount -t tmpfs boxlab-t /mnt"; do
+    # shellcheck disable=SC2086 # a command line of plain words, split on purpose
     run filtered "$dir/teaching.bpf" $denied
     assert_failure
   done

@@ -116,8 +116,8 @@ describe.skipIf(!asRoot)('fetch --out DIR (root: device nodes and owners need it
 
   it('a layer refused half-way: the DIR it made is removed, and the refusal is one line', async () => {
     const out = join(dir, 'out');
-    const escape: Member[] = [{ name: 'ok', body: 'x' }, { name: 's', type: 'symlink', linkname: '/etc' }, { name: 's/evil', body: 'x' }];
-    await refusedInOneLine(exportImage(store, await imageOf([LAYER_1, escape]), out, runner), EnvError, /^--out .*: symlink escape: 's' -> '\/etc' leaves the root$/);
+    const symlinkEscape: Member[] = [{ name: 'ok', body: 'x' }, { name: 's', type: 'symlink', linkname: '/etc' }, { name: 's/evil', body: 'x' }];
+    await refusedInOneLine(exportImage(store, await imageOf([LAYER_1, symlinkEscape]), out, runner), EnvError, /^--out .*: symlink escape: 's' -> '\/etc' leaves the root$/);
     expect(existsSync(out)).toBe(false);
   });
 });

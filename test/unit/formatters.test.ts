@@ -191,7 +191,7 @@ describe('a check line says what it compares and what it expects', () => {
     const lines = out.text().split('\n');
     const checks = lines.flatMap((l, i) => (l.startsWith('  ? check: ') ? [lines[i + 1]!] : []));
     expect(checks.length).toBeGreaterThan(0);
-    for (const l of checks) expect(l).toMatch(/^      expects \(.+\): (it |the process )/);
+    for (const l of checks) expect(l).toMatch(/^ {6}expects \(.+\): (it |the process )/);
     expect(out.text()).not.toMatch(/≠/);
   });
 });

@@ -52,7 +52,7 @@ describe('practice', () => {
   it("the learner's rc is valid bash, and a variable's value stays data", () => {
     const rc = rcFile({ BOX: '42', WORK: "/w/it's $(id) `x`", lower: 'skipped' }, '4.1 hostname');
     expect(spawnSync('bash', ['-n'], { input: rc }).status).toBe(0);
-    const r = spawnSync('bash', ['-c', `${exports({ WORK: "/w/it's $(id) \`x\`" })}; printf '%s' "$WORK"`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `${exports({ WORK: "/w/it's $(id) `x`" })}; printf '%s' "$WORK"`], { encoding: 'utf8' });
     expect(r.stdout).toBe("/w/it's $(id) `x`");
     expect(rc).not.toContain('lower=');
     const sc = spawnSync('shellcheck', ['-s', 'bash', '-S', 'warning', '-'], { input: rc, encoding: 'utf8' });
