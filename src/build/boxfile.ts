@@ -117,7 +117,7 @@ function execForm(rest: string): string[] | undefined {
 function flagsOf(rest: string): { flags: Map<string, string>; after: string } {
   const flags = new Map<string, string>();
   let after = rest;
-  for (let m; (m = /^--([a-z-]+)(?:=(\S*))?\s*/.exec(after)); ) {
+  for (let m: RegExpExecArray | null; (m = /^--([a-z-]+)(?:=(\S*))?\s*/.exec(after)); ) {
     flags.set(m[1]!, m[2] ?? '');
     after = after.slice(m[0].length);
   }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # stderr: set by run --separate-stderr
 # boxlab slides: the decks of lessons 3 and 12 rendered by a real browser (headless Chromium):
 # every slide in the DOM once the deck's script ran, and screenshots that are not blank. No root.
 load helpers
@@ -57,9 +58,9 @@ png_stats() { node "$ROOT/test/integration/fixtures/png-stats.mjs" "$1"; }
   assert_success
   [[ "$output" == '<!DOCTYPE html>'* ]]
   [ ! -e slides-04.html ]
-  run --separate-stderr boxlab slides 13
+  run --separate-stderr boxlab slides 99
   assert_failure 2
-  [ "$stderr" = "boxlab: no lesson '13': there are lessons 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12" ]
+  [[ "$stderr" == "boxlab: no lesson '99': there are lessons 1, 2, 3, "* ]]
   run --separate-stderr boxlab slides
   assert_failure 2
   [ "$(printf '%s\n' "$stderr" | wc -l)" = 1 ]

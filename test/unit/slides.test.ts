@@ -6,7 +6,7 @@ import { workspaceVars } from '../../src/engine/workspace.js';
 import { escapeHtml, notesHtml, renderSlides, stepSlides } from '../../src/report/slides.js';
 import type { Lesson, Step } from '../../src/engine/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { collect, feature, lessonOf } from './helpers.js';
+import { collect, lessonOf } from './helpers.js';
 
 const vars = workspaceVars('abcd1234', { CACHE_DIR: '/var/cache/boxlab/rootfs', ROOTFS_CACHE: '/var/cache/boxlab/rootfs/busybox-x', BUSYBOX: '/bin/busybox' });
 
@@ -56,7 +56,7 @@ describe('boxlab slides', () => {
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot; &#39;single&#39;');
     expect(html).toContain('<title>Lesson 50 · &lt;script&gt;');
-    expect(html).toMatch(/<aside class="notes"><p>notes &lt;script&gt;[^]*<pre>&lt;script&gt;/);
+    expect(html).toMatch(/<aside class="notes"><p>notes &lt;script&gt;[\s\S]*<pre>&lt;script&gt;/);
     expect(html).toMatch(/\.notes\{display:none/);
     expect(html).toContain('body.shownotes .notes{display:block}');
   });
