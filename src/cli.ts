@@ -34,6 +34,8 @@ const USAGE = `usage: boxlab <command> [flags]
   images [--json]          the cached images, with sizes and digests
   inspect REF [--manifest|--config|--lowerdir]   an image's manifest, config and layers
   rmi REF                  remove an image (and the blobs no other image uses)
+  push NAME DEST [--plain-http] [--verbose]
+                           a cached image to a registry (anonymous only: push --help)
   diff PID|MOUNTPOINT      an overlay's changes as A/C/D, like docker diff
   run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
                            a container, secure by default (boxlab run --help for the flags)
@@ -56,6 +58,7 @@ const COMMANDS: Record<string, Handler> = {
   images: async (argv) => (await import('./commands/images.js')).imagesCommand(argv),
   inspect: async (argv) => (await import('./commands/images.js')).inspectCommand(argv),
   rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
+  push: async (argv) => (await import('./commands/push.js')).pushCommand(argv),
   run: async (argv) => (await import('./commands/run.js')).runCommand(argv),
   spec: async (argv) => (await import('./commands/run.js')).specCommand(argv),
   ps: async (argv) => (await import('./commands/run.js')).psCommand(argv),

@@ -9,7 +9,7 @@ import { printable } from '../../rootfs-fetch/untrusted.js';
 
 const size = (img: Image): number => img.layers.reduce((n, l) => n + l.size, 0);
 
-function openStore(): Store {
+export function openStore(): Store {
   const store = new Store();
   try {
     return store.init();
