@@ -33,6 +33,8 @@ let scopes: string[];
 let elsewhere: string | undefined;
 /** The closing PUT of a blob fails, with a registry's error body. */
 let failPut: boolean;
+/** A registry that misbehaves: a blob PUT never answered, or answered with an error body that never ends; a HEAD naming another size. */
+let hostile: 'silent-put' | 'endless-error' | 'head-size' | undefined;
 const CHUNK = 16 * 1024;
 
 beforeAll(async () => {
@@ -54,6 +56,7 @@ beforeAll(async () => {
     const repo = m[1]!;
     const blobs = repos.get(repo) ?? repos.set(repo, new Map()).get(repo)!;
     if (m[4] && req.method === 'HEAD') {
+      if (hostile === 'head-size') return void res.writeHead(200, { 'content-length': 1 }).end();
       const b = blobs.get(m[4]);
       return void (b ? res.writeHead(200, { 'content-length': b.length, 'docker-content-digest': m[4] }).end() : res.writeHead(404).end());
     }
@@ -83,6 +86,8 @@ beforeAll(async () => {
       if (req.method === 'PUT') {
         const whole = Buffer.concat([sofar, got]);
         const digest = url.searchParams.get('digest');
+        if (hostile === 'silent-put') return;
+        if (hostile === 'endless-error') return void (res.writeHead(500, { 'content-type': 'application/json' }), res.write(Buffer.alloc(64 * 1024, 0x20)));
         if (failPut) return void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'storage full\u001b[2J\nsecond line' }] }));
         if (digest !== sha(whole)) return void res.writeHead(400).end(JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'digest did not match' }] }));
         uploads.delete(session);
@@ -103,7 +108,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => new Promise<void>((r) => {
+  server.closeAllConnections(); // the held-open responses of the hostile tests
+  server.close(() => r());
+}));
 
 let dir: string;
 let store: Store;
@@ -120,6 +128,7 @@ beforeEach(async () => {
   scopes = [];
   elsewhere = undefined;
   failPut = false;
+  hostile = undefined;
   const smallTar = await tarOf([{ name: 'etc/hello', body: 'pushed' }]);
   const bigTar = await tarOf([{ name: 'noise', body: randomBytes(40 * 1024) }]);
   const small = gzipSync(smallTar);
@@ -200,5 +209,16 @@ describe('boxlab push against a registry on loopback', () => {
     await expect(push(NAME, `${dest()}@sha256:${'a'.repeat(64)}`, opts())).rejects.toThrow(/push sends to a tag, not to a digest/);
     await refusedInOneLine(push('boxlab.local/none:1', dest(), opts()), /no image boxlab\.local\/none:1 in the cache/);
     expect(requests).toEqual([]);
+  });
+
+  it('a registry that never answers a PUT, sends an error without end, or names another size for a blob: one line each, no tag', async () => {
+    const lim = { ...opts(), limits: { windowMs: 300, jsonBytes: 4096 } };
+    hostile = 'silent-put';
+    await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ did not answer within 0\.3 s: gave up$/);
+    hostile = 'endless-error';
+    await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ refused blob sha256:[a-f0-9]{64} \(HTTP 500\)$/);
+    hostile = 'head-size';
+    await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ has blob sha256:[a-f0-9]{64} at 1 bytes, but it is \d+: refused$/);
+    expect(tags.size).toBe(0);
   });
 });
