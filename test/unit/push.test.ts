@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { push } from '../../rootfs-fetch/push.js';
+import { request } from '../../rootfs-fetch/http.js';
+import { limits } from '../../rootfs-fetch/limits.js';
+import { Readable } from 'node:stream';
 import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
@@ -34,7 +37,9 @@ let elsewhere: string | undefined;
 /** The closing PUT of a blob fails, with a registry's error body. */
 let failPut: boolean;
 /** A registry that misbehaves: a blob PUT never answered, or answered with an error body that never ends; a HEAD naming another size. */
-let hostile: 'silent-put' | 'endless-error' | 'head-size' | undefined;
+let hostile: 'silent-put' | 'endless-error' | 'head-size' | 'slow-patch' | undefined;
+/** Called on each PATCH the registry receives. */
+let onPatch: (() => void) | undefined;
 const CHUNK = 16 * 1024;
 
 beforeAll(async () => {
@@ -78,6 +83,8 @@ beforeAll(async () => {
       if (req.method === 'DELETE') return void (uploads.delete(session), res.writeHead(204).end());
       const sofar = uploads.get(session)!;
       if (req.method === 'PATCH') {
+        onPatch?.();
+        if (hostile === 'slow-patch') await new Promise((r) => setTimeout(r, 200));
         const range = /^(\d+)-(\d+)$/.exec(String(req.headers['content-range']));
         if (!range || Number(range[1]) !== sofar.length || Number(range[2]) !== sofar.length + got.length - 1) return void res.writeHead(416).end();
         uploads.set(session, Buffer.concat([sofar, got]));
@@ -129,6 +136,7 @@ beforeEach(async () => {
   elsewhere = undefined;
   failPut = false;
   hostile = undefined;
+  onPatch = undefined;
   const smallTar = await tarOf([{ name: 'etc/hello', body: 'pushed' }]);
   const bigTar = await tarOf([{ name: 'noise', body: randomBytes(40 * 1024) }]);
   const small = gzipSync(smallTar);
@@ -221,4 +229,35 @@ describe('boxlab push against a registry on loopback', () => {
     await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ has blob sha256:[a-f0-9]{64} at 1 bytes, but it is \d+: refused$/);
     expect(tags.size).toBe(0);
   });
+
+  it('interrupted in the middle of a chunked upload (SIGINT aborts the signal): it stops there, and the registry has no tag', async () => {
+    hostile = 'slow-patch';
+    const ac = new AbortController();
+    onPatch = () => ac.abort();
+    const err = await push(NAME, dest(), { ...opts(), signal: ac.signal }).then(() => undefined, (e: Error) => e);
+    expect(err?.name).toBe('AbortError');
+    // The small layer went up whole before; after the first PATCH of the big one, nothing more.
+    const patch = requests.findIndex((q) => q.startsWith('PATCH'));
+    expect(requests.slice(patch).filter((q) => !q.startsWith('DELETE'))).toHaveLength(1);
+    expect(repos.get('lib/up')?.has(sha(image.small))).toBe(true);
+    expect(tags.size).toBe(0);
+  });
 });
+
+describe('an upload to a registry that stops reading it', () => {
+  it('is cut off in one line once a window brings fewer than minBytes', async () => {
+    // Never reads the request body: the socket's buffers fill, then nothing more moves.
+    const deaf = createServer(() => undefined);
+    await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(deaf.address() as { port: number }).port}/v2/x/blobs/uploads/1`;
+    async function* endless(): AsyncGenerator<Buffer> {
+      for (;;) yield Buffer.alloc(64 * 1024);
+    }
+    const started = Date.now();
+    await refusedInOneLine(request('PATCH', url, {}, { body: Readable.from(endless()), limits: limits({ windowMs: 300 }) }), /^127\.0\.0\.1:\d+ took fewer than 16384 bytes in 0\.3 s: too slow, gave up$/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    deaf.closeAllConnections();
+    await new Promise<void>((r) => deaf.close(() => r()));
+  });
+});
+
