@@ -9,6 +9,7 @@ const USAGE = `usage: boxlab push NAME[:TAG] [REGISTRY/]REPO[:TAG] [--plain-http
     boxlab push boxlab.local/busybox:layers 127.0.0.1:5000/me/busybox:1 --plain-http
   --plain-http  http instead of https (a registry on this machine: scripts/registry.sh start)
   --verbose     each HTTP request and the registry's status, as the registry receives them
+  --quiet       no progress lines (--verbose still prints the requests)
   Anonymous only: boxlab asks the registry's token realm, if it has one, for an anonymous
   push token; it has no login and reads no credentials, so it pushes only to a registry that
   lets anyone push (the loopback one of scripts/registry.sh).`;
@@ -40,7 +41,7 @@ export async function pushCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const { push } = await import('../../rootfs-fetch/push.js');
-    const r = await push(source, dest, { store, progress, plainHttp: f['plain-http'], signal: ac.signal, trace: f.verbose ? (line) => progress.line(line) : undefined });
+    const r = await push(source, dest, { store, progress, plainHttp: f['plain-http'], signal: ac.signal, trace: f.verbose ? (line) => (f.quiet ? process.stderr.write(`${line}\n`) : progress.line(line)) : undefined });
     process.stdout.write(`${r.name}@${r.digest}\n`);
     return 0;
   } catch (e) {
