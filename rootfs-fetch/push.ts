@@ -131,9 +131,9 @@ async function upload(registry: Registry, store: Store, b: Descriptor, chunk: nu
       }
       res = await registry.request('PUT', withDigest(location, b.digest), { 'Content-Length': '0' }, () => Buffer.alloc(0));
     }
-    if (res!.status !== 201) throw await refused(registry, res!, `blob ${b.digest}`);
-    res!.body.resume();
-    const stored = res!.headers['docker-content-digest'];
+    if (res.status !== 201) throw await refused(registry, res, `blob ${b.digest}`);
+    res.body.resume();
+    const stored = res.headers['docker-content-digest'];
     if (stored !== undefined && stored !== b.digest) throw new DigestError(`${registry.host} stored blob ${b.digest} as ${printable(stored)}: refused`);
     return 'pushed';
   } catch (e) {
