@@ -58,6 +58,10 @@ export async function request(method: Method, url: string, headers: Record<strin
     }
     const host = printable(u.host); // a redirect's: from outside
     const body = metered(res, host, lim);
+    // A body only drained (resume()) may still break off, e.g. when the registry answers an
+    // upload before reading it and hangs up: that must not be an unhandled 'error' event.
+    // Readers (for await, pipeline) get the error all the same.
+    body.on('error', () => undefined);
     return {
       status: res.statusCode ?? 0,
       headers: res.headers,

@@ -37,7 +37,7 @@ let elsewhere: string | undefined;
 /** The closing PUT of a blob fails, with a registry's error body. */
 let failPut: boolean;
 /** A registry that misbehaves: a blob PUT never answered, or answered with an error body that never ends; a HEAD naming another size. */
-let hostile: 'silent-put' | 'endless-error' | 'head-size' | 'slow-patch' | undefined;
+let hostile: 'silent-put' | 'endless-error' | 'head-size' | 'slow-patch' | 'patch-401' | undefined;
 /** Called on each PATCH the registry receives. */
 let onPatch: (() => void) | undefined;
 const CHUNK = 16 * 1024;
@@ -84,6 +84,8 @@ beforeAll(async () => {
       const sofar = uploads.get(session)!;
       if (req.method === 'PATCH') {
         onPatch?.();
+        // A registry that lets anyone start an upload but answers the bytes with 401, unread.
+        if (hostile === 'patch-401') return void res.writeHead(401, { connection: 'close', 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
         if (hostile === 'slow-patch') await new Promise((r) => setTimeout(r, 200));
         const range = /^(\d+)-(\d+)$/.exec(String(req.headers['content-range']));
         if (!range || Number(range[1]) !== sofar.length || Number(range[2]) !== sofar.length + got.length - 1) return void res.writeHead(416).end();
@@ -225,6 +227,8 @@ describe('boxlab push against a registry on loopback', () => {
     await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ did not answer within 0\.3 s: gave up$/);
     hostile = 'endless-error';
     await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ refused blob sha256:[a-f0-9]{64} \(HTTP 500\)$/);
+    hostile = 'patch-401';
+    await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ refused bytes 0-16383 of blob sha256:[a-f0-9]{64} \(HTTP 401: UNAUTHORIZED authentication required\) \(boxlab pushes anonymously only: to a registry that lets anyone push\)$/);
     hostile = 'head-size';
     await refusedInOneLine(push(NAME, dest(), lim), /^127\.0\.0\.1:\d+ has blob sha256:[a-f0-9]{64} at 1 bytes, but it is \d+: refused$/);
     expect(tags.size).toBe(0);
