@@ -83,3 +83,14 @@ setup() {
   assert_failure 1
   assert_output --partial '(a plain-HTTP registry on loopback needs --plain-http)'
 }
+
+@test "push as a user whose cache is root's: one line saying why" {
+  # A cache nobody can reach but does not own: its owner is the reason, not an exit code.
+  c=$(mktemp -d /tmp/boxlab-push-nobody.XXXXXX)
+  mkdir -m 755 "$c/cache"
+  chmod 755 "$c"
+  BOXLAB_CACHE_DIR="$c/cache" as_nobody node "$ROOT/bin/boxlab.js" push boxlab.local/busybox:layers "127.0.0.1:$PORT/learner/x:1" --plain-http
+  rm -rf "$c"
+  assert_failure 1
+  assert_output "boxlab: cannot open the image cache $c/cache/images: $c/cache belongs to uid 0, not to uid 65534: the image cache must be its user's own (run as root)"
+}
