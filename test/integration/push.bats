@@ -65,6 +65,10 @@ setup() {
   assert_success
   assert_equal "$output" "$before"
   assert_line 'no wget'
+  # Pulled from this registry: to another repository of it, the blobs are mounted, not sent.
+  run boxlab push "$dest" "127.0.0.1:$PORT/learner/copy:1" --plain-http
+  assert_success
+  assert_line "127.0.0.1:$PORT/learner/copy:1: 4 blobs, 0 B uploaded, 0 already there, 4 mounted from learner/hello; manifest $manifest"
   assert_host_clean
 }
 
