@@ -92,6 +92,8 @@ export class Registry {
    */
   async request(method: Method, url: string, headers: Record<string, string> = {}, body?: Body): Promise<HttpResponse> {
     const full = url.startsWith('/') ? this.base + url : url;
+    // The token goes with every request: never to another origin (push.ts checks Locations first).
+    if (new URL(full).origin !== new URL(this.base).origin) throw new EnvError(`${this.host}: a request to ${printable(full)}, another origin: refused`);
     let res = await this.send(method, full, headers, body);
     if (res.status === 401 && !this.token) {
       res.body.resume();
