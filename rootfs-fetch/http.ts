@@ -1,9 +1,10 @@
-// GET, HEAD and the push flow's POST, PATCH and PUT over node:http(s). Node's global fetch loads undici and compiles its WebAssembly parser on
-// first use, about 50 ms here: more than a whole cached pull. Redirects are followed (Docker
-// Hub sends blobs to a CDN), at most 5, dropping Authorization when the origin changes, as
-// browsers do; never from https down to plain http off this machine (a manifest by tag has
-// no digest to catch what a man in the middle sends instead), never to another scheme. A request
-// that sends a body (an upload) is never redirected: its answer is the caller's to judge.
+// GET, HEAD and the push flow's POST, PATCH and PUT over node:http(s). Node's global fetch
+// loads undici and compiles its WebAssembly parser on first use, about 50 ms here: more than a
+// whole cached pull. Redirects are followed (Docker Hub sends blobs to a CDN), at most 5,
+// dropping Authorization when the origin changes, as browsers do; never from https down to
+// plain http off this machine (a manifest by tag has no digest to catch what a man in the
+// middle sends instead), never to another scheme. A request that sends a body (an upload) is
+// never redirected: its answer is the caller's to judge.
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline, Transform, type Readable } from 'node:stream';
