@@ -1,8 +1,10 @@
-// GET over node:http(s). Node's global fetch loads undici and compiles its WebAssembly parser on
-// first use, about 50 ms here: more than a whole cached pull. Redirects are followed (Docker
-// Hub sends blobs to a CDN), at most 5, dropping Authorization when the origin changes, as
-// browsers do; never from https down to plain http off this machine (a manifest by tag has
-// no digest to catch what a man in the middle sends instead), never to another scheme.
+// GET, HEAD and the push flow's POST, PATCH and PUT over node:http(s). Node's global fetch
+// loads undici and compiles its WebAssembly parser on first use, about 50 ms here: more than a
+// whole cached pull. Redirects are followed (Docker Hub sends blobs to a CDN), at most 5,
+// dropping Authorization when the origin changes, as browsers do; never from https down to
+// plain http off this machine (a manifest by tag has no digest to catch what a man in the
+// middle sends instead), never to another scheme. A request that sends a body (an upload) is
+// never redirected: its answer is the caller's to judge.
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline, Transform, type Readable } from 'node:stream';
@@ -27,16 +29,29 @@ export class NetworkError extends EnvError {
 
 const MAX_REDIRECTS = 5;
 
-export async function get(url: string, headers: Record<string, string>, o: { signal?: AbortSignal; limits?: Limits } = {}): Promise<HttpResponse> {
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  limits?: Limits;
+  /** What an upload sends: a stream (a blob from the cache) or bytes (a manifest). */
+  body?: Readable | Buffer;
+}
+
+export async function get(url: string, headers: Record<string, string>, o: RequestOptions = {}): Promise<HttpResponse> {
+  return request('GET', url, headers, o);
+}
+
+export async function request(method: Method, url: string, headers: Record<string, string>, o: RequestOptions = {}): Promise<HttpResponse> {
   const lim = o.limits ?? LIMITS;
   let u = new URL(url);
   const origin = u.origin;
   for (let hop = 0; ; hop++) {
     const h = { ...headers };
     if (u.origin !== origin) delete h.Authorization;
-    const res = await once(u, h, o.signal, lim);
+    const res = await once(method, u, h, o.signal, lim, o.body);
     const location = res.headers.location;
-    if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
+    if ((method === 'GET' || method === 'HEAD') && res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
       res.resume();
       if (hop === MAX_REDIRECTS) throw new EnvError(`${printable(u.host)}: more than ${MAX_REDIRECTS} redirects, gave up`);
       u = redirectTarget(u, location);
@@ -44,6 +59,10 @@ export async function get(url: string, headers: Record<string, string>, o: { sig
     }
     const host = printable(u.host); // a redirect's: from outside
     const body = metered(res, host, lim);
+    // A body only drained (resume()) may still break off, e.g. when the registry answers an
+    // upload before reading it and hangs up: that must not be an unhandled 'error' event.
+    // Readers (for await, pipeline) get the error all the same.
+    body.on('error', () => undefined);
     return {
       status: res.statusCode ?? 0,
       headers: res.headers,
@@ -104,20 +123,51 @@ function metered(res: http.IncomingMessage, host: string, lim: Limits): Readable
   return out;
 }
 
-function once(u: URL, headers: Record<string, string>, signal: AbortSignal | undefined, lim: Limits): Promise<http.IncomingMessage> {
+function once(method: Method, u: URL, headers: Record<string, string>, signal: AbortSignal | undefined, lim: Limits, body?: Readable | Buffer): Promise<http.IncomingMessage> {
   const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
   const host = printable(u.host);
   if (!mod) return Promise.reject(new NetworkError(host, `unsupported protocol ${printable(u.protocol)}`));
   return new Promise((resolve, reject) => {
-    const req = mod.get(u, { headers, signal }, (res) => {
+    let deadline: NodeJS.Timeout | undefined;
+    let stall: NodeJS.Timeout | undefined;
+    const stop = (): void => {
       clearTimeout(deadline);
+      clearInterval(stall);
+    };
+    const req = mod.request(u, { method, headers, signal }, (res) => {
+      stop();
       resolve(res);
     });
-    // Connecting, TLS and the headers, however slowly they trickle in, get one window in all.
-    const deadline = setTimeout(() => req.destroy(new EnvError(`${host} did not answer within ${lim.windowMs / 1000} s: gave up`)), lim.windowMs);
+    // Connecting, TLS and the headers, however slowly they trickle in, get one window in all;
+    // for an upload, the window starts once the body is sent.
+    const wait = (): void => {
+      deadline = setTimeout(() => req.destroy(new EnvError(`${host} did not answer within ${lim.windowMs / 1000} s: gave up`)), lim.windowMs);
+    };
     req.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(deadline);
+      stop();
       reject(e instanceof EnvError || e.name === 'AbortError' ? e : new NetworkError(host, e.code ?? printable(e.message)));
+    });
+    if (body === undefined || Buffer.isBuffer(body)) {
+      req.end(body);
+      return wait();
+    }
+    // A registry that stops reading what we send would hold the upload open forever.
+    let sent = 0;
+    let before = 0;
+    stall = setInterval(() => {
+      if (sent - before < lim.minBytes) req.destroy(new EnvError(`${host} took fewer than ${lim.minBytes} bytes in ${lim.windowMs / 1000} s: too slow, gave up`));
+      before = sent;
+    }, lim.windowMs);
+    const count = new Transform({
+      transform(chunk: Buffer, _e, done) {
+        sent += chunk.length;
+        done(null, chunk);
+      },
+    });
+    pipeline(body, count, req, (e) => {
+      clearInterval(stall);
+      if (e) req.destroy(e);
+      else wait();
     });
   });
 }

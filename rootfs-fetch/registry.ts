@@ -1,11 +1,13 @@
-// A pull-only client of the OCI distribution spec: manifests and blobs over HTTP(S), with the
-// anonymous bearer-token dance Docker Hub and GHCR use (a 401 names a token realm; we ask it
-// for a pull token for this repository and retry once).
+// A client of the OCI distribution spec: manifests and blobs over HTTP(S), with the anonymous
+// bearer-token dance Docker Hub and GHCR use (a 401 names a token realm; we ask it for a token
+// for this repository, scope pull or push,pull, and retry once). push.ts drives the upload
+// flow through request(); pulling uses manifest() and blob().
 import { createHash } from 'node:crypto';
 import { EnvError } from '../src/errors.js';
 import { ACCEPT } from './manifest.js';
 import { canonical, isLoopback, isLoopbackHost, registryHost, type Reference } from './reference.js';
-import { get, NetworkError, type HttpResponse } from './http.js';
+import { request, NetworkError, type HttpResponse, type Method } from './http.js';
+import type { Readable } from 'node:stream';
 import { checkDigest, DigestError } from './digest.js';
 import { jsonObject, printable, shown } from './untrusted.js';
 import { LIMITS, type Limits } from './limits.js';
@@ -18,19 +20,45 @@ export interface Fetched {
   json: Record<string, unknown>;
 }
 
+export interface RegistryOptions {
+  plainHttp?: boolean;
+  signal?: AbortSignal;
+  limits?: Limits;
+  /** 'push,pull' asks the token realm for the right to push to the repository too. */
+  actions?: 'pull' | 'push,pull';
+  /** Other repositories of the same registry to ask pull rights on (a cross-repository mount's source). */
+  alsoPull?: string[];
+  /** Each request, as `METHOD /path?query STATUS` (push --verbose). */
+  trace?: (line: string) => void;
+}
+
+/** A request's body, made anew for each attempt: a retry after a 401 sends it again. */
+export type Body = () => Readable | Buffer;
+
 export class Registry {
   private token: string | undefined;
-  private readonly base: string;
-  private readonly name: string;
+  /** https://host/v2/REPO: every path of this repository starts here. */
+  readonly base: string;
+  readonly name: string;
 
   private readonly signal: AbortSignal | undefined;
   private readonly limits: Limits;
+  private readonly actions: 'pull' | 'push,pull';
+  private readonly alsoPull: string[];
+  private readonly trace: ((line: string) => void) | undefined;
 
-  constructor(private readonly ref: Reference, o: { plainHttp?: boolean; signal?: AbortSignal; limits?: Limits } = {}) {
+  constructor(readonly ref: Reference, o: RegistryOptions = {}) {
     this.base = `${o.plainHttp ? 'http' : 'https'}://${registryHost(ref)}/v2/${ref.repo}`;
     this.name = canonical(ref);
     this.signal = o.signal;
     this.limits = o.limits ?? LIMITS;
+    this.actions = o.actions ?? 'pull';
+    this.alsoPull = o.alsoPull ?? [];
+    this.trace = o.trace;
+  }
+
+  get host(): string {
+    return registryHost(this.ref);
   }
 
   /** A manifest or index by tag or digest; a digest asked for is checked against the bytes. */
@@ -57,13 +85,26 @@ export class Registry {
     return res.body;
   }
 
-  private async get(path: string, headers: Record<string, string>): Promise<HttpResponse> {
-    let res = await this.send(this.base + path, headers);
+  /**
+   * One request to this registry (a path under base, or a URL of its own origin), with a token
+   * asked for on the first 401 and the request sent once more. Any status comes back: the
+   * caller judges it.
+   */
+  async request(method: Method, url: string, headers: Record<string, string> = {}, body?: Body): Promise<HttpResponse> {
+    const full = url.startsWith('/') ? this.base + url : url;
+    // The token goes with every request: never to another origin (push.ts checks Locations first).
+    if (new URL(full).origin !== new URL(this.base).origin) throw new EnvError(`${this.host}: a request to ${printable(full)}, another origin: refused`);
+    let res = await this.send(method, full, headers, body);
     if (res.status === 401 && !this.token) {
       res.body.resume();
       this.token = await this.login(res.headers['www-authenticate']);
-      res = await this.send(this.base + path, headers);
+      res = await this.send(method, full, headers, body);
     }
+    return res;
+  }
+
+  private async get(path: string, headers: Record<string, string>): Promise<HttpResponse> {
+    const res = await this.request('GET', path, headers);
     if (res.status >= 200 && res.status < 300) return res;
     res.body.resume();
     const what = path.startsWith('/manifests/') ? `${this.name}` : `${this.name} blob ${path.slice(7)}`;
@@ -75,14 +116,16 @@ export class Registry {
   /** Anonymous bearer token (distribution's token auth); Basic realms need credentials we do not have. */
   private async login(challenge: string | undefined): Promise<string> {
     const params = parseChallenge(challenge ?? '');
-    if (!params?.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge === undefined ? 'no challenge' : printable(challenge)}): boxlab pulls anonymously only`);
+    if (!params?.realm) throw new EnvError(`${registryHost(this.ref)} asks for credentials (${challenge === undefined ? 'no challenge' : printable(challenge)}): boxlab ${this.actions === 'pull' ? 'pulls' : 'pushes'} anonymously only`);
     const url = checkRealm(params.realm, registryHost(this.ref));
     if (params.service) url.searchParams.set('service', params.service);
-    url.searchParams.set('scope', params.scope ?? `repository:${this.ref.repo}:pull`);
-    const res = await this.send(url.toString(), {});
+    // A pull takes the scope the challenge names; a push names its own (a HEAD's challenge says pull).
+    url.searchParams.set('scope', this.actions === 'pull' ? (params.scope ?? `repository:${this.ref.repo}:pull`) : `repository:${this.ref.repo}:push,pull`);
+    for (const repo of this.alsoPull) url.searchParams.append('scope', `repository:${repo}:pull`);
+    const res = await this.send('GET', url.toString(), {});
     if (res.status !== 200) {
       res.body.resume();
-      throw new EnvError(`${url.host} refused an anonymous token for ${this.name} (HTTP ${res.status})`);
+      throw new EnvError(`${url.host} refused an anonymous ${this.actions === 'pull' ? '' : 'push '}token for ${this.name} (HTTP ${res.status})${this.actions === 'pull' ? '' : ': boxlab pushes only where anonymous pushes are allowed'}`);
     }
     const bytes = await res.bytes();
     const body = jsonObject<{ token?: unknown; access_token?: unknown }>(bytes, `${url.host}'s answer to the token request`, 'a JSON object with a token ({"token": "..."})');
@@ -92,11 +135,13 @@ export class Registry {
     return token;
   }
 
-  private async send(url: string, headers: Record<string, string>): Promise<HttpResponse> {
+  private async send(method: Method, url: string, headers: Record<string, string>, body?: Body): Promise<HttpResponse> {
     const h: Record<string, string> = { ...headers, 'User-Agent': 'boxlab' };
     if (this.token) h.Authorization = `Bearer ${this.token}`;
     try {
-      return await get(url, h, { signal: this.signal, limits: this.limits });
+      const res = await request(method, url, h, { signal: this.signal, limits: this.limits, body: body?.() });
+      this.trace?.(`${method} ${traced(url)} ${res.status}`);
+      return res;
     } catch (e) {
       if (e instanceof NetworkError && url.startsWith('https:') && isLoopback(this.ref)) throw new EnvError(`${e.message} (a plain-HTTP registry on loopback needs --plain-http)`);
       throw e;
@@ -126,4 +171,11 @@ export function parseChallenge(header: string): Record<string, string> | undefin
   const out: Record<string, string> = {};
   for (const p of m[1]!.matchAll(/(\w+)="([^"]*)"/g)) out[p[1]!.toLowerCase()] = p[2]!;
   return out;
+}
+
+/** A URL as --verbose shows it: the path whole, each query value over 48 characters cut short. */
+function traced(url: string): string {
+  const u = new URL(url);
+  const query = [...u.searchParams].map(([k, v]) => `${k}=${v.length > 48 ? `${v.slice(0, 40)}...` : v}`).join('&');
+  return printable(`${u.pathname}${query ? `?${query}` : ''}`, 300);
 }

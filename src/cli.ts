@@ -35,6 +35,8 @@ const USAGE = `usage: boxlab <command> [flags]
   images [--json]          the cached images, with sizes and digests
   inspect REF [--manifest|--config|--lowerdir]   an image's manifest, config and layers
   rmi REF                  remove an image (and the blobs no other image uses)
+  push NAME DEST [--plain-http] [--verbose]
+                           a cached image to a registry (anonymous only: push --help)
   diff PID|MOUNTPOINT      an overlay's changes as A/C/D, like docker diff
   build [-f Boxfile] [-t NAME:TAG] [--build-arg K=V] [--no-cache] [--network none|bridge] [CONTEXT]
                            an image from a Boxfile (Dockerfile subset), layer by layer
@@ -61,6 +63,7 @@ const COMMANDS: Record<string, Handler> = {
   inspect: async (argv) => (await import('./commands/images.js')).inspectCommand(argv),
   rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
   build: async (argv) => (await import('./commands/build.js')).buildCommand(argv),
+  push: async (argv) => (await import('./commands/push.js')).pushCommand(argv),
   run: async (argv) => (await import('./commands/run.js')).runCommand(argv),
   spec: async (argv) => (await import('./commands/run.js')).specCommand(argv),
   ps: async (argv) => (await import('./commands/run.js')).psCommand(argv),

@@ -9,12 +9,14 @@ import { printable } from '../../rootfs-fetch/untrusted.js';
 
 const size = (img: Image): number => img.layers.reduce((n, l) => n + l.size, 0);
 
-function openStore(): Store {
+export function openStore(): Store {
   const store = new Store();
   try {
     return store.init();
   } catch (e) {
-    throw new EnvError(`cannot open the image cache ${store.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${process.geteuid?.() !== 0 ? ' (run as root)' : ''}`);
+    // An EnvError (privateDir's) has a numeric exit code, not an errno name: its message says it.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new EnvError(`cannot open the image cache ${store.dir}: ${typeof code === 'string' ? code : (e as Error).message}${process.geteuid?.() !== 0 ? ' (run as root)' : ''}`);
   }
 }
 

@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { EnvError } from '../../src/errors.js';
 import type { Lesson, LessonDef, Step } from '../../src/engine/lesson.js';
 import type { Event } from '../../src/engine/events.js';
 
@@ -24,3 +26,11 @@ export function collect(): { events: Event[]; emit: (e: Event) => void } {
 }
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'boxlab-unit-'));
+
+/** The promise rejects with an EnvError (one line for the CLI) whose message matches. */
+export async function refusedInOneLine(p: Promise<unknown>, re: RegExp): Promise<void> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(EnvError);
+  expect((err as Error).message).toMatch(re);
+  expect((err as Error).message).not.toContain('\n');
+}

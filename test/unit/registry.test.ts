@@ -14,7 +14,7 @@ import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { RealRunner } from '../../src/shell/runner.js';
 import { EnvError } from '../../src/errors.js';
-import { tempDir } from './helpers.js';
+import { refusedInOneLine, tempDir } from './helpers.js';
 import { tarOf } from './layer-archives.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -193,13 +193,6 @@ async function closedPort(): Promise<number> {
   const p = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return p;
-}
-/** The promise rejects with an EnvError (one line for the CLI) whose message matches. */
-async function refusedInOneLine(p: Promise<unknown>, re: RegExp): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(EnvError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
 }
 /** Nothing but the cache's own directories in the test's folder, and no layer unpacked. */
 function nothingOutsideTheCache(): void {
