@@ -7,7 +7,10 @@ const USAGE = `usage: boxlab <command> [flags]
   lesson <N|name> [flags]  run a lesson (npm run lesson 2 -- --yes)
       --yes       no pauses (implied when stdin is not a terminal)
       --step      instructor mode: before each step, run / skip / explain / quit
-      --dry-run   print every command, run nothing (no root needed)
+      --dry-run   print every command, run nothing (no root needed), fitted to 100 columns
+      --explain   a dry run that prints every command whole, however wide
+      --evidence compact|full   a check's value only, or its source and evidence in words
+                  (default: full, without the source where the screen is too narrow)
       --script    print the lesson as a standalone bash script
       --json      one JSON event per line
       --shell     at the end, open a shell inside the box; clean up when it exits

@@ -27,6 +27,8 @@ const FLAGS = {
   rootless: { type: 'boolean' },
   registry: { type: 'string' },
   quiz: { type: 'boolean' },
+  explain: { type: 'boolean' },
+  evidence: { type: 'string' },
 } as const;
 
 export async function lessonCommand(argv: string[]): Promise<number> {
@@ -48,7 +50,10 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     throw new UsageError(`lesson ${entry.number} has no --${variant} variant (${variant === 'rootless' ? 'lesson 6' : 'lesson 11'} has one)`);
   }
   const lesson = await loadLesson(entry, variant);
-  const planOnly = Boolean(f['dry-run'] || f.script);
+  if (f.evidence !== undefined && !['auto', 'compact', 'full'].includes(f.evidence)) throw new UsageError(`--evidence takes auto, compact or full (got '${f.evidence}')`);
+  if (f.explain && (f.script || f.json)) throw new UsageError('--explain prints the lesson for a terminal: it does not combine with --script or --json');
+  // --explain is a dry run that prints every command whole, however wide.
+  const planOnly = Boolean(f['dry-run'] || f.script || f.explain);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
   if (f.quiz && !interactive) throw new UsageError('--quiz asks you questions: run it in a terminal, without --yes, --json, --script or --dry-run');
 
@@ -111,10 +116,11 @@ export async function hostReady(lesson: Lesson, again: string, answered: boolean
   await guardHost(answered);
 }
 
-async function formatter(f: { json?: boolean; script?: boolean }, n: number): Promise<Emit> {
+async function formatter(f: { json?: boolean; script?: boolean; explain?: boolean; evidence?: string }, n: number): Promise<Emit> {
   if (f.json) return (await import('../report/json.js')).jsonFormatter(process.stdout);
   if (f.script) return (await import('../report/script.js')).scriptFormatter(process.stdout, `boxlab lesson ${n} --script`);
-  return (await import('../report/terminal.js')).terminalFormatter(process.stdout);
+  const terminal = await import('../report/terminal.js');
+  return terminal.terminalFormatter(process.stdout, terminal.screenWidth(), { explain: f.explain, evidence: f.evidence as 'auto' | 'compact' | 'full' | undefined });
 }
 
 /** The first real run on a host that is not a known throwaway VM asks before changing it. */
@@ -162,7 +168,7 @@ async function quizKeeper() {
 async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?: Awaited<ReturnType<typeof quizKeeper>>): Promise<(s: Step, i: number, vars: Vars) => Promise<PauseAnswer>> {
   const { select } = await import('@inquirer/prompts');
   const chalk = (await import('chalk')).default;
-  const { renderMarkdown } = await import('../report/markdown.js');
+  const { actionCmds } = await import('../engine/lesson.js');
   const { fillCmd, fillKnown, render } = await import('../shell/cmd.js');
   return async (step, i, vars) => {
     for (;;) {
@@ -199,9 +205,13 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?:
         }
       }
       if (answer !== 'explain') return answer as PauseAnswer;
-      const style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: chalk.bold.underline };
-      process.stdout.write(renderMarkdown(lesson.prose.steps[step.id] ?? '', style, Math.min(process.stdout.columns || 88, 100)) + '\n');
-      for (const a of step.actions) if ('run' in a || 'start' in a) process.stdout.write(`  $ ${render(fillCmd('run' in a ? a.run : a.start, vars, fillKnown))}\n`);
+      // The step's prose is printed when it runs: explain gives what it does not, every
+      // command whole (placeholders filled where known), the kernel feature and what each check reads.
+      const { describeFact, expectation } = await import('../engine/facts.js');
+      const known = (t: string): string => fillKnown(t, vars);
+      process.stdout.write(chalk.yellow(`  ⚙ ${step.feature.name} — ${step.feature.syscalls.join(', ')} — man ${step.feature.man.join(', ')}\n`));
+      for (const a of step.actions) for (const c of actionCmds(a)) process.stdout.write(`  $ ${render(fillCmd(c, vars, fillKnown))}\n`);
+      for (const c of step.checks) process.stdout.write(chalk.dim(`  ? ${c.title}: ${known(describeFact(c.fact))} → ${expectation(c, known)}\n`));
       process.stdout.write('\n');
     }
   };

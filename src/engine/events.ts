@@ -21,7 +21,9 @@ export type Event = Base &
      *  with another fact ("the host's"), placeholders filled. */
     | { type: 'check'; check: Check; source: string; expects?: string; against?: string; ok?: boolean; actual?: string; expected?: string }
     | { type: 'skip'; id: string; title: string; reason: string }
-    | { type: 'cleanup'; shown: string; result?: RunResult }
+    /** `what`: the undo in words ("cgroup X: its processes killed, then removed"), for a screen
+     *  too narrow for its program. */
+    | { type: 'cleanup'; shown: string; what?: string; result?: RunResult }
     | { type: 'shell'; shown: string; action: Action }
     | { type: 'end'; ok: boolean; reason?: string; code: number; ms: number; toolMs: number; steps: number; outro: string }
   );
