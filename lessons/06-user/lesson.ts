@@ -37,7 +37,7 @@ const rootlessSteps: Step[] = [
   {
     id: 'rootless-userns',
     title: 'As an ordinary user: a user namespace, with yourself mapped to root',
-    feature: { ...feature, syscalls: ['unshare(2) CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID'] },
+    feature: { name: 'user namespace (owning a new mount and PID namespace)', man: feature.man, syscalls: ['unshare(2) CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID'] },
     creates: [{ process: 'RBOX_LAUNCHER' }],
     actions: [
       {
@@ -115,7 +115,7 @@ export default defineLesson({
     {
       id: 'userns',
       title: 'A box in a new user namespace: nobody is mapped yet',
-      feature,
+      feature: { name: 'user namespace (owning a new mount and PID namespace)', syscalls: ['unshare(2) CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID'], man: ['user_namespaces(7)'] },
       creates: [{ process: 'UBOX_LAUNCHER' }],
       actions: [
         { start: withParentDeathSignal('KILL', unshare({ ns: ['user', 'mount', 'pid'], fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity')), pid: 'UBOX_LAUNCHER' },

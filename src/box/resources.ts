@@ -52,7 +52,7 @@ export function describe(r: HostResource | Resource): string {
 
 /** What undoing a resource does, in words, for a screen too narrow for its program. */
 export function undoing(r: Resource): string {
-  if ('cgroup' in r) return `cgroup ${r.cgroup}: its processes killed, then removed`;
+  if ('cgroup' in r) return `cgroup ${r.cgroup}: emptied and removed`;
   if ('dir' in r) return `directory ${r.dir} removed`;
   if ('mount' in r) return `${r.mount} unmounted`;
   if ('link' in r) return `network link ${r.link} deleted${r.ifUnused ? ' once no port is left' : ''}`;
