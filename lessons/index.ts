@@ -54,8 +54,21 @@ export async function loadLesson(e: LessonEntry, variant?: string): Promise<Less
   if (variant !== undefined && !v) throw new Error(`lesson ${e.number} has no ${variant} variant`);
   const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell } : def;
   const ids = [...def.steps, ...Object.values(def.variants ?? {}).flatMap((x) => x.steps)].map((s) => s.id);
-  const prose = parseProse(readFileSync(markdownPath(e), 'utf8'), ids);
+  const prose = parseProse(forVariant(readFileSync(markdownPath(e), 'utf8'), variant ?? 'default'), ids);
   return { ...chosen, prose };
+}
+
+/** A line that ends in `<!-- only: NAME -->` belongs to one variant's text (`default`: the
+ *  lesson without a variant flag); the marker itself is never shown. */
+export function forVariant(md: string, variant: string): string {
+  return md
+    .split('\n')
+    .flatMap((line) => {
+      const m = /\s*<!-- only: ([a-z-]+) -->\s*$/.exec(line);
+      if (!m) return [line];
+      return m[1] === variant ? [line.slice(0, m.index)] : [];
+    })
+    .join('\n');
 }
 
 /** Every lesson and every variant, for the linter. */

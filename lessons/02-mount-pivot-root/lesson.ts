@@ -13,7 +13,7 @@ const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
 // is on /, /boxlab-X/rootfs where /tmp is a tmpfs (Debian 13). Checks match its tail only.
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
 /** All of a container's namespaces at once: lessons 3 to 5 look at the others. */
-const box = createBox(BOX_NAMESPACES);
+const box = createBox(BOX_NAMESPACES, { cleanEnv: true });
 
 export default defineLesson({
   number: 2,

@@ -98,7 +98,7 @@ const rootlessSteps: Step[] = [
 export default defineLesson({
   number: 6,
   slug: 'user',
-  title: 'User namespace: root inside, nobody outside',
+  title: 'User namespace: root inside, an unprivileged uid (100000) outside',
   buildsOn: [5],
   steps: [
     {

@@ -121,3 +121,17 @@ describe('fitting a command', () => {
     expect(f.fit('ls /', '  $ ').lines).toEqual(['  $ ls /']);
   });
 });
+
+describe('closing text per variant', () => {
+  it('lesson 6 speaks of rootless only with --rootless, and the marker never shows', async () => {
+    const plain = await dryRun(6);
+    const rootless = await dryRun(6, 'rootless');
+    const closing = (t: string): string => t.slice(t.indexOf('What you built'));
+    expect(closing(plain)).not.toMatch(/rootless|ordinary user/i);
+    expect(closing(plain)).toContain('uid 100000');
+    expect(closing(rootless)).toContain('ordinary user');
+    expect(closing(rootless)).not.toContain('uid 100000');
+    expect(plain + rootless).not.toContain('<!--');
+    expect(plain).not.toMatch(/nobody outside/);
+  });
+});
