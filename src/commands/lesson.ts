@@ -82,7 +82,16 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const state = planOnly ? undefined : new StateFile(vars.RUN_ID!);
   try {
     const pause = interactive ? await pauser(lesson, Boolean(f.step), ac, quiz) : undefined;
-    const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs });
+    // --pace on a terminal: p or space holds the lesson before its next step, and again goes on.
+    const key = paceMs && !planOnly && process.stdin.isTTY === true && !pause ? pauseKey(ac) : undefined;
+    const onShell = emit;
+    const emitting: Emit = key ? (e) => (e.type === 'shell' && key.stop(), onShell(e)) : emit;
+    let outcome;
+    try {
+      outcome = await runLesson(lesson, { runner, emit: emitting, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs, hold: key?.hold });
+    } finally {
+      key?.stop();
+    }
     if (outcome.ok && !planOnly) markPassed(variant ? `${lesson.number}-${variant}` : String(lesson.number));
     return outcome.code;
   } finally {
@@ -140,6 +149,50 @@ async function guardHost(answered: boolean): Promise<void> {
   confirmHost();
 }
 
+/** --pace's pause key: p or space toggles a hold before the next step; Ctrl-C (which raw mode
+ *  delivers as a key) interrupts as SIGINT does. */
+function pauseKey(ac: AbortController): { hold: () => Promise<void>; stop: () => void } {
+  let held = false;
+  let release: (() => void) | undefined;
+  const stdin = process.stdin;
+  const onData = (b: Buffer): void => {
+    const k = b.toString();
+    if (k === '\u0003') {
+      ac.abort();
+      release?.();
+      return;
+    }
+    if (k !== 'p' && k !== ' ') return;
+    held = !held;
+    process.stdout.write(held ? '\n  ⏸ held: the lesson stops before its next step (p or space goes on)\n' : '  ▶ going on\n');
+    if (!held) release?.();
+  };
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  process.stdout.write('  (--pace: p or space holds the lesson before its next step)\n');
+  let stopped = false;
+  return {
+    hold: () =>
+      held && !ac.signal.aborted
+        ? new Promise<void>((resolve) => {
+            release = () => {
+              release = undefined;
+              resolve();
+            };
+          })
+        : Promise.resolve(),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      release?.();
+    },
+  };
+}
+
 /** Between steps: Enter to go on, or the instructor's menu with --step. */
 /** --quiz: the learner's prediction before a step, the kernel's answer from its check, a score. */
 async function quizKeeper() {
@@ -182,6 +235,8 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?:
                   { name: 'run', value: 'run' },
                   { name: 'skip', value: 'skip' },
                   { name: 'explain', value: 'explain' },
+                  ...(i > 1 ? [{ name: 'again (the last step once more)', value: 'again' }] : []),
+                  ...(i > 2 ? [{ name: 'back (the step before the last, once more)', value: 'back' }] : []),
                   { name: 'quit', value: 'quit' },
                 ]
               : [

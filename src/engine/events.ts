@@ -12,7 +12,7 @@ export type Event = Base &
   (
     | { type: 'lesson'; number: number; title: string; intro: string; dryRun: boolean; vars: Record<string, string> }
     | { type: 'replay'; number: number; title: string; steps: number }
-    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string; requires?: Requirement[] }
+    | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string; requires?: Requirement[]; again?: boolean }
     | { type: 'feature'; feature: Feature }
     | { type: 'resource'; resource: Resource; teardown: Cmd[] }
     | { type: 'cmd'; action: Action; shown: string; result?: RunResult; value?: string }
@@ -21,6 +21,8 @@ export type Event = Base &
      *  with another fact ("the host's"), placeholders filled. */
     | { type: 'check'; check: Check; source: string; expects?: string; against?: string; ok?: boolean; actual?: string; expected?: string }
     | { type: 'skip'; id: string; title: string; reason: string }
+    /** A word to the learner between steps (--step's again and back). */
+    | { type: 'note'; text: string }
     /** `what`: the undo in words ("cgroup X: its processes killed, then removed"), for a screen
      *  too narrow for its program. */
     | { type: 'cleanup'; shown: string; what?: string; result?: RunResult }

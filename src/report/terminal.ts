@@ -171,8 +171,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
         steps++;
         stepNo = e.index;
         lastSource = undefined;
-        say(...wrapped(chalk.bold.blue(`━━ Step ${e.index}/${e.total} · `), chalk.bold.blue(e.title) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''), '   '));
-        md(e.explain);
+        say(...wrapped(chalk.bold.blue(`━━ Step ${e.index}/${e.total}${e.again ? ' again' : ''} · `), chalk.bold.blue(e.title) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''), '   '));
+        if (!e.again) md(e.explain); // a repeat shows the evidence, not the same text twice
         break;
       case 'feature':
         say(...wrapped(chalk.yellow(`  ⚙ kernel feature: ${e.feature.name}`), chalk.dim(` — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`), '      '));
@@ -217,6 +217,9 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
         else say(...wrapped(mark, e.check.title), ...wrapped(chalk.dim('      evidence: '), words));
         break;
       }
+      case 'note':
+        say('', ...wrapped(chalk.cyan('  ↺ '), chalk.cyan(e.text), '    '));
+        break;
       case 'skip':
         flushReplays();
         say(...wrapped(chalk.yellow('  ↷ skipped: '), chalk.yellow(`${e.title} — ${e.reason}`)), '');
