@@ -52,7 +52,7 @@ export async function loadLesson(e: LessonEntry, variant?: string): Promise<Less
   const def = (await e.load()).default;
   const v = variant === undefined ? undefined : def.variants?.[variant];
   if (variant !== undefined && !v) throw new Error(`lesson ${e.number} has no ${variant} variant`);
-  const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell } : def;
+  const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell, noShell: v.noShell } : def;
   const ids = [...def.steps, ...Object.values(def.variants ?? {}).flatMap((x) => x.steps)].map((s) => s.id);
   const prose = parseProse(forVariant(readFileSync(markdownPath(e), 'utf8'), variant ?? 'default'), ids);
   return { ...chosen, prose };

@@ -26,7 +26,8 @@ export type Event = Base &
     /** `what`: the undo in words ("cgroup X: its processes killed, then removed"), for a screen
      *  too narrow for its program. */
     | { type: 'cleanup'; shown: string; what?: string; result?: RunResult }
-    | { type: 'shell'; shown: string; action: Action }
+    /** `isolates`/`shares`: what the box behind the shell has of its own, and what is the host's. */
+    | { type: 'shell'; shown: string; action: Action; isolates?: string; shares?: string }
     | { type: 'end'; ok: boolean; reason?: string; code: number; ms: number; toolMs: number; steps: number; outro: string }
   );
 

@@ -11,6 +11,7 @@ import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
 import { describeFact, expectation, isFact, judge, otherSide, readFact } from './facts.js';
 import { act, sleep, StepFailed } from './actions.js';
+import { summariseBox } from './boxsummary.js';
 import { willReplay, type Check, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
 
 /** again: the step just run, once more; back: the one before it. */
@@ -220,9 +221,12 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       await runStep(p, index);
       if (!p.quiet) ran.push({ p, index });
     }
+    if (outcome.ok && o.shell && !lesson.shell && !interrupted()) {
+      o.emit({ type: 'note', text: `--shell: lesson ${lesson.number} opens no shell: ${lesson.noShell ?? 'it builds no box to enter'}.` });
+    }
     if (outcome.ok && o.shell && lesson.shell && !o.dryRun && !interrupted()) {
       const sh = fillCmd(lesson.shell, vars);
-      o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell } });
+      o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell }, ...summariseBox(sh) });
       await o.runner.attach(sh);
     }
     if (outcome.ok && o.session && !o.dryRun && !interrupted()) await o.session(vars);

@@ -93,11 +93,13 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
     if (opts.explain || columns(lead) + text.length <= width) return [lead + text];
     const lines: string[] = [];
     let cur = lead;
+    let fresh = true; // nothing of the text on this line yet
     for (const word of text.split(' ')) {
-      if (columns(cur) + 1 + word.length > width && cur.trim() !== '' && cur !== lead) {
+      if (!fresh && columns(cur) + 1 + columns(word) > width) {
         lines.push(cur);
         cur = rest + word;
-      } else cur += (cur === lead || cur === rest ? '' : ' ') + word;
+      } else cur += (fresh ? '' : ' ') + word;
+      fresh = false;
     }
     lines.push(cur);
     return lines.flatMap((l) => (columns(l) > width ? [l.slice(0, width - 1) + '…'] : [l]));
@@ -121,7 +123,9 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
     const earlier = spelled.get(source);
     if (earlier !== undefined && earlier !== stepNo) return wrapped(paint(`${lead} (the same as in step ${earlier})${after ? ': ' : ''}`), after);
     spelled.set(source, stepNo);
-    return [...command(source, '      reads: ', chalk.dim).map((l) => chalk.dim(l)), ...(after ? wrapped(paint(`${lead}: `), after) : [])];
+    const reads = command(source, '      reads: ', chalk.dim).map((l) => chalk.dim(l));
+    // A probe: its title, then what it reads; a check: what it reads, then what it expects.
+    return after ? [...reads, ...wrapped(paint(`${lead}: `), after)] : [...wrapped('', paint(lead)), ...reads];
   };
   const md = (text: string): void => {
     if (text.trim()) say(renderMarkdown(text, style, width));
@@ -225,7 +229,10 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
         say(...wrapped(chalk.yellow('  ↷ skipped: '), chalk.yellow(`${e.title} — ${e.reason}`)), '');
         break;
       case 'shell':
-        say('', chalk.bold(`  You are inside the box. Type exit to leave; boxlab then cleans up.`), ...command(e.shown, '  $ '));
+        say('', chalk.bold(`  You are inside the box. Type exit to leave; boxlab then cleans up.`));
+        if (e.isolates) say(...wrapped(chalk.green('  This box has of its own: '), e.isolates, '    '));
+        if (e.shares) say(...wrapped(chalk.yellow('  It shares with the host: '), e.shares, '    '));
+        say(...command(e.shown, '  $ '));
         break;
       case 'cleanup': {
         const failed = e.result && e.result.code !== 0 ? chalk.red(` (exit ${e.result.code}: ${e.result.stderr.trim()})`) : '';

@@ -180,6 +180,37 @@ script_passes() {
   assert_check_passed 'the box does not see the host.s segment'
 }
 
+@test "lesson 4: two runs at once both pass, each reading its own segment" {
+  # Both hold a segment of 31337 bytes on the host at the same time (--pace stretches the
+  # overlap); a check that took the first such line would read the other run's.
+  local a="$BATS_TEST_TMPDIR/a.jsonl" b="$BATS_TEST_TMPDIR/b.jsonl"
+  boxlab lesson 4 --yes --json --pace 300 > "$a" 2>&1 &
+  local pa=$!
+  boxlab lesson 4 --yes --json --pace 300 > "$b" 2>&1 &
+  local pb=$!
+  local ra=0 rb=0
+  wait "$pa" || ra=$?
+  wait "$pb" || rb=$?
+  [ "$ra" -eq 0 ] || { cat "$a"; false; }
+  [ "$rb" -eq 0 ] || { cat "$b"; false; }
+  # Each run's evidence names its own segment id, and the two differ.
+  local ida idb
+  ida=$(grep -o '"actual":"shmid [0-9]*, 31337 bytes: seen"' "$a" | grep -o 'shmid [0-9]*')
+  idb=$(grep -o '"actual":"shmid [0-9]*, 31337 bytes: seen"' "$b" | grep -o 'shmid [0-9]*')
+  [ -n "$ida" ] && [ -n "$idb" ] && [ "$ida" != "$idb" ]
+}
+
+@test "--shell opens the lesson's box (stdin not a terminal) and says what it isolates and what not" {
+  # The shell reads its commands from the pipe; each answer comes from inside the box.
+  for n in 4 12; do
+    run bash -c "printf 'echo in-box-\$(hostname)\nexit\n' | node '$ROOT/bin/boxlab.js' lesson $n --yes --shell"
+    assert_success
+    assert_output --partial 'This box has of its own: mount, UTS, IPC, network, PID, cgroup namespaces'
+    assert_output --partial 'It shares with the host: '
+  done
+  assert_output --partial 'in-box-lesson12'
+}
+
 @test "lesson 4 reads the time namespace offsets from the kernel" {
   [ -e /proc/self/ns/time ] || skip "this kernel has no time namespace (the engine's skip is unit-tested)"
   run boxlab lesson 4 --yes --json
