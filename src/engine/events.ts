@@ -10,7 +10,7 @@ interface Base {
 
 export type Event = Base &
   (
-    | { type: 'lesson'; number: number; title: string; intro: string; dryRun: boolean; vars: Record<string, string> }
+    | { type: 'lesson'; number: number; title: string; intro: string; dryRun: boolean; vars: Record<string, string>; duration?: string }
     | { type: 'replay'; number: number; title: string; steps: number }
     | { type: 'step'; id: string; title: string; index: number; total: number; explain: string; breakIt?: string; requires?: Requirement[]; again?: boolean }
     | { type: 'feature'; feature: Feature }

@@ -112,6 +112,8 @@ export interface LessonDef {
   shell?: Cmd;
   /** Without a shell: why --shell opens none. */
   noShell?: string;
+  /** Seconds a real run with --yes took, measured (lessons/durations.ts). */
+  runSeconds?: number;
   /** The same lesson driven another way, chosen by a flag (e.g. --rootless): its own steps. */
   variants?: Record<string, Variant>;
 }

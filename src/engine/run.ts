@@ -12,6 +12,7 @@ import type { Emit } from './events.js';
 import { describeFact, expectation, isFact, judge, otherSide, readFact } from './facts.js';
 import { act, sleep, StepFailed } from './actions.js';
 import { summariseBox } from './boxsummary.js';
+import { durationText } from './duration.js';
 import { willReplay, type Check, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
 
 /** again: the step just run, once more; back: the one before it. */
@@ -94,7 +95,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const cleanup = new CleanupStack();
   const { replays, steps } = await plan(lesson, o.load);
   const total = lesson.steps.length;
-  o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars } });
+  o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars }, duration: durationText(lesson.prose, lesson.runSeconds) });
   for (const dep of replays) {
     o.emit({ type: 'replay', number: dep.number, title: dep.title, steps: dep.steps.filter(willReplay).length });
   }

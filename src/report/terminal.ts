@@ -163,7 +163,9 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
         {
           const banner = chalk.bold.inverse(` Lesson ${e.number} · ${e.title} `);
           const dry = e.dryRun ? chalk.yellow('  (dry run: nothing is executed)') : '';
-          say('', ...(columns(banner + dry) <= width ? [banner + dry] : [banner, dry.trim()].filter(Boolean)), '');
+          say('', ...(columns(banner + dry) <= width ? [banner + dry] : [banner, dry.trim()].filter(Boolean)));
+          if (e.duration) say(...wrapped(chalk.dim('  ⏱ '), chalk.dim(e.duration)));
+          say('');
         }
         md(e.intro);
         break;
