@@ -90,7 +90,11 @@ export function splitWrapper(words: string[]): Wrapper | undefined {
       }
       const name = target === undefined ? 'BOX' : unquote(target).replace(/^\$\{(\w+)\}$|^\$(\w+)$/, '$1$2');
       const who = name === 'BOX' ? 'the box' : /^\w+$/.test(name) && !/^\d+$/.test(name) ? `$${name}` : name;
-      labels.push(ns >= 3 ? `in ${who}` : `in ${who}'s ${single.join(' and ')} namespace${single.length > 1 ? 's' : ''}`);
+      // A box entered but for a namespace or two (a break-it's) is named for what it lacks.
+      const missing = ['mount', 'uts', 'ipc', 'net', 'pid', 'cgroup'].filter((n) => !single.includes(n));
+      const names: Record<string, string> = { mount: 'mount', uts: 'UTS', ipc: 'IPC', net: 'network', pid: 'PID', cgroup: 'cgroup', user: 'user', time: 'time' };
+      const listed = (l: string[]): string => `${l.map((n) => names[n] ?? n).join(' and ')} namespace${l.length > 1 ? 's' : ''}`;
+      labels.push(ns >= 3 ? (missing.length && missing.length <= 2 ? `in ${who} but its ${listed(missing)}` : `in ${who}`) : `in ${who}'s ${listed(single)}`);
       continue;
     }
     if (w === 'capsh' && words.slice(i).some((x) => x.startsWith('--shell='))) {

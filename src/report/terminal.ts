@@ -112,8 +112,9 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
   const readable = (text: string): string => (dryRun ? text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1') : text);
   /** Where a check or probe reads its fact: in its line when it fits, else on lines of its own,
    *  and only once per step when several read the same. */
-  const sourced = (lead: string, text: string, after: string, paint: (s: string) => string): string[] => {
+  const sourced = (lead: string, text: string, words: string, paint: (s: string) => string): string[] => {
     const source = readable(text);
+    const after = readable(words);
     const same = source === lastSource;
     const previous = lastSource;
     lastSource = source;
