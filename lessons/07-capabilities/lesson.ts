@@ -1,12 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { defineLesson, type Action, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Action, type Fact, type Step } from '../../src/engine/lesson.js';
 import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeBase64 } from '../../src/shell/seccomp.js';
 import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { writeFile } from '../../src/shell/coreutils.js';
-import { SECRET_TEXT } from '../common.js';
+import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
@@ -21,12 +20,13 @@ const NOT_DOCKER = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
 /** What the attack did that matters, read from the kernel or the host (not only "allowed"). */
 interface Harm {
   title: string;
+  fact: Fact;
   equals: string;
 }
 
 /** One capability's break-it: the attack works with it, fails without it (`drop`: the
  *  capabilities that must go for it to fail, when another one grants the same). */
-function capPair(id: string, cap: string, what: string, program: string, args: string[], o: { prep?: Action[]; harm?: Harm; drop?: string[]; requires?: Step['requires'] } = {}): Step[] {
+function capPair(id: string, cap: string, what: string, program: string, args: string[], o: { prep?: Action[]; prepWithout?: Action[]; harm?: Harm; unharmed?: Harm; drop?: string[]; requires?: Step['requires'] } = {}): Step[] {
   const demo = `cap-${id}`;
   const drop = o.drop ?? [cap];
   return [
@@ -39,7 +39,7 @@ function capPair(id: string, cap: string, what: string, program: string, args: s
       actions: [...(o.prep ?? []), { run: boxPayload({}, program, ...args) }],
       checks: [
         { title: `with ${cap}: the kernel allowed it`, fact: { status: boxPayload({}, program, ...args) }, equals: '0' },
-        ...(o.harm ? [{ title: o.harm.title, fact: { out: boxPayload({}, program, ...args) }, equals: o.harm.equals }] : []),
+        ...(o.harm ? [o.harm] : []),
       ],
     },
     {
@@ -48,26 +48,33 @@ function capPair(id: string, cap: string, what: string, program: string, args: s
       feature: capFeature(cap),
       breakIt: { demo, role: 'defence' },
       ...(o.requires ? { requires: o.requires } : {}),
-      actions: [{ run: boxPayload({ drop }, program, ...args), mayFail: true }],
-      checks: [{ title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop }, program, ...args) }, differs: '0' }],
+      actions: [...(o.prepWithout ?? []), { run: boxPayload({ drop }, program, ...args), mayFail: true }],
+      checks: [
+        { title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop }, program, ...args) }, differs: '0' },
+        ...(o.unharmed ? [o.unharmed] : []),
+      ],
     },
   ];
 }
 
 /**
- * Mount the host's disk from inside the box and read the host's secret off it: a device node
- * for the disk that holds $WORK (mknod, CAP_MKNOD, which Docker keeps), mounted read-only
- * (mount(2), CAP_SYS_ADMIN). The same filesystem mounted twice is one superblock: nothing is
- * written, and the mount dies with the box's mount namespace. $1 MAJ:MIN, $2 $WORK, $3 the
- * disk's mount point on the host.
+ * A read-only volume, as `-v /host/dir:/ro-volume:ro` makes it: a host directory bind-mounted
+ * into the box, then remounted read-only. Root in the box with CAP_SYS_ADMIN remounts it
+ * read-write (a bind mount's read-only flag is per mount, and the box owns its mount
+ * namespace) and changes the host's file.
  */
-const DISK_ATTACK =
-  'rm -f /tmp/hostdisk; mknod /tmp/hostdisk b "${1%:*}" "${1#*:}" || exit 1; mkdir -p /tmp/hostfs; ' +
-  'mount -o ro /tmp/hostdisk /tmp/hostfs || exit 1; rel=${2#"$3"}; cat "/tmp/hostfs/${rel#/}/host-secret"; s=$?; umount /tmp/hostfs; exit $s';
-const ON_A_DISK = {
-  command: cmd('sh', '-c', 'd=$(findmnt -no MAJ:MIN -T "$1") && [ -n "$d" ] && [ "${d%%:*}" != 0 ]', 'sh', '${WORK}'),
-  reason: "this host keeps ${WORK} on no block device (a virtual filesystem): there is no disk to mount",
-};
+const RO_DIR = '${WORK}/ro-volume';
+const RO_FILE = `${RO_DIR}/config`;
+const RO_TEXT = 'set on the host, read-only for the box';
+const RO_ATTACK = 'mount -o remount,bind,rw /ro-volume && echo changed-by-the-box > /ro-volume/config';
+const roVolume = (): Action[] => [
+  { run: mkdirP(RO_DIR, '${ROOTFS}/ro-volume') },
+  { run: writeFile(RO_FILE, RO_TEXT) },
+  { run: hostToolInBoxMounts(bindMount(RO_DIR, inRoot('/ro-volume'), asIs)) },
+  { run: hostToolInBoxMounts(remountReadOnly(inRoot('/ro-volume'), asIs)) },
+];
+/** Before the defence: the volume read-only again, and the host's file as it was. */
+const roVolumeAgain = (): Action[] => [{ run: writeFile(RO_FILE, RO_TEXT) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot('/ro-volume'), asIs)) }];
 const PRIVATE = '${WORK}/volume/private-notes';
 const PRIVATE_TEXT = 'private-notes-${RUN_ID}';
 
@@ -97,10 +104,11 @@ export default defineLesson({
       ],
       checks: [{ title: "the box's root has every capability the host's root has", fact: { ...BOX_STATUS, grep: 'CapBnd' }, equals: { file: '/proc/self/status', grep: 'CapBnd' } }],
     },
-    ...capPair('sys-admin', 'cap_sys_admin', "mounts the host's disk and reads the host's secret", '/bin/sh', ['-c', DISK_ATTACK, 'sh', '${DISK}', '${WORK}', '${DISK_ROOT}'], {
-      requires: [ON_A_DISK],
-      prep: [{ run: cmd('findmnt', '-no', 'MAJ:MIN,TARGET', '-T', '${WORK}'), capture: 'DISK', match: '^ *([0-9]+:[0-9]+)', also: { DISK_ROOT: '^ *[0-9]+:[0-9]+ +(/[^ ]*)' } }],
-      harm: { title: "root in the box read the host's secret off the host's disk", equals: SECRET_TEXT },
+    ...capPair('sys-admin', 'cap_sys_admin', 'remounts a read-only volume read-write and changes a host file', '/bin/sh', ['-c', RO_ATTACK], {
+      prep: roVolume(),
+      prepWithout: roVolumeAgain(),
+      harm: { title: "the host's file in the read-only volume was changed from the box", fact: { file: RO_FILE }, equals: 'changed-by-the-box' },
+      unharmed: { title: "the host's file is as the host wrote it", fact: { file: RO_FILE }, equals: RO_TEXT },
     }),
     ...capPair('net-raw', 'cap_net_raw', 'opens a raw socket (ping)', '/bin/ping', ['-c', '1', '-W', '1', '127.0.0.1']),
     // adjtimex -t with the tick the kernel already has: a write that changes nothing.
@@ -111,7 +119,7 @@ export default defineLesson({
     // overriding its permissions, with CAP_DAC_OVERRIDE (Docker keeps it) or CAP_DAC_READ_SEARCH.
     ...capPair('dac-override', 'cap_dac_override', "reads a host user's private file in the volume", '/bin/cat', ['/mnt/private-notes'], {
       prep: [{ run: writeFile(PRIVATE, PRIVATE_TEXT) }, { run: cmd('chown', '1000:1000', PRIVATE) }, { run: cmd('chmod', '600', PRIVATE) }],
-      harm: { title: "root in the box read a file only uid 1000 may read", equals: PRIVATE_TEXT },
+      harm: { title: 'root in the box read a file only uid 1000 may read', fact: { out: boxPayload({}, '/bin/cat', '/mnt/private-notes') }, equals: PRIVATE_TEXT },
       drop: ['cap_dac_override', 'cap_dac_read_search'],
     }),
     {
