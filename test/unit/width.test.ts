@@ -135,3 +135,12 @@ describe('closing text per variant', () => {
     expect(plain).not.toMatch(/nobody outside/);
   });
 });
+
+describe('expected duration', () => {
+  it.each(LESSONS.map((l) => l.number))('lesson %i has a measured run time, shown in its banner with the reading time', async (n) => {
+    const lesson = await loadLesson(LESSONS.find((l) => l.number === n)!);
+    expect(lesson.runSeconds).toBeGreaterThan(0);
+    const text = await dryRun(n);
+    expect(text).toMatch(new RegExp(`⏱ about \\d+ min \\([\\d,]+ words to read; the commands take ${lesson.runSeconds! < 10 ? lesson.runSeconds!.toFixed(1) : Math.round(lesson.runSeconds!)} s\\)`));
+  });
+});
