@@ -5,7 +5,7 @@ import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.j
 import { writeBase64 } from '../../src/shell/seccomp.js';
 import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
+import { writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
@@ -58,23 +58,15 @@ function capPair(id: string, cap: string, what: string, program: string, args: s
 }
 
 /**
- * A read-only volume, as `-v /host/dir:/ro-volume:ro` makes it: a host directory bind-mounted
- * into the box, then remounted read-only. Root in the box with CAP_SYS_ADMIN remounts it
- * read-write (a bind mount's read-only flag is per mount, and the box owns its mount
- * namespace) and changes the host's file.
+ * The box's volume (lesson 2's, the host's $WORK/volume at /mnt) made read-only, as
+ * `-v /host/dir:/mnt:ro` makes it: a bind mount remounted read-only, from the host. Root in
+ * the box with CAP_SYS_ADMIN remounts it read-write (a bind mount's read-only flag is per
+ * mount, and the box owns its mount namespace) and changes the host's file.
  */
-const RO_DIR = '${WORK}/ro-volume';
-const RO_FILE = `${RO_DIR}/config`;
+const RO_FILE = '${WORK}/volume/config';
 const RO_TEXT = 'set on the host, read-only for the box';
-const RO_ATTACK = 'mount -o remount,bind,rw /ro-volume && echo changed-by-the-box > /ro-volume/config';
-const roVolume = (): Action[] => [
-  { run: mkdirP(RO_DIR, '${ROOTFS}/ro-volume') },
-  { run: writeFile(RO_FILE, RO_TEXT) },
-  { run: hostToolInBoxMounts(bindMount(RO_DIR, inRoot('/ro-volume'), asIs)) },
-  { run: hostToolInBoxMounts(remountReadOnly(inRoot('/ro-volume'), asIs)) },
-];
-/** Before the defence: the volume read-only again, and the host's file as it was. */
-const roVolumeAgain = (): Action[] => [{ run: writeFile(RO_FILE, RO_TEXT) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot('/ro-volume'), asIs)) }];
+const RO_ATTACK = 'mount -o remount,bind,rw /mnt && echo changed-by-the-box > /mnt/config';
+const roVolume = (): Action[] => [{ run: writeFile(RO_FILE, RO_TEXT) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot('/mnt'), asIs)) }];
 const PRIVATE = '${WORK}/volume/private-notes';
 const PRIVATE_TEXT = 'private-notes-${RUN_ID}';
 
@@ -106,7 +98,7 @@ export default defineLesson({
     },
     ...capPair('sys-admin', 'cap_sys_admin', 'remounts a read-only volume read-write and changes a host file', '/bin/sh', ['-c', RO_ATTACK], {
       prep: roVolume(),
-      prepWithout: roVolumeAgain(),
+      prepWithout: roVolume(),
       harm: { title: "the host's file in the read-only volume was changed from the box", fact: { file: RO_FILE }, equals: 'changed-by-the-box' },
       unharmed: { title: "the host's file is as the host wrote it", fact: { file: RO_FILE }, equals: RO_TEXT },
     }),
