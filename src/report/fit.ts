@@ -48,7 +48,8 @@ export interface Wrapper {
   payload: string[];
 }
 
-export function splitWrapper(words: string[]): Wrapper | undefined {
+/** `nameOf`: the variable a PID was kept in (BOX), so a real run's wrapper reads as a dry run's. */
+export function splitWrapper(words: string[], nameOf: (pid: string) => string | undefined = () => undefined): Wrapper | undefined {
   const labels: string[] = [];
   let i = 0;
   let payloadHead: string | undefined;
@@ -88,7 +89,8 @@ export function splitWrapper(words: string[]): Wrapper | undefined {
         }
         i++;
       }
-      const name = target === undefined ? 'BOX' : unquote(target).replace(/^\$\{(\w+)\}$|^\$(\w+)$/, '$1$2');
+      const bare = target === undefined ? 'BOX' : unquote(target).replace(/^\$\{(\w+)\}$|^\$(\w+)$/, '$1$2');
+      const name = nameOf(bare) ?? bare;
       const who = name === 'BOX' ? 'the box' : /^\w+$/.test(name) && !/^\d+$/.test(name) ? `$${name}` : name;
       // A box entered but for a namespace or two (a break-it's) is named for what it lacks.
       const missing = ['mount', 'uts', 'ipc', 'net', 'pid', 'cgroup'].filter((n) => !single.includes(n));
@@ -201,7 +203,7 @@ function summariseStdin(words: string[]): string[] {
  * returns the screen lines for a command shown after `prefix` ("  $ "), each at most
  * `width` columns (measured without colour).
  */
-export function commandFitter(width: number) {
+export function commandFitter(width: number, nameOf: (pid: string) => string | undefined = () => undefined) {
   const seen = new Map<string, string>(); // wrapper text -> label
   const labels = new Set<string>();
   const label = (w: Wrapper): { name: string; fresh: boolean } => {
@@ -246,7 +248,7 @@ export function commandFitter(width: number) {
         let words = summariseStdin(shellWords(raw.trimStart()));
         const indent = raw.length - raw.trimStart().length;
         const lead = k === 0 ? p : rest + ' '.repeat(Math.max(0, indent - rest.length));
-        const w = splitWrapper(words);
+        const w = splitWrapper(words, nameOf);
         if (w && w.text.length > 24) {
           const { name, fresh } = label(w);
           if (fresh) legend.push(...wrapWords([`(${name} =`, ...spellOut(w.text), '…)'], width, '    ', '        '));

@@ -79,7 +79,9 @@ export interface TerminalOptions {
 
 export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidth(), opts: TerminalOptions = {}) {
   const say = (...lines: string[]): void => void (lines.length && out.write(lines.join('\n') + '\n'));
-  const fitter = commandFitter(width);
+  // PIDs a run kept in variables (BOX=28614), so its wrappers are named as in a dry run.
+  const pidNames = new Map<string, string>();
+  const fitter = commandFitter(width, (pid) => pidNames.get(pid));
   const mode = opts.evidence ?? 'auto';
   /** A command after `prefix`, fitted to the screen unless --explain asks for it whole. */
   const command = (text: string, prefix: string, paint: (s: string) => string = (s) => s, rest?: string): string[] => {
@@ -147,6 +149,7 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
     replays = [];
   };
   return (e: Event): void => {
+    if (e.type === 'cmd' && e.value !== undefined && ('start' in e.action || 'childOf' in e.action)) pidNames.set(e.value, 'start' in e.action ? e.action.pid : e.action.pid);
     if (e.quiet) {
       // Replays stay quiet unless something goes wrong in them.
       if (e.type === 'check' && e.ok === false) {
@@ -219,8 +222,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
           break;
         }
         const full = `      evidence (${e.source}): `;
-        // auto: the source stays while it leaves room for the words; a long one goes.
-        if (mode === 'full' || opts.explain || columns(full) <= width * 0.6) say(...wrapped(mark, e.check.title), ...wrapped(chalk.dim(full), words));
+        // auto: the source stays while it leaves 30 columns for the words; a longer one goes.
+        if (mode === 'full' || opts.explain || columns(full) <= width - 30) say(...wrapped(mark, e.check.title), ...wrapped(chalk.dim(full), words));
         else say(...wrapped(mark, e.check.title), ...wrapped(chalk.dim('      evidence: '), words));
         break;
       }

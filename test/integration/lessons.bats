@@ -12,7 +12,7 @@ lesson_passes() {
   assert_output --partial '✔ all checks passed'
   refute_output --partial '✗'
   assert_output --partial '⚙ kernel feature:'
-  assert_output --partial 'evidence ('
+  assert_output --partial '      evidence'
   assert_host_clean
 }
 

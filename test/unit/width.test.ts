@@ -144,3 +144,11 @@ describe('expected duration', () => {
     expect(text).toMatch(new RegExp(`⏱ about \\d+ min \\([\\d,]+ words to read; the commands take ${lesson.runSeconds! < 10 ? lesson.runSeconds!.toFixed(1) : Math.round(lesson.runSeconds!)} s\\)`));
   });
 });
+
+describe('a real run names its wrappers as a dry run does', () => {
+  it('a PID kept in BOX reads as "the box"', () => {
+    const f = commandFitter(60, (pid) => (pid === '28614' ? 'BOX' : undefined));
+    const line = 'nsenter --target 28614 --mount --uts --ipc --net --pid --cgroup --root --wd /bin/hostname';
+    expect(f.fit(line, '  $ ').lines).toEqual(['  $ in the box: /bin/hostname']);
+  });
+});
