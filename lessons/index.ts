@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Lesson, LessonDef } from '../src/engine/lesson.js';
 import { parseProse } from '../src/engine/prose.js';
 import { packageRoot } from '../src/paths.js';
+import { RUN_SECONDS } from './durations.js';
 // Static imports: lessons are small data, and one bundle chunk loads faster than ten.
 import lesson1 from './01-chroot/lesson.js';
 import lesson2 from './02-mount-pivot-root/lesson.js';
@@ -52,10 +53,24 @@ export async function loadLesson(e: LessonEntry, variant?: string): Promise<Less
   const def = (await e.load()).default;
   const v = variant === undefined ? undefined : def.variants?.[variant];
   if (variant !== undefined && !v) throw new Error(`lesson ${e.number} has no ${variant} variant`);
-  const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell } : def;
+  const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell, noShell: v.noShell } : def;
   const ids = [...def.steps, ...Object.values(def.variants ?? {}).flatMap((x) => x.steps)].map((s) => s.id);
-  const prose = parseProse(readFileSync(markdownPath(e), 'utf8'), ids);
-  return { ...chosen, prose };
+  const prose = parseProse(forVariant(readFileSync(markdownPath(e), 'utf8'), variant ?? 'default'), ids);
+  const runSeconds = RUN_SECONDS[variant ? `${e.number}-${variant}` : String(e.number)];
+  return { ...chosen, prose, ...(runSeconds !== undefined ? { runSeconds } : {}) };
+}
+
+/** A line that ends in `<!-- only: NAME -->` belongs to one variant's text (`default`: the
+ *  lesson without a variant flag); the marker itself is never shown. */
+export function forVariant(md: string, variant: string): string {
+  return md
+    .split('\n')
+    .flatMap((line) => {
+      const m = /\s*<!-- only: ([a-z-]+) -->\s*$/.exec(line);
+      if (!m) return [line];
+      return m[1] === variant ? [line.slice(0, m.index)] : [];
+    })
+    .join('\n');
 }
 
 /** Every lesson and every variant, for the linter. */

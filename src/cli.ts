@@ -6,12 +6,15 @@ const USAGE = `usage: boxlab <command> [flags]
 
   lesson <N|name> [flags]  run a lesson (npm run lesson 2 -- --yes)
       --yes       no pauses (implied when stdin is not a terminal)
-      --step      instructor mode: before each step, run / skip / explain / quit
-      --dry-run   print every command, run nothing (no root needed)
+      --step      instructor mode: before each step, run / skip / explain / again / back / quit
+      --dry-run   print every command, run nothing (no root needed), fitted to 100 columns
+      --explain   a dry run that prints every command whole, however wide
+      --evidence compact|full   a check's value only, or its source and evidence in words
+                  (default: full, without the source where the screen is too narrow)
       --script    print the lesson as a standalone bash script
       --json      one JSON event per line
       --shell     at the end, open a shell inside the box; clean up when it exits
-      --pace MS   wait MS milliseconds before each step (live demos)
+      --pace MS   wait MS milliseconds before each step (live demos); p or space holds it
       --quiz      predict what the kernel will say before some steps; keeps a score
       --rootless  lesson 6: the same lesson driven as an unprivileged uid
       --registry 127.0.0.1:PORT   lesson 11: pull from a local registry (scripts/registry.sh start)

@@ -14,7 +14,7 @@ const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
 // is on /, /boxlab-X/rootfs where /tmp is a tmpfs (Debian 13). Checks match its tail only.
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
 /** All of a container's namespaces at once: lessons 3 to 5 look at the others. */
-const box = createBox(BOX_NAMESPACES);
+const box = createBox(BOX_NAMESPACES, { cleanEnv: true });
 
 export default defineLesson({
   number: 2,
@@ -43,9 +43,13 @@ export default defineLesson({
     },
     {
       id: 'box',
-      title: 'Create the box: a new mount namespace (and its siblings)',
+      title: 'Create the box: six namespaces at once (mount, UTS, IPC, network, PID, cgroup)',
       diagram: diagrams.namespaces,
-      feature: { name: 'mount namespace', syscalls: ['unshare(2) CLONE_NEWNS', 'prctl(2) PR_SET_PDEATHSIG'], man: ['mount_namespaces(7)', 'unshare(1)'] },
+      feature: {
+        name: 'mount, UTS, IPC, network, PID and cgroup namespaces (this lesson uses the mount one)',
+        syscalls: ['unshare(2) CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWCGROUP', 'prctl(2) PR_SET_PDEATHSIG'],
+        man: ['namespaces(7)', 'mount_namespaces(7)', 'unshare(1)'],
+      },
       creates: box.creates,
       actions: box.actions,
       probes: [{ title: 'the box init: PID on the host, then PID inside', show: { out: cmd('grep', 'NSpid', `/proc/${BOX}/status`) } }],
@@ -69,7 +73,7 @@ export default defineLesson({
     {
       id: 'new-root',
       title: 'Prepare the new root: a mount point, and /proc for the box',
-      feature: { name: 'bind mount', syscalls: ['mount(2) MS_BIND', 'mount(2) of proc'], man: ['mount(8)', 'proc(5)'] },
+      feature: { name: "bind mount (the new root), and procfs for the box's PID namespace", syscalls: ['mount(2) MS_BIND', 'mount(2) of proc'], man: ['mount(8)', 'proc(5)'] },
       actions: [
         { run: hostToolInBox(['mount'], bindMount('${ROOTFS}', '${ROOTFS}')) },
         { run: hostToolInBox(['mount', 'pid'], mountFs('proc', 'proc', '${ROOTFS}/proc')) },

@@ -10,13 +10,25 @@ import * as diagrams from './diagrams.js';
 
 /** A process in every namespace of the box but its IPC namespace. */
 const noIpcNs = (file: string, ...args: string[]) => boxRunWithout('ipc', file, ...args);
-/** Segment sizes nothing else on a host uses, so a line of /proc/sysvipc/shm is ours. */
+/** Segment sizes nothing else on a host uses (a concurrent run of this lesson aside: its ids tell them apart). */
 const HOST_SEGMENT = '31337';
 const BOX_SEGMENT = '31338';
 const DAY = 86400;
 const HOSTNAME = 'boxlab-box';
-const HOST_SHM_TABLE = { file: '/proc/sysvipc/shm' };
-const boxShmTable = { out: boxRun('/bin/cat', '/proc/sysvipc/shm') };
+/**
+ * Whether a table of /proc/sysvipc/shm lists one segment: this run's, known by its id and its
+ * size. Another run of this lesson makes a segment of the same size at the same time (never
+ * with the same id), and a fresh IPC namespace may reuse an id (never with the same size).
+ */
+const seen = (id: string, size: string): string[] => [
+  '-v', `id=${id}`, '-v', `size=${size}`,
+  '$2 == id && $4 == size { n++ } END { print "shmid " id ", " size " bytes: " (n ? "seen" : "not seen") }',
+  '/proc/sysvipc/shm',
+];
+const onHost = (id: string, size: string) => ({ out: cmd('awk', ...seen(id, size)) });
+const inBox = (id: string, size: string) => ({ out: boxRun('/bin/awk', ...seen(id, size)) });
+const SEEN = (id: string, size: string) => `shmid ${id}, ${size} bytes: seen`;
+const NOT_SEEN = (id: string, size: string) => `shmid ${id}, ${size} bytes: not seen`;
 
 export default defineLesson({
   number: 4,
@@ -45,12 +57,12 @@ export default defineLesson({
       breakIt: { demo: 'ipc-visibility', role: 'attack' },
       creates: [{ shm: 'HOST_SHM' }],
       actions: [{ run: makeShm(Number(HOST_SEGMENT)), capture: 'HOST_SHM' }],
-      probes: [{ title: "the host's segment in the kernel's table", show: { ...HOST_SHM_TABLE, grep: ` ${HOST_SEGMENT} ` } }],
+      probes: [{ title: "the host's segment in the kernel's table (its header, and this run's line)", show: { out: cmd('awk', '-v', 'id=${HOST_SHM}', 'NR == 1 || $2 == id', '/proc/sysvipc/shm') } }],
       checks: [
         {
           title: "a process without the IPC namespace sees the host's segment",
-          fact: { out: noIpcNs('/bin/cat', '/proc/sysvipc/shm') },
-          contains: ` ${HOST_SEGMENT} `,
+          fact: { out: noIpcNs('/bin/awk', ...seen('${HOST_SHM}', HOST_SEGMENT)) },
+          equals: SEEN('${HOST_SHM}', HOST_SEGMENT),
         },
       ],
     },
@@ -61,12 +73,12 @@ export default defineLesson({
       feature: { name: 'IPC namespace', syscalls: ['unshare(2) CLONE_NEWIPC', 'shmget(2)'], man: ['ipc_namespaces(7)'] },
       breakIt: { demo: 'ipc-visibility', role: 'defence' },
       // Made by the host's ipcmk inside the box's IPC namespace: it dies with the namespace.
-      actions: [{ run: hostToolInBox(['ipc'], makeShm(Number(BOX_SEGMENT))) }],
+      actions: [{ run: hostToolInBox(['ipc'], makeShm(Number(BOX_SEGMENT))), capture: 'BOX_SHM' }],
       checks: [
         { title: 'the box has its own IPC namespace', fact: { link: `/proc/${BOX}/ns/ipc` }, differs: { link: '/proc/self/ns/ipc' } },
-        { title: "the box does not see the host's segment", fact: boxShmTable, lacks: ` ${HOST_SEGMENT} ` },
-        { title: 'the box sees its own segment', fact: boxShmTable, contains: ` ${BOX_SEGMENT} ` },
-        { title: "the host does not see the box's segment", fact: HOST_SHM_TABLE, lacks: ` ${BOX_SEGMENT} ` },
+        { title: "the box does not see the host's segment", fact: inBox('${HOST_SHM}', HOST_SEGMENT), equals: NOT_SEEN('${HOST_SHM}', HOST_SEGMENT) },
+        { title: 'the box sees its own segment', fact: inBox('${BOX_SHM}', BOX_SEGMENT), equals: SEEN('${BOX_SHM}', BOX_SEGMENT) },
+        { title: "the host does not see the box's segment", fact: onHost('${BOX_SHM}', BOX_SEGMENT), equals: NOT_SEEN('${BOX_SHM}', BOX_SEGMENT) },
       ],
     },
     {

@@ -38,7 +38,7 @@ const rootlessSteps: Step[] = [
   {
     id: 'rootless-userns',
     title: 'As an ordinary user: a user namespace, with yourself mapped to root',
-    feature: { ...feature, syscalls: ['unshare(2) CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID'] },
+    feature: { name: 'user namespace (owning a new mount and PID namespace)', man: feature.man, syscalls: ['unshare(2) CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID'] },
     creates: [{ process: 'RBOX_LAUNCHER' }],
     actions: [
       {
@@ -99,7 +99,7 @@ const rootlessSteps: Step[] = [
 export default defineLesson({
   number: 6,
   slug: 'user',
-  title: 'User namespace: root inside, nobody outside',
+  title: 'User namespace: root inside, an unprivileged uid (100000) outside',
   buildsOn: [5],
   steps: [
     {
@@ -116,7 +116,7 @@ export default defineLesson({
     {
       id: 'userns',
       title: 'A box in a new user namespace: nobody is mapped yet',
-      feature,
+      feature: { name: 'user namespace (owning a new mount and PID namespace)', syscalls: ['unshare(2) CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID'], man: ['user_namespaces(7)'] },
       creates: [{ process: 'UBOX_LAUNCHER' }],
       actions: [
         { start: withParentDeathSignal('KILL', unshare({ ns: ['user', 'mount', 'pid'], fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity')), pid: 'UBOX_LAUNCHER' },

@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { defineLesson, type Action, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Action, type Fact, type Step } from '../../src/engine/lesson.js';
 import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeBase64 } from '../../src/shell/seccomp.js';
 import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
 import { cmd } from '../../src/shell/cmd.js';
+import { writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
@@ -17,28 +18,58 @@ const DOCKER_MASK = capMask(DOCKER_DEFAULT_CAPS);
 const NOBODY = 65534;
 const NOT_DOCKER = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
 
-/** One capability's break-it: the call works with it (attack), fails without it (defence). */
-function capPair(id: string, cap: string, what: string, program: string, args: string[], prep: Action[] = []): Step[] {
+/** What the attack did that matters, read from the kernel or the host (not only "allowed"). */
+interface Harm {
+  title: string;
+  fact: Fact;
+  equals: string;
+}
+
+/** One capability's break-it: the attack works with it, fails without it (`drop`: the
+ *  capabilities that must go for it to fail, when another one grants the same). */
+function capPair(id: string, cap: string, what: string, program: string, args: string[], o: { prep?: Action[]; prepWithout?: Action[]; harm?: Harm; unharmed?: Harm; drop?: string[]; requires?: Step['requires'] } = {}): Step[] {
   const demo = `cap-${id}`;
+  const drop = o.drop ?? [cap];
   return [
     {
       id: `${id}-with`,
       title: `Break it: with ${cap.toUpperCase()}, root in the box ${what}`,
       feature: capFeature(cap),
       breakIt: { demo, role: 'attack' },
-      actions: [...prep, { run: boxPayload({}, program, ...args) }],
-      checks: [{ title: `with ${cap}: the kernel allowed it`, fact: { status: boxPayload({}, program, ...args) }, equals: '0' }],
+      ...(o.requires ? { requires: o.requires } : {}),
+      actions: [...(o.prep ?? []), { run: boxPayload({}, program, ...args) }],
+      checks: [
+        { title: `with ${cap}: the kernel allowed it`, fact: { status: boxPayload({}, program, ...args) }, equals: '0' },
+        ...(o.harm ? [o.harm] : []),
+      ],
     },
     {
       id: `${id}-without`,
-      title: `Drop ${cap.toUpperCase()}: the same call fails`,
+      title: `Drop ${drop.map((c) => c.toUpperCase()).join(' and ')}: the same attack fails`,
       feature: capFeature(cap),
       breakIt: { demo, role: 'defence' },
-      actions: [{ run: boxPayload({ drop: [cap] }, program, ...args), mayFail: true }],
-      checks: [{ title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop: [cap] }, program, ...args) }, differs: '0' }],
+      ...(o.requires ? { requires: o.requires } : {}),
+      actions: [...(o.prepWithout ?? []), { run: boxPayload({ drop }, program, ...args), mayFail: true }],
+      checks: [
+        { title: `without ${cap}: the kernel refused it`, fact: { status: boxPayload({ drop }, program, ...args) }, differs: '0' },
+        ...(o.unharmed ? [o.unharmed] : []),
+      ],
     },
   ];
 }
+
+/**
+ * The box's volume (lesson 2's, the host's $WORK/volume at /mnt) made read-only, as
+ * `-v /host/dir:/mnt:ro` makes it: a bind mount remounted read-only, from the host. Root in
+ * the box with CAP_SYS_ADMIN remounts it read-write (a bind mount's read-only flag is per
+ * mount, and the box owns its mount namespace) and changes the host's file.
+ */
+const RO_FILE = '${WORK}/volume/config';
+const RO_TEXT = 'set on the host, read-only for the box';
+const RO_ATTACK = 'mount -o remount,bind,rw /mnt && echo changed-by-the-box > /mnt/config';
+const roVolume = (): Action[] => [{ run: writeFile(RO_FILE, RO_TEXT) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot('/mnt'), asIs)) }];
+const PRIVATE = '${WORK}/volume/private-notes';
+const PRIVATE_TEXT = 'private-notes-${RUN_ID}';
 
 // The paths Docker masks and makes read-only, where this kernel has them (the box shares it).
 // As runc does it: a directory gets an empty read-only tmpfs, a file gets /dev/null.
@@ -67,13 +98,24 @@ export default defineLesson({
       ],
       checks: [{ title: "the box's root has every capability the host's root has", fact: { ...BOX_STATUS, grep: 'CapBnd' }, equals: { file: '/proc/self/status', grep: 'CapBnd' } }],
     },
-    ...capPair('sys-admin', 'cap_sys_admin', 'mounts filesystems', '/bin/mount', ['-t', 'tmpfs', 'boxlab-capmount', '/root']),
+    ...capPair('sys-admin', 'cap_sys_admin', 'remounts a read-only volume read-write and changes a host file', '/bin/sh', ['-c', RO_ATTACK], {
+      prep: roVolume(),
+      prepWithout: roVolume(),
+      harm: { title: "the host's file in the read-only volume was changed from the box", fact: { file: RO_FILE }, equals: 'changed-by-the-box' },
+      unharmed: { title: "the host's file is as the host wrote it", fact: { file: RO_FILE }, equals: RO_TEXT },
+    }),
     ...capPair('net-raw', 'cap_net_raw', 'opens a raw socket (ping)', '/bin/ping', ['-c', '1', '-W', '1', '127.0.0.1']),
     // adjtimex -t with the tick the kernel already has: a write that changes nothing.
-    ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], [
-      { run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' },
-    ]),
-    ...capPair('chown', 'cap_chown', "gives a file away (chown)", '/bin/chown', ['65534', '/root/given-away'], [{ run: boxRun('/bin/touch', '/root/given-away') }]),
+    ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], {
+      prep: [{ run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' }],
+    }),
+    // A host user's private file (uid 1000, mode 600) in the volume: root reads it only by
+    // overriding its permissions, with CAP_DAC_OVERRIDE (Docker keeps it) or CAP_DAC_READ_SEARCH.
+    ...capPair('dac-override', 'cap_dac_override', "reads a host user's private file in the volume", '/bin/cat', ['/mnt/private-notes'], {
+      prep: [{ run: writeFile(PRIVATE, PRIVATE_TEXT) }, { run: cmd('chown', '1000:1000', PRIVATE) }, { run: cmd('chmod', '600', PRIVATE) }],
+      harm: { title: 'root in the box read a file only uid 1000 may read', fact: { out: boxPayload({}, '/bin/cat', '/mnt/private-notes') }, equals: PRIVATE_TEXT },
+      drop: ['cap_dac_override', 'cap_dac_read_search'],
+    }),
     {
       id: 'setuid',
       title: 'Break it: a setuid-root program makes an ordinary user root',

@@ -48,9 +48,9 @@ const steps: Step[] = [
   },
   {
     id: 'box-group',
-    title: 'A cgroup for the box, and the box in it',
+    title: 'A cgroup for the box, the box in it, and its memory and pids limits',
     diagram: diagrams.tree,
-    feature: feature('cgroup membership', ['cgroups(7)']),
+    feature: feature('cgroup membership and limits', ['cgroups(7)']),
     creates: [...cg.create(GROUP, CONTROLLERS).creates, ...cg.create(BOX_GROUP, CONTROLLERS).creates],
     actions: [
       ...cg.create(GROUP, CONTROLLERS).actions,

@@ -12,7 +12,7 @@ const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
 const UPPER = '${WORK}/upper';
 const blob = (hex: string) => `\${IMAGES}/blobs/sha256/${hex}`;
 const kind = (path: string) => cmd('stat', '-c', '%F %t:%T', path);
-const box = createBox(BOX_NAMESPACES);
+const box = createBox(BOX_NAMESPACES, { cleanEnv: true });
 /**
  * Each layer's ChainID, bottom first, from the config's diff_ids with sha256sum alone
  * (image-spec config.md): the first is its diff_id, each next sha256("BELOW DIFF_ID").
@@ -79,7 +79,11 @@ const steps = (source: 'local' | 'registry'): Step[] => [
     feature: { name: 'mount, UTS, IPC, network, PID and cgroup namespaces', syscalls: ['unshare(2)'], man: ['namespaces(7)'] },
     creates: [{ dir: '${WORK}' }, ...box.creates],
     actions: [{ run: mkdirP('${ROOTFS}', UPPER, '${WORK}/work') }, ...box.actions],
-    checks: [{ title: 'the box has its own mount namespace', fact: { link: `/proc/${BOX}/ns/mnt` }, differs: { link: '/proc/self/ns/mnt' } }],
+    probes: [{ title: "the box init's environment (/proc/PID/environ; cat -v shows each NUL as ^@)", show: { out: cmd('cat', '-v', `/proc/${BOX}/environ`) } }],
+    checks: [
+      { title: 'the box has its own mount namespace', fact: { link: `/proc/${BOX}/ns/mnt` }, differs: { link: '/proc/self/ns/mnt' } },
+      { title: "the box's init holds none of boxlab's environment (no PATH, no HOME)", fact: { out: cmd('cat', '-v', `/proc/${BOX}/environ`) }, lacks: 'PATH=' },
+    ],
   },
   {
     id: 'layers-as-root',

@@ -175,4 +175,6 @@ export default defineLesson({
   slug: 'container',
   title: 'The whole container: boxlab run, step by step, against runc',
   steps: [fetchImage, ...runSteps, run, runc],
+  // The payload's own launch, with a shell for the probe: every defence of the run applies.
+  shell: payloadOf(['/bin/sh', '-i']),
 });

@@ -7,6 +7,7 @@ import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
 import { withParentDeathSignal, withParentDeathSignalChecked } from '../shell/setpriv.js';
 import type { Action, Resource } from '../engine/lesson.js';
+import { RUN_MARK } from '../shell/runner.js';
 
 /** Every namespace a container gets but user and time (those have lessons of their own). */
 export const BOX_NAMESPACES: Namespace[] = ['mount', 'uts', 'ipc', 'net', 'pid', 'cgroup'];
@@ -21,8 +22,12 @@ const LAUNCHER = 'BOX_LAUNCHER';
  * setpriv --pdeathsig kills unshare when the orchestrator dies, even by SIGKILL, and
  * unshare --kill-child kills the init when unshare dies, which empties the PID namespace.
  */
-export function createBox(ns: Namespace[], o: { checkParent?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
-  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity');
+export function createBox(ns: Namespace[], o: { checkParent?: boolean; cleanEnv?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
+  // cleanEnv: the init starts with nothing of boxlab's environment (the host's PATH, HOME,
+  // SUDO_USER ...), which root in the box could read in /proc/1/environ; only the run's mark
+  // stays, by which `boxlab reset` finds a box whose run is gone.
+  const init = o.cleanEnv ? ['env', '-i', `${RUN_MARK}=\${RUN_ID}`, 'sleep', 'infinity'] : ['sleep', 'infinity'];
+  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, ...init);
   const launch = o.checkParent ? withParentDeathSignalChecked('KILL', '${HOST_PID}', box) : withParentDeathSignal('KILL', box);
   return {
     creates: [{ process: LAUNCHER }],

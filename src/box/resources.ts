@@ -50,6 +50,17 @@ export function describe(r: HostResource | Resource): string {
   return `process ${r.process}`;
 }
 
+/** What undoing a resource does, in words, for a screen too narrow for its program. */
+export function undoing(r: Resource): string {
+  if ('cgroup' in r) return `cgroup ${r.cgroup}: emptied and removed`;
+  if ('dir' in r) return `directory ${r.dir} removed`;
+  if ('mount' in r) return `${r.mount} unmounted`;
+  if ('link' in r) return `network link ${r.link} deleted${r.ifUnused ? ' once no port is left' : ''}`;
+  if ('shm' in r) return `shared memory segment \${${r.shm}} removed`;
+  if ('restore' in r) return `${r.restore} written back as it was`;
+  return `process \${${r.process}} killed`;
+}
+
 /** The ids in /proc/sysvipc/shm (the reader's IPC namespace). */
 export const shmIds = (): number[] =>
   readText('/proc/sysvipc/shm')

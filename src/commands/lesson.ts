@@ -27,6 +27,8 @@ const FLAGS = {
   rootless: { type: 'boolean' },
   registry: { type: 'string' },
   quiz: { type: 'boolean' },
+  explain: { type: 'boolean' },
+  evidence: { type: 'string' },
 } as const;
 
 export async function lessonCommand(argv: string[]): Promise<number> {
@@ -48,7 +50,10 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     throw new UsageError(`lesson ${entry.number} has no --${variant} variant (${variant === 'rootless' ? 'lesson 6' : 'lesson 11'} has one)`);
   }
   const lesson = await loadLesson(entry, variant);
-  const planOnly = Boolean(f['dry-run'] || f.script);
+  if (f.evidence !== undefined && !['auto', 'compact', 'full'].includes(f.evidence)) throw new UsageError(`--evidence takes auto, compact or full (got '${f.evidence}')`);
+  if (f.explain && (f.script || f.json)) throw new UsageError('--explain prints the lesson for a terminal: it does not combine with --script or --json');
+  // --explain is a dry run that prints every command whole, however wide.
+  const planOnly = Boolean(f['dry-run'] || f.script || f.explain);
   const interactive = process.stdin.isTTY === true && !f.yes && !planOnly && !f.json;
   if (f.quiz && !interactive) throw new UsageError('--quiz asks you questions: run it in a terminal, without --yes, --json, --script or --dry-run');
 
@@ -77,7 +82,16 @@ export async function lessonCommand(argv: string[]): Promise<number> {
   const state = planOnly ? undefined : new StateFile(vars.RUN_ID!);
   try {
     const pause = interactive ? await pauser(lesson, Boolean(f.step), ac, quiz) : undefined;
-    const outcome = await runLesson(lesson, { runner, emit, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs });
+    // --pace on a terminal: p or space holds the lesson before its next step, and again goes on.
+    const key = paceMs && !planOnly && process.stdin.isTTY === true && !pause ? pauseKey(ac) : undefined;
+    const onShell = emit;
+    const emitting: Emit = key ? (e) => (e.type === 'shell' && key.stop(), onShell(e)) : emit;
+    let outcome: Awaited<ReturnType<typeof runLesson>> | undefined;
+    try {
+      outcome = await runLesson(lesson, { runner, emit: emitting, dryRun: planOnly, vars, load: loadByNumber, pause, signal: ac.signal, state, shell: Boolean(f.shell), paceMs, hold: key?.hold });
+    } finally {
+      key?.stop();
+    }
     if (outcome.ok && !planOnly) markPassed(variant ? `${lesson.number}-${variant}` : String(lesson.number));
     return outcome.code;
   } finally {
@@ -111,10 +125,11 @@ export async function hostReady(lesson: Lesson, again: string, answered: boolean
   await guardHost(answered);
 }
 
-async function formatter(f: { json?: boolean; script?: boolean }, n: number): Promise<Emit> {
+async function formatter(f: { json?: boolean; script?: boolean; explain?: boolean; evidence?: string }, n: number): Promise<Emit> {
   if (f.json) return (await import('../report/json.js')).jsonFormatter(process.stdout);
   if (f.script) return (await import('../report/script.js')).scriptFormatter(process.stdout, `boxlab lesson ${n} --script`);
-  return (await import('../report/terminal.js')).terminalFormatter(process.stdout);
+  const terminal = await import('../report/terminal.js');
+  return terminal.terminalFormatter(process.stdout, terminal.screenWidth(), { explain: f.explain, evidence: f.evidence as 'auto' | 'compact' | 'full' | undefined });
 }
 
 /** The first real run on a host that is not a known throwaway VM asks before changing it. */
@@ -132,6 +147,50 @@ async function guardHost(answered: boolean): Promise<void> {
   }
   if (!ok) throw new EnvError('not changing this host (pass --yes or set BOXLAB_HOST_OK=1 to answer for it)');
   confirmHost();
+}
+
+/** --pace's pause key: p or space toggles a hold before the next step; Ctrl-C (which raw mode
+ *  delivers as a key) interrupts as SIGINT does. */
+function pauseKey(ac: AbortController): { hold: () => Promise<void>; stop: () => void } {
+  let held = false;
+  let release: (() => void) | undefined;
+  const stdin = process.stdin;
+  const onData = (b: Buffer): void => {
+    const k = b.toString();
+    if (k === '\u0003') {
+      ac.abort();
+      release?.();
+      return;
+    }
+    if (k !== 'p' && k !== ' ') return;
+    held = !held;
+    process.stdout.write(held ? '\n  ⏸ held: the lesson stops before its next step (p or space goes on)\n' : '  ▶ going on\n');
+    if (!held) release?.();
+  };
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  process.stdout.write('  (--pace: p or space holds the lesson before its next step)\n');
+  let stopped = false;
+  return {
+    hold: () =>
+      held && !ac.signal.aborted
+        ? new Promise<void>((resolve) => {
+            release = () => {
+              release = undefined;
+              resolve();
+            };
+          })
+        : Promise.resolve(),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      release?.();
+    },
+  };
 }
 
 /** Between steps: Enter to go on, or the instructor's menu with --step. */
@@ -162,7 +221,7 @@ async function quizKeeper() {
 async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?: Awaited<ReturnType<typeof quizKeeper>>): Promise<(s: Step, i: number, vars: Vars) => Promise<PauseAnswer>> {
   const { select } = await import('@inquirer/prompts');
   const chalk = (await import('chalk')).default;
-  const { renderMarkdown } = await import('../report/markdown.js');
+  const { actionCmds } = await import('../engine/lesson.js');
   const { fillCmd, fillKnown, render } = await import('../shell/cmd.js');
   return async (step, i, vars) => {
     for (;;) {
@@ -176,6 +235,8 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?:
                   { name: 'run', value: 'run' },
                   { name: 'skip', value: 'skip' },
                   { name: 'explain', value: 'explain' },
+                  ...(i > 1 ? [{ name: 'again (the last step once more)', value: 'again' }] : []),
+                  ...(i > 2 ? [{ name: 'back (the step before the last, once more)', value: 'back' }] : []),
                   { name: 'quit', value: 'quit' },
                 ]
               : [
@@ -199,9 +260,13 @@ async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?:
         }
       }
       if (answer !== 'explain') return answer as PauseAnswer;
-      const style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: chalk.bold.underline };
-      process.stdout.write(renderMarkdown(lesson.prose.steps[step.id] ?? '', style, Math.min(process.stdout.columns || 88, 100)) + '\n');
-      for (const a of step.actions) if ('run' in a || 'start' in a) process.stdout.write(`  $ ${render(fillCmd('run' in a ? a.run : a.start, vars, fillKnown))}\n`);
+      // The step's prose is printed when it runs: explain gives what it does not, every
+      // command whole (placeholders filled where known), the kernel feature and what each check reads.
+      const { describeFact, expectation } = await import('../engine/facts.js');
+      const known = (t: string): string => fillKnown(t, vars);
+      process.stdout.write(chalk.yellow(`  ⚙ ${step.feature.name} — ${step.feature.syscalls.join(', ')} — man ${step.feature.man.join(', ')}\n`));
+      for (const a of step.actions) for (const c of actionCmds(a)) process.stdout.write(`  $ ${render(fillCmd(c, vars, fillKnown))}\n`);
+      for (const c of step.checks) process.stdout.write(chalk.dim(`  ? ${c.title}: ${known(describeFact(c.fact))} → ${expectation(c, known)}\n`));
       process.stdout.write('\n');
     }
   };

@@ -4,7 +4,7 @@ import { fillCmd, fillKnown, render, type Vars } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import type { Resource } from './lesson.js';
 import type { Emit } from './events.js';
-import { isPresent, resourceVar, teardown } from '../box/resources.js';
+import { isPresent, resourceVar, teardown, undoing } from '../box/resources.js';
 import type { HostResource, StateFile } from '../box/state.js';
 
 interface Entry {
@@ -43,12 +43,12 @@ export class CleanupStack {
       let ok = true;
       for (const c of teardown(e.resource)) {
         if (!runner) {
-          emit({ type: 'cleanup', shown: render(fillCmd(c, vars, fillKnown)), quiet: e.quiet });
+          emit({ type: 'cleanup', shown: render(fillCmd(c, vars, fillKnown)), what: fillKnown(undoing(e.resource), vars), quiet: e.quiet });
           continue;
         }
         const filled = fillCmd(c, vars);
         const result = await runner.run(filled);
-        emit({ type: 'cleanup', shown: render(filled), result, quiet: e.quiet });
+        emit({ type: 'cleanup', shown: render(filled), what: fillKnown(undoing(e.resource), vars), result, quiet: e.quiet });
         ok = ok && result.code === 0;
       }
       if (e.exited) await Promise.race([e.exited, new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -113,6 +113,10 @@ export interface LessonDef {
   steps: Step[];
   /** What --shell opens at the end: a shell inside the box. */
   shell?: Cmd;
+  /** Without a shell: why --shell opens none. */
+  noShell?: string;
+  /** Seconds a real run with --yes took, measured (lessons/durations.ts). */
+  runSeconds?: number;
   /** The same lesson driven another way, chosen by a flag (e.g. --rootless): its own steps. */
   variants?: Record<string, Variant>;
 }
@@ -122,6 +126,7 @@ export interface Variant {
   buildsOn?: number[];
   steps: Step[];
   shell?: Cmd;
+  noShell?: string;
 }
 
 export interface Lesson extends LessonDef {

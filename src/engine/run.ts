@@ -11,9 +11,21 @@ import { CleanupStack } from './cleanup.js';
 import type { Emit } from './events.js';
 import { describeFact, expectation, isFact, judge, otherSide, readFact } from './facts.js';
 import { act, sleep, StepFailed } from './actions.js';
+import { summariseBox } from './boxsummary.js';
+import { durationText } from './duration.js';
 import { willReplay, type Check, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
 
-export type PauseAnswer = 'run' | 'skip' | 'quit';
+/** again: the step just run, once more; back: the one before it. */
+export type PauseAnswer = 'run' | 'skip' | 'quit' | 'again' | 'back';
+
+/** Why a step's commands cannot simply run again, or undefined if they can: a step that
+ *  creates something (a process, a mount, a link) would make a second one, or fail on the first. */
+export function whyNotAgain(step: Step): string | undefined {
+  if (step.creates?.length) return `its commands made ${step.creates.length === 1 ? 'something' : 'things'} that exist now (${step.creates.map((r) => Object.keys(r)[0]).join(', ')}), and running them again would make a second or fail`;
+  const a = step.actions.find((x) => 'start' in x || 'childOf' in x || 'ensureDir' in x || 'capture' in x);
+  if (a) return 'its commands keep a value (a PID, an id) that later steps use';
+  return undefined;
+}
 
 export interface RunOptions {
   runner: Runner;
@@ -34,6 +46,8 @@ export interface RunOptions {
   isPresent?: (r: HostResource) => boolean;
   /** Wait this long before each step of the lesson (--pace: demos in slow motion, interrupt tests). */
   paceMs?: number;
+  /** Awaited before each step of the lesson: --pace's pause key holds the lesson here. */
+  hold?: () => Promise<void>;
   /** Runs once every step has passed, before anything is undone (practice mode's exercise). */
   session?: (vars: Vars) => Promise<void>;
   /** Every step quiet, as a replay is (practice mode prepares an exercise's state). */
@@ -81,7 +95,7 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const cleanup = new CleanupStack();
   const { replays, steps } = await plan(lesson, o.load);
   const total = lesson.steps.length;
-  o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars } });
+  o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars }, duration: durationText(lesson.prose, lesson.runSeconds) });
   for (const dep of replays) {
     o.emit({ type: 'replay', number: dep.number, title: dep.title, steps: dep.steps.filter(willReplay).length });
   }
@@ -95,16 +109,27 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     return { expects: expectation(c, known), ...(isFact(other) ? { against: otherSide(other, known) } : {}) };
   };
 
-  async function runStep(p: Planned, index: number): Promise<void> {
+  /** evidenceOnly: the step's probes and checks read again, its commands not run (--step's again). */
+  async function runStep(p: Planned, index: number, evidenceOnly = false, again = false): Promise<void> {
     const { step } = p;
     const quiet = p.quiet || o.quiet === true;
-    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, diagram: step.diagram, quiet });
+    o.emit({ type: 'step', id: step.id, title: step.title, index, total, explain: lesson.prose.steps[step.id] ?? '', breakIt: step.breakIt?.role, requires: step.requires, diagram: step.diagram, quiet, ...(again ? { again } : {}) });
+    if (!evidenceOnly && !(await runActions(p, quiet))) return;
+    await readEvidence(step, quiet);
+  }
+
+  /** False when the step is skipped for a kernel feature it needs. */
+  async function runActions(p: Planned, quiet: boolean): Promise<boolean> {
+    const { step } = p;
     let unmet: string | undefined;
     for (const r of o.dryRun ? [] : (step.requires ?? [])) {
       const met = 'path' in r ? existsSync(r.path) : (await o.runner.run(fillCmd(r.command, vars))).code === 0;
       if (!met) unmet ??= fillKnown(r.reason, vars);
     }
-    if (unmet) return o.emit({ type: 'skip', id: step.id, title: step.title, reason: unmet, quiet });
+    if (unmet) {
+      o.emit({ type: 'skip', id: step.id, title: step.title, reason: unmet, quiet });
+      return false;
+    }
     o.emit({ type: 'feature', feature: step.feature, quiet });
     const exited = new Map<string, Promise<unknown>>();
     const entries = (step.creates ?? []).map((resource) => {
@@ -128,6 +153,10 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
         o.state?.add(e.host);
       }
     }
+    return true;
+  }
+
+  async function readEvidence(step: Step, quiet: boolean): Promise<void> {
     for (const probe of step.probes ?? []) {
       if (o.dryRun) {
         o.emit({ type: 'probe', probe, source: source(probe.show), quiet });
@@ -151,12 +180,35 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
 
   let outcome: { ok: boolean; code: number; reason?: string } = { ok: true, code: 0 };
   let index = 0;
+  // The lesson's own steps that ran, for --step's again and back.
+  const ran: { p: Planned; index: number }[] = [];
+  const repeat = async (which: 'again' | 'back'): Promise<void> => {
+    const target = ran[ran.length - (which === 'again' ? 1 : 2)];
+    if (!target) {
+      o.emit({ type: 'note', text: which === 'again' ? 'No step has run yet: nothing to repeat.' : 'There is no step before the last one to go back to.' });
+      return;
+    }
+    const why = whyNotAgain(target.p.step);
+    o.emit({ type: 'note', text: why ? `Step ${target.index} again: its evidence only, read from the kernel now. Its commands do not run again: ${why}.` : `Step ${target.index} again, commands and all.` });
+    try {
+      await runStep(target.p, target.index, why !== undefined, true);
+    } catch (e) {
+      // A repeat that fails (a command that will not succeed twice) is shown, not fatal.
+      if (!(e instanceof StepFailed) || e.code === 130) throw e;
+      o.emit({ type: 'note', text: `The repeat did not pass: ${e.message}. The lesson goes on from where it was.` });
+    }
+  };
   try {
     for (const p of steps) {
       if (!p.quiet) index++;
       if (!p.quiet && o.paceMs && !o.dryRun) await sleep(o.paceMs, o.signal);
+      if (!p.quiet && o.hold && !o.dryRun) await o.hold();
       if (!p.quiet && o.pause && !o.dryRun) {
-        const answer = await o.pause(p.step, index, vars);
+        let answer = await o.pause(p.step, index, vars);
+        while (answer === 'again' || answer === 'back') {
+          await repeat(answer);
+          answer = await o.pause(p.step, index, vars);
+        }
         if (answer === 'quit') {
           // Ctrl-C at the prompt is an interrupt like any other.
           outcome = interrupted() ? { ok: false, code: 130, reason: 'interrupted' } : { ok: false, code: 0, reason: `stopped before step ${index} at your request` };
@@ -168,10 +220,14 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
         }
       }
       await runStep(p, index);
+      if (!p.quiet) ran.push({ p, index });
+    }
+    if (outcome.ok && o.shell && !lesson.shell && !interrupted()) {
+      o.emit({ type: 'note', text: `--shell: lesson ${lesson.number} opens no shell: ${lesson.noShell ?? 'it builds no box to enter'}.` });
     }
     if (outcome.ok && o.shell && lesson.shell && !o.dryRun && !interrupted()) {
       const sh = fillCmd(lesson.shell, vars);
-      o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell } });
+      o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell }, ...summariseBox(sh) });
       await o.runner.attach(sh);
     }
     if (outcome.ok && o.session && !o.dryRun && !interrupted()) await o.session(vars);

@@ -4,13 +4,15 @@ import type { Event } from '../engine/events.js';
 import type { Check } from '../engine/lesson.js';
 import { expectation, shownValue } from '../engine/facts.js';
 import { renderMarkdown, type Style } from './markdown.js';
+import { commandFitter } from './fit.js';
 
 const style: Style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
 const MAX_OUTPUT_LINES = 14;
 
-function block(text: string, prefix: string): string[] {
+function block(text: string, prefix: string, width = 1000): string[] {
   const lines = text.replace(/\n+$/, '').split('\n');
-  const shown = lines.slice(0, MAX_OUTPUT_LINES).map((l) => prefix + l);
+  const room = width - 6;
+  const shown = lines.slice(0, MAX_OUTPUT_LINES).map((l) => prefix + (l.length > room ? l.slice(0, room - 1) + '…' : l));
   if (lines.length > MAX_OUTPUT_LINES) shown.push(prefix + chalk.dim(`… ${lines.length - MAX_OUTPUT_LINES} more lines`));
   return text.trim() ? shown : [];
 }
@@ -57,15 +59,97 @@ export function evidence(c: Check, actual: string, expected: string, against = '
   return `${is(actual)}, but ${status ? `exit status ${expected}` : shownValue(expected)} was expected`;
 }
 
-export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(process.stdout.columns || 88, 100)) {
+/** Columns a line takes on a terminal: colour codes take none, an emoji takes two. */
+export function columns(line: string): number {
+  let n = 0;
+  for (const ch of line.replace(/\x1b\[[0-9;]*m/g, '')) n += /\p{Extended_Pictographic}/u.test(ch) && ch.codePointAt(0)! > 0x2fff ? 2 : 1;
+  return n;
+}
+
+/** The screen's width, at most 100 columns (a projector's), from the terminal or $COLUMNS. */
+export const screenWidth = (): number => Math.min(process.stdout.columns || Number(process.env.COLUMNS) || 88, 100);
+
+export interface TerminalOptions {
+  /** Every command whole, as one line, however wide (--explain). */
+  explain?: boolean;
+  /** compact: a check's value only, on its title's line; full: its source and evidence in
+   *  words; auto (default): full where the line fits the screen, without the source where not. */
+  evidence?: 'auto' | 'compact' | 'full';
+}
+
+export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidth(), opts: TerminalOptions = {}) {
   const say = (...lines: string[]): void => void (lines.length && out.write(lines.join('\n') + '\n'));
+  // PIDs a run kept in variables (BOX=28614), so its wrappers are named as in a dry run.
+  const pidNames = new Map<string, string>();
+  const fitter = commandFitter(width, (pid) => pidNames.get(pid));
+  const mode = opts.evidence ?? 'auto';
+  /** A command after `prefix`, fitted to the screen unless --explain asks for it whole. */
+  const command = (text: string, prefix: string, paint: (s: string) => string = (s) => s, rest?: string): string[] => {
+    const shown = readable(text);
+    if (opts.explain) return [prefix + paint(shown)];
+    const { legend, lines } = fitter.fit(shown, prefix, rest);
+    return [...legend.map((l) => chalk.dim(l)), ...lines.map((l, i) => (i === 0 ? prefix + paint(l.slice(prefix.length)) : paint(l)))];
+  };
+  /** Text wrapped to the screen after a lead, continuing under it. */
+  const wrapped = (lead: string, text: string, rest = ' '.repeat(8)): string[] => {
+    if (opts.explain || columns(lead) + text.length <= width) return [lead + text];
+    const lines: string[] = [];
+    let cur = lead;
+    let fresh = true; // nothing of the text on this line yet
+    for (const word of text.split(' ')) {
+      if (!fresh && columns(cur) + 1 + columns(word) > width) {
+        lines.push(cur);
+        cur = rest + word;
+      } else cur += (fresh ? '' : ' ') + word;
+      fresh = false;
+    }
+    lines.push(cur);
+    return lines.flatMap((l) => (columns(l) > width ? [l.slice(0, width - 1) + '…'] : [l]));
+  };
+  let lastSource: string | undefined;
+  /** Wide sources already spelled out, and the step that did. */
+  const spelled = new Map<string, number>();
+  let stepNo = 0;
+  /** In a dry run, a value known only at run time (a PID) reads as $NAME, not "${NAME}". */
+  const readable = (text: string): string => (dryRun ? text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1') : text);
+  /** Where a check or probe reads its fact: in its line when it fits, else on lines of its own,
+   *  and only once per step when several read the same. */
+  const sourced = (lead: string, text: string, words: string, paint: (s: string) => string): string[] => {
+    const source = readable(text);
+    const after = readable(words);
+    const same = source === lastSource;
+    const previous = lastSource;
+    lastSource = source;
+    if (opts.explain || columns(lead) + source.length + 5 + after.length <= width) return [paint(`${lead} (${source})${after ? ': ' : ''}`) + after];
+    if (same) return wrapped(paint(`${lead} (the same as above)${after ? ': ' : ''}`), after);
+    if (source === `${previous}; echo $?`) return wrapped(paint(`${lead} (the exit status of the command above)${after ? ': ' : ''}`), after);
+    const earlier = spelled.get(source);
+    if (earlier !== undefined && earlier !== stepNo) return wrapped(paint(`${lead} (the same as in step ${earlier})${after ? ': ' : ''}`), after);
+    spelled.set(source, stepNo);
+    const reads = command(source, '      reads: ', chalk.dim).map((l) => chalk.dim(l));
+    // A probe: its title, then what it reads; a check: what it reads, then what it expects.
+    return after ? [...reads, ...wrapped(paint(`${lead}: `), after)] : [...wrapped('', paint(lead)), ...reads];
+  };
   const md = (text: string): void => {
     if (text.trim()) say(renderMarkdown(text, style, width));
   };
   let failedQuiet = false;
   let dryRun = false;
   let checks = 0;
+  let steps = 0;
+  // Replays are announced in one line, once the lesson's own first step comes.
+  let replays: { number: number; steps: number }[] = [];
+  const flushReplays = (): void => {
+    const shown = replays.filter((r) => r.steps > 0);
+    if (shown.length) {
+      const n = shown.reduce((a, r) => a + r.steps, 0);
+      const which = shown.length === 1 ? `lesson ${shown[0]!.number}` : `lessons ${shown.map((r) => r.number).join(', ')}`;
+      say(...wrapped(chalk.dim('↻ '), chalk.dim(`first ${which} again, quietly (${n} step${n === 1 ? '' : 's'}), so this lesson starts where they ended`), '  '), '');
+    }
+    replays = [];
+  };
   return (e: Event): void => {
+    if (e.type === 'cmd' && e.value !== undefined && ('start' in e.action || 'childOf' in e.action)) pidNames.set(e.value, 'start' in e.action ? e.action.pid : e.action.pid);
     if (e.quiet) {
       // Replays stay quiet unless something goes wrong in them.
       if (e.type === 'check' && e.ok === false) {
@@ -80,59 +164,98 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = Math.min(p
     switch (e.type) {
       case 'lesson':
         dryRun = e.dryRun;
-        say('', chalk.bold.inverse(` Lesson ${e.number} · ${e.title} `) + (e.dryRun ? chalk.yellow('  (dry run: nothing is executed)') : ''), '');
+        {
+          const banner = chalk.bold.inverse(` Lesson ${e.number} · ${e.title} `);
+          const dry = e.dryRun ? chalk.yellow('  (dry run: nothing is executed)') : '';
+          say('', ...(columns(banner + dry) <= width ? [banner + dry] : [banner, dry.trim()].filter(Boolean)));
+          if (e.duration) say(...wrapped(chalk.dim('  ⏱ '), chalk.dim(e.duration)));
+          say('');
+        }
         md(e.intro);
         break;
       case 'replay':
-        say(chalk.dim(`↻ replaying lesson ${e.number} (${e.title}) quietly (${e.steps} step${e.steps === 1 ? '' : 's'}), so this lesson starts where it ended`), '');
+        replays.push({ number: e.number, steps: e.steps });
         break;
       case 'step':
-        say(chalk.bold.blue(`━━ Step ${e.index}/${e.total} · ${e.title}`) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''));
-        md(e.explain);
-        if (e.diagram) say(...e.diagram.split('\n').map((l) => chalk.cyan(l)), '');
+        flushReplays();
+        steps++;
+        stepNo = e.index;
+        lastSource = undefined;
+        say(...wrapped(chalk.bold.blue(`━━ Step ${e.index}/${e.total}${e.again ? ' again' : ''} · `), chalk.bold.blue(e.title) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''), '   '));
+        if (!e.again) md(e.explain); // a repeat shows the evidence, not the same text twice
+        if (e.diagram && !e.again) say(...e.diagram.split('\n').map((l) => chalk.cyan(l)), '');
         break;
       case 'feature':
-        say(chalk.yellow(`  ⚙ kernel feature: ${e.feature.name}`) + chalk.dim(` — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`));
+        say(...wrapped(chalk.yellow(`  ⚙ kernel feature: ${e.feature.name}`), chalk.dim(` — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`), '      '));
         break;
       case 'cmd': {
         const ms = e.result ? chalk.dim(` (${e.result.ms.toFixed(1)} ms)`) : '';
         const pid = e.value && 'start' in e.action ? chalk.dim(`   → PID ${e.value}`) : '';
-        say(`  ${chalk.green('$')} ${chalk.bold(e.shown)}${ms}${pid}`);
+        const lines = command(e.shown, '  $ ', chalk.bold);
+        lastSource = readable(e.shown); // a check that runs it again says "the same as above"
+        lines[0] = lines[0]!.replace('  $ ', `  ${chalk.green('$')} `);
+        const tail = ms + pid;
+        if (columns(lines[lines.length - 1]! + tail) <= width || opts.explain) lines[lines.length - 1] += tail;
+        else if (tail) lines.push('    ' + tail.trimStart());
+        say(...lines);
         if (e.result) {
-          say(...block(e.result.stdout, chalk.dim('    │ ')));
+          say(...block(e.result.stdout, chalk.dim('    │ '), opts.explain ? undefined : width));
           const expectedFailure = 'mayFail' in e.action && e.action.mayFail;
-          say(...block(e.result.stderr, (e.result.code === 0 || expectedFailure ? chalk.dim : chalk.red)('    │ ')));
+          say(...block(e.result.stderr, (e.result.code === 0 || expectedFailure ? chalk.dim : chalk.red)('    │ '), opts.explain ? undefined : width));
           if (e.result.code !== 0) say((expectedFailure ? chalk.dim : chalk.red)(`    exit status ${e.result.code}`));
         }
         break;
       }
       case 'probe':
-        say(chalk.cyan(`  🔍 ${e.probe.title}`) + chalk.dim(`  (${e.source})`));
-        if (e.output !== undefined) say(...block(e.output, chalk.dim('    │ ')));
+        say(...sourced(`  🔍 ${e.probe.title}`, e.source, '', chalk.cyan));
+        if (e.output !== undefined) say(...block(e.output, chalk.dim('    │ '), opts.explain ? undefined : width));
         break;
-      case 'check':
+      case 'check': {
         checks++;
-        if (e.ok === undefined) say(chalk.dim(`  ? check: ${e.check.title}`), chalk.dim(`      expects (${e.source}): `) + (e.expects ?? expectation(e.check)));
-        else
-          say(
-            (e.ok ? chalk.green('  ✓ ') : chalk.red('  ✗ ')) + e.check.title,
-            chalk.dim(`      evidence (${e.source}): `) + evidence(e.check, e.actual ?? '', e.expected ?? '', e.against),
-          );
+        if (e.ok === undefined) {
+          say(...wrapped(chalk.dim('  ? check: '), chalk.dim(e.check.title)), ...sourced('      expects', e.source, e.expects ?? expectation(e.check), chalk.dim));
+          break;
+        }
+        const mark = e.ok ? chalk.green('  ✓ ') : chalk.red('  ✗ ');
+        const words = evidence(e.check, e.actual ?? '', e.expected ?? '', e.against);
+        if (mode === 'compact' && e.ok) {
+          say(...wrapped(mark, `${e.check.title}: ${chalk.dim(shownValue(e.actual ?? ''))}`));
+          break;
+        }
+        const full = `      evidence (${e.source}): `;
+        // auto: the source stays while it leaves 30 columns for the words; a longer one goes.
+        if (mode === 'full' || opts.explain || columns(full) <= width - 30) say(...wrapped(mark, e.check.title), ...wrapped(chalk.dim(full), words));
+        else say(...wrapped(mark, e.check.title), ...wrapped(chalk.dim('      evidence: '), words));
+        break;
+      }
+      case 'note':
+        say('', ...wrapped(chalk.cyan('  ↺ '), chalk.cyan(e.text), '    '));
         break;
       case 'skip':
-        say(chalk.yellow(`  ↷ skipped: ${e.title} — ${e.reason}`), '');
+        flushReplays();
+        say(...wrapped(chalk.yellow('  ↷ skipped: '), chalk.yellow(`${e.title} — ${e.reason}`)), '');
         break;
       case 'shell':
-        say('', chalk.bold(`  You are inside the box. Type exit to leave; boxlab then cleans up.`), `  ${chalk.green('$')} ${e.shown}`);
+        say('', chalk.bold(`  You are inside the box. Type exit to leave; boxlab then cleans up.`));
+        if (e.isolates) say(...wrapped(chalk.green('  This box has of its own: '), e.isolates, '    '));
+        if (e.shares) say(...wrapped(chalk.yellow('  It shares with the host: '), e.shares, '    '));
+        say(...command(e.shown, '  $ '));
         break;
-      case 'cleanup':
-        say(chalk.dim(`  cleanup: ${e.shown}`) + (e.result && e.result.code !== 0 ? chalk.red(` (exit ${e.result.code}: ${e.result.stderr.trim()})`) : ''));
+      case 'cleanup': {
+        const failed = e.result && e.result.code !== 0 ? chalk.red(` (exit ${e.result.code}: ${e.result.stderr.trim()})`) : '';
+        // A teardown program (a cgroup's: kill, retry, rmdir) is named, not printed.
+        const line = readable(columns(`  cleanup: ${e.shown}`) <= width || opts.explain || !e.what ? e.shown : e.what);
+        say(...wrapped(chalk.dim('  cleanup: '), chalk.dim(line)).map((l, i, all) => (i === all.length - 1 ? l + failed : l)));
         break;
+      }
       case 'resource':
         break;
       case 'end':
         say('');
-        if (dryRun) say(chalk.yellow(`dry run: ${e.steps} steps and ${checks} checks shown, nothing executed`));
+        if (dryRun) {
+          md(e.outro);
+          say(chalk.yellow(`dry run: ${steps} step${steps === 1 ? '' : 's'} and ${checks} check${checks === 1 ? '' : 's'} shown, nothing executed`));
+        }
         else if (e.ok) {
           md(e.outro);
           say(chalk.green.bold(`✔ all checks passed`) + chalk.dim(` in ${(e.ms / 1000).toFixed(2)} s`));

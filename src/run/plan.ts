@@ -236,7 +236,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   step({
     id: 'namespaces',
     title: `New namespaces around a placeholder init: mount, UTS, IPC, network, PID, cgroup${spec.userns ? ', all owned by the user namespace' : ''}`,
-    feature: feature('namespaces', ['unshare(2)', 'clone(2)'], ['namespaces(7)', 'unshare(1)']),
+    feature: feature('mount, UTS, IPC, network, PID and cgroup namespaces', ['unshare(2)', 'clone(2)'], ['namespaces(7)', 'unshare(1)']),
     lessons: [2, 3, 4, 5],
     oci: 'linux.namespaces',
     creates: box.creates,

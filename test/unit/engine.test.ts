@@ -241,3 +241,44 @@ describe('the step runner', () => {
     expect(runner.calls.at(-1)).toBe('rm -rf --one-file-system /tmp/boxlab-r1');
   });
 });
+
+describe('--step: again and back', () => {
+  // Step one creates things (evidence only on a repeat); step two changes nothing it keeps.
+  const steps = (): Step[] => [
+    { id: 'one', title: 'one', feature, creates: [{ mount: '${WORK}/m1' }], actions: [{ run: cmd('mount', '-t', 'tmpfs', 't', '${WORK}/m1') }], checks: [ok] },
+    { id: 'two', title: 'two', feature, actions: [{ run: cmd('hostname', 'box') }], checks: [ok] },
+    { id: 'three', title: 'three', feature, actions: [{ run: cmd('true') }], checks: [ok] },
+  ];
+
+  it('again runs the last step once more when it creates nothing; back shows the one before as evidence, saying why', async () => {
+    const runner = new RecordingRunner(echoOk);
+    const { events, emit } = collect();
+    // Before step 3: again (step 2), back (step 1), then run.
+    const answers: Record<number, string[]> = { 3: ['again', 'back', 'run'] };
+    const pause = async (_s: Step, i: number) => (answers[i]?.shift() ?? 'run') as 'run';
+    const out = await runLesson(lessonOf(steps()), { runner, emit, dryRun: false, vars, isPresent, load: noLoad, pause });
+    expect(out).toMatchObject({ ok: true, code: 0 });
+    expect(runner.calls.filter((c) => c === 'hostname box')).toHaveLength(2);
+    expect(runner.calls.filter((c) => c.startsWith('mount '))).toHaveLength(1);
+    const notes = events.flatMap((e) => (e.type === 'note' ? [e.text] : []));
+    expect(notes[0]).toBe('Step 2 again, commands and all.');
+    expect(notes[1]).toMatch(/^Step 1 again: its evidence only.*made something that exist/);
+    const again = events.filter((e) => e.type === 'step' && e.again);
+    expect(again.map((e) => e.type === 'step' && e.index)).toEqual([2, 1]);
+    // Each repeat read its checks from the kernel again.
+    expect(events.filter((e) => e.type === 'check')).toHaveLength(5);
+  });
+
+  it('says so when there is nothing to repeat, and a repeat that fails is not fatal', async () => {
+    let n = 0;
+    const runner = new RecordingRunner((line) => (line === 'hostname box' && n++ > 0 ? { code: 1, stderr: 'busy\n' } : echoOk(line)));
+    const { events, emit } = collect();
+    const answers: Record<number, string[]> = { 1: ['again', 'run'], 3: ['again', 'run'] };
+    const pause = async (_s: Step, i: number) => (answers[i]?.shift() ?? 'run') as 'run';
+    const out = await runLesson(lessonOf(steps()), { runner, emit, dryRun: false, vars, isPresent, load: noLoad, pause });
+    expect(out).toMatchObject({ ok: true, code: 0 });
+    const notes = events.flatMap((e) => (e.type === 'note' ? [e.text] : []));
+    expect(notes[0]).toBe('No step has run yet: nothing to repeat.');
+    expect(notes.at(-1)).toMatch(/^The repeat did not pass: .*hostname box.*The lesson goes on/);
+  });
+});
