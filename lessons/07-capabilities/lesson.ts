@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import { defineLesson, type Action, type Step } from '../../src/engine/lesson.js';
 import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
@@ -8,6 +7,7 @@ import { cmd } from '../../src/shell/cmd.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
+import { kernelMasks } from '../../src/run/spec.js';
 
 const BOX_STATUS = { file: `/proc/${BOX}/status` };
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
@@ -39,109 +39,107 @@ function capPair(id: string, cap: string, what: string, program: string, args: s
   ];
 }
 
-// The paths Docker masks and makes read-only, where this kernel has them (the box shares it).
-// As runc does it: a directory gets an empty read-only tmpfs, a file gets /dev/null.
-const MASKED = ['/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'].filter(existsSync);
-const MASKED_DIRS = MASKED.filter((p) => statSync(p).isDirectory());
-const MASKED_FILES = MASKED.filter((p) => !MASKED_DIRS.includes(p));
-const READ_ONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].filter(existsSync);
 const inRoot = (path: string) => `/proc/${BOX}/root${path}`;
 const asIs = { noCanonicalize: true };
 
-export default defineLesson({
-  number: 7,
-  slug: 'capabilities',
-  title: "Capabilities: cutting root's privileges into pieces",
-  buildsOn: [6],
-  steps: [
-    {
-      id: 'sets',
-      title: "The box's capability sets",
-      feature: { name: 'capability sets', syscalls: ['capget(2)'], man: ['capabilities(7)'] },
-      actions: [{ run: cmd('grep', 'CapBnd', `/proc/${BOX}/status`), capture: 'BOX_CAPBND' }],
-      probes: [
-        { title: "the box's five sets, as the kernel keeps them", show: { out: cmd('grep', '^Cap', `/proc/${BOX}/status`) } },
-        { title: 'the bounding set, decoded', show: { out: cmd('capsh', '--decode=${BOX_CAPBND}') } },
-      ],
-      checks: [{ title: "the box's root has every capability the host's root has", fact: { ...BOX_STATUS, grep: 'CapBnd' }, equals: { file: '/proc/self/status', grep: 'CapBnd' } }],
-    },
-    ...capPair('sys-admin', 'cap_sys_admin', 'mounts filesystems', '/bin/mount', ['-t', 'tmpfs', 'boxlab-capmount', '/root']),
-    ...capPair('net-raw', 'cap_net_raw', 'opens a raw socket (ping)', '/bin/ping', ['-c', '1', '-W', '1', '127.0.0.1']),
-    // adjtimex -t with the tick the kernel already has: a write that changes nothing.
-    ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], [
-      { run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' },
-    ]),
-    ...capPair('chown', 'cap_chown', "gives a file away (chown)", '/bin/chown', ['65534', '/root/given-away'], [{ run: boxRun('/bin/touch', '/root/given-away') }]),
-    {
-      id: 'setuid',
-      title: 'Break it: a setuid-root program makes an ordinary user root',
-      feature: { name: 'setuid on execve', syscalls: ['execve(2)'], man: ['execve(2)', 'credentials(7)'] },
-      breakIt: { demo: 'setuid-nnp', role: 'attack' },
-      creates: [{ process: 'SUID_NSENTER' }],
-      actions: [
-        // busybox drops setuid privileges itself, so the rootfs gets a tiny program that only waits.
-        { run: writeBase64('${ROOTFS}/bin/suid-pause', pauseElf().toString('base64')) },
-        { run: cmd('chmod', '4755', '${ROOTFS}/bin/suid-pause') },
-        { start: withParentDeathSignal('KILL', boxPayload({ uid: NOBODY }, '/bin/suid-pause')), pid: 'SUID_NSENTER' },
-        { childOf: 'SUID_NSENTER', pid: 'SUID', comm: 'suid-pause' },
-      ],
-      checks: [
-        { title: `started as uid ${NOBODY}, it runs with effective uid 0`, fact: { file: '/proc/${SUID}/status', grep: 'Uid:' }, equals: `Uid:\t${NOBODY}\t0\t0\t0` },
-      ],
-    },
-    {
-      id: 'no-new-privs',
-      title: 'With no_new_privs, the same exec gains nothing',
-      feature: { name: 'no_new_privs', syscalls: ['prctl(2) PR_SET_NO_NEW_PRIVS'], man: ['prctl(2)'] },
-      breakIt: { demo: 'setuid-nnp', role: 'defence' },
-      creates: [{ process: 'NNP_NSENTER' }],
-      actions: [
-        { start: withParentDeathSignal('KILL', boxPayload({ uid: NOBODY, wrap: withNoNewPrivs }, '/bin/suid-pause')), pid: 'NNP_NSENTER' },
-        { childOf: 'NNP_NSENTER', pid: 'NNP', comm: 'suid-pause' },
-      ],
-      checks: [
-        { title: 'the kernel set no_new_privs on it', fact: { file: '/proc/${NNP}/status', grep: 'NoNewPrivs' }, equals: 'NoNewPrivs:\t1' },
-        { title: `it stays uid ${NOBODY}, effective too`, fact: { file: '/proc/${NNP}/status', grep: 'Uid:' }, equals: `Uid:\t${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}` },
-      ],
-    },
-    {
-      id: 'docker-default',
-      title: "Docker's 14 capabilities, with capsh and with setpriv",
-      feature: { name: 'bounding set', syscalls: ['prctl(2) PR_CAPBSET_DROP', 'execve(2)'], man: ['capabilities(7)', 'capsh(1)', 'setpriv(1)'] },
-      creates: [{ process: 'SETPRIV_NSENTER' }],
-      actions: [
-        { run: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', '^Cap', '/proc/self/status') },
-        // setpriv first, then the chroot through /proc/BOX/root: refused, see the text.
-        { run: boxPayload({ wrap: (c) => withBoundingSet(DOCKER_DEFAULT_CAPS, c) }, '/bin/grep', '^Cap', '/proc/self/status'), mayFail: true },
-        { start: withParentDeathSignal('KILL', hostToolInFullBox(withBoundingSet(DOCKER_DEFAULT_CAPS, cmd('sleep', '1000')))), pid: 'SETPRIV_NSENTER' },
-        { childOf: 'SETPRIV_NSENTER', pid: 'SETPRIV_SLEEPER', comm: 'sleep' },
-      ],
-      probes: [{ title: 'the 14, decoded', show: { out: cmd('capsh', `--decode=${DOCKER_MASK}`) } }],
-      checks: [
-        { title: "capsh --drop of the other 27: the bounding set is Docker's", fact: { out: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', 'CapBnd', '/proc/self/status') }, equals: `CapBnd:\t${DOCKER_MASK}` },
-        { title: 'root execs with exactly those effective', fact: { out: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', 'CapEff', '/proc/self/status') }, equals: `CapEff:\t${DOCKER_MASK}` },
-        { title: 'setpriv --bounding-set=-all,+chown,...: the same set, read from the host', fact: { file: '/proc/${SETPRIV_SLEEPER}/status', grep: 'CapBnd' }, equals: `CapBnd:\t${DOCKER_MASK}` },
-      ],
-    },
-    {
-      id: 'masks',
-      title: 'Mask the dangerous /proc and /sys paths, and make others read-only',
-      feature: { name: 'bind mounts over kernel interfaces', syscalls: ['mount(2) MS_BIND|MS_RDONLY'], man: ['proc(5)', 'mount(8)'] },
-      actions: [
-        ...MASKED_FILES.map((p): Action => ({ run: hostToolInBoxMounts(bindMount(inRoot('/dev/null'), inRoot(p), asIs)) })),
-        ...MASKED_DIRS.map((p): Action => ({ run: hostToolInBoxMounts(mountFs('tmpfs', 'boxlab-masked', inRoot(p), 'ro,size=0', asIs)) })),
-        ...READ_ONLY.flatMap((p): Action[] => [{ run: hostToolInBoxMounts(bindMount(inRoot(p), inRoot(p), asIs)) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot(p), asIs)) }]),
-      ],
-      quiz: { question: 'Root in the box, with /proc/sys mounted read-only: can sysctl -w change a kernel setting?', answer: 'no', check: 'the box cannot write a kernel setting' },
-      checks: [
-        ...MASKED_FILES.slice(0, 2).map((p) => ({ title: `${p} reads as empty in the box`, fact: { out: boxRun('/bin/wc', '-c', p) }, equals: `0 ${p}` })),
-        ...MASKED_DIRS.slice(0, 1).map((p) => ({ title: `${p} is an empty read-only tmpfs in the box`, fact: { ...BOX_MOUNTS, grep: ` ${p} ` }, contains: 'boxlab-masked' })),
-        { title: '/proc/sys is mounted read-only in the box', fact: { ...BOX_MOUNTS, grep: ' /proc/sys ' }, contains: ' ro,' },
-        // A namespaced setting: harmless to the host even if the read-only mount were missing.
-        { title: 'the box cannot write a kernel setting', fact: { status: boxRun('/bin/sysctl', '-w', 'kernel.hostname=written-from-the-box') }, differs: '0' },
-      ],
-    },
-  ],
-  shell: boxPayload({ drop: NOT_DOCKER }, '/bin/sh'),
+export default defineLesson((host) => {
+  // The paths Docker masks and makes read-only, where this kernel has them (the box shares
+  // it): the same lists as boxlab run's (src/run/spec.ts).
+  const { files: MASKED_FILES, dirs: MASKED_DIRS, readOnly: READ_ONLY } = kernelMasks(host);
+  return {
+    number: 7,
+    slug: 'capabilities',
+    title: "Capabilities: cutting root's privileges into pieces",
+    buildsOn: [6],
+    steps: [
+      {
+        id: 'sets',
+        title: "The box's capability sets",
+        feature: { name: 'capability sets', syscalls: ['capget(2)'], man: ['capabilities(7)'] },
+        actions: [{ run: cmd('grep', 'CapBnd', `/proc/${BOX}/status`), capture: 'BOX_CAPBND' }],
+        probes: [
+          { title: "the box's five sets, as the kernel keeps them", show: { out: cmd('grep', '^Cap', `/proc/${BOX}/status`) } },
+          { title: 'the bounding set, decoded', show: { out: cmd('capsh', '--decode=${BOX_CAPBND}') } },
+        ],
+        checks: [{ title: "the box's root has every capability the host's root has", fact: { ...BOX_STATUS, grep: 'CapBnd' }, equals: { file: '/proc/self/status', grep: 'CapBnd' } }],
+      },
+      ...capPair('sys-admin', 'cap_sys_admin', 'mounts filesystems', '/bin/mount', ['-t', 'tmpfs', 'boxlab-capmount', '/root']),
+      ...capPair('net-raw', 'cap_net_raw', 'opens a raw socket (ping)', '/bin/ping', ['-c', '1', '-W', '1', '127.0.0.1']),
+      // adjtimex -t with the tick the kernel already has: a write that changes nothing.
+      ...capPair('sys-time', 'cap_sys_time', 'sets a kernel clock parameter', '/bin/adjtimex', ['-t', '${TICK}'], [
+        { run: boxRun('/bin/adjtimex'), capture: 'TICK', match: 'tick: +([0-9]+)' },
+      ]),
+      ...capPair('chown', 'cap_chown', "gives a file away (chown)", '/bin/chown', ['65534', '/root/given-away'], [{ run: boxRun('/bin/touch', '/root/given-away') }]),
+      {
+        id: 'setuid',
+        title: 'Break it: a setuid-root program makes an ordinary user root',
+        feature: { name: 'setuid on execve', syscalls: ['execve(2)'], man: ['execve(2)', 'credentials(7)'] },
+        breakIt: { demo: 'setuid-nnp', role: 'attack' },
+        creates: [{ process: 'SUID_NSENTER' }],
+        actions: [
+          // busybox drops setuid privileges itself, so the rootfs gets a tiny program that only waits.
+          { run: writeBase64('${ROOTFS}/bin/suid-pause', pauseElf().toString('base64')) },
+          { run: cmd('chmod', '4755', '${ROOTFS}/bin/suid-pause') },
+          { start: withParentDeathSignal('KILL', boxPayload({ uid: NOBODY }, '/bin/suid-pause')), pid: 'SUID_NSENTER' },
+          { childOf: 'SUID_NSENTER', pid: 'SUID', comm: 'suid-pause' },
+        ],
+        checks: [
+          { title: `started as uid ${NOBODY}, it runs with effective uid 0`, fact: { file: '/proc/${SUID}/status', grep: 'Uid:' }, equals: `Uid:\t${NOBODY}\t0\t0\t0` },
+        ],
+      },
+      {
+        id: 'no-new-privs',
+        title: 'With no_new_privs, the same exec gains nothing',
+        feature: { name: 'no_new_privs', syscalls: ['prctl(2) PR_SET_NO_NEW_PRIVS'], man: ['prctl(2)'] },
+        breakIt: { demo: 'setuid-nnp', role: 'defence' },
+        creates: [{ process: 'NNP_NSENTER' }],
+        actions: [
+          { start: withParentDeathSignal('KILL', boxPayload({ uid: NOBODY, wrap: withNoNewPrivs }, '/bin/suid-pause')), pid: 'NNP_NSENTER' },
+          { childOf: 'NNP_NSENTER', pid: 'NNP', comm: 'suid-pause' },
+        ],
+        checks: [
+          { title: 'the kernel set no_new_privs on it', fact: { file: '/proc/${NNP}/status', grep: 'NoNewPrivs' }, equals: 'NoNewPrivs:\t1' },
+          { title: `it stays uid ${NOBODY}, effective too`, fact: { file: '/proc/${NNP}/status', grep: 'Uid:' }, equals: `Uid:\t${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}` },
+        ],
+      },
+      {
+        id: 'docker-default',
+        title: "Docker's 14 capabilities, with capsh and with setpriv",
+        feature: { name: 'bounding set', syscalls: ['prctl(2) PR_CAPBSET_DROP', 'execve(2)'], man: ['capabilities(7)', 'capsh(1)', 'setpriv(1)'] },
+        creates: [{ process: 'SETPRIV_NSENTER' }],
+        actions: [
+          { run: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', '^Cap', '/proc/self/status') },
+          // setpriv first, then the chroot through /proc/BOX/root: refused, see the text.
+          { run: boxPayload({ wrap: (c) => withBoundingSet(DOCKER_DEFAULT_CAPS, c) }, '/bin/grep', '^Cap', '/proc/self/status'), mayFail: true },
+          { start: withParentDeathSignal('KILL', hostToolInFullBox(withBoundingSet(DOCKER_DEFAULT_CAPS, cmd('sleep', '1000')))), pid: 'SETPRIV_NSENTER' },
+          { childOf: 'SETPRIV_NSENTER', pid: 'SETPRIV_SLEEPER', comm: 'sleep' },
+        ],
+        probes: [{ title: 'the 14, decoded', show: { out: cmd('capsh', `--decode=${DOCKER_MASK}`) } }],
+        checks: [
+          { title: "capsh --drop of the other 27: the bounding set is Docker's", fact: { out: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', 'CapBnd', '/proc/self/status') }, equals: `CapBnd:\t${DOCKER_MASK}` },
+          { title: 'root execs with exactly those effective', fact: { out: boxPayload({ drop: NOT_DOCKER }, '/bin/grep', 'CapEff', '/proc/self/status') }, equals: `CapEff:\t${DOCKER_MASK}` },
+          { title: 'setpriv --bounding-set=-all,+chown,...: the same set, read from the host', fact: { file: '/proc/${SETPRIV_SLEEPER}/status', grep: 'CapBnd' }, equals: `CapBnd:\t${DOCKER_MASK}` },
+        ],
+      },
+      {
+        id: 'masks',
+        title: 'Mask the dangerous /proc and /sys paths, and make others read-only',
+        feature: { name: 'bind mounts over kernel interfaces', syscalls: ['mount(2) MS_BIND|MS_RDONLY'], man: ['proc(5)', 'mount(8)'] },
+        actions: [
+          ...MASKED_FILES.map((p): Action => ({ run: hostToolInBoxMounts(bindMount(inRoot('/dev/null'), inRoot(p), asIs)) })),
+          ...MASKED_DIRS.map((p): Action => ({ run: hostToolInBoxMounts(mountFs('tmpfs', 'boxlab-masked', inRoot(p), 'ro,size=0', asIs)) })),
+          ...READ_ONLY.flatMap((p): Action[] => [{ run: hostToolInBoxMounts(bindMount(inRoot(p), inRoot(p), asIs)) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot(p), asIs)) }]),
+        ],
+        quiz: { question: 'Root in the box, with /proc/sys mounted read-only: can sysctl -w change a kernel setting?', answer: 'no', check: 'the box cannot write a kernel setting' },
+        checks: [
+          ...MASKED_FILES.slice(0, 2).map((p) => ({ title: `${p} reads as empty in the box`, fact: { out: boxRun('/bin/wc', '-c', p) }, equals: `0 ${p}` })),
+          ...MASKED_DIRS.slice(0, 1).map((p) => ({ title: `${p} is an empty read-only tmpfs in the box`, fact: { ...BOX_MOUNTS, grep: ` ${p} ` }, contains: 'boxlab-masked' })),
+          { title: '/proc/sys is mounted read-only in the box', fact: { ...BOX_MOUNTS, grep: ' /proc/sys ' }, contains: ' ro,' },
+          // A namespaced setting: harmless to the host even if the read-only mount were missing.
+          { title: 'the box cannot write a kernel setting', fact: { status: boxRun('/bin/sysctl', '-w', 'kernel.hostname=written-from-the-box') }, differs: '0' },
+        ],
+      },
+    ],
+    shell: boxPayload({ drop: NOT_DOCKER }, '/bin/sh'),
+  };
 });
-
