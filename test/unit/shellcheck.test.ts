@@ -11,6 +11,8 @@ import { packageRoot } from '../../src/paths.js';
 
 const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 const check = (script: string): string => {
+  const n = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+  if (n.status !== 0) return n.stderr;
   const r = spawnSync('shellcheck', ['-S', 'warning', '-'], { input: script, encoding: 'utf8' });
   return r.status === 0 ? '' : r.stdout;
 };
