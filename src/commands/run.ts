@@ -6,17 +6,17 @@ import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fill, fillCmd, literal, quote, render } from '../shell/cmd.js';
-import { spawnForeground } from '../shell/runner.js';
+import { RealRunner, type Runner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
 import { printable } from '../../rootfs-fetch/untrusted.js';
 import { namesSource, parseExecArgs, parseRunFlags } from '../run/flags.js';
-import { planRun, runControllers, runGroup, seccompPath, type Plan } from '../run/plan.js';
+import { planRun, type Plan } from '../run/plan.js';
 import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
-import { enterBoxViaFile } from '../run/enter.js';
+import { boxEntry, enterBoxViaFile } from '../run/enter.js';
 import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
@@ -26,7 +26,8 @@ const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [
   --seccomp PROFILE.json|unconfined  --explain  --script
 Boxes are always removed when their command ends (--rm is the only mode).`;
 
-export async function runCommand(argv: string[]): Promise<number> {
+/** `runner`: what starts the run's script (tests pass a RecordingRunner). */
+export async function runCommand(argv: string[], runner: Runner = new RealRunner()): Promise<number> {
   if (argv[0] === '--help' || argv[0] === '-h') {
     process.stdout.write(USAGE + '\n');
     return 0;
@@ -71,7 +72,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const script = runScript(plan, { runId, invocation, commented: false, stateFile: files.box, runStateFile: state.path, tty: spec.tty, interactive: spec.interactive, onExit });
   writeFileSync(scriptFile, script, { mode: 0o600 });
   const bash = { file: 'bash', args: [scriptFile] };
-  if (flags.detach) return detach(spec, runId, bash, state);
+  if (flags.detach) return detach(spec, runId, bash, state, runner);
 
   // Ctrl-C at the terminal reaches the script, which passes it on to the command (in a
   // session of its own, the command is not in the terminal's foreground). A SIGINT sent to
@@ -85,7 +86,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const { pid, exited } = spawnForeground(bash, { runId });
+    const { pid, exited } = runner.foreground(bash, { runId });
     script_pid = pid;
     state.handOver(pid);
     return await exited;
@@ -140,11 +141,11 @@ function hostResources(plan: Plan, runId: string, name: string): HostResource[] 
   return [...made, { dir: f.box }, { dir: f.record }, { dir: f.log }];
 }
 
-function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile): number {
+function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile, runner: Runner): number {
   const files = boxFiles(spec.name);
   const fd = openSync(files.log, 'w', 0o600);
-  // spawnForeground with a log starts it in a session of its own (setsid(2)).
-  const { pid } = spawnForeground(bash, { log: fd, runId });
+  // With a log, it starts in a session of its own (setsid(2)).
+  const { pid } = runner.foreground(bash, { log: fd, runId });
   state.handOver(pid);
   closeSync(fd);
   writeRecord({ name: spec.name, pid, pidStart: processStartTime(pid), runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec });
@@ -167,7 +168,7 @@ export async function psCommand(argv: string[]): Promise<number> {
  *  command always reads boxlab's stdin (docker exec's -i); -t is accepted as docker takes it,
  *  and the command then uses the caller's terminal: a box run with -d has no terminal of its
  *  own to give it. */
-export async function execCommand(argv: string[]): Promise<number> {
+export async function execCommand(argv: string[], runner: Runner = new RealRunner()): Promise<number> {
   const { name, args, tty } = parseExecArgs(argv);
   const r = findBox(name);
   if (tty && process.stdin.isTTY) {
@@ -179,14 +180,12 @@ export async function execCommand(argv: string[]): Promise<number> {
   requireSeccomp(r.spec, host);
   requireNonDumpable();
   const work = workspaceVars(r.runId).WORK!;
-  const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? seccompPath(r.spec, work) : undefined;
-  if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);
-  const controllers = runControllers(r.spec);
-  const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(r.runId), controllers) : [];
+  const entry = boxEntry(r.spec, host, { runId: r.runId, work, args, closeFds: true, ownSession: false });
+  if (entry.seccompFile && !existsSync(entry.seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${entry.seccompFile}) is gone: no exec without it`);
   // The chain in a root-only file in the box's work directory, as a run's: no value of the
   // box's environment in a command line.
   const file = join(work, `exec-${randomBytes(4).toString('hex')}.sh`);
-  const { cmd, text } = enterBoxViaFile({ spec: r.spec, args, seccompFile, cgroupProcs, closeFds: true, ownSession: false, chroot: host.chroot }, file);
+  const { cmd, text } = enterBoxViaFile(entry, file);
   writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   // Ctrl-C at the terminal reaches the relay (in boxlab's process group), which passes it on
   // to the command: boxlab itself must not die of it and leave the command on the terminal.
@@ -202,7 +201,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   try {
     const c = fillCmd(cmd, { BOX: String(box) });
     // The same relay as a run's: the command in the background, signals passed on to it.
-    const { pid, exited } = spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] });
+    const { pid, exited } = runner.foreground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] });
     relay = pid;
     return await exited;
   } finally {

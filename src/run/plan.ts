@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
-import type { CgroupDriver, Controller } from '../box/cgroup.js';
+import type { CgroupDriver } from '../box/cgroup.js';
 import { cmd, quote, render, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly, umount } from '../shell/mount.js';
@@ -20,7 +20,7 @@ import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
 import { DEVICES, ENTRY_CAPS, type RunSpec } from './spec.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
-import { boundingSet, enterBox, enterBoxViaFile } from './enter.js';
+import { boundingSet, boxEntry, enterBox, enterBoxViaFile, runControllers, runGroup, seccompPath } from './enter.js';
 import { toolsDir, toolsLayer } from './tools.js';
 import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
 
@@ -99,24 +99,8 @@ export const noSymlinksOnTheWay = (paths: string[]): Cmd => ({ file: 'sh', args:
 /** sethostname(2) through /proc/sys/kernel/hostname: the writer's UTS namespace is the one set. */
 const setHostname = (name: string): Cmd => ({ ...cmd('hostname', name), inline: `echo ${quote(name)} > /proc/sys/kernel/hostname` });
 
-/** The cgroup controllers a run's limits need. */
-export function runControllers(spec: Pick<RunSpec, 'limits'>): Controller[] {
-  const controllers: Controller[] = [];
-  if (spec.limits.memoryBytes !== undefined) controllers.push('memory');
-  if (spec.limits.pids !== undefined) controllers.push('pids');
-  if (spec.limits.cpuQuotaUs !== undefined) controllers.push('cpu');
-  return controllers;
-}
-
-/**
- * Where the compiled filter is written. With --userns, setpriv reads it as the box's root
- * (uid 100000 on the host), which cannot enter the root-only work directory: beside it then,
- * in the work parent (only root writes there; the filter is no secret).
- */
-export const seccompPath = (spec: Pick<RunSpec, 'userns'>, work = '${WORK}'): string => (spec.userns ? `${work}.bpf` : `${work}/seccomp.bpf`);
-
-/** The cgroup a run's box lives in (one per hierarchy on v1). */
-export const runGroup = (runId: string): string => `boxlab-${runId}`;
+// Re-exported: commands and tests import them from here.
+export { runControllers, runGroup, seccompPath };
 
 /** `fdsClosed`: the caller has no descriptor but stdio (boxlab run's script closes them first). */
 export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean; payloadViaFile?: boolean } = {}): Plan {
@@ -350,12 +334,11 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     ],
   });
 
-  let seccompFile: string | undefined;
   if (spec.seccomp !== 'unconfined') {
     if (!host.setprivSeccomp) {
       warnings.push(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so no box starts without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
     } else if (host.seccompBpf) {
-      seccompFile = seccompPath(spec);
+      const seccompFile = seccompPath(spec);
       step({
         id: 'seccomp',
         title: `The seccomp profile (${spec.seccomp.from}) compiled to a BPF program`,
@@ -368,8 +351,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     }
   }
 
-  const cgroupProcs = controllers.length && cg ? cg.procs(GROUP, controllers) : [];
-  const entry = { spec, args: spec.args, seccompFile, cgroupProcs, closeFds: !o.fdsClosed, ownSession: spec.tty, chroot: host.chroot };
+  const entry = boxEntry(spec, host, { closeFds: !o.fdsClosed, ownSession: spec.tty });
   if (o.payloadViaFile) {
     const path = '${WORK}/payload.sh';
     const { cmd: payload, text } = enterBoxViaFile(entry, path);

@@ -139,6 +139,35 @@ normalize() {
   assert_host_clean
 }
 
+@test "boxlab exec lands in the box's cgroups, as the host reads them in /proc/PID/cgroup" {
+  run boxlab run -d --name cg-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
+  assert_success
+  for i in $(seq 100); do boxlab ps | grep -q '^cg-box  [0-9]' && break; sleep 0.05; done
+  box=$(boxlab ps | awk '$1 == "cg-box" { print $2 }')
+  boxlab exec cg-box /bin/sleep 7 &
+  exec_job=$!
+  # The exec'd command, found from the host: the sleep below boxlab exec's process tree.
+  sleeper() { local c; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = sleep ]; then echo "$c"; return 0; fi
+    sleeper "$c" && return 0
+  done; return 1; }
+  pid=
+  for i in $(seq 200); do pid=$(sleeper "$exec_job") && break; sleep 0.05; done
+  [ -n "$pid" ]
+  # Every controller the limits use: the same group as the box's init, and it is boxlab's.
+  # (On a hybrid host the limits are v1's, and the empty cgroup2 line is nobody's group.)
+  if [ -d /sys/fs/cgroup/memory ]; then lines() { grep -E '^[0-9]+:(memory|pids):' "/proc/$1/cgroup" | sort; }
+  else lines() { grep '^0::' "/proc/$1/cgroup"; }; fi
+  assert_equal "$(lines "$pid")" "$(lines "$box")"
+  run lines "$pid"
+  assert_output --partial /boxlab-
+  kill "$pid"
+  wait "$exec_job" || true
+  run boxlab rm cg-box
+  assert_success
+  assert_host_clean
+}
+
 @test "SIGTERM to boxlab goes to the command, whose exit code is the run's" {
   # node itself, not the boxlab shell function, so $! is boxlab's PID.
   node "$ROOT/bin/boxlab.js" run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.05; done' >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
