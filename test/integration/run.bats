@@ -365,3 +365,15 @@ normalize() {
   assert_line 0
   assert_host_clean
 }
+
+@test "--network bridge refused after the veth is up (a symlink on the way to /dev): no link, lease, box or work dir left" {
+  # The refusal comes at the mounts step, after the bridge, the lease and the veth pair are
+  # made; in a network namespace of the test's own, so the host's links stay untouched.
+  local root="$BATS_TEST_TMPDIR/symlinked-dev"
+  cp -a "$R" "$root" && rm -rf "$root/dev" && ln -s /etc "$root/dev"
+  run unshare --net bash -c 'ip link set lo up && node "$1/bin/boxlab.js" run --network bridge --seccomp unconfined --rootfs "$2" -- /bin/true; echo "exit $?"; ip -o link | grep -c boxlab || true' sh "$ROOT" "$root"
+  assert_output --partial '/dev is a symlink in the box'
+  assert_line 'exit 1'
+  assert_line 0
+  assert_host_clean
+}
