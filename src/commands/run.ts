@@ -17,6 +17,8 @@ import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
 import { boxEntry, enterBoxViaFile } from '../run/enter.js';
+import { hostToolInBox } from '../box/box.js';
+import type { Namespace } from '../shell/unshare.js';
 import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
@@ -113,7 +115,7 @@ function explain(plan: Plan, runId: string): number {
       }
       if (!('run' in a || 'start' in a)) continue;
       const c = 'run' in a ? a.run : a.start;
-      const script = ['sh', 'bash'].includes(c.file) && ['-c', '-euc'].includes(c.args[0]!) && c.args[1]!.includes('\n') ? c.args[1]! : undefined;
+      const script = c.program?.includes('\n') ? c.program : undefined;
       if (script && !c.batch) {
         // A small shell program of ours: its lines, one per line, then its arguments.
         process.stdout.write(`  $ ${c.file} ${c.args[0]} SCRIPT ${show(c.args.slice(2).map(quote).join(' '))}  where SCRIPT is:\n`);
@@ -121,8 +123,7 @@ function explain(plan: Plan, runId: string): number {
       } else if (!c.batch) process.stdout.write(`  $ ${show(render(c))}\n`);
       else {
         // One nsenter runs them all in the box's namespaces; shown one per line.
-        const enter = c.args.slice(0, c.args.indexOf('sh'));
-        process.stdout.write(`  $ ${show(render({ file: c.file, args: [...enter, 'sh', '-euc', '...'] }))}  runs:\n`);
+        process.stdout.write(`  $ ${show(render(hostToolInBox((c.namespaces ?? []) as Namespace[], { file: 'sh', args: ['-euc', '...'] })))}  runs:\n`);
         for (const b of c.batch) process.stdout.write(`      ${show(b.inline ?? render(b))}\n`);
       }
     }

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
 import type { CgroupDriver } from '../box/cgroup.js';
-import { cmd, quote, render, type Cmd } from '../shell/cmd.js';
+import { cmd, quote, render, shFragment, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly, umount } from '../shell/mount.js';
 import { pivotRoot } from '../shell/pivot_root.js';
@@ -67,7 +67,7 @@ const GROUP = 'boxlab-${RUN_ID}';
 
 /** Several commands as one host shell inside the box's namespaces: one nsenter, not one each. */
 export function inBoxBatch(ns: Namespace[], cmds: Cmd[]): Cmd {
-  return { ...hostToolInBox(ns, { file: 'sh', args: ['-euc', cmds.map((c) => c.inline ?? render(c)).join('\n')] }), batch: cmds };
+  return { ...hostToolInBox(ns, { file: 'sh', args: ['-euc', cmds.map((c) => c.inline ?? render(c)).join('\n')] }), batch: cmds, namespaces: ns };
 }
 
 const feature = (name: string, syscalls: string[], man: string[]): Feature => ({ name, syscalls, man });
@@ -94,7 +94,7 @@ function devTemplate(): Action {
 /** Refuse, before anything is made, a box path any of whose components is a symlink in the
  *  box's root. Nothing runs in the box yet, so nothing can change the tree meanwhile. */
 const NO_SYMLINKS = 'root=$1; shift; for p; do d=$root; rest=${p#/}; while [ -n "$rest" ]; do c=${rest%%/*}; [ "$c" = "$rest" ] && rest= || rest=${rest#*/}; d=$d/$c; if [ -L "$d" ]; then echo "boxlab: $p: ${d#"$root"} is a symlink in the box\'s root filesystem: not mounting there" >&2; exit 1; fi; done; done';
-export const noSymlinksOnTheWay = (paths: string[]): Cmd => ({ file: 'sh', args: ['-c', NO_SYMLINKS, 'sh', ROOTFS, ...paths], inline: `(set -- ${[ROOTFS, ...paths].map(quote).join(' ')}; ${NO_SYMLINKS})` });
+export const noSymlinksOnTheWay = (paths: string[]): Cmd => shFragment(NO_SYMLINKS, ROOTFS, ...paths);
 
 /** sethostname(2) through /proc/sys/kernel/hostname: the writer's UTS namespace is the one set. */
 const setHostname = (name: string): Cmd => ({ ...cmd('hostname', name), inline: `echo ${quote(name)} > /proc/sys/kernel/hostname` });
@@ -264,7 +264,8 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     mountAll(MOUNTS_FSTAB),
     // One cp -a of the /dev template: mknod(2) for each node, symlink(2) for each link.
     // Its entries, not the directory: /dev itself keeps its owner (the box's root with --userns).
-    { ...cmd('cp', '-a', `${DEV_TEMPLATE}/*`, dev('')), inline: `cp -a ${DEV_TEMPLATE}/* ${quote(dev(''))}` },
+    // (A glob: sh expands it, in the batch's shell or, run alone, in its own.)
+    shFragment('cp -a "$1"/* "$2"', DEV_TEMPLATE, dev('')),
     // A volume's mount point: a directory for a directory, an empty file for a file.
     ...spec.volumes.flatMap((v) => [
       ...(host.isDir(v.host) ? [mkdirP(at(v.box))] : [mkdirP(at(dirname(v.box))), cmd('touch', at(v.box))]),

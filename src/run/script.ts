@@ -20,7 +20,8 @@ export interface ScriptOptions {
   commented: boolean;
   /** The run's state file (for boxlab reset): the script removes it last, when all is undone. */
   runStateFile?: string;
-  /** A file the script writes BOX=PID to once the box exists (boxlab run forwards SIGTERM with it). */
+  /** A file the script writes the box's init to once the box exists, as JSON {pid, start} (its
+   *  PID and start time, boxes.ts reads it: ps, exec and rm). */
   stateFile?: string;
   /** Run the payload under a new terminal (script(1)), for -t. */
   tty?: boolean;
@@ -138,8 +139,8 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   let batchComments: string[] = [];
   const flush = (): void => {
     if (!batch.length) return;
-    const ns = new Set(batch.flatMap((c) => c.args.slice(0, c.args.indexOf('sh')).filter((a) => a.startsWith('--') && a !== '--target')));
-    const merged = inBoxBatch([...NAMESPACES].filter((n) => ns.has(`--${n}`)), batch.flatMap((c) => c.batch!));
+    const ns = new Set(batch.flatMap((c) => c.namespaces ?? []));
+    const merged = inBoxBatch(NAMESPACES.filter((n) => ns.has(n)), batch.flatMap((c) => c.batch!));
     out.push(...batchComments, `${render(merged)} >/dev/null`);
     batch = [];
     batchComments = [];
@@ -165,7 +166,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
       } else emit(...line(a));
     }
     // With the init's start time: a record left by a killed run never names another process.
-    if (s.id === 'namespaces' && o.stateFile) emit(`read -r stat_ < "/proc/$BOX/stat"; read -ra stat_ <<< "\${stat_##*) }"; echo "BOX=$BOX \${stat_[19]}" > ${quote(o.stateFile)}`);
+    if (s.id === 'namespaces' && o.stateFile) emit(`read -r stat_ < "/proc/$BOX/stat"; read -ra stat_ <<< "\${stat_##*) }"; printf '{"pid":%s,"start":"%s"}\\n' "$BOX" "\${stat_[19]}" > ${quote(o.stateFile)}`);
     // A step with nothing to run still shows what it is.
     if (pending.length) emit();
   }

@@ -13,6 +13,7 @@ import { parseRunFlags } from '../../src/run/flags.js';
 import { specFromFlags } from '../../src/run/from-flags.js';
 import { v1Driver } from '../../src/box/cgroup.js';
 import { tempDir } from './helpers.js';
+import { boxInit } from '../../src/run/boxes.js';
 
 const bash = (script: string, env: Record<string, string> = {}) =>
   spawnSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } });
@@ -111,5 +112,18 @@ describe("a run's script", () => {
       // Batched steps share the one nsenter after the last of their comments.
       expect(body.length > 0 || lines[titles[k]! + next]!.startsWith('nsenter --target')).toBe(true);
     }
+  });
+
+  it('writes the box record -d, ps, exec and rm read: the init\'s PID and start time, as JSON', () => {
+    const dir = tempDir();
+    const spec = specFromFlags(parseRunFlags(['--rootfs', '/', '--', '/bin/true']), undefined, profile);
+    const script = runScript(planRun(spec, host, { fdsClosed: true }), { runId: 'abcd1234', invocation: 'boxlab run', commented: false, stateFile: `${dir}/b.box`, runStateFile: `${dir}/s.json` });
+    const line = script.split('\n').find((l) => l.includes(`${dir}/b.box`))!;
+    // This shell stands in for the box's init.
+    const r = bash(`BOX=$$; ${line}; echo $$; read -r s < /proc/$$/stat; s=\${s##*) }; set -- $s; echo "\${20}"`);
+    const [pid, start] = r.stdout.trim().split('\n');
+    expect(boxInit(readFileSync(`${dir}/b.box`, 'utf8'))).toEqual({ pid: Number(pid), start });
+    expect(boxInit('BOX=12 34')).toBeUndefined();
+    expect(boxInit('{"pid":"12","start":"34"}')).toBeUndefined();
   });
 });
