@@ -20,8 +20,10 @@ const LAUNCHER = 'BOX_LAUNCHER';
  * setpriv --pdeathsig kills unshare when the orchestrator dies, even by SIGKILL, and
  * unshare --kill-child kills the init when unshare dies, which empties the PID namespace.
  */
-export function createBox(ns: Namespace[], o: { checkParent?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
-  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, 'sleep', 'infinity');
+/** `init`: what the placeholder init runs in front of its `sleep infinity` (a wrapper that
+ *  drops capabilities, say), as argv. */
+export function createBox(ns: Namespace[], o: { checkParent?: boolean; init?: string[] } = {}): { creates: Resource[]; actions: Action[] } {
+  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, ...(o.init ?? []), 'sleep', 'infinity');
   const launch = o.checkParent ? withParentDeathSignalChecked('KILL', '${HOST_PID}', box) : withParentDeathSignal('KILL', box);
   return {
     creates: [{ process: LAUNCHER }],
