@@ -1,7 +1,9 @@
 // The curriculum. Numbers are fixed: the workshop material refers to them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lesson, LessonDef } from '../src/engine/lesson.js';
+import { lessonOf, type Lesson, type LessonDef, type LessonSource } from '../src/engine/lesson.js';
+import type { HostFacts } from '../src/engine/host.js';
+import { realHost } from '../src/run/host.js';
 import { parseProse } from '../src/engine/prose.js';
 import { packageRoot } from '../src/paths.js';
 import { RUN_SECONDS } from './durations.js';
@@ -23,7 +25,7 @@ export interface LessonEntry {
   number: number;
   slug: string;
   dir: string;
-  load: () => Promise<{ default: LessonDef }>;
+  load: () => Promise<{ default: LessonSource }>;
 }
 
 export const LESSONS: LessonEntry[] = [
@@ -48,9 +50,14 @@ export function findLesson(key: string): LessonEntry | undefined {
   return LESSONS.find((l) => String(l.number) === key || l.slug === key || l.dir === key);
 }
 
+/** The lesson's data, built for this host (lessons 7, 9 and 12 depend on its facts). */
+export async function lessonDef(e: LessonEntry, host: HostFacts = realHost()): Promise<LessonDef> {
+  return lessonOf((await e.load()).default, host);
+}
+
 /** A lesson, or one of its variants (its steps in place of the lesson's). */
-export async function loadLesson(e: LessonEntry, variant?: string): Promise<Lesson> {
-  const def = (await e.load()).default;
+export async function loadLesson(e: LessonEntry, variant?: string, host: HostFacts = realHost()): Promise<Lesson> {
+  const def = await lessonDef(e, host);
   const v = variant === undefined ? undefined : def.variants?.[variant];
   if (variant !== undefined && !v) throw new Error(`lesson ${e.number} has no ${variant} variant`);
   const chosen: LessonDef = v ? { ...def, title: v.title, buildsOn: v.buildsOn, steps: v.steps, shell: v.shell, noShell: v.noShell } : def;
@@ -74,17 +81,17 @@ export function forVariant(md: string, variant: string): string {
 }
 
 /** Every lesson and every variant, for the linter. */
-export async function loadAll(): Promise<Lesson[]> {
+export async function loadAll(host: HostFacts = realHost()): Promise<Lesson[]> {
   const out: Lesson[] = [];
   for (const e of LESSONS) {
-    out.push(await loadLesson(e));
-    for (const v of Object.keys((await e.load()).default.variants ?? {})) out.push(await loadLesson(e, v));
+    out.push(await loadLesson(e, undefined, host));
+    for (const v of Object.keys((await lessonDef(e, host)).variants ?? {})) out.push(await loadLesson(e, v, host));
   }
   return out;
 }
 
-export async function loadByNumber(n: number): Promise<Lesson> {
+export async function loadByNumber(n: number, host: HostFacts = realHost()): Promise<Lesson> {
   const e = LESSONS.find((l) => l.number === n);
   if (!e) throw new Error(`lesson ${n} is not in the curriculum`);
-  return loadLesson(e);
+  return loadLesson(e, undefined, host);
 }

@@ -1,5 +1,7 @@
 // The exercises of each lesson (practice mode), by lesson number. Static imports, as lessons.
-import type { Practice } from '../src/engine/exercise.js';
+import { practiceOf, type Practice } from '../src/engine/exercise.js';
+import type { HostFacts } from '../src/engine/host.js';
+import { realHost } from '../src/run/host.js';
 import practice1 from './01-chroot/practice.js';
 import practice2 from './02-mount-pivot-root/practice.js';
 import practice3 from './03-pid/practice.js';
@@ -13,9 +15,12 @@ import practice10 from './10-overlayfs/practice.js';
 import practice11 from './11-images/practice.js';
 import practice12 from './12-container/practice.js';
 
-export const ALL_PRACTICE: Practice[] = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12];
+const SOURCES = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12];
 
-/** Lessons with at least one exercise. */
-export const PRACTICE: Record<number, Practice> = Object.fromEntries(ALL_PRACTICE.filter((p) => p.exercises.length > 0).map((p) => [p.lesson, p]));
+/** Every lesson's exercises, built for this host (9 and 12 depend on its cgroup layout). */
+export const allPractice = (host: HostFacts = realHost()): Practice[] => SOURCES.map((p) => practiceOf(p, host));
 
-export const practiceFor = (n: number): Practice | undefined => PRACTICE[n];
+/** The lessons with at least one exercise. */
+export const practiceLessons = (host: HostFacts = realHost()): number[] => allPractice(host).filter((p) => p.exercises.length > 0).map((p) => p.lesson);
+
+export const practiceFor = (n: number, host: HostFacts = realHost()): Practice | undefined => allPractice(host).find((p) => p.lesson === n && p.exercises.length > 0);

@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import { defineLesson, type Action, type Fact, type Step } from '../../src/engine/lesson.js';
 import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
@@ -9,6 +8,7 @@ import { writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
+import { kernelMasks } from '../../src/run/spec.js';
 import * as diagrams from './diagrams.js';
 
 const BOX_STATUS = { file: `/proc/${BOX}/status` };
@@ -71,16 +71,14 @@ const roVolume = (): Action[] => [{ run: writeFile(RO_FILE, RO_TEXT) }, { run: h
 const PRIVATE = '${WORK}/volume/private-notes';
 const PRIVATE_TEXT = 'private-notes-${RUN_ID}';
 
-// The paths Docker masks and makes read-only, where this kernel has them (the box shares it).
-// As runc does it: a directory gets an empty read-only tmpfs, a file gets /dev/null.
-const MASKED = ['/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'].filter(existsSync);
-const MASKED_DIRS = MASKED.filter((p) => statSync(p).isDirectory());
-const MASKED_FILES = MASKED.filter((p) => !MASKED_DIRS.includes(p));
-const READ_ONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].filter(existsSync);
 const inRoot = (path: string) => `/proc/${BOX}/root${path}`;
 const asIs = { noCanonicalize: true };
 
-export default defineLesson({
+// The paths Docker masks and makes read-only, where this kernel has them (the box shares it):
+// the same lists as boxlab run's (src/run/spec.ts), read from the host when the lesson runs.
+export default defineLesson((host) => {
+const { files: MASKED_FILES, dirs: MASKED_DIRS, readOnly: READ_ONLY } = kernelMasks(host);
+return {
   number: 7,
   slug: 'capabilities',
   title: "Capabilities: cutting root's privileges into pieces",
@@ -187,5 +185,6 @@ export default defineLesson({
     },
   ],
   shell: boxPayload({ drop: NOT_DOCKER }, '/bin/sh'),
+};
 });
 

@@ -1,7 +1,6 @@
 import { defineLesson, type Check, type Step } from '../../src/engine/lesson.js';
 import { BOX, boxRun, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cgroupDriver, CONTROLLERS, v2Driver, type CgroupDriver, type Controller } from '../../src/box/cgroup.js';
-import { cgroupLayout } from '../../src/kernel/cgroup.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { inCgroups, writeCgroupFile } from '../../src/shell/cgroup.js';
 import { mountFs } from '../../src/shell/mount.js';
@@ -10,159 +9,161 @@ import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 import * as diagrams from './diagrams.js';
 
-// The layout decides the files; a --script carries the layout of the host that printed it.
-const layout = cgroupLayout();
-const found = cgroupDriver(layout);
-const cg: CgroupDriver = typeof found === 'string' ? v2Driver('/sys/fs/cgroup') : found;
+export default defineLesson((host) => {
+  // The layout decides the files; a --script carries the layout of the host that printed it.
+  const layout = host.cgroupLayout();
+  const found = cgroupDriver(layout);
+  const cg: CgroupDriver = typeof found === 'string' ? v2Driver('/sys/fs/cgroup') : found;
 
-const GROUP = 'boxlab-${RUN_ID}';
-const BOX_GROUP = `${GROUP}/box`;
-const HOG = `${GROUP}/memory-hog`;
-const BOMB = `${GROUP}/fork-bomb`;
-const LOOP = `${GROUP}/busy-loop`;
-const MIB = 1024 * 1024;
-/** A shell loop of about 0.2 s of CPU on these machines. */
-const BUSY = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
-/** The line of /proc/PID/cgroup that names the memory cgroup. */
-const MEMORY_LINE = cg.kind === 'v1' ? ':memory:' : '0::';
-const feature = (name: string, man = ['cgroups(7)']) => ({ name, syscalls: ['write(2) to cgroupfs'], man });
-const file = (group: string, c: Controller, name: string) => `${cg.dir(group, c)}/${name}`;
+  const GROUP = 'boxlab-${RUN_ID}';
+  const BOX_GROUP = `${GROUP}/box`;
+  const HOG = `${GROUP}/memory-hog`;
+  const BOMB = `${GROUP}/fork-bomb`;
+  const LOOP = `${GROUP}/busy-loop`;
+  const MIB = 1024 * 1024;
+  /** A shell loop of about 0.2 s of CPU on these machines. */
+  const BUSY = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
+  /** The line of /proc/PID/cgroup that names the memory cgroup. */
+  const MEMORY_LINE = cg.kind === 'v1' ? ':memory:' : '0::';
+  const feature = (name: string, man = ['cgroups(7)']) => ({ name, syscalls: ['write(2) to cgroupfs'], man });
+  const file = (group: string, c: Controller, name: string) => `${cg.dir(group, c)}/${name}`;
 
-const offered: Check[] = CONTROLLERS.map((c) =>
-  cg.kind === 'v1'
-    ? { title: `the ${c} controller has a hierarchy at ${cg.dir('', c).replace(/\/$/, '')}`, fact: { status: cmd('test', '-e', file('', c, 'cgroup.procs')) }, equals: '0' }
-    : { title: `the unified tree offers the ${c} controller`, fact: { file: file('', c, 'cgroup.controllers') }, contains: c },
-);
+  const offered: Check[] = CONTROLLERS.map((c) =>
+    cg.kind === 'v1'
+      ? { title: `the ${c} controller has a hierarchy at ${cg.dir('', c).replace(/\/$/, '')}`, fact: { status: cmd('test', '-e', file('', c, 'cgroup.procs')) }, equals: '0' }
+      : { title: `the unified tree offers the ${c} controller`, fact: { file: file('', c, 'cgroup.controllers') }, contains: c },
+  );
 
-const steps: Step[] = [
-  {
-    id: 'layout',
-    title: `This kernel's cgroups: ${cg.kind === 'v1' ? 'v1' : 'v2'}${layout.kind === 'hybrid' ? ' (on a hybrid host)' : ''}`,
-    feature: feature('control groups'),
-    actions: [],
-    probes: [
-      { title: 'the cgroup filesystems mounted here', show: { out: cmd('grep', '-E', ' - cgroup2? ', '/proc/self/mountinfo') } },
-      { title: "boxlab's own cgroups, one line per hierarchy", show: { file: '/proc/self/cgroup' } },
-    ],
-    checks: typeof found === 'string' ? [{ title: found, fact: { file: '/sys/fs/cgroup/cgroup.controllers' }, contains: 'memory pids cpu' }] : offered,
-  },
-  {
-    id: 'box-group',
-    title: 'A cgroup for the box, the box in it, and its memory and pids limits',
-    diagram: diagrams.tree,
-    feature: feature('cgroup membership and limits', ['cgroups(7)']),
-    creates: [...cg.create(GROUP, CONTROLLERS).creates, ...cg.create(BOX_GROUP, CONTROLLERS).creates],
-    actions: [
-      ...cg.create(GROUP, CONTROLLERS).actions,
-      ...cg.create(BOX_GROUP, CONTROLLERS).actions,
-      ...cg.procs(BOX_GROUP, CONTROLLERS).map((procs) => ({ run: writeCgroupFile(procs, BOX) })),
-      ...cg.memoryLimit(BOX_GROUP, 256 * MIB).map((run) => ({ run })),
-      ...cg.pidsLimit(BOX_GROUP, 100).map((run) => ({ run })),
-    ],
-    probes: [{ title: "the box's cgroups, as the host sees them", show: { file: `/proc/${BOX}/cgroup` } }],
-    checks: [
-      { title: "the box's init is in the box's memory cgroup", fact: { file: `/proc/${BOX}/cgroup`, grep: MEMORY_LINE }, contains: `/${BOX_GROUP}` },
-      { title: 'its pids limit is 100', fact: { file: file(BOX_GROUP, 'pids', 'pids.max') }, equals: '100' },
-    ],
-  },
-  {
-    id: 'cgroupns-late',
-    title: "Break it: the box's cgroup namespace came before its cgroup, so the host's path shows",
-    feature: { name: 'cgroup namespace, made before the move', syscalls: ['unshare(2) CLONE_NEWCGROUP', 'write(2) to cgroup.procs'], man: ['cgroup_namespaces(7)'] },
-    breakIt: { demo: 'cgroupns-order', role: 'attack' },
-    actions: [],
-    probes: [{ title: "the box's init, as the box reads it (/proc/1/cgroup inside)", show: { out: boxRun('/bin/cat', '/proc/1/cgroup') } }],
-    checks: [
-      { title: "inside the box, its init's cgroup names the host's group", fact: { out: boxRun('/bin/grep', MEMORY_LINE, '/proc/1/cgroup') }, contains: `${BOX_GROUP}` },
-    ],
-  },
-  {
-    id: 'cgroupns',
-    title: 'Cgroup namespace: inside, its own cgroup is /',
-    feature: { name: 'cgroup namespace', syscalls: ['unshare(2) CLONE_NEWCGROUP'], man: ['cgroup_namespaces(7)'] },
-    breakIt: { demo: 'cgroupns-order', role: 'defence' },
-    creates: [{ process: 'CGNS_LAUNCHER' }],
-    actions: [
-      // Join the cgroup first, then make the namespace: its root is the cgroup of its creator.
-      { start: withParentDeathSignal('KILL', inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), unshare({ ns: ['cgroup'], fork: true, killChild: 'KILL' }, 'sleep', '1000'))), pid: 'CGNS_LAUNCHER' },
-      { childOf: 'CGNS_LAUNCHER', pid: 'CGNS', comm: 'sleep' },
-    ],
-    probes: [{ title: 'the same file, read from inside the cgroup namespace', show: { out: nsenter({ target: '${CGNS}', ns: ['cgroup'] }, 'cat', '/proc/${CGNS}/cgroup') } }],
-    checks: [
-      { title: 'from the host: the full path', fact: { file: '/proc/${CGNS}/cgroup', grep: MEMORY_LINE }, contains: `/${BOX_GROUP}` },
-      { title: 'from inside: /, nothing of the host above it', fact: { out: nsenter({ target: '${CGNS}', ns: ['cgroup'] }, 'cat', '/proc/${CGNS}/cgroup') }, lacks: 'boxlab' },
-    ],
-  },
-  {
-    id: 'memory',
-    title: 'Memory: a 32 MiB limit, 100 MB written to a tmpfs, and the OOM killer',
-    feature: { name: 'memory controller', syscalls: ['write(2) to memory.max / memory.limit_in_bytes'], man: ['cgroups(7)'] },
-    creates: cg.create(HOG, ['memory']).creates,
-    actions: [
-      ...cg.create(HOG, ['memory']).actions,
-      ...cg.memoryLimit(HOG, 32 * MIB).map((run) => ({ run })),
-      // tmpfs pages belong to whoever writes them, and with no swap cannot be reclaimed.
-      { run: hostToolInBoxMounts(mountFs('tmpfs', 'boxlab-tmp', `/proc/${BOX}/root/tmp`, undefined, { noCanonicalize: true })) },
-      { run: inCgroups(cg.procs(HOG, ['memory']), boxRun('/bin/dd', 'if=/dev/zero', 'of=/tmp/fill', 'bs=1M', 'count=100')), mayFail: true },
-      { run: boxRun('/bin/rm', '-f', '/tmp/fill') },
-    ],
-    probes: [{ title: "the kernel's count of OOM kills in the group", show: { file: cg.oomFile(HOG) } }],
-    quiz: { question: 'A process in the box\'s memory cgroup goes over the limit and is OOM-killed. Does the box\'s init die with it?', answer: 'no', check: 'the box itself lives on' },
-    checks: [
-      { title: 'the kernel OOM-killed the writer once', fact: { file: cg.oomFile(HOG), grep: 'oom_kill ' }, equals: 'oom_kill 1' },
-      { title: 'the box itself lives on', fact: { alive: BOX }, equals: 'yes' },
-    ],
-  },
-  {
-    id: 'fork-bomb',
-    title: 'Pids: a fork bomb hits pids.max, and the box stays usable',
-    feature: { name: 'pids controller', syscalls: ['fork(2) refused with EAGAIN'], man: ['cgroups(7)'] },
-    creates: [...cg.create(BOMB, ['pids']).creates, { process: 'BOMB_LAUNCHER' }],
-    actions: [
-      ...cg.create(BOMB, ['pids']).actions,
-      ...cg.pidsLimit(BOMB, 16).map((run) => ({ run })),
-      { start: withParentDeathSignal('KILL', inCgroups(cg.procs(BOMB, ['pids']), boxRun('/bin/sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 1000'))), pid: 'BOMB_LAUNCHER' },
-      { await: { file: file(BOMB, 'pids', 'pids.events') }, lacks: 'max 0' },
-    ],
-    probes: [{ title: 'processes in the group now (pids.current)', show: { file: file(BOMB, 'pids', 'pids.current') } }],
-    checks: [
-      { title: 'the kernel refused forks at the limit (pids.events max > 0)', fact: { file: file(BOMB, 'pids', 'pids.events') }, lacks: 'max 0' },
-      { title: 'the limit the kernel enforces is 16 (pids.max)', fact: { file: file(BOMB, 'pids', 'pids.max') }, equals: '16' },
-      { title: 'the box still starts programs', fact: { status: boxRun('/bin/true') }, equals: '0' },
-    ],
-  },
-  {
-    id: 'bomb-defused',
-    title: "Defuse it: kill every process in the bomb's cgroup",
-    feature: { name: cg.kind === 'v2' ? 'cgroup.kill' : 'signalling every PID in cgroup.procs', syscalls: ['kill(2)'], man: ['cgroups(7)'] },
-    actions: [{ run: cg.killAll(BOMB, 'pids') }],
-    probes: [{ title: 'pids still charged: zombies, until the box PID 1 reaps them (lesson 3)', show: { file: file(BOMB, 'pids', 'pids.current') } }],
-    checks: [{ title: 'no process is left in the group (cgroup.procs)', fact: { out: cmd('grep', '-c', '.', file(BOMB, 'pids', 'cgroup.procs')) }, equals: '0' }],
-  },
-  {
-    id: 'cpu',
-    title: 'CPU: a 20% quota throttles a busy loop',
-    feature: { name: 'cpu controller (CFS bandwidth)', syscalls: ['write(2) to cpu.max / cpu.cfs_quota_us'], man: ['cgroups(7)'] },
-    creates: cg.create(LOOP, ['cpu']).creates,
-    actions: [
-      ...cg.create(LOOP, ['cpu']).actions,
-      ...cg.cpuQuota(LOOP, 20000, 100000).map((run) => ({ run })),
-      { run: boxRun('/bin/time', '/bin/sh', '-c', BUSY) },
-      { run: inCgroups(cg.procs(LOOP, ['cpu']), boxRun('/bin/time', '/bin/sh', '-c', BUSY)) },
-    ],
-    probes: [{ title: "the group's CPU statistics", show: { file: file(LOOP, 'cpu', 'cpu.stat') } }],
-    checks: [
-      { title: 'the kernel throttled the group (nr_throttled > 0)', fact: { file: file(LOOP, 'cpu', 'cpu.stat'), grep: 'nr_throttled' }, lacks: 'nr_throttled 0' },
-      { title: 'for a measurable time', fact: { file: file(LOOP, 'cpu', 'cpu.stat'), grep: 'throttled_' }, lacks: ' 0' },
-    ],
-  },
-];
+  const steps: Step[] = [
+    {
+      id: 'layout',
+      title: `This kernel's cgroups: ${cg.kind === 'v1' ? 'v1' : 'v2'}${layout.kind === 'hybrid' ? ' (on a hybrid host)' : ''}`,
+      feature: feature('control groups'),
+      actions: [],
+      probes: [
+        { title: 'the cgroup filesystems mounted here', show: { out: cmd('grep', '-E', ' - cgroup2? ', '/proc/self/mountinfo') } },
+        { title: "boxlab's own cgroups, one line per hierarchy", show: { file: '/proc/self/cgroup' } },
+      ],
+      checks: typeof found === 'string' ? [{ title: found, fact: { file: '/sys/fs/cgroup/cgroup.controllers' }, contains: 'memory pids cpu' }] : offered,
+    },
+    {
+      id: 'box-group',
+      title: 'A cgroup for the box, the box in it, and its memory and pids limits',
+      diagram: diagrams.tree,
+      feature: feature('cgroup membership and limits', ['cgroups(7)']),
+      creates: [...cg.create(GROUP, CONTROLLERS).creates, ...cg.create(BOX_GROUP, CONTROLLERS).creates],
+      actions: [
+        ...cg.create(GROUP, CONTROLLERS).actions,
+        ...cg.create(BOX_GROUP, CONTROLLERS).actions,
+        ...cg.procs(BOX_GROUP, CONTROLLERS).map((procs) => ({ run: writeCgroupFile(procs, BOX) })),
+        ...cg.memoryLimit(BOX_GROUP, 256 * MIB).map((run) => ({ run })),
+        ...cg.pidsLimit(BOX_GROUP, 100).map((run) => ({ run })),
+      ],
+      probes: [{ title: "the box's cgroups, as the host sees them", show: { file: `/proc/${BOX}/cgroup` } }],
+      checks: [
+        { title: "the box's init is in the box's memory cgroup", fact: { file: `/proc/${BOX}/cgroup`, grep: MEMORY_LINE }, contains: `/${BOX_GROUP}` },
+        { title: 'its pids limit is 100', fact: { file: file(BOX_GROUP, 'pids', 'pids.max') }, equals: '100' },
+      ],
+    },
+    {
+      id: 'cgroupns-late',
+      title: "Break it: the box's cgroup namespace came before its cgroup, so the host's path shows",
+      feature: { name: 'cgroup namespace, made before the move', syscalls: ['unshare(2) CLONE_NEWCGROUP', 'write(2) to cgroup.procs'], man: ['cgroup_namespaces(7)'] },
+      breakIt: { demo: 'cgroupns-order', role: 'attack' },
+      actions: [],
+      probes: [{ title: "the box's init, as the box reads it (/proc/1/cgroup inside)", show: { out: boxRun('/bin/cat', '/proc/1/cgroup') } }],
+      checks: [
+        { title: "inside the box, its init's cgroup names the host's group", fact: { out: boxRun('/bin/grep', MEMORY_LINE, '/proc/1/cgroup') }, contains: `${BOX_GROUP}` },
+      ],
+    },
+    {
+      id: 'cgroupns',
+      title: 'Cgroup namespace: inside, its own cgroup is /',
+      feature: { name: 'cgroup namespace', syscalls: ['unshare(2) CLONE_NEWCGROUP'], man: ['cgroup_namespaces(7)'] },
+      breakIt: { demo: 'cgroupns-order', role: 'defence' },
+      creates: [{ process: 'CGNS_LAUNCHER' }],
+      actions: [
+        // Join the cgroup first, then make the namespace: its root is the cgroup of its creator.
+        { start: withParentDeathSignal('KILL', inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), unshare({ ns: ['cgroup'], fork: true, killChild: 'KILL' }, 'sleep', '1000'))), pid: 'CGNS_LAUNCHER' },
+        { childOf: 'CGNS_LAUNCHER', pid: 'CGNS', comm: 'sleep' },
+      ],
+      probes: [{ title: 'the same file, read from inside the cgroup namespace', show: { out: nsenter({ target: '${CGNS}', ns: ['cgroup'] }, 'cat', '/proc/${CGNS}/cgroup') } }],
+      checks: [
+        { title: 'from the host: the full path', fact: { file: '/proc/${CGNS}/cgroup', grep: MEMORY_LINE }, contains: `/${BOX_GROUP}` },
+        { title: 'from inside: /, nothing of the host above it', fact: { out: nsenter({ target: '${CGNS}', ns: ['cgroup'] }, 'cat', '/proc/${CGNS}/cgroup') }, lacks: 'boxlab' },
+      ],
+    },
+    {
+      id: 'memory',
+      title: 'Memory: a 32 MiB limit, 100 MB written to a tmpfs, and the OOM killer',
+      feature: { name: 'memory controller', syscalls: ['write(2) to memory.max / memory.limit_in_bytes'], man: ['cgroups(7)'] },
+      creates: cg.create(HOG, ['memory']).creates,
+      actions: [
+        ...cg.create(HOG, ['memory']).actions,
+        ...cg.memoryLimit(HOG, 32 * MIB).map((run) => ({ run })),
+        // tmpfs pages belong to whoever writes them, and with no swap cannot be reclaimed.
+        { run: hostToolInBoxMounts(mountFs('tmpfs', 'boxlab-tmp', `/proc/${BOX}/root/tmp`, undefined, { noCanonicalize: true })) },
+        { run: inCgroups(cg.procs(HOG, ['memory']), boxRun('/bin/dd', 'if=/dev/zero', 'of=/tmp/fill', 'bs=1M', 'count=100')), mayFail: true },
+        { run: boxRun('/bin/rm', '-f', '/tmp/fill') },
+      ],
+      probes: [{ title: "the kernel's count of OOM kills in the group", show: { file: cg.oomFile(HOG) } }],
+      quiz: { question: 'A process in the box\'s memory cgroup goes over the limit and is OOM-killed. Does the box\'s init die with it?', answer: 'no', check: 'the box itself lives on' },
+      checks: [
+        { title: 'the kernel OOM-killed the writer once', fact: { file: cg.oomFile(HOG), grep: 'oom_kill ' }, equals: 'oom_kill 1' },
+        { title: 'the box itself lives on', fact: { alive: BOX }, equals: 'yes' },
+      ],
+    },
+    {
+      id: 'fork-bomb',
+      title: 'Pids: a fork bomb hits pids.max, and the box stays usable',
+      feature: { name: 'pids controller', syscalls: ['fork(2) refused with EAGAIN'], man: ['cgroups(7)'] },
+      creates: [...cg.create(BOMB, ['pids']).creates, { process: 'BOMB_LAUNCHER' }],
+      actions: [
+        ...cg.create(BOMB, ['pids']).actions,
+        ...cg.pidsLimit(BOMB, 16).map((run) => ({ run })),
+        { start: withParentDeathSignal('KILL', inCgroups(cg.procs(BOMB, ['pids']), boxRun('/bin/sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 1000'))), pid: 'BOMB_LAUNCHER' },
+        { await: { file: file(BOMB, 'pids', 'pids.events') }, lacks: 'max 0' },
+      ],
+      probes: [{ title: 'processes in the group now (pids.current)', show: { file: file(BOMB, 'pids', 'pids.current') } }],
+      checks: [
+        { title: 'the kernel refused forks at the limit (pids.events max > 0)', fact: { file: file(BOMB, 'pids', 'pids.events') }, lacks: 'max 0' },
+        { title: 'the limit the kernel enforces is 16 (pids.max)', fact: { file: file(BOMB, 'pids', 'pids.max') }, equals: '16' },
+        { title: 'the box still starts programs', fact: { status: boxRun('/bin/true') }, equals: '0' },
+      ],
+    },
+    {
+      id: 'bomb-defused',
+      title: "Defuse it: kill every process in the bomb's cgroup",
+      feature: { name: cg.kind === 'v2' ? 'cgroup.kill' : 'signalling every PID in cgroup.procs', syscalls: ['kill(2)'], man: ['cgroups(7)'] },
+      actions: [{ run: cg.killAll(BOMB, 'pids') }],
+      probes: [{ title: 'pids still charged: zombies, until the box PID 1 reaps them (lesson 3)', show: { file: file(BOMB, 'pids', 'pids.current') } }],
+      checks: [{ title: 'no process is left in the group (cgroup.procs)', fact: { out: cmd('grep', '-c', '.', file(BOMB, 'pids', 'cgroup.procs')) }, equals: '0' }],
+    },
+    {
+      id: 'cpu',
+      title: 'CPU: a 20% quota throttles a busy loop',
+      feature: { name: 'cpu controller (CFS bandwidth)', syscalls: ['write(2) to cpu.max / cpu.cfs_quota_us'], man: ['cgroups(7)'] },
+      creates: cg.create(LOOP, ['cpu']).creates,
+      actions: [
+        ...cg.create(LOOP, ['cpu']).actions,
+        ...cg.cpuQuota(LOOP, 20000, 100000).map((run) => ({ run })),
+        { run: boxRun('/bin/time', '/bin/sh', '-c', BUSY) },
+        { run: inCgroups(cg.procs(LOOP, ['cpu']), boxRun('/bin/time', '/bin/sh', '-c', BUSY)) },
+      ],
+      probes: [{ title: "the group's CPU statistics", show: { file: file(LOOP, 'cpu', 'cpu.stat') } }],
+      checks: [
+        { title: 'the kernel throttled the group (nr_throttled > 0)', fact: { file: file(LOOP, 'cpu', 'cpu.stat'), grep: 'nr_throttled' }, lacks: 'nr_throttled 0' },
+        { title: 'for a measurable time', fact: { file: file(LOOP, 'cpu', 'cpu.stat'), grep: 'throttled_' }, lacks: ' 0' },
+      ],
+    },
+  ];
 
-export default defineLesson({
-  number: 9,
-  slug: 'cgroups',
-  title: 'cgroups: memory, pids and CPU limits (v1, v2, hybrid)',
-  buildsOn: [8],
-  steps,
-  shell: inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), boxRun('/bin/sh')),
+  return {
+    number: 9,
+    slug: 'cgroups',
+    title: 'cgroups: memory, pids and CPU limits (v1, v2, hybrid)',
+    buildsOn: [8],
+    steps,
+    shell: inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), boxRun('/bin/sh')),
+  };
 });

@@ -4,7 +4,6 @@ import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { capMask } from '../../src/kernel/capabilities.js';
-import { cgroupLayout } from '../../src/kernel/cgroup.js';
 import { cgroupDriver, type Controller } from '../../src/box/cgroup.js';
 import { DEFAULT_CAPS } from '../../src/run/spec.js';
 
@@ -57,49 +56,51 @@ const bundleCaps: Exercise = {
   ].join('\n'),
 };
 
-// The box's cgroup, as lesson 12 made it (one directory per controller on v1).
-const driver = cgroupDriver(cgroupLayout());
-const cg = typeof driver === 'string' ? undefined : driver;
-const GROUP = 'boxlab-${RUN_ID}';
-const MEMORY = 32 * 1024 * 1024;
-const V1 = cg?.kind === 'v1';
-const dirOf = (c: Controller): string => cg?.dir(GROUP, c) ?? `/sys/fs/cgroup/${GROUP}`;
-/** Where a controller's hierarchy is mounted (v1: one each). */
-const rootOf = (c: Controller): string => (cg?.dir('', c) ?? '/sys/fs/cgroup/').replace(/\/$/, '');
-/** Where each limit is, and the CPU file's text for --cpus 0.25 (a 100 ms period). */
-const files = V1
-  ? { memory: `${dirOf('memory')}/memory.limit_in_bytes`, pids: `${dirOf('pids')}/pids.max`, cpu: `${dirOf('cpu')}/cpu.cfs_quota_us`, cpuValue: '25000' }
-  : { memory: `${dirOf('memory')}/memory.max`, pids: `${dirOf('pids')}/pids.max`, cpu: `${dirOf('cpu')}/cpu.max`, cpuValue: '25000 100000' };
-// The solution as a learner types it, with the box's group in bash's ${RUN_ID}.
-const shell = (path: string): string => path.replace('${RUN_ID}', '$RUN_ID');
-const updateChecks: Check[] = [
-  { title: 'the box is still in its own group (/proc/BOX/cgroup)', fact: { file: '/proc/${BOX}/cgroup' }, contains: GROUP },
-  { title: 'its memory limit is 32 MiB', fact: { file: files.memory }, equals: String(MEMORY) },
-  { title: 'its pids limit is 16', fact: { file: files.pids }, equals: '16' },
-  { title: 'its CPU quota is 25 ms per 100 ms (--cpus 0.25)', fact: { file: files.cpu }, equals: files.cpuValue },
-];
+export default definePractice((host) => {
+  // The box's cgroup, as lesson 12 made it (one directory per controller on v1).
+  const driver = cgroupDriver(host.cgroupLayout());
+  const cg = typeof driver === 'string' ? undefined : driver;
+  const GROUP = 'boxlab-${RUN_ID}';
+  const MEMORY = 32 * 1024 * 1024;
+  const V1 = cg?.kind === 'v1';
+  const dirOf = (c: Controller): string => cg?.dir(GROUP, c) ?? `/sys/fs/cgroup/${GROUP}`;
+  /** Where a controller's hierarchy is mounted (v1: one each). */
+  const rootOf = (c: Controller): string => (cg?.dir('', c) ?? '/sys/fs/cgroup/').replace(/\/$/, '');
+  /** Where each limit is, and the CPU file's text for --cpus 0.25 (a 100 ms period). */
+  const files = V1
+    ? { memory: `${dirOf('memory')}/memory.limit_in_bytes`, pids: `${dirOf('pids')}/pids.max`, cpu: `${dirOf('cpu')}/cpu.cfs_quota_us`, cpuValue: '25000' }
+    : { memory: `${dirOf('memory')}/memory.max`, pids: `${dirOf('pids')}/pids.max`, cpu: `${dirOf('cpu')}/cpu.max`, cpuValue: '25000 100000' };
+  // The solution as a learner types it, with the box's group in bash's ${RUN_ID}.
+  const shell = (path: string): string => path.replace('${RUN_ID}', '$RUN_ID');
+  const updateChecks: Check[] = [
+    { title: 'the box is still in its own group (/proc/BOX/cgroup)', fact: { file: '/proc/${BOX}/cgroup' }, contains: GROUP },
+    { title: 'its memory limit is 32 MiB', fact: { file: files.memory }, equals: String(MEMORY) },
+    { title: 'its pids limit is 16', fact: { file: files.pids }, equals: '16' },
+    { title: 'its CPU quota is 25 ms per 100 ms (--cpus 0.25)', fact: { file: files.cpu }, equals: files.cpuValue },
+  ];
 
-const updateLimits: Exercise = {
-  id: 'update-limits',
-  title: 'docker update, by hand',
-  goal:
-    'The box ($BOX) runs with --memory 64m --pids 64 --cpus 0.5. Change its limits while it runs, as `docker update --memory 32m --pids-limit 16 --cpus 0.25` would: write them into the files of the cgroup that /proc/$BOX/cgroup names.',
-  from: 'pivot',
-  requires: cg ? undefined : [{ command: cmd('false'), reason: `no cgroup driver on this host: ${String(driver)}` }],
-  checks: updateChecks,
-  hints: [
-    "A box's limits are files of its cgroup, and the kernel applies a new value at once, to processes already running: that is all `docker update` does. /proc/PID/cgroup names the group of a process (from the host; inside the box's cgroup namespace it reads /). --cpus is a quota of CPU time per period: 0.25 is 25 ms in every 100 ms.",
-    V1
-      ? `cgroups(7). This host has cgroup v1: a hierarchy per controller, so the group is a directory in each of ${rootOf('memory')}, ${rootOf('pids')} and ${rootOf('cpu')}; the files are memory.limit_in_bytes (32M is understood), pids.max and cpu.cfs_quota_us (microseconds per cpu.cfs_period_us). echo VALUE > FILE writes one.`
-      : `cgroups(7). This host has cgroup v2: one directory under ${rootOf('memory')}; the files are memory.max (32M is understood), pids.max and cpu.max ("QUOTA PERIOD" in microseconds). echo VALUE > FILE writes one.`,
-    V1
-      ? `cat /proc/$BOX/cgroup; echo 32M > ${shell(files.memory)}; echo 16 > ${shell(files.pids)}; echo ____ > ${shell(files.cpu)}`
-      : `cat /proc/$BOX/cgroup; echo 32M > ${shell(files.memory)}; echo 16 > ${shell(files.pids)}; echo '____ 100000' > ${shell(files.cpu)}`,
-  ],
-  solution: ['cat /proc/$BOX/cgroup', `echo 32M > ${shell(files.memory)}`, `echo 16 > ${shell(files.pids)}`, `echo '${files.cpuValue}' > ${shell(files.cpu)}`].join('\n'),
-};
+  const updateLimits: Exercise = {
+    id: 'update-limits',
+    title: 'docker update, by hand',
+    goal:
+      'The box ($BOX) runs with --memory 64m --pids 64 --cpus 0.5. Change its limits while it runs, as `docker update --memory 32m --pids-limit 16 --cpus 0.25` would: write them into the files of the cgroup that /proc/$BOX/cgroup names.',
+    from: 'pivot',
+    requires: cg ? undefined : [{ command: cmd('false'), reason: `no cgroup driver on this host: ${String(driver)}` }],
+    checks: updateChecks,
+    hints: [
+      "A box's limits are files of its cgroup, and the kernel applies a new value at once, to processes already running: that is all `docker update` does. /proc/PID/cgroup names the group of a process (from the host; inside the box's cgroup namespace it reads /). --cpus is a quota of CPU time per period: 0.25 is 25 ms in every 100 ms.",
+      V1
+        ? `cgroups(7). This host has cgroup v1: a hierarchy per controller, so the group is a directory in each of ${rootOf('memory')}, ${rootOf('pids')} and ${rootOf('cpu')}; the files are memory.limit_in_bytes (32M is understood), pids.max and cpu.cfs_quota_us (microseconds per cpu.cfs_period_us). echo VALUE > FILE writes one.`
+        : `cgroups(7). This host has cgroup v2: one directory under ${rootOf('memory')}; the files are memory.max (32M is understood), pids.max and cpu.max ("QUOTA PERIOD" in microseconds). echo VALUE > FILE writes one.`,
+      V1
+        ? `cat /proc/$BOX/cgroup; echo 32M > ${shell(files.memory)}; echo 16 > ${shell(files.pids)}; echo ____ > ${shell(files.cpu)}`
+        : `cat /proc/$BOX/cgroup; echo 32M > ${shell(files.memory)}; echo 16 > ${shell(files.pids)}; echo '____ 100000' > ${shell(files.cpu)}`,
+    ],
+    solution: ['cat /proc/$BOX/cgroup', `echo 32M > ${shell(files.memory)}`, `echo 16 > ${shell(files.pids)}`, `echo '${files.cpuValue}' > ${shell(files.cpu)}`].join('\n'),
+  };
 
-export default definePractice({
-  lesson: 12,
-  exercises: [bundleCaps, updateLimits],
+  return {
+    lesson: 12,
+    exercises: [bundleCaps, updateLimits],
+  };
 });

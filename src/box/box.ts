@@ -22,12 +22,14 @@ const LAUNCHER = 'BOX_LAUNCHER';
  * setpriv --pdeathsig kills unshare when the orchestrator dies, even by SIGKILL, and
  * unshare --kill-child kills the init when unshare dies, which empties the PID namespace.
  */
-export function createBox(ns: Namespace[], o: { checkParent?: boolean; cleanEnv?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
-  // cleanEnv: the init starts with nothing of boxlab's environment (the host's PATH, HOME,
-  // SUDO_USER ...), which root in the box could read in /proc/1/environ; only the run's mark
-  // stays, by which `boxlab reset` finds a box whose run is gone.
-  const init = o.cleanEnv ? ['env', '-i', `${RUN_MARK}=\${RUN_ID}`, 'sleep', 'infinity'] : ['sleep', 'infinity'];
-  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, ...init);
+/** `init`: what the placeholder init runs in front of its `sleep infinity` (a wrapper that
+ *  drops capabilities, say), as argv. `cleanEnv`: the init starts with nothing of boxlab's
+ *  environment (the host's PATH, HOME, SUDO_USER ...), which root in the box could read in
+ *  /proc/1/environ; only the run's mark stays, by which `boxlab reset` finds a box whose run
+ *  is gone. */
+export function createBox(ns: Namespace[], o: { checkParent?: boolean; init?: string[]; cleanEnv?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
+  const env = o.cleanEnv ? ['env', '-i', `${RUN_MARK}=\${RUN_ID}`] : [];
+  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, ...env, ...(o.init ?? []), 'sleep', 'infinity');
   const launch = o.checkParent ? withParentDeathSignalChecked('KILL', '${HOST_PID}', box) : withParentDeathSignal('KILL', box);
   return {
     creates: [{ process: LAUNCHER }],

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
-import { findLesson, LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
+import { findLesson, lessonDef, LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
 import { RealRunner, RecordingRunner, type Runner } from '../shell/runner.js';
 import { runLesson, plan, type PauseAnswer, type Vars } from '../engine/run.js';
 import { workspaceVars } from '../engine/workspace.js';
@@ -46,7 +46,7 @@ export async function lessonCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--registry takes a registry on this machine, 127.0.0.1:PORT (scripts/registry.sh start starts one); got '${f.registry}'`);
   }
   const variant = f.rootless ? 'rootless' : f.registry !== undefined ? 'registry' : undefined;
-  if (variant && !(await entry.load()).default.variants?.[variant]) {
+  if (variant && !(await lessonDef(entry)).variants?.[variant]) {
     throw new UsageError(`lesson ${entry.number} has no --${variant} variant (${variant === 'rootless' ? 'lesson 6' : 'lesson 11'} has one)`);
   }
   const lesson = await loadLesson(entry, variant);

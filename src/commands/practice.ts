@@ -6,7 +6,7 @@ import chalk from 'chalk';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
 import { findLesson, loadByNumber, loadLesson } from '../../lessons/index.js';
-import { practiceFor, PRACTICE } from '../../lessons/practice.js';
+import { practiceFor, practiceLessons } from '../../lessons/practice.js';
 import { RealRunner, type Runner } from '../shell/runner.js';
 import { fillCmd } from '../shell/cmd.js';
 import { runLesson } from '../engine/run.js';
@@ -41,8 +41,8 @@ export async function practiceCommand(argv: string[]): Promise<number> {
   const key = positionals[0];
   paceMs = f.pace === undefined ? 0 : Number(f.pace);
   if (!Number.isInteger(paceMs) || paceMs < 0 || paceMs > 600_000) throw new UsageError(`--pace takes milliseconds between preparing steps, e.g. --pace 500 (got '${f.pace}')`);
-  if (f['self-test']) return selfTest(key === undefined ? Object.keys(PRACTICE).map(Number) : [lessonNumber(key)]);
-  if (key === undefined) throw new UsageError(`which lesson? e.g. boxlab practice 4 (lessons with exercises: ${Object.keys(PRACTICE).join(', ')})`);
+  if (f['self-test']) return selfTest(key === undefined ? practiceLessons() : [lessonNumber(key)]);
+  if (key === undefined) throw new UsageError(`which lesson? e.g. boxlab practice 4 (lessons with exercises: ${practiceLessons().join(', ')})`);
   const n = lessonNumber(key);
   const practice = practiceFor(n)!;
   const lesson = await loadLesson(findLesson(String(n))!);
@@ -67,7 +67,7 @@ export async function practiceCommand(argv: string[]): Promise<number> {
 function lessonNumber(key: string): number {
   const entry = findLesson(key);
   if (!entry) throw new UsageError(`no lesson '${key}'`);
-  if (!practiceFor(entry.number)) throw new UsageError(`lesson ${entry.number} has no exercises yet (lessons with exercises: ${Object.keys(PRACTICE).join(', ')})`);
+  if (!practiceFor(entry.number)) throw new UsageError(`lesson ${entry.number} has no exercises yet (lessons with exercises: ${practiceLessons().join(', ')})`);
   return entry.number;
 }
 

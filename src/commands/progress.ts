@@ -1,14 +1,15 @@
 // `boxlab progress`: the local learner's progress, for them or for an instructor collecting a room's.
 import { parse } from './args.js';
 import { LESSONS } from '../../lessons/index.js';
-import { ALL_PRACTICE } from '../../lessons/practice.js';
+import { allPractice } from '../../lessons/practice.js';
 import { exerciseKey, progressDir, readProgress } from '../engine/progress.js';
 
 export async function progressCommand(argv: string[]): Promise<number> {
   const { values: f } = parse(argv, { json: { type: 'boolean' } });
   const { passed, exercises = {} } = readProgress();
+  const practice = allPractice();
   const rows = LESSONS.map((e) => {
-    const own = ALL_PRACTICE.find((p) => p.lesson === e.number)?.exercises ?? [];
+    const own = practice.find((p) => p.lesson === e.number)?.exercises ?? [];
     const solved = own.filter((x) => exercises[exerciseKey(e.number, x.id)]).map((x) => x.id);
     const next = own.find((x) => !solved.includes(x.id))?.id;
     return { lesson: e.number, passed: passed[String(e.number)] ?? null, exercises: own.length, solved, next: next ?? null };

@@ -1,23 +1,23 @@
-// `boxlab run`, and `ps` / `exec` / `rm` for boxes run with -d. A run is planned in Node and
-// executed as one bash script (the one --script prints), so it costs Node's start-up plus the
-// tools, not a spawn per step from Node.
+// `boxlab run` and `boxlab spec` (`ps`, `exec` and `rm` for boxes run with -d: boxes.ts). A run
+// is planned in Node and executed as one bash script (the one --script prints), so it costs
+// Node's start-up plus the tools, not a spawn per step from Node.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fill, fillCmd, literal, quote, render } from '../shell/cmd.js';
-import { spawnForeground } from '../shell/runner.js';
+import { fill, literal, quote, render } from '../shell/cmd.js';
+import { RealRunner, type Runner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
-import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
-import { printable } from '../../rootfs-fetch/untrusted.js';
-import { namesSource, parseExecArgs, parseRunFlags } from '../run/flags.js';
-import { planRun, runControllers, runGroup, seccompPath, type Plan } from '../run/plan.js';
-import { namedResources, RELAY_CMD, runScript } from '../run/script.js';
+import { processStartTime } from '../kernel/proc.js';
+import { namesSource, parseRunFlags } from '../run/flags.js';
+import { planRun, type Plan } from '../run/plan.js';
+import { namedResources, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
-import { enterBoxViaFile } from '../run/enter.js';
-import { boxFiles, boxPid, findBox, privateBoxesDir, records, writeRecord } from '../run/boxes.js';
+import { hostToolInBox } from '../box/box.js';
+import type { Namespace } from '../shell/unshare.js';
+import { boxFiles, privateBoxesDir, writeRecord } from '../run/boxes.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
   --rm  -i  -t  -d  --name NAME  --hostname NAME
@@ -26,7 +26,8 @@ const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [
   --seccomp PROFILE.json|unconfined  --explain  --script
 Boxes are always removed when their command ends (--rm is the only mode).`;
 
-export async function runCommand(argv: string[]): Promise<number> {
+/** `runner`: what starts the run's script (tests pass a RecordingRunner). */
+export async function runCommand(argv: string[], runner: Runner = new RealRunner()): Promise<number> {
   if (argv[0] === '--help' || argv[0] === '-h') {
     process.stdout.write(USAGE + '\n');
     return 0;
@@ -71,7 +72,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const script = runScript(plan, { runId, invocation, commented: false, stateFile: files.box, runStateFile: state.path, tty: spec.tty, interactive: spec.interactive, onExit });
   writeFileSync(scriptFile, script, { mode: 0o600 });
   const bash = { file: 'bash', args: [scriptFile] };
-  if (flags.detach) return detach(spec, runId, bash, state);
+  if (flags.detach) return detach(spec, runId, bash, state, runner);
 
   // Ctrl-C at the terminal reaches the script, which passes it on to the command (in a
   // session of its own, the command is not in the terminal's foreground). A SIGINT sent to
@@ -85,7 +86,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const { pid, exited } = spawnForeground(bash, { runId });
+    const { pid, exited } = runner.foreground(bash, { runId });
     script_pid = pid;
     state.handOver(pid);
     return await exited;
@@ -112,7 +113,7 @@ function explain(plan: Plan, runId: string): number {
       }
       if (!('run' in a || 'start' in a)) continue;
       const c = 'run' in a ? a.run : a.start;
-      const script = ['sh', 'bash'].includes(c.file) && ['-c', '-euc'].includes(c.args[0]!) && c.args[1]!.includes('\n') ? c.args[1]! : undefined;
+      const script = c.program?.includes('\n') ? c.program : undefined;
       if (script && !c.batch) {
         // A small shell program of ours: its lines, one per line, then its arguments.
         process.stdout.write(`  $ ${c.file} ${c.args[0]} SCRIPT ${show(c.args.slice(2).map(quote).join(' '))}  where SCRIPT is:\n`);
@@ -120,8 +121,7 @@ function explain(plan: Plan, runId: string): number {
       } else if (!c.batch) process.stdout.write(`  $ ${show(render(c))}\n`);
       else {
         // One nsenter runs them all in the box's namespaces; shown one per line.
-        const enter = c.args.slice(0, c.args.indexOf('sh'));
-        process.stdout.write(`  $ ${show(render({ file: c.file, args: [...enter, 'sh', '-euc', '...'] }))}  runs:\n`);
+        process.stdout.write(`  $ ${show(render(hostToolInBox((c.namespaces ?? []) as Namespace[], { file: 'sh', args: ['-euc', '...'] })))}  runs:\n`);
         for (const b of c.batch) process.stdout.write(`      ${show(b.inline ?? render(b))}\n`);
       }
     }
@@ -140,11 +140,11 @@ function hostResources(plan: Plan, runId: string, name: string): HostResource[] 
   return [...made, { dir: f.box }, { dir: f.record }, { dir: f.log }];
 }
 
-function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile): number {
+function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile, runner: Runner): number {
   const files = boxFiles(spec.name);
   const fd = openSync(files.log, 'w', 0o600);
-  // spawnForeground with a log starts it in a session of its own (setsid(2)).
-  const { pid } = spawnForeground(bash, { log: fd, runId });
+  // With a log, it starts in a session of its own (setsid(2)).
+  const { pid } = runner.foreground(bash, { log: fd, runId });
   state.handOver(pid);
   closeSync(fd);
   writeRecord({ name: spec.name, pid, pidStart: processStartTime(pid), runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec });
@@ -152,83 +152,8 @@ function detach(spec: RunSpec, runId: string, bash: { file: string; args: string
   return 0;
 }
 
-export async function psCommand(argv: string[]): Promise<number> {
-  if (argv.length) throw new UsageError(`unexpected argument: ${argv[0]}`);
-  // The command is the image's: printed escaped, as any text from outside.
-  const rows = records().map((r) => [r.name, String(boxPid(r.name) ?? '-'), printable(r.source, 60), printable(r.args.join(' '), 60), r.started.slice(11, 19)]);
-  const table = [['NAME', 'BOX PID', 'ROOT', 'COMMAND', 'STARTED'], ...rows];
-  const w = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
-  for (const r of table) process.stdout.write(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd() + '\n');
-  return 0;
-}
-
-/** `boxlab exec [-i] [-t] NAME CMD...`: the same way in as the run's own command (enter.ts):
- *  its cgroups, its capabilities, its seccomp filter (or no exec at all), its identity. The
- *  command always reads boxlab's stdin (docker exec's -i); -t is accepted as docker takes it,
- *  and the command then uses the caller's terminal: a box run with -d has no terminal of its
- *  own to give it. */
-export async function execCommand(argv: string[]): Promise<number> {
-  const { name, args, tty } = parseExecArgs(argv);
-  const r = findBox(name);
-  if (tty && process.stdin.isTTY) {
-    process.stderr.write(`boxlab: ${name} runs detached (-d), with no terminal of its own: the command uses yours, without job control\n`);
-  }
-  const box = boxPid(r.name);
-  if (!box) throw new EnvError(`box ${name} is still starting`);
-  const host = hostFacts(r.spec, true);
-  requireSeccomp(r.spec, host);
-  requireNonDumpable();
-  const work = workspaceVars(r.runId).WORK!;
-  const seccompFile = r.spec.seccomp !== 'unconfined' && host.setprivSeccomp ? seccompPath(r.spec, work) : undefined;
-  if (seccompFile && !existsSync(seccompFile)) throw new EnvError(`box ${name}: its seccomp filter (${seccompFile}) is gone: no exec without it`);
-  const controllers = runControllers(r.spec);
-  const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(r.runId), controllers) : [];
-  // The chain in a root-only file in the box's work directory, as a run's: no value of the
-  // box's environment in a command line.
-  const file = join(work, `exec-${randomBytes(4).toString('hex')}.sh`);
-  const { cmd, text } = enterBoxViaFile({ spec: r.spec, args, seccompFile, cgroupProcs, closeFds: true, ownSession: false, chroot: host.chroot }, file);
-  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-  // Ctrl-C at the terminal reaches the relay (in boxlab's process group), which passes it on
-  // to the command: boxlab itself must not die of it and leave the command on the terminal.
-  // A SIGINT or SIGTERM sent to boxlab alone is passed on by boxlab.
-  let relay = 0;
-  const pass = (sig: NodeJS.Signals) => (): void => {
-    if (relay > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(relay, sig);
-  };
-  const onInt = pass('SIGINT');
-  const onTerm = pass('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  try {
-    const c = fillCmd(cmd, { BOX: String(box) });
-    // The same relay as a run's: the command in the background, signals passed on to it.
-    const { pid, exited } = spawnForeground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] });
-    relay = pid;
-    return await exited;
-  } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
-    rmSync(file, { force: true });
-  }
-}
-
-export async function rmCommand(argv: string[]): Promise<number> {
-  const r = findBox(argv[0]);
-  // As docker stop: SIGTERM to the command (the script passes it on), a grace period, then
-  // the box's init (and with it every process) is killed. Only while each is the same process.
-  const live = (): boolean => isSameLiveProcess(r.pid, r.pidStart);
-  if (live()) process.kill(r.pid, 'SIGTERM');
-  for (let i = 0; i < 100 && live(); i++) await new Promise((res) => setTimeout(res, 30));
-  if (live()) {
-    const box = boxPid(r.name);
-    if (box) process.kill(box, 'SIGKILL');
-    for (let i = 0; i < 100 && live(); i++) await new Promise((res) => setTimeout(res, 20));
-  }
-  const f = boxFiles(r.name);
-  for (const file of [f.box, f.record, f.log]) rmSync(file, { force: true });
-  process.stdout.write(`${r.name}\n`);
-  return 0;
-}
+// ps, exec and rm: src/commands/boxes.ts (re-exported: the CLI imports them from here).
+export { execCommand, psCommand, rmCommand } from './boxes.js';
 
 /** `boxlab spec [run flags] [IMAGE | --rootfs DIR | --bundle DIR] [-- CMD]`: the config.json of
  *  that run (root.path "rootfs"). With no source, the host's / and sh, as `runc spec` gives. */

@@ -2,6 +2,7 @@
 // lesson's box replayed up to a step, plus setup of its own), a goal, checks that read kernel
 // facts, three hints and a reference solution. The learner works in a bash on the host.
 import type { Check, Step } from './lesson.js';
+import type { HostFacts } from './host.js';
 
 export interface Exercise {
   /** Short and stable: progress and --exercise refer to it (e.g. "hostname"). */
@@ -35,4 +36,10 @@ export interface Practice {
   exercises: Exercise[];
 }
 
-export const definePractice = (p: Practice): Practice => p;
+/** A practice module's default export: its exercises, or a function of the host's facts
+ *  (the cgroup files a learner writes depend on the layout), called when they are loaded. */
+export type PracticeSource = Practice | ((host: HostFacts) => Practice);
+
+export const definePractice = <T extends PracticeSource>(p: T): T => p;
+
+export const practiceOf = (src: PracticeSource, host: HostFacts): Practice => (typeof src === 'function' ? src(host) : src);

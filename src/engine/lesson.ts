@@ -2,6 +2,7 @@
 // probes that show the effect, and checks that prove it from kernel facts.
 import type { Cmd } from '../shell/cmd.js';
 import { rename } from '../shell/coreutils.js';
+import type { HostFacts } from './host.js';
 
 export interface Feature {
   /** What the kernel gives us, e.g. "mount namespace". */
@@ -140,7 +141,14 @@ export interface Prose {
   outro: string;
 }
 
-export const defineLesson = (def: LessonDef): LessonDef => def;
+/** A lesson module's default export: the lesson, or, where part of it depends on the host
+ *  (its cgroup layout, which kernel files exist), a function of the host's facts, called when
+ *  the lesson is loaded to run, never at import. */
+export type LessonSource = LessonDef | ((host: HostFacts) => LessonDef);
+
+export const defineLesson = <T extends LessonSource>(def: T): T => def;
+
+export const lessonOf = (src: LessonSource, host: HostFacts): LessonDef => (typeof src === 'function' ? src(host) : src);
 
 export const willReplay = (s: Step): boolean => s.replay ?? s.breakIt === undefined;
 

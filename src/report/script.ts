@@ -1,27 +1,17 @@
 // --script: the same events rendered as a standalone bash script that runs the same steps
 // and checks with no Node. Commands keep their ${NAME} placeholders as shell variables.
-import { literal, quote, render, type Cmd } from '../shell/cmd.js';
+import { quote, render, type Cmd } from '../shell/cmd.js';
 import type { Event } from '../engine/events.js';
-import { actionCmds, type Fact } from '../engine/lesson.js';
-import { isFact } from '../engine/facts.js';
-import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
+import { actionCmds } from '../engine/lesson.js';
+import { checkLine, cleanupStack, commentLines, factWord, featureComment, onExit, PLACEHOLDER_NAMES, placeholderLines, unmet } from './bash.js';
+
+export { factWord };
 
 const HELPERS = String.raw`
 boxlab_say() { printf '%s\n' "$*"; }
 
 # Cleanup stack: what a step creates is undone in reverse order on any exit.
-BOXLAB_CLEANUP=()
-boxlab_on_exit() { BOXLAB_CLEANUP+=("$1"); }
-boxlab_cleanup() {
-  local status=$? i
-  set +eu
-  for ((i = ${"$"}{#BOXLAB_CLEANUP[@]} - 1; i >= 0; i--)); do
-    boxlab_say "cleanup: ${"$"}{BOXLAB_CLEANUP[i]}"
-    eval "${"$"}{BOXLAB_CLEANUP[i]}"
-  done
-  exit "$status"
-}
-trap boxlab_cleanup EXIT
+${cleanupStack({ say: true }).join('\n')}
 trap 'exit 130' INT TERM
 
 # boxlab_check TITLE equals|differs|contains|lacks ACTUAL EXPECTED
@@ -88,19 +78,6 @@ boxlab_child() {
 }
 `;
 
-/** A fact as a bash word that evaluates to the same text the engine reads. */
-export function factWord(f: Fact): string {
-  if ('file' in f && f.grep !== undefined) return `"$(grep -F -e ${quote(f.grep)} ${quote(f.file)} 2>/dev/null | head -n 1)"`;
-  if ('file' in f) return `"$(cat ${quote(f.file)} 2>/dev/null)"`;
-  if ('link' in f) return `"$(readlink ${quote(f.link)})"`;
-  if ('out' in f) return `"$(${render(f.out)} 2>/dev/null)"`;
-  if ('alive' in f) return `"$(boxlab_alive ${quote(f.alive)})"`;
-  return `"$({ ${render(f.status)}; } >/dev/null 2>&1; echo $?)"`;
-}
-
-const valueWord = (x: string | Fact): string => (isFact(x) ? factWord(x) : quote(x));
-const comment = (text: string): string[] => text.trim().split('\n').map((l) => `# ${l}`.trimEnd());
-
 function commandLines(c: Cmd, suffix = ''): string[] {
   return [`boxlab_say ${quote('$ ' + render(c))}`, render(c) + suffix];
 }
@@ -124,9 +101,8 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
         say(`[ "$(id -u)" = 0 ] || { echo 'boxlab: run this script as root' >&2; exit 1; }`);
         say('# Like boxlab, start everything in /: a box init follows pivot_root only from there.', 'cd /');
         say(HELPERS);
-        for (const [name, value] of Object.entries(SCRIPT_VALUES)) say(`${name}=${value}`);
-        for (const [name, template] of WORKSPACE) say(`${name}=${quote(template)}`);
-        const derived = new Set([...Object.keys(SCRIPT_VALUES), ...WORKSPACE.map(([n]) => n)]);
+        say(...placeholderLines());
+        const derived = new Set(PLACEHOLDER_NAMES);
         for (const [name, value] of Object.entries(e.vars)) if (!derived.has(name)) say(`${name}=${quote(value)}`);
         say('', `boxlab_say ${quote(`Lesson ${e.number} · ${e.title}`)}`);
         break;
@@ -135,21 +111,20 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
         say('', `# ↻ Lesson ${e.number} (${e.title}): its steps run first, so this lesson starts where it ended.`);
         break;
       case 'step':
-        say('', `# ── ${e.quiet ? 'replayed' : `Step ${e.index}/${e.total}`} · ${e.title}${e.breakIt ? ` [break-it: ${e.breakIt}]` : ''}`);
-        if (!e.quiet) say(...comment(e.explain), `boxlab_say ${quote(`━━ Step ${e.index}/${e.total} · ${e.title}`)}`);
+        say('', ...commentLines(`── ${e.quiet ? 'replayed' : `Step ${e.index}/${e.total}`} · ${e.title}${e.breakIt ? ` [break-it: ${e.breakIt}]` : ''}`));
+        if (!e.quiet) say(...commentLines(e.explain), `boxlab_say ${quote(`━━ Step ${e.index}/${e.total} · ${e.title}`)}`);
         for (const r of e.requires ?? []) {
-          const unmet = 'path' in r ? `[ ! -e ${quote(r.path)} ]` : `! ${render(r.command)} >/dev/null 2>&1`;
-          say(`if ${unmet}; then`, `  boxlab_say ${quote(`  skipped: ${r.reason}`)}`, 'else');
+          say(`if ${unmet(r)}; then`, `  boxlab_say ${quote(`  skipped: ${r.reason}`)}`, 'else');
           openIfs++;
         }
         break;
       case 'feature':
-        say(`# kernel feature: ${e.feature.name} — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`);
+        say(featureComment(e.feature));
         break;
       case 'resource': {
         const undo = e.teardown.map(render).join('; ');
         const reap = 'process' in e.resource ? ` 2>/dev/null; wait "\${${e.resource.process}}" 2>/dev/null` : '';
-        say(`boxlab_on_exit ${literal(undo + reap)}`);
+        say(onExit(undo + reap));
         break;
       }
       case 'cmd': {
@@ -183,13 +158,9 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
       case 'probe':
         say(`boxlab_say ${quote(`  probe: ${e.probe.title}`)}`, `boxlab_say ${factWord(e.probe.show)}`);
         break;
-      case 'check': {
-        const c = e.check;
-        const [op, expected] =
-          'equals' in c ? ['equals', valueWord(c.equals)] : 'differs' in c ? ['differs', valueWord(c.differs)] : 'contains' in c ? ['contains', quote(c.contains)] : ['lacks', quote(c.lacks)];
-        say(`boxlab_check ${quote(c.title)} ${op} ${factWord(c.fact)} ${expected}`);
+      case 'check':
+        say(checkLine(e.check));
         break;
-      }
       case 'end':
         say('', `boxlab_say 'all checks passed'`);
         break;

@@ -76,15 +76,31 @@ export function findBox(name: string | undefined): BoxRecord {
 
 const readIf = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
-/** The box's init, as the host numbers it, once the box exists and while it is the same
- *  process (its start time is in the file) in a mount namespace other than ours. */
-export function boxPid(name: string): number | undefined {
-  const m = /BOX=(\d+) (\d+)/.exec(readIf(boxFiles(name).box));
-  if (!m || !isSameLiveProcess(Number(m[1]), m[2]!)) return undefined;
+/** The record the run's script writes once its box exists: the init's PID and start time. */
+export interface BoxInit {
+  pid: number;
+  start: string;
+}
+
+/** A .box file's record, if it is one (a half-written file is not). */
+export function boxInit(text: string): BoxInit | undefined {
   try {
-    if (readlinkSync(`/proc/${m[1]}/ns/mnt`) === readlinkSync('/proc/self/ns/mnt')) return undefined;
+    const r = JSON.parse(text) as Partial<BoxInit>;
+    return Number.isInteger(r.pid) && r.pid! > 0 && typeof r.start === 'string' && /^\d+$/.test(r.start) ? { pid: r.pid!, start: r.start } : undefined;
   } catch {
     return undefined;
   }
-  return Number(m[1]);
+}
+
+/** The box's init, as the host numbers it, once the box exists and while it is the same
+ *  process (its start time is in the file) in a mount namespace other than ours. */
+export function boxPid(name: string): number | undefined {
+  const init = boxInit(readIf(boxFiles(name).box));
+  if (!init || !isSameLiveProcess(init.pid, init.start)) return undefined;
+  try {
+    if (readlinkSync(`/proc/${init.pid}/ns/mnt`) === readlinkSync('/proc/self/ns/mnt')) return undefined;
+  } catch {
+    return undefined;
+  }
+  return init.pid;
 }

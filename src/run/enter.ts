@@ -18,6 +18,7 @@
 import { BOX, BOX_NAMESPACES } from '../box/box.js';
 import { dataWord, type Cmd } from '../shell/cmd.js';
 import { inCgroups } from '../shell/cgroup.js';
+import type { CgroupDriver, Controller } from '../box/cgroup.js';
 import type { RunSpec } from './spec.js';
 import { BOX_BUSYBOX } from './tools.js';
 
@@ -35,6 +36,42 @@ export interface Entry {
   ownSession: boolean;
   /** coreutils' chroot, by absolute path (a host fact). */
   chroot: string;
+}
+
+/** The cgroup controllers a run's limits need. */
+export function runControllers(spec: Pick<RunSpec, 'limits'>): Controller[] {
+  const controllers: Controller[] = [];
+  if (spec.limits.memoryBytes !== undefined) controllers.push('memory');
+  if (spec.limits.pids !== undefined) controllers.push('pids');
+  if (spec.limits.cpuQuotaUs !== undefined) controllers.push('cpu');
+  return controllers;
+}
+
+/** The cgroup a run's box lives in (one per hierarchy on v1). */
+export const runGroup = (runId: string): string => `boxlab-${runId}`;
+
+/**
+ * Where the compiled filter is written. With --userns, setpriv reads it as the box's root
+ * (uid 100000 on the host), which cannot enter the root-only work directory: beside it then,
+ * in the work parent (only root writes there; the filter is no secret).
+ */
+export const seccompPath = (spec: Pick<RunSpec, 'userns'>, work = '${WORK}'): string => (spec.userns ? `${work}.bpf` : `${work}/seccomp.bpf`);
+
+/**
+ * The one way into a box, for the run's own command and for `boxlab exec` alike: the box's
+ * cgroups (those its limits made: the command is born in them), its seccomp filter (wherever
+ * this host's setpriv can apply one), its capabilities and identity (from the spec).
+ * `runId` and `work` are the run's, or placeholders the run's script fills in.
+ */
+export function boxEntry(
+  spec: RunSpec,
+  host: { cgroups: CgroupDriver | undefined; setprivSeccomp: boolean; chroot: string },
+  o: { runId?: string; work?: string; args?: string[]; closeFds: boolean; ownSession: boolean },
+): Entry {
+  const controllers = runControllers(spec);
+  const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(o.runId ?? '${RUN_ID}'), controllers) : [];
+  const seccompFile = spec.seccomp !== 'unconfined' && host.setprivSeccomp ? seccompPath(spec, o.work) : undefined;
+  return { spec, args: o.args ?? spec.args, seccompFile, cgroupProcs, closeFds: o.closeFds, ownSession: o.ownSession, chroot: host.chroot };
 }
 
 /** The box's root as its init sees it: where the chain goes before its chroot to '.'. */

@@ -8,6 +8,7 @@ import { cgroupLayout } from '../kernel/cgroup.js';
 import { compile, encode, parseProfile, ProfileError } from '../seccomp/bpf.js';
 import { packageRoot } from '../paths.js';
 import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
+import type { HostFacts } from '../engine/host.js';
 import type { PlanHost } from './plan.js';
 import type { RunSpec } from './spec.js';
 
@@ -36,34 +37,55 @@ export function setprivHasSeccompFilter(): boolean {
   return bin !== undefined && readFileSync(bin).includes('--seccomp-filter');
 }
 
-export function hostFacts(spec: RunSpec, real: boolean): PlanHost {
+/** This host, each fact read once and only when first asked for. */
+export function realHost(): HostFacts {
+  const once = <T>(f: () => T): (() => T) => {
+    let v: { value: T } | undefined;
+    return () => (v ??= { value: f() }).value;
+  };
+  return {
+    cgroupLayout: once(() => cgroupLayout()),
+    setprivSeccomp: once(setprivHasSeccompFilter),
+    exists: (p) => existsSync(p),
+    isDir: (p) => existsSync(p) && statSync(p).isDirectory(),
+    chroot: once(() => ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? '/usr/sbin/chroot'),
+    busybox: once(() => {
+      const path = findBusybox();
+      return path === undefined ? undefined : { path, size: statSync(path).size, dynamic: isDynamicElf(path) };
+    }),
+  };
+}
+
+/** The planner's view of the host for this spec. `real`: a box is about to start, so what it
+ *  cannot do without (the cgroup controllers its limits need, a static busybox) must be there. */
+export function hostFacts(spec: RunSpec, real: boolean, facts: HostFacts = realHost()): PlanHost {
   const wantsLimits = Object.values(spec.limits).some((v) => v !== undefined);
-  const driver = wantsLimits ? cgroupDriver(cgroupLayout()) : undefined;
+  const driver = wantsLimits ? cgroupDriver(facts.cgroupLayout()) : undefined;
   if (typeof driver === 'string') {
     if (real) throw new EnvError(`cgroup limits need the memory, pids and cpu controllers: ${driver}`);
   }
-  const setprivSeccomp = setprivHasSeccompFilter();
+  const setprivSeccomp = facts.setprivSeccomp();
   let seccompBpf: string | undefined;
   if (spec.seccomp !== 'unconfined' && setprivSeccomp) {
     seccompBpf = encode(compile(parseProfile(spec.seccomp.profile)).program).toString('base64');
   }
   return {
     cgroups: typeof driver === 'string' ? undefined : driver,
-    chroot: ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? '/usr/sbin/chroot',
-    busybox: staticBusybox(real),
+    chroot: facts.chroot(),
+    busybox: staticBusybox(real, facts),
     setprivSeccomp,
     seccompBpf,
-    exists: (p) => existsSync(p),
-    isDir: (p) => existsSync(p) && statSync(p).isDirectory(),
+    exists: (p) => facts.exists(p),
+    isDir: (p) => facts.isDir(p),
   };
 }
 
 /** The box's env(1) is the host's busybox: it must be static, as it runs in the box's root. */
-function staticBusybox(real: boolean): { path: string; size: number } {
-  const path = findBusybox();
-  if (path && !isDynamicElf(path)) return { path, size: statSync(path).size };
-  if (real) throw new EnvError(`boxlab run needs a static busybox (apt-get install busybox-static)${path ? `: ${path} is dynamically linked` : ''}`);
-  return { path: path ?? '/bin/busybox', size: 0 };
+function staticBusybox(real: boolean, facts: HostFacts): { path: string; size: number } {
+  const found = facts.busybox();
+  if (found && !found.dynamic) return { path: found.path, size: found.size };
+  if (real) throw new EnvError(`boxlab run needs a static busybox (apt-get install busybox-static)${found ? `: ${found.path} is dynamically linked` : ''}`);
+  return { path: found?.path ?? '/bin/busybox', size: 0 };
 }
 
 /**
@@ -86,3 +108,5 @@ export function requireSeccomp(spec: RunSpec, host: PlanHost): void {
     throw new EnvError(`seccomp: this host's setpriv (util-linux < 2.41) cannot apply a filter, so boxlab will not start a box without one; --seccomp unconfined runs it anyway (the Vagrant VM has util-linux 2.41)`);
   }
 }
+
+export type { HostFacts };

@@ -2,7 +2,7 @@
 // (lesson 5 builds the same by hand). The box reaches the host and the other boxes on the
 // bridge. No NAT and no forwarding: boxlab changes no host routing or firewall setting.
 import type { Action, Resource } from '../engine/lesson.js';
-import { cmd, type Cmd } from '../shell/cmd.js';
+import { cmd, shProgram, type Cmd } from '../shell/cmd.js';
 import { addAddress, addDefaultRoute, addVethPair, linkUp, setMaster } from '../shell/ip.js';
 import { stateDir } from '../box/state.js';
 
@@ -40,8 +40,8 @@ export function bridgeStep(): { creates: Resource[]; actions: Action[]; inBox: C
     // the bridge port at once), then the bridge if it was the last, then the lease.
     creates: [{ dir: `${leasesDir()}/\${BOX_IP}.lease` }, { link: BRIDGE, ifUnused: true }, { link: HOST_END }],
     actions: [
-      { run: cmd('sh', '-euc', ENSURE_BRIDGE, 'sh', BRIDGE, GATEWAY) },
-      { run: cmd('sh', '-euc', LEASE, 'sh', leasesDir(), '${HOST_PID}', SUBNET), capture: 'BOX_IP' },
+      { run: shProgram('sh', '-euc', ENSURE_BRIDGE, 'sh', BRIDGE, GATEWAY) },
+      { run: shProgram('sh', '-euc', LEASE, 'sh', leasesDir(), '${HOST_PID}', SUBNET), capture: 'BOX_IP' },
       // The pair is made with its far end already in the box, named eth0 there.
       { run: addVethPair(HOST_END, 'eth0', '${BOX}') },
       { run: setMaster(HOST_END, BRIDGE, true) },

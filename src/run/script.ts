@@ -2,8 +2,9 @@
 // (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
 import type { Action } from '../engine/lesson.js';
 import { cmd, comment, literal, placeholders, quote, render } from '../shell/cmd.js';
+import { cleanupStack, commentLines, featureComment, fileWrite, onExit, placeholderLines, shellLine } from '../report/bash.js';
 import { nsenter } from '../shell/nsenter.js';
-import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
+import { WORKSPACE } from '../engine/workspace.js';
 import { stateDir } from '../box/state.js';
 import { teardown } from '../box/resources.js';
 import { inBoxBatch, type Plan } from './plan.js';
@@ -19,7 +20,8 @@ export interface ScriptOptions {
   commented: boolean;
   /** The run's state file (for boxlab reset): the script removes it last, when all is undone. */
   runStateFile?: string;
-  /** A file the script writes BOX=PID to once the box exists (boxlab run forwards SIGTERM with it). */
+  /** A file the script writes the box's init to once the box exists, as JSON {pid, start} (its
+   *  PID and start time, boxes.ts reads it: ps, exec and rm). */
   stateFile?: string;
   /** Run the payload under a new terminal (script(1)), for -t. */
   tty?: boolean;
@@ -49,8 +51,9 @@ export const RELAY_CMD = `"$@" <&0 &\n${RELAY}`;
 const line = (a: Action): string[] => {
   // Setup prints nothing of its own (tee echoes what it writes): the output is the payload's.
   // A file write is bash's own printf here, not a tee process.
-  if ('run' in a && a.run.file === 'tee' && a.run.args.length === 1 && a.run.stdin !== undefined) return [`printf '%s\n' ${quote(a.run.stdin)} > ${quote(a.run.args[0]!)}`];
-  if ('run' in a && a.run.inline) return [a.run.inline];
+  const written = 'run' in a && !('capture' in a) ? fileWrite(a.run) : undefined;
+  if (written) return [written];
+  if ('run' in a && a.run.inline) return [shellLine(a.run)];
   if ('run' in a && 'capture' in a) return [`${a.capture}=$(${render(a.run)})`];
   if ('run' in a) return [`${render(a.run)} >/dev/null`];
   // unshare's own stderr goes to a file: killing the init at the end makes it complain
@@ -68,7 +71,7 @@ const line = (a: Action): string[] => {
     const dir = quote(a.ensureDir);
     return [
       `if [ ! -d ${dir} ]; then`,
-      `  undo+=(${literal(render({ file: 'rm', args: ['-rf', a.tmp] }))})`,
+      `  ${onExit(render({ file: 'rm', args: ['-rf', a.tmp] }))}`,
       ...a.build.map((c) => `  ${render(c)} >/dev/null`),
       `  mv -T ${quote(a.tmp)} ${dir} 2>/dev/null || [ -d ${dir} ]`,
       'fi',
@@ -112,8 +115,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   // box's root. Every one but stdio is closed here, so no command below inherits one.
   // (One marked close-on-exec is not inherited, and may be bash's own: it stays.)
   out.push('for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] || continue; while read -r k v; do [ "$k" != flags: ] || break; done 2>/dev/null < /proc/$$/fdinfo/$fd || continue; (( 8#$v & 8#2000000 )) || eval "exec $fd>&-"; done');
-  out.push(`RUN_ID=${o.runId ?? SCRIPT_VALUES.RUN_ID}`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`);
-  for (const [name, template] of WORKSPACE) out.push(`${name}=${quote(template)}`);
+  out.push(...placeholderLines(o.runId));
   // Undo in reverse; each entry is recorded before the thing it undoes is made.
   if (!o.runStateFile) {
     // A script run on its own writes the state file boxlab run writes for it: reset then knows
@@ -128,39 +130,45 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     o = { ...o, runStateFile: file };
   }
   // Undone in reverse: these go last, whether the payload ran or a step failed.
-  out.push(`undo=(${[...(o.onExit ?? []), `rm -f ${quote(o.runStateFile!)}`].map(literal).join(' ')})`, 'cleanup() { set +eu; for ((i=${#undo[@]}-1; i>=0; i--)); do eval "${undo[i]}" >/dev/null 2>&1; done; }', 'trap cleanup EXIT');
+  out.push(...cleanupStack({ say: false, first: [...(o.onExit ?? []), `rm -f ${quote(o.runStateFile!)}`] }));
   // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
   // every namespace they need: a run pays for one process pair instead of one per step.
   let batch: Cmd[] = [];
+  // A step's comments go right before its first line; a batched step's, before the batch.
+  let pending: string[] = [];
+  let batchComments: string[] = [];
   const flush = (): void => {
     if (!batch.length) return;
-    const ns = new Set(batch.flatMap((c) => c.args.slice(0, c.args.indexOf('sh')).filter((a) => a.startsWith('--') && a !== '--target')));
-    const merged = inBoxBatch([...NAMESPACES].filter((n) => ns.has(`--${n}`)), batch.flatMap((c) => c.batch!));
-    out.push(`${render(merged)} >/dev/null`);
+    const ns = new Set(batch.flatMap((c) => c.namespaces ?? []));
+    const merged = inBoxBatch(NAMESPACES.filter((n) => ns.has(n)), batch.flatMap((c) => c.batch!));
+    out.push(...batchComments, `${render(merged)} >/dev/null`);
     batch = [];
+    batchComments = [];
+  };
+  const emit = (...lines: string[]): void => {
+    flush();
+    out.push(...pending, ...lines);
+    pending = [];
   };
   for (const s of plan.steps) {
-    if (o.commented) {
-      out.push(`# ${comment(s.title)}`, `#   kernel: ${comment(`${s.feature.name} (${s.feature.syscalls.join(', ')}); lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`)}`);
-    }
-    if (s.creates) {
-      flush();
-      for (const r of s.creates) {
-        // The box: kill its init and wait for unshare to reap it. Once waited for, the PID
-        // namespace is gone and its cgroups are empty, so their rmdir needs no retry.
-        if ('process' in r && r.process === 'BOX_LAUNCHER') out.push(`undo+=(${literal('kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER"')})`);
-        else for (const c of teardown(r)) out.push(`undo+=(${literal(c.inline ?? render(c))})`);
-      }
+    if (o.commented) pending = [...commentLines(s.title), featureComment(s.feature), `#   ${comment(`lesson ${s.lessons.join(', ')}; config.json: ${s.oci}`)}`];
+    for (const r of s.creates ?? []) {
+      // The box: kill its init and wait for unshare to reap it. Once waited for, the PID
+      // namespace is gone and its cgroups are empty, so their rmdir needs no retry.
+      if ('process' in r && r.process === 'BOX_LAUNCHER') emit(onExit('kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER"'));
+      else for (const c of teardown(r)) emit(onExit(shellLine(c)));
     }
     for (const a of s.actions) {
-      if ('run' in a && a.run.batch) batch.push(a.run);
-      else {
-        flush();
-        out.push(...line(a));
-      }
+      if ('run' in a && a.run.batch) {
+        batchComments.push(...pending);
+        pending = [];
+        batch.push(a.run);
+      } else emit(...line(a));
     }
     // With the init's start time: a record left by a killed run never names another process.
-    if (s.id === 'namespaces' && o.stateFile) out.push(`read -r stat_ < "/proc/$BOX/stat"; read -ra stat_ <<< "\${stat_##*) }"; echo "BOX=$BOX \${stat_[19]}" > ${quote(o.stateFile)}`);
+    if (s.id === 'namespaces' && o.stateFile) emit(`read -r stat_ < "/proc/$BOX/stat"; read -ra stat_ <<< "\${stat_##*) }"; printf '{"pid":%s,"start":"%s"}\\n' "$BOX" "\${stat_[19]}" > ${quote(o.stateFile)}`);
+    // A step with nothing to run still shows what it is.
+    if (pending.length) emit();
   }
   flush();
   if (o.commented) out.push('', "# The payload: its exit status is the run's. Its chain goes to a root-only file that sh runs, so no value of its environment is in a command line.");

@@ -65,6 +65,13 @@ export const MASKED_PATHS = [
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
+/** The masked and read-only paths this kernel has (the box shares it), split as runc treats
+ *  them: a directory gets an empty read-only tmpfs, a file /dev/null. */
+export function kernelMasks(host: { exists(p: string): boolean; isDir(p: string): boolean }, masked = MASKED_PATHS, readOnly = READONLY_PATHS): { dirs: string[]; files: string[]; readOnly: string[] } {
+  const present = masked.filter((p) => host.exists(p));
+  return { dirs: present.filter((p) => host.isDir(p)), files: present.filter((p) => !host.isDir(p)), readOnly: readOnly.filter((p) => host.exists(p)) };
+}
+
 /** A minimal /dev: these nodes and nothing else, as runc makes them (no disk, no kmsg, no mem). */
 export const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 

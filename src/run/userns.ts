@@ -3,7 +3,7 @@
 // newuidmap and no /etc/subuid entry is needed.
 import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
 import type { Action } from '../engine/lesson.js';
-import { cmd, type Cmd } from '../shell/cmd.js';
+import { shProgram, type Cmd } from '../shell/cmd.js';
 import { writeFile } from '../shell/coreutils.js';
 import { nsenter } from '../shell/nsenter.js';
 import { withParentDeathSignalChecked } from '../shell/setpriv.js';
@@ -73,4 +73,4 @@ const SHIFT = [
 ].join('\n');
 
 /** A copy of `src` at `dst` with every owner in the range moved up by its host id. */
-export const shiftOwners = (m: IdMap, src: string, dst: string): Cmd => cmd('bash', '-euc', SHIFT, 'shift-owners', src, dst, String(m.hostId), String(m.size));
+export const shiftOwners = (m: IdMap, src: string, dst: string): Cmd => shProgram('bash', '-euc', SHIFT, 'shift-owners', src, dst, String(m.hostId), String(m.size));

@@ -1,5 +1,5 @@
 // Plain writes to the cgroup filesystem, as commands a learner can type.
-import { quote, render, wrap, type Cmd } from './cmd.js';
+import { quote, render, shFragment, wrap, type Cmd } from './cmd.js';
 import { writeFile } from './coreutils.js';
 
 /** echo VALUE > FILE, shown as `tee FILE <<< VALUE`: every cgroup setting is one write. */
@@ -33,5 +33,5 @@ export function removeCgroup(dir: string): Cmd {
     'find "$d" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -KILL "$p" 2>/dev/null; done; ' +
     'find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null; ' +
     'sleep 0.02; i=$((i+1)); done; exit 1';
-  return { file: 'sh', args: ['-c', script, 'sh', dir], inline: `(set -- ${quote(dir)}; ${script})` };
+  return shFragment(script, dir);
 }

@@ -8,8 +8,12 @@ export interface Cmd {
   stdin?: string;
   /** For a wrapper (setpriv ... PROGRAM): the program it execs, also a host tool. */
   inner?: Cmd;
-  /** For `sh -euc SCRIPT` made of commands: those commands, to show them one per line. */
+  /** For `sh -euc SCRIPT` made of commands: those commands, to show them one per line, and
+   *  the namespaces (nsenter's names: mount, uts, net ...) they are run in. */
   batch?: Cmd[];
+  namespaces?: readonly string[];
+  /** For `sh -c PROGRAM NAME ARGS...` made by shProgram: the program, to show it line by line. */
+  program?: string;
   /** The same as shell text with a process fewer (a builtin, a variable instead of env(1)):
    *  what a generated script runs instead (POSIX sh inside a batch, bash elsewhere). */
   inline?: string;
@@ -19,6 +23,13 @@ export interface Cmd {
 }
 
 export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });
+
+/** A small shell program of ours, its values as arguments ($1 ...), never in its text. */
+export const shProgram = (file: 'sh' | 'bash', flags: '-c' | '-euc', program: string, name: string, ...args: string[]): Cmd => ({ file, args: [flags, program, name, ...args], program });
+
+/** The same, which a generated script runs in a subshell instead of a new sh: both forms are
+ *  made from the one program text and arguments, so they cannot disagree. */
+export const shFragment = (program: string, ...args: string[]): Cmd => ({ ...shProgram('sh', '-c', program, 'sh', ...args), inline: `(set -- ${args.map(quote).join(' ')}; ${program})` });
 
 /** `file args... INNER`: a wrapper around a command, keeping where the inner one's data starts. */
 export function wrap(file: string, args: string[], inner: Cmd): Cmd {

@@ -31,8 +31,17 @@ export interface Runner {
   /** The same, with `env` added and a conversation on its fd 3 (a socket): each line it writes
    *  there is answered with the line `answer` gives (practice mode's prompt hook). */
   converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>, signal?: AbortSignal): Promise<number>;
+  /** `boxlab run`'s hot path: one process with the terminal; with `log`, in a session of its
+   *  own writing to that descriptor, left running (-d). Resolves to its exit code (128+N for
+   *  signal N). `runId` marks it as the run's (BOXLAB_RUN in its environment). */
+  foreground(c: Cmd, o?: { log?: number; runId?: string }): Foreground;
   /** Total milliseconds spent inside spawned tools (for the benchmark). */
   toolMs: number;
+}
+
+export interface Foreground {
+  pid: number;
+  exited: Promise<number>;
 }
 
 type Execa = typeof import('execa').execa;
@@ -126,6 +135,10 @@ export class RealRunner implements Runner {
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
 
+  foreground(c: Cmd, o: { log?: number; runId?: string } = {}): Foreground {
+    return spawnForeground(c, { runId: this.runId, ...o });
+  }
+
   async converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>, signal?: AbortSignal): Promise<number> {
     const t0 = performance.now();
     // Marked as start() marks: a learner's shell and everything it starts die with the run,
@@ -207,6 +220,10 @@ export class RecordingRunner implements Runner {
   async converse(c: Cmd): Promise<number> {
     return this.answer(c).code;
   }
+
+  foreground(c: Cmd): Foreground {
+    return { pid: this.nextPid++, exited: Promise.resolve(this.answer(c).code) };
+  }
 }
 
 /**
@@ -214,7 +231,7 @@ export class RecordingRunner implements Runner {
  * would add ~18 ms of loading to every run). With `log`, it starts in its own session,
  * writing to that file, and is left running (-d).
  */
-export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}): { pid: number; exited: Promise<number> } {
+export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}): Foreground {
   const env = withMark(process.env, o.runId);
   const child = spawn(c.file, c.args, o.log === undefined ? { stdio: 'inherit', cwd: '/', env } : { stdio: ['ignore', o.log, o.log], cwd: '/', env, detached: true });
   const exited = new Promise<number>((resolve) => {

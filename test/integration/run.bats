@@ -140,6 +140,36 @@ normalize() {
   assert_host_clean
 }
 
+@test "boxlab exec lands in the box's cgroups, as the host reads them in /proc/PID/cgroup" {
+  run boxlab run -d --name cg-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
+  assert_success
+  for _ in $(seq 100); do boxlab ps | grep -q '^cg-box  [0-9]' && break; sleep 0.05; done
+  box=$(boxlab ps | awk '$1 == "cg-box" { print $2 }')
+  boxlab exec cg-box /bin/sleep 7 &
+  exec_job=$!
+  # The exec'd command, found from the host: the sleep below boxlab exec's process tree.
+  # shellcheck disable=SC2013 # children holds PIDs separated by spaces: words, not lines
+  sleeper() { local c; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = sleep ]; then echo "$c"; return 0; fi
+    sleeper "$c" && return 0
+  done; return 1; }
+  pid=
+  for _ in $(seq 200); do pid=$(sleeper "$exec_job") && break; sleep 0.05; done
+  [ -n "$pid" ]
+  # Every controller the limits use: the same group as the box's init, and it is boxlab's.
+  # (On a hybrid host the limits are v1's, and the empty cgroup2 line is nobody's group.)
+  if [ -d /sys/fs/cgroup/memory ]; then lines() { grep -E '^[0-9]+:(memory|pids):' "/proc/$1/cgroup" | sort; }
+  else lines() { grep '^0::' "/proc/$1/cgroup"; }; fi
+  assert_equal "$(lines "$pid")" "$(lines "$box")"
+  run lines "$pid"
+  assert_output --partial /boxlab-
+  kill "$pid"
+  wait "$exec_job" || true
+  run boxlab rm cg-box
+  assert_success
+  assert_host_clean
+}
+
 @test "SIGTERM to boxlab goes to the command, whose exit code is the run's" {
   # node itself, not the boxlab shell function, so $! is boxlab's PID.
   node "$ROOT/bin/boxlab.js" run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.05; done' >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
@@ -335,6 +365,18 @@ normalize() {
   # routes and links stay untouched, and no packet leaves.
   run unshare --net bash -c 'ip link set lo up && ip route add 198.18.0.0/24 dev lo && node "$1/bin/boxlab.js" run --network bridge --memory 32m --seccomp unconfined --rootfs "$2" -- /bin/true; echo "exit $?"; ip -o link | grep -c boxlab || true' sh "$ROOT" "$R"
   assert_output --partial 'is already routed on this host'
+  assert_line 'exit 1'
+  assert_line 0
+  assert_host_clean
+}
+
+@test "--network bridge refused after the veth is up (a symlink on the way to /dev): no link, lease, box or work dir left" {
+  # The refusal comes at the mounts step, after the bridge, the lease and the veth pair are
+  # made; in a network namespace of the test's own, so the host's links stay untouched.
+  local tree="$BATS_TEST_TMPDIR/symlinked-dev"
+  cp -a "$R" "$tree" && rm -rf "${tree:?}/dev" && ln -s /etc "$tree/dev"
+  run unshare --net bash -c 'ip link set lo up && node "$1/bin/boxlab.js" run --network bridge --seccomp unconfined --rootfs "$2" -- /bin/true; echo "exit $?"; ip -o link | grep -c boxlab || true' sh "$ROOT" "$tree"
+  assert_output --partial '/dev is a symlink in the box'
   assert_line 'exit 1'
   assert_line 0
   assert_host_clean

@@ -246,7 +246,7 @@ describe('--network bridge', () => {
     expect(script).toContain('ip link add "boxlab${RUN_ID}" type veth peer name eth0 netns "${BOX}"');
     expect(script).toContain('ip route add default via 198.18.0.1');
     // The shared bridge goes only with its last port.
-    expect(script).toMatch(/undo\+=\('sh -c .*brif.*ip link del.* boxlab0'\)/);
+    expect(script).toMatch(/^boxlab_on_exit 'sh -c .*brif.*ip link del.* boxlab0'$/m);
   });
 });
 

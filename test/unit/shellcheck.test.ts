@@ -11,6 +11,8 @@ import { packageRoot } from '../../src/paths.js';
 
 const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 const check = (script: string): string => {
+  const n = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+  if (n.status !== 0) return n.stderr;
   const r = spawnSync('shellcheck', ['-S', 'warning', '-'], { input: script, encoding: 'utf8' });
   return r.status === 0 ? '' : r.stdout;
 };
@@ -43,5 +45,6 @@ describe.skipIf(!shellcheck)(shellcheck ? 'shellcheck over the generated scripts
   it.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('lesson %i --script', (n) => {
     const script = execFileSync('node', [`${packageRoot()}/bin/boxlab.js`, 'lesson', String(n), '--script'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     expect(check(script)).toBe('');
-  });
+    // (A node start, bash -n and shellcheck: seconds on a loaded machine.)
+  }, 20_000);
 });

@@ -1,0 +1,17 @@
+// The host facts a lesson may depend on, as an interface: lessons are data built from these
+// when they run (src/run/host.ts reads the real ones; tests pass a fake).
+import type { CgroupLayout } from '../kernel/cgroup.js';
+
+export interface HostFacts {
+  /** The cgroup filesystems mounted here and the controllers they offer. */
+  cgroupLayout(): CgroupLayout;
+  /** setpriv knows --seccomp-filter (util-linux 2.41+). */
+  setprivSeccomp(): boolean;
+  /** Whether a kernel path (/proc/kcore) exists here, and is a directory. */
+  exists(path: string): boolean;
+  isDir(path: string): boolean;
+  /** coreutils' chroot, by absolute path. */
+  chroot(): string;
+  /** The host's busybox and whether it is dynamically linked; undefined if there is none. */
+  busybox(): { path: string; size: number; dynamic: boolean } | undefined;
+}
