@@ -1,8 +1,8 @@
 // The one place `boxlab build` meets `boxlab run`: a RUN instruction is a box with boxlab run's
 // defaults (Docker's capabilities, seccomp, masked paths, no network unless asked) over the
-// layers built so far. The run's script is boxlab run's own; one thing is added before its
-// cleanup: once the command has ended, the box is killed (so nothing writes any more) and its
-// overlay upper directory is moved out of the work directory, to become the step's layer.
+// layers built so far. The run's script is boxlab run's own, with one thing after the command
+// (afterCommand): the box is killed (so nothing writes any more) and its overlay upper
+// directory is moved out of the work directory, to become the step's layer.
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +34,6 @@ export interface RunStep {
   label: string;
 }
 
-/** The end of boxlab run's script (script.ts): the command's status, then the cleanup trap. */
-const END = '\nstatus=$?\nexit "$status"\n';
 /** The box's teardown as the script's own cleanup says it: kill the init, reap the launcher. */
 const KILL_BOX = 'kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER" 2>/dev/null';
 
@@ -48,12 +46,11 @@ export function stepScript(step: RunStep, runId: string, stateFile: string, onEx
   requireSeccomp(spec, host);
   requireNonDumpable();
   const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile: true });
-  const script = runScript(plan, { runId, invocation: step.label, commented: false, runStateFile: stateFile, tty: false, interactive: false, onExit });
-  if (!script.endsWith(END) || !script.includes('BOX_LAUNCHER')) throw new Error('boxlab run\'s script no longer ends as src/build/box.ts expects');
-  const keep = `\nstatus=$?\n${KILL_BOX}\nmv -T "$WORK/upper" ${literal(step.upperTo)} || status=125\nexit "$status"\n`;
+  const keep = [KILL_BOX, `mv -T "$WORK/upper" ${literal(step.upperTo)} || status=125`];
+  const script = runScript(plan, { runId, invocation: step.label, commented: false, runStateFile: stateFile, tty: false, interactive: false, onExit, afterCommand: keep });
   const vars = workspaceVars(runId);
   const resources = namedResources(plan).map((r): HostResource => ('dir' in r ? { dir: fill(r.dir, vars) } : 'cgroup' in r ? { cgroup: fill(r.cgroup, vars) } : { ...r, link: fill(r.link, vars) }));
-  return { script: script.slice(0, -END.length) + keep, resources };
+  return { script, resources };
 }
 
 /** Runs the step's box; resolves to the command's exit status (125: the upper could not be kept). */

@@ -29,6 +29,9 @@ export interface ScriptOptions {
   interactive?: boolean;
   /** Commands run last when the script ends, however it ends (-d's records, the script's own file). */
   onExit?: string[];
+  /** Lines run once the command has ended, before the cleanup; `status` holds its exit status
+   *  and may be changed (boxlab build keeps the box's upper directory here). */
+  afterCommand?: string[];
 }
 
 /**
@@ -189,6 +192,6 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   } else {
     out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, RELAY);
   }
-  out.push('status=$?', 'exit "$status"');
+  out.push('status=$?', ...(o.afterCommand ?? []), 'exit "$status"');
   return out.join('\n') + '\n';
 }
