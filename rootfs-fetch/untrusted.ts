@@ -32,6 +32,14 @@ function text(v: unknown): string {
  * "\x1b[2J" shows as those characters instead of clearing the screen), cut to `max`
  * characters with "..." after. Never throws, whatever the value.
  */
+/** Text from outside for a terminal, line by line: newlines and tabs kept, every other
+ *  control character (an escape sequence's ESC, say) escaped; no length limit. */
+export function printableLines(v: string): string {
+  let out = '';
+  for (const c of v) out += c !== '\n' && c !== '\t' && ONE_UNSAFE.test(c) ? escapeCodePoint(c) : c;
+  return out;
+}
+
 export function printable(v: unknown, max = MAX_SHOWN): string {
   let out = '';
   for (const c of text(v)) {

@@ -46,7 +46,8 @@ const USAGE = `usage: boxlab <command> [flags]
   run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
                            a container, secure by default (boxlab run --help for the flags)
   spec [run flags] [-- CMD]  the OCI config.json of such a run
-  ps | exec [-it] NAME CMD... | rm NAME   boxes started with run -d
+  ps | exec [-it] NAME CMD... | logs [-f] NAME | stop [-t S] NAME | rm NAME
+                           boxes started with run -d
   seccomp compile PROFILE.json -o FILE.bpf   a seccomp profile to a BPF program
   seccomp disasm FILE.bpf                    that program, one instruction per line`;
 
@@ -72,6 +73,8 @@ const COMMANDS: Record<string, Handler> = {
   ps: async (argv) => (await import('./commands/run.js')).psCommand(argv),
   exec: async (argv) => (await import('./commands/run.js')).execCommand(argv),
   rm: async (argv) => (await import('./commands/run.js')).rmCommand(argv),
+  logs: async (argv) => (await import('./commands/boxes.js')).logsCommand(argv),
+  stop: async (argv) => (await import('./commands/boxes.js')).stopCommand(argv),
   diff: async (argv) => (await import('./commands/diff.js')).diffCommand(argv),
   seccomp: async (argv) => (await import('./commands/seccomp.js')).seccompCommand(argv),
 };

@@ -1,5 +1,5 @@
 import { defineLesson, type Action, type Fact, type Step } from '../../src/engine/lesson.js';
-import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox } from '../../src/box/box.js';
+import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox, NOT_DOCKER_CAPS as NOT_DOCKER, taughtShell } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeBase64 } from '../../src/shell/seccomp.js';
 import { pauseElf } from '../../rootfs-fetch/pause-elf.js';
@@ -7,7 +7,7 @@ import { cmd } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
-import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
+import { capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
 import { kernelMasks } from '../../src/run/spec.js';
 import * as diagrams from './diagrams.js';
 
@@ -16,7 +16,6 @@ const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
 const capFeature = (cap: string) => ({ name: cap.toUpperCase(), syscalls: ['capable(CAP_...) in the kernel'], man: ['capabilities(7)'] });
 const DOCKER_MASK = capMask(DOCKER_DEFAULT_CAPS);
 const NOBODY = 65534;
-const NOT_DOCKER = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
 
 /** What the attack did that matters, read from the kernel or the host (not only "allowed"). */
 interface Harm {
@@ -184,7 +183,8 @@ return {
       ],
     },
   ],
-  shell: boxPayload({ drop: NOT_DOCKER }, '/bin/sh'),
+  // What this lesson taught stays on in the learner's shell: Docker's set and no_new_privs.
+  shell: taughtShell('/bin/sh'),
 };
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineLesson, type Action } from '../../src/engine/lesson.js';
-import { boxPayload, hostToolInFullBox } from '../../src/box/box.js';
+import { boxPayload, hostToolInFullBox, taughtShell } from '../../src/box/box.js';
 import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { bwrapSeccomp, setprivHasSeccomp, withSeccompFilter, writeBase64 } from '../../src/shell/seccomp.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
@@ -117,5 +117,5 @@ export default defineLesson({
       ],
     },
   ],
-  shell: boxPayload({}, '/bin/sh'),
+  shell: taughtShell('/bin/sh'),
 });

@@ -1,5 +1,5 @@
 import { defineLesson, type Check, type Step } from '../../src/engine/lesson.js';
-import { BOX, boxRun, hostToolInBoxMounts } from '../../src/box/box.js';
+import { BOX, boxRun, hostToolInBoxMounts, taughtShell } from '../../src/box/box.js';
 import { cgroupDriver, CONTROLLERS, v2Driver, type CgroupDriver, type Controller } from '../../src/box/cgroup.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { inCgroups, writeCgroupFile } from '../../src/shell/cgroup.js';
@@ -164,6 +164,6 @@ export default defineLesson((host) => {
     title: 'cgroups: memory, pids and CPU limits (v1, v2, hybrid)',
     buildsOn: [8],
     steps,
-    shell: inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), boxRun('/bin/sh')),
+    shell: inCgroups(cg.procs(BOX_GROUP, CONTROLLERS), taughtShell('/bin/sh')),
   };
 });

@@ -1,5 +1,5 @@
 import { defineLesson, type Step } from '../../src/engine/lesson.js';
-import { BOX, BOX_NAMESPACES, boxRun, createBox, hostToolInBox, hostToolInBoxMounts } from '../../src/box/box.js';
+import { BOX, BOX_NAMESPACES, boxRun, createBox, hostToolInBox, hostToolInBoxMounts, taughtShell } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 import { mountFs, mountOverlay, umount } from '../../src/shell/mount.js';
@@ -140,8 +140,8 @@ export default defineLesson({
   slug: 'images',
   title: 'Images: manifests, configs and layers',
   steps: steps('local'),
-  shell: boxRun('/bin/sh'),
+  shell: taughtShell('/bin/sh'),
   variants: {
-    registry: { title: 'Images, pulled from a registry on this machine (--registry HOST:PORT)', steps: steps('registry'), shell: boxRun('/bin/sh') },
+    registry: { title: 'Images, pulled from a registry on this machine (--registry HOST:PORT)', steps: steps('registry'), shell: taughtShell('/bin/sh') },
   },
 });

@@ -5,7 +5,8 @@ import type { Cmd } from '../shell/cmd.js';
 import { nsenter, nsenterCmd } from '../shell/nsenter.js';
 import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
-import { withParentDeathSignal, withParentDeathSignalChecked } from '../shell/setpriv.js';
+import { withNoNewPrivs, withParentDeathSignal, withParentDeathSignalChecked } from '../shell/setpriv.js';
+import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../kernel/capabilities.js';
 import type { Action, Resource } from '../engine/lesson.js';
 import { RUN_MARK } from '../shell/runner.js';
 
@@ -88,3 +89,13 @@ export function boxPayload(o: { drop?: string[]; uid?: number; wrap?: (c: Cmd) =
   const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop, uid: o.uid }, program, ...args);
   return hostToolInFullBox(o.wrap ? o.wrap(launch) : launch);
 }
+
+/** The capabilities Docker's default set leaves out (lesson 7 drops them). */
+export const NOT_DOCKER_CAPS = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
+
+/**
+ * A learner's shell in a lesson box from lesson 7 on: the defences already taught stay on
+ * (Docker's 14 capabilities, no_new_privs), so a shell in lesson 9 cannot, say, mount the
+ * host's cgroup hierarchy and write its release_agent.
+ */
+export const taughtShell = (program: string, ...args: string[]): Cmd => boxPayload({ drop: NOT_DOCKER_CAPS, wrap: withNoNewPrivs }, program, ...args);

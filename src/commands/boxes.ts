@@ -1,14 +1,14 @@
-// `boxlab ps`, `exec` and `rm`: the boxes a `boxlab run -d` left running, from their records
-// (src/run/boxes.ts). exec goes in the one way a run's own command does (boxEntry, enter.ts).
+// `boxlab ps`, `exec`, `logs`, `stop` and `rm`: the boxes a `boxlab run -d` left running, from
+// their records (src/run/boxes.ts). exec goes in the one way a run's own command does (boxEntry, enter.ts).
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fillCmd } from '../shell/cmd.js';
 import { RealRunner, type Runner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
-import { printable } from '../../rootfs-fetch/untrusted.js';
+import { printable, printableLines } from '../../rootfs-fetch/untrusted.js';
 import { parseExecArgs } from '../run/flags.js';
 import { RELAY_CMD } from '../run/script.js';
 import { hostFacts, requireNonDumpable, requireSeccomp } from '../run/host.js';
@@ -73,13 +73,48 @@ export async function execCommand(argv: string[], runner: Runner = new RealRunne
   }
 }
 
-export async function rmCommand(argv: string[]): Promise<number> {
-  const r = findBox(argv[0]);
-  // As docker stop: SIGTERM to the command (the script passes it on), a grace period, then
-  // the box's init (and with it every process) is killed. Only while each is the same process.
+/** `boxlab logs [-f] NAME`: what the box's command wrote (stdout and stderr, in one log that
+ *  lives as long as the box). To a terminal, the box's bytes are escaped as any text from
+ *  outside (no escape sequence of the image's reaches it); to a pipe or a file, as written. */
+export async function logsCommand(argv: string[]): Promise<number> {
+  const follow = argv[0] === '-f' || argv[0] === '--follow';
+  const rest = follow ? argv.slice(1) : argv;
+  if (rest.length > 1) throw new UsageError(`unexpected argument: ${printable(rest[1])} (boxlab logs [-f] NAME)`);
+  const r = findBox(rest[0]);
+  const file = boxFiles(r.name).log;
+  const raw = !process.stdout.isTTY;
+  const out = (b: Buffer): void => void process.stdout.write(raw ? b : printableLines(b.toString('utf8')));
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    throw new EnvError(`box ${r.name} has no log (it is still starting)`);
+  }
+  const buf = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n > 0) {
+        out(buf.subarray(0, n));
+        continue;
+      }
+      // At the end: done, unless following a box that still runs.
+      if (!follow || !isSameLiveProcess(r.pid, r.pidStart)) return 0;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** As docker stop: SIGTERM to the command (the script passes it on), a grace period, then the
+ *  box's init (and with it every process) is killed; only while each is the same process. A
+ *  box keeps nothing once stopped (no `start` again): its record and log go with it. */
+async function stopBox(name: string | undefined, graceMs: number): Promise<string> {
+  const r = findBox(name);
   const live = (): boolean => isSameLiveProcess(r.pid, r.pidStart);
   if (live()) process.kill(r.pid, 'SIGTERM');
-  for (let i = 0; i < 100 && live(); i++) await new Promise((res) => setTimeout(res, 30));
+  for (let t = 0; t < graceMs && live(); t += 30) await new Promise((res) => setTimeout(res, 30));
   if (live()) {
     const box = boxPid(r.name);
     if (box) process.kill(box, 'SIGKILL');
@@ -87,6 +122,26 @@ export async function rmCommand(argv: string[]): Promise<number> {
   }
   const f = boxFiles(r.name);
   for (const file of [f.box, f.record, f.log]) rmSync(file, { force: true });
-  process.stdout.write(`${r.name}\n`);
+  return r.name;
+}
+
+/** `boxlab stop [-t SECONDS] NAME`: docker's grace period (10 s by default). */
+export async function stopCommand(argv: string[]): Promise<number> {
+  let grace = 10;
+  let rest = argv;
+  if (argv[0] === '-t' || argv[0] === '--time') {
+    if (!/^[0-9]{1,4}$/.test(argv[1] ?? '')) throw new UsageError(`-t takes whole seconds (0-9999), not ${printable(argv[1] ?? '(nothing)')}`);
+    grace = Number(argv[1]);
+    rest = argv.slice(2);
+  }
+  if (rest.length > 1) throw new UsageError(`unexpected argument: ${printable(rest[1])} (boxlab stop [-t SECONDS] NAME)`);
+  process.stdout.write(`${await stopBox(rest[0], grace * 1000)}\n`);
+  return 0;
+}
+
+/** `boxlab rm NAME`: stop with a 3 s grace period (a -d box is removed when it stops). */
+export async function rmCommand(argv: string[]): Promise<number> {
+  if (argv.length > 1) throw new UsageError(`unexpected argument: ${printable(argv[1])} (boxlab rm NAME)`);
+  process.stdout.write(`${await stopBox(argv[0], 3000)}\n`);
   return 0;
 }

@@ -140,6 +140,36 @@ normalize() {
   assert_host_clean
 }
 
+@test "-d then logs (as written to a pipe, escaped on a terminal) and stop -t: a command deaf to SIGTERM is killed after the grace period" {
+  run boxlab run -d --name log-box --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'trap "" TERM; echo hello from the box; printf "\033[31mred\n"; while :; do sleep 1; done'
+  assert_success
+  for _ in $(seq 100); do boxlab logs log-box 2>/dev/null | grep -q red && break; sleep 0.05; done
+  run boxlab logs log-box
+  assert_success
+  assert_line 'hello from the box'
+  [[ "$output" == *$'\e[31mred'* ]]
+  # On a terminal (script(1) gives it one), the image's escape sequence arrives as text.
+  run script -qec "node $ROOT/bin/boxlab.js logs log-box" /dev/null
+  assert_success
+  [[ "$output" != *$'\e'* ]]
+  assert_output --partial 'red'
+  run boxlab stop -t x log-box
+  assert_failure 2
+  assert_output --partial '-t takes whole seconds'
+  box=$(boxlab ps | awk '$1 == "log-box" { print $2 }')
+  [ -n "$box" ]
+  start=$SECONDS
+  run boxlab stop -t 1 log-box
+  assert_success
+  assert_output log-box
+  (( SECONDS - start >= 1 ))
+  [ ! -e "/proc/$box" ]
+  run boxlab logs log-box
+  assert_failure
+  assert_output --partial 'no running box named log-box'
+  assert_host_clean
+}
+
 @test "boxlab exec lands in the box's cgroups, as the host reads them in /proc/PID/cgroup" {
   run boxlab run -d --name cg-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
   assert_success

@@ -19,8 +19,10 @@ describe('--shell', () => {
     [1, ['its own root directory'], ["the host's mount, UTS, IPC, network, PID, cgroup, user, time namespaces", 'root here is root on the host', 'every capability root has', 'no cgroup limits']],
     [4, ['mount, UTS, IPC, network, PID, cgroup namespaces', 'its own root directory'], ["the host's user, time namespaces", 'root here is root on the host']],
     [6, ['mount, PID, user namespaces'], ["the host's UTS, IPC, network, cgroup, time namespaces"]],
-    [7, ['27 capabilities dropped'], ['root here is root on the host', 'no seccomp filter']],
-    [9, ['the limits of cgroup boxlab-'], ['every capability root has']],
+    [7, ['27 capabilities dropped', 'no_new_privs'], ['root here is root on the host', 'no seccomp filter']],
+    [8, ['27 capabilities dropped', 'no_new_privs'], ['root here is root on the host']],
+    [11, ['27 capabilities dropped', 'no_new_privs'], ['root here is root on the host']],
+    [9, ['the limits of cgroup boxlab-', '27 capabilities dropped', 'no_new_privs'], ['root here is root on the host', 'no seccomp filter']],
     [12, ['a bounding set of 13 capabilities', 'no_new_privs', 'the limits of cgroup boxlab-abcd1234'], ["the host's user, time namespaces"]],
   ] as const)('lesson %i: what its box has and shares', async (n, has, shares) => {
     const lesson = (await loadAll()).find((l) => l.number === n && !/rootless|registry/.test(l.title))!;

@@ -1,6 +1,6 @@
 // Text from a registry or an image, as boxlab's messages print it.
 import { describe, expect, it } from 'vitest';
-import { MAX_SHOWN, printable, shown } from '../../rootfs-fetch/untrusted.js';
+import { MAX_SHOWN, printable, printableLines, shown } from '../../rootfs-fetch/untrusted.js';
 
 /** Nothing a terminal would act on: no C0, DEL or C1 control, no bidi override. */
 const inert = (s: string): boolean => !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(s);
@@ -43,6 +43,16 @@ describe('printable', () => {
     expect(printable(42)).toBe('42');
     expect(printable(undefined)).toBe('undefined');
     expect(printable(['\u001b[2J'])).toBe('["\\u001b[2J"]');
+  });
+});
+
+describe('printableLines (boxlab logs on a terminal)', () => {
+  it('keeps lines and tabs, escapes every other control character, cuts nothing', () => {
+    const out = printableLines('a\tb\n\x1b[31mred\x1b]0;title\x07\r\n' + 'x'.repeat(5000));
+    expect(out).not.toMatch(/[\x1b\x07\r]/);
+    expect(out.startsWith('a\tb\n')).toBe(true);
+    expect(out).toContain('[31mred');
+    expect(out.endsWith('x'.repeat(5000))).toBe(true);
   });
 });
 
