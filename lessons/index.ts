@@ -28,20 +28,38 @@ export interface LessonEntry {
   load: () => Promise<{ default: LessonSource }>;
 }
 
-export const LESSONS: LessonEntry[] = [
-  { number: 1, slug: 'chroot', dir: '01-chroot', load: async () => ({ default: lesson1 }) },
-  { number: 2, slug: 'mount-pivot-root', dir: '02-mount-pivot-root', load: async () => ({ default: lesson2 }) },
-  { number: 3, slug: 'pid', dir: '03-pid', load: async () => ({ default: lesson3 }) },
-  { number: 4, slug: 'uts-ipc-time', dir: '04-uts-ipc-time', load: async () => ({ default: lesson4 }) },
-  { number: 5, slug: 'network', dir: '05-network', load: async () => ({ default: lesson5 }) },
-  { number: 6, slug: 'user', dir: '06-user', load: async () => ({ default: lesson6 }) },
-  { number: 7, slug: 'capabilities', dir: '07-capabilities', load: async () => ({ default: lesson7 }) },
-  { number: 8, slug: 'seccomp', dir: '08-seccomp', load: async () => ({ default: lesson8 }) },
-  { number: 9, slug: 'cgroups', dir: '09-cgroups', load: async () => ({ default: lesson9 }) },
-  { number: 10, slug: 'overlayfs', dir: '10-overlayfs', load: async () => ({ default: lesson10 }) },
-  { number: 11, slug: 'images', dir: '11-images', load: async () => ({ default: lesson11 }) },
-  { number: 12, slug: 'container', dir: '12-container', load: async () => ({ default: lesson12 }) },
+/** Each lesson's directory (NN-slug) and its data: the number and name come from the
+ *  directory, and `boxlab lint` checks the lesson's own `number` and `slug` agree. */
+const SOURCES: [dir: string, source: LessonSource][] = [
+  ['01-chroot', lesson1],
+  ['02-mount-pivot-root', lesson2],
+  ['03-pid', lesson3],
+  ['04-uts-ipc-time', lesson4],
+  ['05-network', lesson5],
+  ['06-user', lesson6],
+  ['07-capabilities', lesson7],
+  ['08-seccomp', lesson8],
+  ['09-cgroups', lesson9],
+  ['10-overlayfs', lesson10],
+  ['11-images', lesson11],
+  ['12-container', lesson12],
 ];
+
+export const LESSONS: LessonEntry[] = SOURCES.map(([dir, source]) => {
+  const m = /^(\d\d)-([a-z0-9-]+)$/.exec(dir);
+  if (!m) throw new Error(`lessons/${dir}: a lesson directory is NN-slug`);
+  return { number: Number(m[1]), slug: m[2]!, dir, load: async () => ({ default: source }) };
+});
+
+/** Where a lesson's data and its directory disagree (for boxlab lint). */
+export async function indexProblems(host: HostFacts = realHost()): Promise<string[]> {
+  const problems: string[] = [];
+  for (const e of LESSONS) {
+    const d = await lessonDef(e, host);
+    if (d.number !== e.number || d.slug !== e.slug) problems.push(`lessons/${e.dir}: its data says lesson ${d.number} '${d.slug}'`);
+  }
+  return problems;
+}
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');
 

@@ -6,9 +6,9 @@ import type { Cmd } from '../src/shell/cmd.js';
 import { chroot } from '../src/shell/chroot.js';
 import { cmd, render } from '../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../src/shell/coreutils.js';
+import { CACHE_ROOT } from '../src/paths.js';
 
 export const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox', '/usr/sbin/busybox', '/sbin/busybox'];
-export const CACHE_ROOT = process.env.BOXLAB_CACHE_DIR ?? '/var/cache/boxlab';
 
 export const findBusybox = (): string | undefined => BUSYBOX_CANDIDATES.find((p) => existsSync(p));
 

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } fro
 import { basename, dirname, join } from 'node:path';
 import { EnvError } from '../src/errors.js';
 import type { Runner } from '../src/shell/runner.js';
-import { CACHE_ROOT } from './busybox.js';
+import { CACHE_ROOT } from '../src/paths.js';
 import { LayerError } from './in-root.js';
 import { chainIds, checkDigest, digestHex } from './digest.js';
 import { checkConfig, checkManifest, type ImageConfig, type Manifest } from './manifest.js';

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
-import { CACHE_ROOT } from './busybox.js';
+import { CACHE_ROOT } from '../src/paths.js';
 import { checkDigest, digestHex, DigestError } from './digest.js';
 import { jsonObject } from './untrusted.js';
 

@@ -8,3 +8,6 @@ export function packageRoot(from: string = import.meta.url): string {
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 }
+
+/** boxlab's cache of images, root filesystems and build steps (BOXLAB_CACHE_DIR elsewhere). */
+export const CACHE_ROOT = process.env.BOXLAB_CACHE_DIR ?? '/var/cache/boxlab';

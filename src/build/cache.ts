@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
+import { CACHE_ROOT } from '../paths.js';
 import { checkDigest } from '../../rootfs-fetch/digest.js';
 import { privateDir } from '../../rootfs-fetch/store.js';
 

@@ -12,7 +12,8 @@ import type { Lesson, Quiz, Step } from '../engine/lesson.js';
 import { hostConfirmed, confirmHost, markPassed } from '../engine/progress.js';
 import { readStates, StateFile } from '../box/state.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
-import { busyboxCacheDir, CACHE_ROOT, findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
+import { busyboxCacheDir, findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
+import { CACHE_ROOT } from '../paths.js';
 import { virtualization } from '../kernel/doctor.js';
 import { hostTools, missingTools } from './tools.js';
 

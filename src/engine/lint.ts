@@ -6,7 +6,7 @@ import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
 import { WORKSPACE } from './workspace.js';
 import type { Practice } from './exercise.js';
 import { LINK_PREFIX, WORK_PARENT } from '../box/resources.js';
-import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
+import { CACHE_ROOT } from '../paths.js';
 
 /** Variables the command line provides to every run. */
 export const PROVIDED_VARS = ['RUN_ID', 'HOST_PID', ...WORKSPACE.map(([n]) => n), 'CACHE_DIR', 'ROOTFS_CACHE', 'BUSYBOX', 'IMAGES', 'REGISTRY'];

@@ -1,6 +1,6 @@
 // A minimal /dev, made once per host and copied into each box (the run's mounts step).
 import { createHash } from 'node:crypto';
-import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
+import { CACHE_ROOT } from '../paths.js';
 import type { Action } from '../engine/lesson.js';
 import { cmd } from '../shell/cmd.js';
 import { mkdirP } from '../shell/coreutils.js';

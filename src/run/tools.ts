@@ -4,7 +4,7 @@
 // the box sees /.boxlab/busybox read-only (a write copies it up into the box's own upper), and
 // nothing of the host's is exposed.
 import { createHash } from 'node:crypto';
-import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
+import { CACHE_ROOT } from '../paths.js';
 import type { Action } from '../engine/lesson.js';
 import { cmd } from '../shell/cmd.js';
 import { mkdirP } from '../shell/coreutils.js';

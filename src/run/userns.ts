@@ -1,7 +1,7 @@
 // boxlab run --userns: root in the box is an unprivileged uid range on the host (lesson 6).
 // The map is written by host root straight into /proc/PID/uid_map, as lesson 6 does, so no
 // newuidmap and no /etc/subuid entry is needed.
-import { CACHE_ROOT } from '../../rootfs-fetch/busybox.js';
+import { CACHE_ROOT } from '../paths.js';
 import type { Action } from '../engine/lesson.js';
 import { shProgram, type Cmd } from '../shell/cmd.js';
 import { writeFile } from '../shell/coreutils.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LESSONS, loadAll, markdownPath } from '../../lessons/index.js';
+import { indexProblems, LESSONS, loadAll, markdownPath } from '../../lessons/index.js';
 import { lintLessons } from '../../src/engine/lint.js';
 import { cmd } from '../../src/shell/cmd.js';
 import type { Step } from '../../src/engine/lesson.js';
@@ -16,6 +16,19 @@ describe('the lesson linter', () => {
   it('passes every lesson of the curriculum', async () => {
     const lessons = await loadAll();
     expect(lintLessons(lessons, LESSONS.map(markdownPath))).toEqual([]);
+  });
+
+  it('takes each lesson\'s number and name from its directory, and finds data that disagrees', async () => {
+    expect(LESSONS.map((e) => `${String(e.number).padStart(2, '0')}-${e.slug}`)).toEqual(LESSONS.map((e) => e.dir));
+    expect(await indexProblems()).toEqual([]);
+    const l3 = LESSONS.find((e) => e.number === 3)!;
+    const original = l3.load;
+    l3.load = async () => ({ default: { ...((await original()).default as object), number: 4, slug: 'pid' } as never });
+    try {
+      expect(await indexProblems()).toEqual(["lessons/03-pid: its data says lesson 4 'pid'"]);
+    } finally {
+      l3.load = original;
+    }
   });
 
   it('wants a kernel feature and a check on every step', () => {
