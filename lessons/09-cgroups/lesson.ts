@@ -2,6 +2,7 @@ import { defineLesson, type Check, type Step } from '../../src/engine/lesson.js'
 import { BOX, boxRun, hostToolInBoxMounts, taughtShell } from '../../src/box/box.js';
 import { cgroupDriver, CONTROLLERS, v2Driver, type CgroupDriver, type Controller } from '../../src/box/cgroup.js';
 import { cmd } from '../../src/shell/cmd.js';
+import { mkdirP } from '../../src/shell/coreutils.js';
 import { inCgroups, writeCgroupFile } from '../../src/shell/cgroup.js';
 import { mountFs } from '../../src/shell/mount.js';
 import { nsenter } from '../../src/shell/nsenter.js';
@@ -27,6 +28,16 @@ export default defineLesson((host) => {
   const MEMORY_LINE = cg.kind === 'v1' ? ':memory:' : '0::';
   const feature = (name: string, man = ['cgroups(7)']) => ({ name, syscalls: ['write(2) to cgroupfs'], man });
   const file = (group: string, c: Controller, name: string) => `${cg.dir(group, c)}/${name}`;
+
+  // The devices controller (v1 only: v2 has no files for it, see the text).
+  const devicesRoot = layout.v1.find((h) => h.controllers.includes('devices'))?.mountPoint;
+  const DEVICES = `${devicesRoot ?? '/sys/fs/cgroup/devices'}/${GROUP}`;
+  /** The nodes a container's /dev holds (runc's default allow list), and nothing else. */
+  const ALLOWED = ['c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
+  /** The block device holding $WORK: the host's disk, as major:minor. */
+  const DISK = cmd('findmnt', '-n', '-o', 'MAJ:MIN', '--target', '${WORK}');
+  const ON_A_DISK = { command: cmd('sh', '-c', '[ "$(findmnt -n -o MAJ:MIN --target "$1" | cut -d: -f1 | tr -d " ")" != 0 ]', 'sh', '${WORK}'), reason: "$WORK is on no block device (an overlay or tmpfs root): there is no host disk to read" };
+  const readDisk = boxRun('/bin/sh', '-c', 'head -c 512 /root/host-disk | wc -c');
 
   const offered: Check[] = CONTROLLERS.map((c) =>
     cg.kind === 'v1'
@@ -154,6 +165,41 @@ export default defineLesson((host) => {
       checks: [
         { title: 'the kernel throttled the group (nr_throttled > 0)', fact: { file: file(LOOP, 'cpu', 'cpu.stat'), grep: 'nr_throttled' }, lacks: 'nr_throttled 0' },
         { title: 'for a measurable time', fact: { file: file(LOOP, 'cpu', 'cpu.stat'), grep: 'throttled_' }, lacks: ' 0' },
+      ],
+    },
+    {
+      id: 'devices-mknod',
+      title: "Break it: root in the box makes a node for the host's disk and reads it",
+      feature: { name: 'device nodes and CAP_MKNOD', syscalls: ['mknod(2)', 'open(2) of a block device'], man: ['mknod(2)', 'capabilities(7)'] },
+      breakIt: { demo: 'devices', role: 'attack' },
+      requires: [ON_A_DISK],
+      actions: [
+        { run: DISK, capture: 'DISK_MAJOR', match: '([0-9]+):', also: { DISK_MINOR: ':([0-9]+)' } },
+        { run: boxRun('/bin/mknod', '/root/host-disk', 'b', '${DISK_MAJOR}', '${DISK_MINOR}') },
+      ],
+      probes: [{ title: 'the node, in the box', show: { out: boxRun('/bin/ls', '-l', '/root/host-disk') } }],
+      checks: [{ title: "root in the box read the first sector of the host's disk", fact: { out: readDisk }, equals: '512' }],
+    },
+    {
+      id: 'devices-cgroup',
+      title: 'The devices controller: the same read, from a cgroup that allows only /dev/null and friends',
+      feature: { name: 'devices controller (cgroup v1)', syscalls: ['write(2) to devices.deny / devices.allow'], man: ['cgroups(7)', 'kernel: admin-guide/cgroup-v1/devices.rst'] },
+      breakIt: { demo: 'devices', role: 'defence' },
+      requires: [
+        ON_A_DISK,
+        ...(devicesRoot ? [] : [{ command: cmd('false'), reason: 'no cgroup v1 devices hierarchy: on cgroup v2 the same list is an eBPF program runtimes attach to the group (see the text)' }]),
+      ],
+      creates: [{ cgroup: DEVICES }],
+      actions: [
+        { run: mkdirP(DEVICES) },
+        { run: writeCgroupFile(`${DEVICES}/devices.deny`, 'a') },
+        ...ALLOWED.map((rule) => ({ run: writeCgroupFile(`${DEVICES}/devices.allow`, rule) })),
+        { run: inCgroups([`${DEVICES}/cgroup.procs`], readDisk), mayFail: true },
+      ],
+      probes: [{ title: 'what the group may open (devices.list)', show: { file: `${DEVICES}/devices.list` } }],
+      checks: [
+        { title: 'the group allows /dev/null (c 1:3) and no longer everything', fact: { file: `${DEVICES}/devices.list` }, contains: 'c 1:3 rwm' },
+        { title: "in the group, the same read of the host's disk is refused", fact: { status: inCgroups([`${DEVICES}/cgroup.procs`], boxRun('/bin/head', '-c', '512', '/root/host-disk')) }, differs: '0' },
       ],
     },
   ];

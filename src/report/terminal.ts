@@ -110,6 +110,9 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
   /** Wide sources already spelled out, and the step that did. */
   const spelled = new Map<string, number>();
   let stepNo = 0;
+  /** The recap printed at the end of a real run: each step once (its last run), its feature,
+   *  how many of its checks held. */
+  const recap = new Map<number, { title: string; feature?: string; ok: number; failed: number; skipped?: string }>();
   /** In a dry run, a value known only at run time (a PID) reads as $NAME, not "${NAME}". */
   const readable = (text: string): string => (dryRun ? text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1') : text);
   /** Where a check or probe reads its fact: in its line when it fits, else on lines of its own,
@@ -129,6 +132,16 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
     const reads = command(source, '      reads: ', chalk.dim).map((l) => chalk.dim(l));
     // A probe: its title, then what it reads; a check: what it reads, then what it expects.
     return after ? [...reads, ...wrapped(paint(`${lead}: `), after)] : [...wrapped('', paint(lead)), ...reads];
+  };
+  /** One line per step: what it showed and on which kernel feature, with its checks' count. */
+  const sayRecap = (): void => {
+    if (recap.size < 2) return;
+    say(chalk.bold('  Recap'));
+    for (const [i, r] of [...recap].sort((a, b) => a[0] - b[0])) {
+      const status = r.skipped !== undefined ? chalk.yellow('skipped') : r.failed ? chalk.red(`${r.failed} of ${r.ok + r.failed} checks failed`) : chalk.green(`${r.ok} check${r.ok === 1 ? '' : 's'} ✓`);
+      say(...wrapped(`  ${String(i).padStart(2)}  `, `${r.title}${r.feature ? chalk.dim(` — ${r.feature}`) : ''}  ${status}`, '      '));
+    }
+    say('');
   };
   const md = (text: string): void => {
     if (text.trim()) say(renderMarkdown(text, style, width));
@@ -181,11 +194,13 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
         steps++;
         stepNo = e.index;
         lastSource = undefined;
+        recap.set(e.index, { title: e.title, ok: 0, failed: 0 });
         say(...wrapped(chalk.bold.blue(`━━ Step ${e.index}/${e.total}${e.again ? ' again' : ''} · `), chalk.bold.blue(e.title) + (e.breakIt ? chalk.magenta(`  [break-it: ${e.breakIt}]`) : ''), '   '));
         if (!e.again) md(e.explain); // a repeat shows the evidence, not the same text twice
         if (e.diagram && !e.again) say(...e.diagram.split('\n').map((l) => chalk.cyan(l)), '');
         break;
       case 'feature':
+        if (recap.has(stepNo)) recap.get(stepNo)!.feature = e.feature.name;
         say(...wrapped(chalk.yellow(`  ⚙ kernel feature: ${e.feature.name}`), chalk.dim(` — ${e.feature.syscalls.join(', ')} — man ${e.feature.man.join(', ')}`), '      '));
         break;
       case 'cmd': {
@@ -216,6 +231,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
           say(...wrapped(chalk.dim('  ? check: '), chalk.dim(e.check.title)), ...sourced('      expects', e.source, e.expects ?? expectation(e.check), chalk.dim));
           break;
         }
+        const r = recap.get(stepNo);
+        if (r) r[e.ok ? 'ok' : 'failed']++;
         const mark = e.ok ? chalk.green('  ✓ ') : chalk.red('  ✗ ');
         const words = evidence(e.check, e.actual ?? '', e.expected ?? '', e.against);
         if (mode === 'compact' && e.ok) {
@@ -231,10 +248,13 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
       case 'note':
         say('', ...wrapped(chalk.cyan('  ↺ '), chalk.cyan(e.text), '    '));
         break;
-      case 'skip':
+      case 'skip': {
         flushReplays();
+        const r = recap.get(stepNo);
+        if (r && r.title === e.title) r.skipped = e.reason;
         say(...wrapped(chalk.yellow('  ↷ skipped: '), chalk.yellow(`${e.title} — ${e.reason}`)), '');
         break;
+      }
       case 'shell':
         say('', chalk.bold(`  You are inside the box. Type exit to leave; boxlab then cleans up.`));
         if (e.isolates) say(...wrapped(chalk.green('  This box has of its own: '), e.isolates, '    '));
@@ -258,6 +278,7 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
         }
         else if (e.ok) {
           md(e.outro);
+          sayRecap();
           say(chalk.green.bold(`✔ all checks passed`) + chalk.dim(` in ${(e.ms / 1000).toFixed(2)} s`));
         } else if (e.code === 0) say(chalk.yellow(`■ ${e.reason}`));
         else say(chalk.red.bold(`✘ ${e.reason}`) + (failedQuiet ? chalk.dim(' (in a replayed step)') : ''));

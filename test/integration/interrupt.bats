@@ -38,7 +38,7 @@ sigint_at_every_step() {
 
 @test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 13; }
 @test "SIGINT at each step of lesson 8 leaves nothing behind" { sigint_at_every_step 8 5; }
-@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 8; }
+@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 10; }
 
 @test "SIGINT at each step of lesson 10 leaves no overlay mount behind" { sigint_at_every_step 10 7; }
 @test "SIGINT at each step of lesson 11 leaves nothing behind" { sigint_at_every_step 11 6; }

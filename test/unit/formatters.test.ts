@@ -185,3 +185,32 @@ describe('a check line says what it compares and what it expects', () => {
   });
   // Every lesson's --dry-run: test/unit/width.test.ts (at 100 columns, with the wrapped forms).
 });
+
+describe('the recap at the end of a real run', () => {
+  it('lists each of the lesson\'s own steps once (its last run), its feature and its checks; not the replays', () => {
+    const out = capture();
+    const emit = terminalFormatter(out.stream, 100);
+    const check = (title: string): Check => ({ title, fact: { file: '/proc/self/status' }, contains: 'x' });
+    const step = (index: number, title: string): Event => ({ type: 'step', id: `s${index}`, title, index, total: 3, explain: '' });
+    const events: Event[] = [
+      { type: 'lesson', number: 9, title: 'cgroups', intro: '', dryRun: false, vars: {} },
+      { type: 'step', id: 'r', title: 'a replayed step', index: 1, total: 1, explain: '', quiet: true },
+      { type: 'check', check: check('replayed'), source: 's', ok: true, actual: 'x', expected: 'x', quiet: true },
+      step(1, 'A cgroup for the box'),
+      { type: 'feature', feature: { ...feature, name: 'cgroup membership' } },
+      { type: 'check', check: check('a'), source: 's', ok: true, actual: 'x', expected: 'x' },
+      { type: 'check', check: check('b'), source: 's', ok: true, actual: 'x', expected: 'x' },
+      step(2, 'The devices controller'),
+      { type: 'feature', feature: { ...feature, name: 'devices controller' } },
+      { type: 'skip', id: 's2', title: 'The devices controller', reason: 'no v1 devices hierarchy' },
+      step(3, 'CPU'),
+      { type: 'check', check: check('c'), source: 's', ok: true, actual: 'x', expected: 'x' },
+      step(3, 'CPU'),
+      { type: 'check', check: check('c'), source: 's', ok: true, actual: 'x', expected: 'x' },
+      { type: 'end', ok: true, code: 0, ms: 1000, toolMs: 500, steps: 3, outro: '' },
+    ];
+    for (const e of events) emit(e);
+    const recap = out.text().split('  Recap\n')[1]!.split('\n\n')[0]!.split('\n');
+    expect(recap).toEqual(['   1  A cgroup for the box — cgroup membership  2 checks ✓', '   2  The devices controller — devices controller  skipped', '   3  CPU  1 check ✓']);
+  });
+});
