@@ -17,6 +17,7 @@ import lesson9 from './09-cgroups/lesson.js';
 import lesson10 from './10-overlayfs/lesson.js';
 import lesson11 from './11-images/lesson.js';
 import lesson12 from './12-container/lesson.js';
+import lesson13 from './13-build-push/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -38,6 +39,7 @@ export const LESSONS: LessonEntry[] = [
   { number: 10, slug: 'overlayfs', dir: '10-overlayfs', load: async () => ({ default: lesson10 }) },
   { number: 11, slug: 'images', dir: '11-images', load: async () => ({ default: lesson11 }) },
   { number: 12, slug: 'container', dir: '12-container', load: async () => ({ default: lesson12 }) },
+  { number: 13, slug: 'build-push', dir: '13-build-push', load: async () => ({ default: lesson13 }) },
 ];
 
 export const markdownPath = (e: LessonEntry): string => join(packageRoot(import.meta.url), 'lessons', e.dir, 'lesson.md');
