@@ -12,8 +12,9 @@ import practice9 from './09-cgroups/practice.js';
 import practice10 from './10-overlayfs/practice.js';
 import practice11 from './11-images/practice.js';
 import practice12 from './12-container/practice.js';
+import practice13 from './13-build-push/practice.js';
 
-export const ALL_PRACTICE: Practice[] = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12];
+export const ALL_PRACTICE: Practice[] = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12, practice13];
 
 /** Lessons with at least one exercise. */
 export const PRACTICE: Record<number, Practice> = Object.fromEntries(ALL_PRACTICE.filter((p) => p.exercises.length > 0).map((p) => [p.lesson, p]));
