@@ -28,7 +28,7 @@ export function createBox(ns: Namespace[], o: { checkParent?: boolean } = {}): {
     creates: [{ process: LAUNCHER }],
     actions: [
       { start: launch, pid: LAUNCHER },
-      { childOf: LAUNCHER, pid: 'BOX' },
+      { childOf: LAUNCHER, pid: 'BOX', comm: 'sleep' },
       { run: notInOurMountNamespace(BOX) },
     ],
   };
