@@ -1,5 +1,5 @@
 // Steps several lessons share.
-import { cmd } from '../src/shell/cmd.js';
+import { cmd, type Cmd } from '../src/shell/cmd.js';
 import { copyTree, mkdirP, writeFile } from '../src/shell/coreutils.js';
 import type { Check, Step } from '../src/engine/lesson.js';
 import { busyboxRecipe } from '../rootfs-fetch/busybox.js';
@@ -41,3 +41,14 @@ export const flagStep: Step = {
 };
 /** A capture-the-flag's one check: the flag's text in the box's /loot, read on the host. */
 export const flagLooted = (where: string): Check => ({ title: `the host's flag is in ${where}'s /loot`, fact: { file: '${ROOTFS}/loot' }, equals: FLAG_TEXT });
+
+/**
+ * Each layer's ChainID, bottom first, from an image config's diff_ids with sha256sum alone
+ * (image-spec config.md, "Layer ChainID"): the first is its diff_id, each next
+ * sha256("BELOW DIFF_ID"). Lessons 11 and 13 compare the last with boxlab's.
+ */
+const CHAIN_IDS = [
+  `c=; for d in $(grep -o '"diff_ids": *\\[[^]]*' "$1" | grep -o 'sha256:[0-9a-f]*'); do`,
+  `if [ -z "$c" ]; then c=$d; else c=sha256:$(printf '%s %s' "$c" "$d" | sha256sum | cut -c1-64); fi; echo "$c"; done`,
+].join(' ');
+export const chainIds = (configBlob: string): Cmd => cmd('sh', '-c', CHAIN_IDS, 'sh', configBlob);

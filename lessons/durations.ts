@@ -15,4 +15,5 @@ export const RUN_SECONDS: Record<string, number> = {
   '10': 1.23,
   '11': 4.94,
   '12': 7.85,
+  '13': 11,
 };

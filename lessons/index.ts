@@ -20,6 +20,7 @@ import lesson9 from './09-cgroups/lesson.js';
 import lesson10 from './10-overlayfs/lesson.js';
 import lesson11 from './11-images/lesson.js';
 import lesson12 from './12-container/lesson.js';
+import lesson13 from './13-build-push/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -43,6 +44,7 @@ const SOURCES: [dir: string, source: LessonSource][] = [
   ['10-overlayfs', lesson10],
   ['11-images', lesson11],
   ['12-container', lesson12],
+  ['13-build-push', lesson13],
 ];
 
 export const LESSONS: LessonEntry[] = SOURCES.map(([dir, source]) => {

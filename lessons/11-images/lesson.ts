@@ -5,6 +5,7 @@ import { mkdirP } from '../../src/shell/coreutils.js';
 import { mountFs, mountOverlay, umount } from '../../src/shell/mount.js';
 import { pivotRoot } from '../../src/shell/pivot_root.js';
 import { boxlab } from '../../src/shell/boxlab.js';
+import { chainIds as chainIdsOf } from '../common.js';
 import * as diagrams from './diagrams.js';
 
 const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
@@ -13,15 +14,7 @@ const UPPER = '${WORK}/upper';
 const blob = (hex: string) => `\${IMAGES}/blobs/sha256/${hex}`;
 const kind = (path: string) => cmd('stat', '-c', '%F %t:%T', path);
 const box = createBox(BOX_NAMESPACES, { cleanEnv: true });
-/**
- * Each layer's ChainID, bottom first, from the config's diff_ids with sha256sum alone
- * (image-spec config.md): the first is its diff_id, each next sha256("BELOW DIFF_ID").
- */
-const CHAIN_IDS = [
-  `c=; for d in $(grep -o '"diff_ids": *\\[[^]]*' "$1" | grep -o 'sha256:[0-9a-f]*'); do`,
-  `if [ -z "$c" ]; then c=$d; else c=sha256:$(printf '%s %s' "$c" "$d" | sha256sum | cut -c1-64); fi; echo "$c"; done`,
-].join(' ');
-const chainIds = cmd('sh', '-c', CHAIN_IDS, 'sh', blob('${CONFIG}'));
+const chainIds = chainIdsOf(blob('${CONFIG}'));
 
 /** The one step that differs: where the image comes from. */
 const fetchStep = (source: 'local' | 'registry'): Step => ({

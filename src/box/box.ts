@@ -36,7 +36,7 @@ export function createBox(ns: Namespace[], o: { checkParent?: boolean; init?: st
     creates: [{ process: LAUNCHER }],
     actions: [
       { start: launch, pid: LAUNCHER },
-      { childOf: LAUNCHER, pid: 'BOX' },
+      { childOf: LAUNCHER, pid: 'BOX', comm: 'sleep' },
       { run: notInOurMountNamespace(BOX) },
     ],
   };
@@ -85,8 +85,8 @@ export const hostToolInFullBox = (c: Cmd): Cmd => nsenterCmd({ target: BOX, ns: 
  * chroots into the box through /proc/BOX/root and execs PROGRAM. `wrap` puts another host
  * tool (setpriv) in between.
  */
-export function boxPayload(o: { drop?: string[]; uid?: number; wrap?: (c: Cmd) => Cmd }, program: string, ...args: string[]): Cmd {
-  const launch = capsh({ chroot: `/proc/${BOX}/root`, drop: o.drop, uid: o.uid }, program, ...args);
+export function boxPayload(o: { drop?: string[]; uid?: number; wrap?: (c: Cmd) => Cmd; root?: string }, program: string, ...args: string[]): Cmd {
+  const launch = capsh({ chroot: o.root ?? `/proc/${BOX}/root`, drop: o.drop, uid: o.uid }, program, ...args);
   return hostToolInFullBox(o.wrap ? o.wrap(launch) : launch);
 }
 
@@ -99,3 +99,5 @@ export const NOT_DOCKER_CAPS = CAPABILITIES.filter((c) => !DOCKER_DEFAULT_CAPS.i
  * host's cgroup hierarchy and write its release_agent.
  */
 export const taughtShell = (program: string, ...args: string[]): Cmd => boxPayload({ drop: NOT_DOCKER_CAPS, wrap: withNoNewPrivs }, program, ...args);
+/** The same, in a root the box's mount namespace has at ROOT (a box not yet pivoted). */
+export const taughtShellIn = (root: string, program: string): Cmd => boxPayload({ drop: NOT_DOCKER_CAPS, wrap: withNoNewPrivs, root }, program);

@@ -129,8 +129,11 @@ const lastWord = (out: string): string => out.replace(/\s+$/, '').split(/\s/).po
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    // The listener goes when the timer fires: an await polls every 5 ms, and each sleep left
+    // one behind (Node warns at 11).
+    const onAbort = (): void => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -84,9 +84,11 @@ const line = (a: Action): string[] => {
     // The placeholder init: the child of the launcher, once the kernel lists it.
     const v = a.childOf;
     // bash's read, not cat and sleep: no process per try (unshare forks it within a millisecond).
-    return [
-      `${a.pid}=; until [ -n "$${a.pid}" ]; do read -r ${a.pid} _ < /proc/$${v}/task/$${v}/children || kill -0 "$${v}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`,
-    ];
+    const found = `${a.pid}=; until [ -n "$${a.pid}" ]; do read -r ${a.pid} _ < /proc/$${v}/task/$${v}/children || kill -0 "$${v}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`;
+    if (!a.comm) return [found];
+    // Then until it has exec'd that program: steps run on a child still in its wrappers
+    // (setpriv, env) failed about one run in ten (nsenter: no /proc/PID/ns/mnt; no .oldroot).
+    return [found, `until read -r ${a.pid}_comm < /proc/$${a.pid}/comm && [ "$${a.pid}_comm" = ${quote(a.comm)} ]; do kill -0 "$${a.pid}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`];
   }
   throw new Error(`a run plan has no ${Object.keys(a)[0]} actions`);
 };

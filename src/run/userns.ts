@@ -25,7 +25,7 @@ export function usernsActions(m: IdMap): { creates: { process: string }[]; actio
     creates: [{ process: `${HOLDER}_LAUNCHER` }],
     actions: [
       { start: withParentDeathSignalChecked('KILL', '${HOST_PID}', unshare({ ns: ['user'], fork: true, killChild: 'KILL' }, 'sleep', 'infinity')), pid: `${HOLDER}_LAUNCHER` },
-      { childOf: `${HOLDER}_LAUNCHER`, pid: HOLDER },
+      { childOf: `${HOLDER}_LAUNCHER`, pid: HOLDER, comm: 'sleep' },
       { run: writeFile(`/proc/\${${HOLDER}}/uid_map`, map) },
       { run: writeFile(`/proc/\${${HOLDER}}/gid_map`, map) },
     ],

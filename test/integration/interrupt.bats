@@ -44,6 +44,7 @@ sigint_at_every_step() {
 @test "SIGINT at each step of lesson 11 leaves nothing behind" { sigint_at_every_step 11 6; }
 
 @test "SIGINT at each step of lesson 12 leaves no cgroup, box or work dir behind" { sigint_at_every_step 12 13; }
+@test "SIGINT at each step of lesson 13 leaves no box, registry or work dir behind" { sigint_at_every_step 13 6; }
 
 @test "SIGKILL during lesson 10 with two overlays mounted: reset unmounts them and removes the uppers" {
   interrupt_at_step 10 7 KILL

@@ -159,6 +159,21 @@ script_passes() {
 @test "lesson 12 (the whole container, against runc) passes with --yes" { lesson_passes 12; }
 @test "lesson 12 --script passes under bash" { script_passes 12; }
 
+@test "lesson 13 (build, push, pull) passes with --yes, offline, and its registry is gone after" {
+  lesson_passes 13
+  if command -v docker-registry >/dev/null; then
+    refute_output --partial '↷ skipped'
+    assert_output --partial '✓ the manifest PUT by tag: 201'
+    assert_output --partial '✓ the pulled image prints what the built one did'
+  else
+    assert_output --partial 'docker-registry is not installed'
+  fi
+  # Only the lesson's own registries serve a config in a work dir: none may be left.
+  run pgrep -f '^docker-registry serve /var/lib/boxlab/work/'
+  assert_failure 1
+}
+@test "lesson 13 --script passes under bash" { script_passes 13; }
+
 @test "--registry belongs to lesson 11 and takes a loopback HOST:PORT" {
   run boxlab lesson 10 --registry 127.0.0.1:5000
   assert_failure 2

@@ -48,7 +48,7 @@ describe('--script', () => {
   it('registers cleanups unexpanded, so a PID set later is still killed', async () => {
     const script = await scriptOf(2);
     expect(script).toContain(`boxlab_on_exit 'kill -KILL "\${BOX_LAUNCHER}" 2>/dev/null; wait "\${BOX_LAUNCHER}" 2>/dev/null'`);
-    expect(script).toContain('BOX=$(boxlab_child "${BOX_LAUNCHER}")');
+    expect(script).toContain('BOX=$(boxlab_child "${BOX_LAUNCHER}" sleep)');
     expect(script).toContain('HOST_PID=$$');
   });
 
