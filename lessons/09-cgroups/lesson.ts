@@ -34,10 +34,8 @@ export default defineLesson((host) => {
   const DEVICES = `${devicesRoot ?? '/sys/fs/cgroup/devices'}/${GROUP}`;
   /** The nodes a container's /dev holds (runc's default allow list), and nothing else. */
   const ALLOWED = ['c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
-  /** The block device holding $WORK: the host's disk, as major:minor. */
-  const DISK = cmd('findmnt', '-n', '-o', 'MAJ:MIN', '--target', '${WORK}');
-  const ON_A_DISK = { command: cmd('sh', '-c', '[ "$(findmnt -n -o MAJ:MIN --target "$1" | cut -d: -f1 | tr -d " ")" != 0 ]', 'sh', '${WORK}'), reason: "$WORK is on no block device (an overlay or tmpfs root): there is no host disk to read" };
-  const readDisk = boxRun('/bin/sh', '-c', 'head -c 512 /root/host-disk | wc -c');
+  /** The host kernel's log (/dev/kmsg, c 1:11), read through a node the box made itself. */
+  const readKmsg = boxRun('/bin/head', '-n', '1', '/root/kmsg');
 
   const offered: Check[] = CONTROLLERS.map((c) =>
     cg.kind === 'v1'
@@ -169,37 +167,34 @@ export default defineLesson((host) => {
     },
     {
       id: 'devices-mknod',
-      title: "Break it: root in the box makes a node for the host's disk and reads it",
-      feature: { name: 'device nodes and CAP_MKNOD', syscalls: ['mknod(2)', 'open(2) of a block device'], man: ['mknod(2)', 'capabilities(7)'] },
+      title: "Break it: root in the box makes a node for the host kernel's log and reads it",
+      feature: { name: 'device nodes and CAP_MKNOD', syscalls: ['mknod(2)', 'open(2) of a device node'], man: ['mknod(2)', 'capabilities(7)', 'dev/kmsg (kernel: ABI testing/dev-kmsg)'] },
       breakIt: { demo: 'devices', role: 'attack' },
-      requires: [ON_A_DISK],
-      actions: [
-        { run: DISK, capture: 'DISK_MAJOR', match: '([0-9]+):', also: { DISK_MINOR: ':([0-9]+)' } },
-        { run: boxRun('/bin/mknod', '/root/host-disk', 'b', '${DISK_MAJOR}', '${DISK_MINOR}') },
+      actions: [{ run: boxRun('/bin/mknod', '/root/kmsg', 'c', '1', '11') }],
+      probes: [
+        { title: 'the node, in the box', show: { out: boxRun('/bin/ls', '-l', '/root/kmsg') } },
+        { title: "the host kernel's log, read from the box", show: { out: readKmsg } },
       ],
-      probes: [{ title: 'the node, in the box', show: { out: boxRun('/bin/ls', '-l', '/root/host-disk') } }],
-      checks: [{ title: "root in the box read the first sector of the host's disk", fact: { out: readDisk }, equals: '512' }],
+      checks: [{ title: "root in the box read a record of the host kernel's log (priority,sequence,time;message)", fact: { out: readKmsg }, contains: ';' }],
     },
     {
       id: 'devices-cgroup',
       title: 'The devices controller: the same read, from a cgroup that allows only /dev/null and friends',
       feature: { name: 'devices controller (cgroup v1)', syscalls: ['write(2) to devices.deny / devices.allow'], man: ['cgroups(7)', 'kernel: admin-guide/cgroup-v1/devices.rst'] },
       breakIt: { demo: 'devices', role: 'defence' },
-      requires: [
-        ON_A_DISK,
-        ...(devicesRoot ? [] : [{ command: cmd('false'), reason: 'no cgroup v1 devices hierarchy: on cgroup v2 the same list is an eBPF program runtimes attach to the group (see the text)' }]),
-      ],
+      requires: devicesRoot ? [] : [{ command: cmd('false'), reason: 'no cgroup v1 devices hierarchy: on cgroup v2 the same list is an eBPF program runtimes attach to the group (see the text)' }],
       creates: [{ cgroup: DEVICES }],
       actions: [
         { run: mkdirP(DEVICES) },
         { run: writeCgroupFile(`${DEVICES}/devices.deny`, 'a') },
         ...ALLOWED.map((rule) => ({ run: writeCgroupFile(`${DEVICES}/devices.allow`, rule) })),
-        { run: inCgroups([`${DEVICES}/cgroup.procs`], readDisk), mayFail: true },
+        { run: inCgroups([`${DEVICES}/cgroup.procs`], readKmsg), mayFail: true },
       ],
       probes: [{ title: 'what the group may open (devices.list)', show: { file: `${DEVICES}/devices.list` } }],
       checks: [
         { title: 'the group allows /dev/null (c 1:3) and no longer everything', fact: { file: `${DEVICES}/devices.list` }, contains: 'c 1:3 rwm' },
-        { title: "in the group, the same read of the host's disk is refused", fact: { status: inCgroups([`${DEVICES}/cgroup.procs`], boxRun('/bin/head', '-c', '512', '/root/host-disk')) }, differs: '0' },
+        { title: 'in the group, the same read of the kernel log is refused', fact: { status: inCgroups([`${DEVICES}/cgroup.procs`], readKmsg) }, differs: '0' },
+        { title: 'and /dev/null, on the list, still opens there', fact: { status: inCgroups([`${DEVICES}/cgroup.procs`], boxRun('/bin/head', '-c', '1', '/dev/null')) }, equals: '0' },
       ],
     },
   ];
