@@ -1,6 +1,9 @@
 import { defineLesson } from '../../src/engine/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { chroot } from '../../src/shell/chroot.js';
+import { capsh } from '../../src/shell/capsh.js';
+import { withNoNewPrivs } from '../../src/shell/setpriv.js';
+import { NOT_DOCKER_CAPS } from '../../src/box/box.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { mountOverlay } from '../../src/shell/mount.js';
 import { boxlab } from '../../src/shell/boxlab.js';
@@ -134,5 +137,7 @@ export default defineLesson({
       ],
     },
   ],
-  shell: chroot(A.merged, '/bin/sh'),
+  // No namespaces here (the lesson is about the filesystem), but the defences of lessons 7 and
+  // 8 stay on: Docker's capabilities and no_new_privs, in the merged directory.
+  shell: withNoNewPrivs(capsh({ chroot: A.merged, drop: NOT_DOCKER_CAPS }, '/bin/sh')),
 });
