@@ -171,10 +171,11 @@ export function wrapWords(words: string[], width: number, first: string, rest: s
       cur = rest;
     }
     while (left.length > room()) {
-      // Inside a quoted script, break at a space where there is one.
+      // Inside a quoted script, break at a space where there is one; in a list (capsh's
+      // --drop=a,b,...), after a comma; else mid-word.
       const r = Math.max(room(), 8);
-      const space = left.lastIndexOf(' ', r - 1);
-      const n = space > r / 2 ? space + 1 : r;
+      const at = Math.max(left.lastIndexOf(' ', r - 1), left.lastIndexOf(',', r - 1));
+      const n = at > r / 2 ? at + 1 : r;
       lines.push(cur + left.slice(0, n));
       left = left.slice(n);
       cur = rest;
