@@ -1,9 +1,9 @@
 // The one bash renderer both generated scripts use (src/report/bash.ts): what its pieces do
 // when bash runs them, and that shellcheck has nothing to say about them.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cleanupStack, commentLines, fileWrite, onExit, placeholderLines, unmet } from '../../src/report/bash.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { cmd } from '../../src/shell/cmd.js';
@@ -42,6 +42,7 @@ const stackScript = (say: boolean, dir: string): string =>
 describe('the cleanup stack', () => {
   it.each([true, false])('undoes in reverse on exit, past a failing entry and an unset variable, keeping the exit status (say: %s)', (say) => {
     const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = bash(stackScript(say, dir));
     expect(r.status).toBe(3);
     expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('three\none abcd1234\nfirst\n');
@@ -62,6 +63,7 @@ describe('the cleanup stack', () => {
 describe('the pieces', () => {
   it('writes a file as tee would, with bash alone, on one line', () => {
     const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const text = "a 'quoted' line\nand $HOME ${RUN_ID} `x`";
     const line = fileWrite(writeFile(`${dir}/by-printf`, text))!;
     expect(line.split('\n')).toHaveLength(2); // the text's own newline, in $'...' or "..." quoting
@@ -116,6 +118,7 @@ describe("a run's script", () => {
 
   it('writes the box record -d, ps, exec and rm read: the init\'s PID and start time, as JSON', () => {
     const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const spec = specFromFlags(parseRunFlags(['--rootfs', '/', '--', '/bin/true']), undefined, profile);
     const script = runScript(planRun(spec, host, { fdsClosed: true }), { runId: 'abcd1234', invocation: 'boxlab run', commented: false, stateFile: `${dir}/b.box`, runStateFile: `${dir}/s.json` });
     const line = script.split('\n').find((l) => l.includes(`${dir}/b.box`))!;

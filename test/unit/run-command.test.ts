@@ -1,6 +1,6 @@
 // `boxlab run` driven by a RecordingRunner: the script it hands to bash, the exit code it
 // passes on, the files it leaves. As root (its root check is real), with a static busybox.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../../src/shell/runner.js';
 import { realHost } from '../../src/run/host.js';
@@ -18,6 +18,7 @@ describe.skipIf(!usable)(usable ? 'boxlab run with a recording runner' : 'boxlab
     mkdirSync(`${dir}/rootfs/bin`, { recursive: true });
   });
   afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
     if (saved === undefined) delete process.env.BOXLAB_RUN_DIR;
     else process.env.BOXLAB_RUN_DIR = saved;
   });
