@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { literal } from '../shell/cmd.js';
-import { spawnForeground } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { parseRunFlags } from '../run/flags.js';
@@ -70,22 +70,9 @@ export async function runStep(step: RunStep): Promise<number> {
   writeFileSync(scriptFile, script, { mode: 0o600 });
   // As boxlab run: a SIGINT or SIGTERM sent to boxlab is passed on to the script, which ends
   // the command and cleans up; the terminal's Ctrl-C reaches the script by itself.
-  let pid = 0;
-  const pass = (sig: NodeJS.Signals) => (): void => {
-    if (pid > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(pid, sig);
-  };
-  const onInt = pass('SIGINT');
-  const onTerm = pass('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
   try {
-    const started = spawnForeground({ file: 'bash', args: [scriptFile] }, { runId });
-    pid = started.pid;
-    state.handOver(pid);
-    return await started.exited;
+    return await foregroundPassingSignals(new RealRunner(), { file: 'bash', args: [scriptFile] }, { runId }, (pid) => state.handOver(pid));
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
     rmSync(scriptFile, { force: true });
   }
 }

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readSync, rmSync, writeFileSync } from
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fillCmd } from '../shell/cmd.js';
-import { RealRunner, type Runner } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { printable, printableLines } from '../../rootfs-fetch/untrusted.js';
@@ -52,23 +52,11 @@ export async function execCommand(argv: string[], runner: Runner = new RealRunne
   // Ctrl-C at the terminal reaches the relay (in boxlab's process group), which passes it on
   // to the command: boxlab itself must not die of it and leave the command on the terminal.
   // A SIGINT or SIGTERM sent to boxlab alone is passed on by boxlab.
-  let relay = 0;
-  const pass = (sig: NodeJS.Signals) => (): void => {
-    if (relay > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(relay, sig);
-  };
-  const onInt = pass('SIGINT');
-  const onTerm = pass('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
   try {
     const c = fillCmd(cmd, { BOX: String(box) });
     // The same relay as a run's: the command in the background, signals passed on to it.
-    const { pid, exited } = runner.foreground({ file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] });
-    relay = pid;
-    return await exited;
+    return await foregroundPassingSignals(runner, { file: 'bash', args: ['-c', RELAY_CMD, 'boxlab-exec', c.file, ...c.args] });
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
     rmSync(file, { force: true });
   }
 }

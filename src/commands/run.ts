@@ -6,7 +6,7 @@ import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fill, literal, quote, render } from '../shell/cmd.js';
-import { RealRunner, type Runner } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { processStartTime } from '../kernel/proc.js';
@@ -77,22 +77,9 @@ export async function runCommand(argv: string[], runner: Runner = new RealRunner
   // Ctrl-C at the terminal reaches the script, which passes it on to the command (in a
   // session of its own, the command is not in the terminal's foreground). A SIGINT sent to
   // boxlab alone, with no terminal, is passed on by boxlab. SIGTERM too, as `docker stop` does.
-  let script_pid = 0;
-  const pass = (sig: NodeJS.Signals) => (): void => {
-    if (script_pid > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(script_pid, sig);
-  };
-  const onInt = pass('SIGINT');
-  const onTerm = pass('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
   try {
-    const { pid, exited } = runner.foreground(bash, { runId });
-    script_pid = pid;
-    state.handOver(pid);
-    return await exited;
+    return await foregroundPassingSignals(runner, bash, { runId }, (pid) => state.handOver(pid));
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
     rmSync(files.box, { force: true });
     rmSync(scriptFile, { force: true });
   }

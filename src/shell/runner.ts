@@ -241,3 +241,28 @@ export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}
   if (o.log !== undefined) child.unref();
   return { pid: child.pid ?? -1, exited };
 }
+
+/**
+ * C in the foreground (Runner.foreground), with a SIGINT or SIGTERM sent to boxlab passed on
+ * to it, as `docker stop` expects. Ctrl-C at a terminal reaches the child's process group by
+ * itself, so a SIGINT is passed on only without one. `started` gets the child's PID.
+ */
+export async function foregroundPassingSignals(runner: Runner, c: Cmd, o: { log?: number; runId?: string } = {}, started?: (pid: number) => void): Promise<number> {
+  let pid = 0;
+  const pass = (sig: NodeJS.Signals) => (): void => {
+    if (pid > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(pid, sig);
+  };
+  const onInt = pass('SIGINT');
+  const onTerm = pass('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const f = runner.foreground(c, o);
+    pid = f.pid;
+    started?.(pid);
+    return await f.exited;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
