@@ -38,9 +38,23 @@ assert_host_clean() {
     grep ' /var/lib/boxlab/work/' /proc/self/mountinfo >&2 || true
     find /var/lib/boxlab/work -mindepth 1 -maxdepth 1 >&2 2>/dev/null
     find /run/boxlab \( -name '*.json' -o -name '*.box' -o -name '*.lease' \) >&2 2>/dev/null || true
-    boxlab_processes >&2
+    describe_leftover_processes >&2
     fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns, $shm shm segments"
   fi
+}
+
+# Each leftover process, with what tells where it came from (its parent, real uid, age, run
+# mark, user namespace); then it is killed, by its PID, so that one test's leak fails that
+# test alone and not every test after it.
+describe_leftover_processes() {
+  local pid rest
+  boxlab_processes | while read -r pid rest; do
+    echo "$pid $rest"
+    echo "  $(ps -o ppid=,ruid=,euid=,etimes=,stat= -p "$pid" 2>/dev/null | xargs | sed 's/^/ppid ruid euid age(s) state: /')"
+    echo "  mark: $(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep '^BOXLAB_RUN=' || echo none); userns: $(readlink "/proc/$pid/ns/user" 2>/dev/null)"
+    echo "  cgroup: $(grep -m1 -E ':(memory|pids):|^0::' "/proc/$pid/cgroup" 2>/dev/null)"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
 }
 
 # Live processes that boxlab starts: boxes (unshare ... sleep infinity), chroot sleepers, and
