@@ -16,4 +16,5 @@ export const RUN_SECONDS: Record<string, number> = {
   '11': 4.94,
   '12': 7.85,
   '13': 11,
+  '14': 6,
 };

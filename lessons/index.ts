@@ -21,6 +21,7 @@ import lesson10 from './10-overlayfs/lesson.js';
 import lesson11 from './11-images/lesson.js';
 import lesson12 from './12-container/lesson.js';
 import lesson13 from './13-build-push/lesson.js';
+import lesson14 from './14-engines/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -45,6 +46,7 @@ const SOURCES: [dir: string, source: LessonSource][] = [
   ['11-images', lesson11],
   ['12-container', lesson12],
   ['13-build-push', lesson13],
+  ['14-engines', lesson14],
 ];
 
 export const LESSONS: LessonEntry[] = SOURCES.map(([dir, source]) => {

@@ -15,8 +15,9 @@ import practice10 from './10-overlayfs/practice.js';
 import practice11 from './11-images/practice.js';
 import practice12 from './12-container/practice.js';
 import practice13 from './13-build-push/practice.js';
+import practice14 from './14-engines/practice.js';
 
-const SOURCES = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12, practice13];
+const SOURCES = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12, practice13, practice14];
 
 /** Every lesson's exercises, built for this host (9 and 12 depend on its cgroup layout). */
 export const allPractice = (host: HostFacts = realHost()): Practice[] => SOURCES.map((p) => practiceOf(p, host));

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=packages.sh
 source scripts/packages.sh
+# shellcheck source=packages-engines.sh
+source scripts/packages-engines.sh
 missing=()
 for pkg in "${!NEED[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "${NEED[$pkg]}" >/dev/null || missing+=("$pkg")

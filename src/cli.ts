@@ -49,7 +49,8 @@ const USAGE = `usage: boxlab <command> [flags]
   ps | exec [-it] NAME CMD... | logs [-f] NAME | stop [-t S] NAME | rm NAME
                            boxes started with run -d
   seccomp compile PROFILE.json -o FILE.bpf   a seccomp profile to a BPF program
-  seccomp disasm FILE.bpf                    that program, one instruction per line`;
+  seccomp disasm FILE.bpf                    that program, one instruction per line
+  runtime COMMAND ...      the OCI runtime command line (as bin/boxlab-runtime, for engines)`;
 
 type Handler = (argv: string[]) => Promise<number>;
 
@@ -77,6 +78,8 @@ const COMMANDS: Record<string, Handler> = {
   stop: async (argv) => (await import('./commands/boxes.js')).stopCommand(argv),
   diff: async (argv) => (await import('./commands/diff.js')).diffCommand(argv),
   seccomp: async (argv) => (await import('./commands/seccomp.js')).seccompCommand(argv),
+  // The OCI runtime command line: bin/boxlab-runtime calls it (engines call one executable).
+  runtime: async (argv) => (await import('./commands/runtime.js')).runtimeCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

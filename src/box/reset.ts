@@ -6,6 +6,7 @@ import { RUN_MARK, type Runner } from '../shell/runner.js';
 import { isAlive, isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
 import { leasesDir } from '../run/network.js';
 import { records } from '../run/boxes.js';
+import { defaultRoot } from '../run/containers.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { readStates, type HostResource } from './state.js';
 import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PARENT, WORK_PREFIX } from './resources.js';
@@ -62,6 +63,21 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
 
   // Records of boxes run with -d whose script is gone (a killed run, a lost state file).
   records();
+
+  // boxlab-runtime's containers whose process is gone and that no engine deleted (a container
+  // that still runs is its engine's: delete it there, or with boxlab-runtime delete --force).
+  for (const id of listDir(defaultRoot())) {
+    const dir = `${defaultRoot()}/${id}`;
+    let alive = false;
+    try {
+      const c = JSON.parse(readText(`${dir}/state.json`)) as { pid: number; pidStart: string };
+      alive = isSameLiveProcess(c.pid, c.pidStart);
+    } catch {
+      // No readable state: nothing runs for it.
+    }
+    if (alive) say({ what: `OCI container ${id}`, done: 'left alone: it is running (boxlab-runtime delete --force ID)', ok: true });
+    else await undo({ dir });
+  }
 
   // boxlab run --network bridge: an address lease whose run is gone.
   for (const name of listDir(leasesDir())) {

@@ -30,6 +30,7 @@ export function teardown(r: Resource): Cmd[] {
   if ('cgroup' in r) return [removeCgroup(r.cgroup)];
   if ('shm' in r) return [removeShm(`\${${r.shm}}`)];
   if ('restore' in r) return [writeFile(r.restore, `\${${r.saved}}`)];
+  if ('undo' in r) return [r.undo];
   return [killPid('KILL', `\${${r.process}}`)];
 }
 
@@ -37,6 +38,7 @@ export function hostTeardown(r: HostResource): Cmd[] {
   if ('process' in r) return [killPid('KILL', String(r.process))];
   if ('shm' in r) return [removeShm(String(r.shm))];
   if ('restore' in r) return [writeFile(r.restore, r.content)];
+  if ('undo' in r) return [r.undo];
   return teardown(r);
 }
 
@@ -47,6 +49,7 @@ export function describe(r: HostResource | Resource): string {
   if ('cgroup' in r) return `cgroup ${r.cgroup}`;
   if ('shm' in r) return `shared memory segment ${r.shm}`;
   if ('restore' in r) return `the text of ${r.restore}`;
+  if ('undo' in r) return r.what;
   return `process ${r.process}`;
 }
 
@@ -58,6 +61,7 @@ export function undoing(r: Resource): string {
   if ('link' in r) return `network link ${r.link} deleted${r.ifUnused ? ' once no port is left' : ''}`;
   if ('shm' in r) return `shared memory segment \${${r.shm}} removed`;
   if ('restore' in r) return `${r.restore} written back as it was`;
+  if ('undo' in r) return `${r.what}: undone`;
   return `process \${${r.process}} killed`;
 }
 
@@ -77,6 +81,8 @@ export function isPresent(r: HostResource): boolean {
   if ('shm' in r) return shmIds().includes(r.shm);
   // Present while it differs from what was kept: undone by writing it back.
   if ('restore' in r) return readText(r.restore).replace(/\n$/, '') !== r.content;
+  // Its command knows: run once, it must succeed when nothing is left.
+  if ('undo' in r) return true;
   return isSameLiveProcess(r.process, r.startTime);
 }
 

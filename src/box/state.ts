@@ -4,6 +4,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync,
 import { EnvError } from '../errors.js';
 import { join } from 'node:path';
 import { processStartTime } from '../kernel/proc.js';
+import type { Cmd } from '../shell/cmd.js';
 
 export const stateDir = (): string => process.env.BOXLAB_RUN_DIR ?? '/run/boxlab';
 
@@ -26,7 +27,8 @@ export type HostResource =
   | { shm: number }
   | { link: string; ifUnused?: boolean }
   | { cgroup: string }
-  | { restore: string; content: string };
+  | { restore: string; content: string }
+  | { undo: Cmd; what: string };
 
 export interface RunState {
   runId: string;

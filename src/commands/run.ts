@@ -121,10 +121,14 @@ function explain(plan: Plan, runId: string): number {
 /** The plan's host resources with this run's values, and the box's records; not processes
  *  (the box dies with the script: parent-death signal, then unshare's --kill-child). */
 function hostResources(plan: Plan, runId: string, name: string): HostResource[] {
-  const vars = workspaceVars(runId);
-  const made = namedResources(plan).map((r): HostResource => ('dir' in r ? { dir: fill(r.dir, vars) } : 'cgroup' in r ? { cgroup: fill(r.cgroup, vars) } : { ...r, link: fill(r.link, vars) }));
   const f = boxFiles(name);
-  return [...made, { dir: f.box }, { dir: f.record }, { dir: f.log }];
+  return [...planResources(plan, runId), { dir: f.box }, { dir: f.record }, { dir: f.log }];
+}
+
+/** The plan's host resources with this run's values (the OCI runtime's create keeps no box records). */
+export function planResources(plan: Plan, runId: string): HostResource[] {
+  const vars = workspaceVars(runId);
+  return namedResources(plan).map((r): HostResource => ('dir' in r ? { dir: fill(r.dir, vars) } : 'cgroup' in r ? { cgroup: fill(r.cgroup, vars) } : { ...r, link: fill(r.link, vars) }));
 }
 
 function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile, runner: Runner): number {

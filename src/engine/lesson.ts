@@ -63,7 +63,8 @@ export type Resource =
   | { shm: string } // the variable holding a SysV shared memory id, removed with ipcrm
   | { link: string; ifUnused?: boolean } // a host network link (veth, bridge), deleted with ip link del; a shared bridge only once no port is left
   | { cgroup: string } // a cgroup directory: its processes killed, then removed
-  | { restore: string; saved: string }; // a host file (a sysctl, a cgroup's release_agent): its text is kept in variable `saved` before the step, and written back
+  | { restore: string; saved: string } // a host file (a sysctl, a cgroup's release_agent): its text is kept in variable `saved` before the step, and written back
+  | { undo: Cmd; what: string }; // what a tool of its own undoes (an OCI container, an engine's storage): the command must succeed when there is nothing left to undo
 
 /** A path that exists only where the feature does (/proc/self/ns/time), or a command that
  *  succeeds only where it does (setpriv knowing --seccomp-filter). */

@@ -252,6 +252,7 @@ function hostNow(r: Resource, vars: Vars): HostResource | undefined {
   if ('link' in r) return { link: fill(r.link, vars) };
   if ('cgroup' in r) return { cgroup: fill(r.cgroup, vars) };
   if ('restore' in r) return { restore: fill(r.restore, vars), content: vars[r.saved] ?? '' };
+  if ('undo' in r) return { undo: fillCmd(r.undo, vars), what: fill(r.what, vars) };
   return undefined;
 }
 

@@ -182,3 +182,23 @@ function idMapOf(linux: Json, dir: string): IdMap {
   return { hostId: Number(u.hostID), size: Number(u.size) };
 }
 
+
+/** A container's spec with an exec's process object (runtime `exec --process FILE`) in place of
+ *  its command, environment, directory and user; capabilities within the container's own. */
+export function execSpec(base: RunSpec, p: Json): RunSpec {
+  const args = checkArgs(p.args ?? [], 'process.args');
+  if (!args.length) throw new UsageError('the exec process has no args');
+  const user = obj(p.user);
+  const caps = obj(p.capabilities);
+  const asked = Array.isArray(caps.bounding) ? (caps.bounding as unknown[]).map((x) => String(x).toLowerCase()) : undefined;
+  return {
+    ...base,
+    args,
+    env: p.env === undefined ? base.env : checkEnv(p.env, 'process.env'),
+    cwd: checkCwd(p.cwd ?? base.cwd, 'process.cwd'),
+    user: p.user === undefined ? base.user : { uid: checkId(user.uid ?? 0, 'process.user.uid'), gid: checkId(user.gid ?? 0, 'process.user.gid') },
+    // Never more than the box was given.
+    caps: asked ? base.caps.filter((x) => asked.includes(x)) : base.caps,
+    noNewPrivs: base.noNewPrivs || Boolean(p.noNewPrivileges),
+  };
+}

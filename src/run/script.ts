@@ -32,6 +32,16 @@ export interface ScriptOptions {
   /** Lines run once the command has ended, before the cleanup; `status` holds its exit status
    *  and may be changed (boxlab build keeps the box's upper directory here). */
   afterCommand?: string[];
+  /** The OCI runtime's create/start split: with the box built, the script says so (`created`,
+   *  an empty file), waits for a line on the FIFO `fifo` (`start` writes it), says `started`,
+   *  and only then starts the command, writing its launcher's PID to `payloadPid`. */
+  gate?: { fifo: string; created: string; started: string; payloadPid: string };
+}
+
+/** The gate's lines: the FIFO is opened read-write (no blocking open, and a writer never
+ *  finds it without a reader while the script lives), closed before the command starts. */
+function gateLines(g: NonNullable<ScriptOptions['gate']>): string[] {
+  return [`mkfifo -m 0600 ${quote(g.fifo)}`, `exec 4<>${quote(g.fifo)}`, `: > ${quote(g.created)}`, 'read -r _ <&4 || exit 1', 'exec 4<&-', `rm -f ${quote(g.fifo)}`, `: > ${quote(g.started)}`];
 }
 
 /**
@@ -179,6 +189,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   if (o.commented) out.push('', "# The payload: its exit status is the run's. Its chain goes to a root-only file that sh runs, so no value of its environment is in a command line.");
   // The payload's chain, as a root-only file in the work directory (its values are data in it).
   if (plan.payloadFile) out.push(`printf '%s' ${literal(plan.payloadFile.text)} > ${quote(plan.payloadFile.path)}`);
+  if (o.gate) out.push(...gateLines(o.gate));
   out.push('set +e');
   const payload = render(plan.payload);
   if (o.tty) {
@@ -192,7 +203,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     const vars = [...new Set(placeholders(payload))];
     out.push(`export ${vars.join(' ')}; SHELL=/bin/sh ${shown}${o.interactive ? '' : ' </dev/null'}`);
   } else {
-    out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, RELAY);
+    out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, ...(o.gate ? [`printf '%s' "$!" > ${quote(o.gate.payloadPid)}`] : []), RELAY);
   }
   out.push('status=$?', ...(o.afterCommand ?? []), 'exit "$status"');
   return out.join('\n') + '\n';

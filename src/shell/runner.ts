@@ -32,11 +32,19 @@ export interface Runner {
    *  there is answered with the line `answer` gives (practice mode's prompt hook). */
   converse(c: Cmd, env: Record<string, string>, answer: (line: string) => Promise<string>, signal?: AbortSignal): Promise<number>;
   /** `boxlab run`'s hot path: one process with the terminal; with `log`, in a session of its
-   *  own writing to that descriptor, left running (-d). Resolves to its exit code (128+N for
-   *  signal N). `runId` marks it as the run's (BOXLAB_RUN in its environment). */
-  foreground(c: Cmd, o?: { log?: number; runId?: string }): Foreground;
+   *  own writing to that descriptor, left running (-d); with `detached` and no log, in a
+   *  session of its own with our stdio, left running (the OCI runtime's create). Resolves to
+   *  its exit code (128+N for signal N). `runId` marks it as the run's (BOXLAB_RUN in its
+   *  environment). */
+  foreground(c: Cmd, o?: ForegroundOptions): Foreground;
   /** Total milliseconds spent inside spawned tools (for the benchmark). */
   toolMs: number;
+}
+
+export interface ForegroundOptions {
+  log?: number;
+  detached?: boolean;
+  runId?: string;
 }
 
 export interface Foreground {
@@ -135,7 +143,7 @@ export class RealRunner implements Runner {
     return r.exitCode ?? 128 + signalNumber(r.signal);
   }
 
-  foreground(c: Cmd, o: { log?: number; runId?: string } = {}): Foreground {
+  foreground(c: Cmd, o: ForegroundOptions = {}): Foreground {
     return spawnForeground(c, { runId: this.runId, ...o });
   }
 
@@ -231,14 +239,15 @@ export class RecordingRunner implements Runner {
  * would add ~18 ms of loading to every run). With `log`, it starts in its own session,
  * writing to that file, and is left running (-d).
  */
-export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}): Foreground {
+export function spawnForeground(c: Cmd, o: ForegroundOptions = {}): Foreground {
   const env = withMark(process.env, o.runId);
-  const child = spawn(c.file, c.args, o.log === undefined ? { stdio: 'inherit', cwd: '/', env } : { stdio: ['ignore', o.log, o.log], cwd: '/', env, detached: true });
+  const detached = o.detached || o.log !== undefined;
+  const child = spawn(c.file, c.args, { stdio: o.log === undefined ? 'inherit' : ['ignore', o.log, o.log], cwd: '/', env, detached });
   const exited = new Promise<number>((resolve) => {
     child.on('error', () => resolve(127));
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.signals[signal] : 0)));
   });
-  if (o.log !== undefined) child.unref();
+  if (detached) child.unref();
   return { pid: child.pid ?? -1, exited };
 }
 
@@ -247,7 +256,7 @@ export function spawnForeground(c: Cmd, o: { log?: number; runId?: string } = {}
  * to it, as `docker stop` expects. Ctrl-C at a terminal reaches the child's process group by
  * itself, so a SIGINT is passed on only without one. `started` gets the child's PID.
  */
-export async function foregroundPassingSignals(runner: Runner, c: Cmd, o: { log?: number; runId?: string } = {}, started?: (pid: number) => void): Promise<number> {
+export async function foregroundPassingSignals(runner: Runner, c: Cmd, o: ForegroundOptions = {}, started?: (pid: number) => void): Promise<number> {
   let pid = 0;
   const pass = (sig: NodeJS.Signals) => (): void => {
     if (pid > 0 && (sig !== 'SIGINT' || !process.stdin.isTTY)) process.kill(pid, sig);

@@ -45,6 +45,16 @@ sigint_at_every_step() {
 
 @test "SIGINT at each step of lesson 12 leaves no cgroup, box or work dir behind" { sigint_at_every_step 12 13; }
 @test "SIGINT at each step of lesson 13 leaves no box, registry or work dir behind" { sigint_at_every_step 13 6; }
+@test "SIGINT at each step of lesson 14 leaves no container, podman storage or cgroup behind" { sigint_at_every_step 14 7; }
+
+@test "SIGKILL during lesson 14's podman container: reset removes the container, conmon and podman's storage" {
+  command -v podman >/dev/null || skip "podman is not installed (bash scripts/provision.sh)"
+  interrupt_at_step 14 7 KILL
+  assert_equal "$status" 137
+  run boxlab reset
+  assert_success
+  assert_host_clean
+}
 
 @test "SIGKILL during lesson 10 with two overlays mounted: reset unmounts them and removes the uppers" {
   interrupt_at_step 10 7 KILL

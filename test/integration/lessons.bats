@@ -174,6 +174,15 @@ script_passes() {
 }
 @test "lesson 13 --script passes under bash" { script_passes 13; }
 
+@test "lesson 14 (engines: boxlab-runtime by hand, then under podman) passes with --yes" {
+  lesson_passes 14
+  command -v podman >/dev/null || skip "podman is not installed: its steps were skipped (bash scripts/provision.sh)"
+  run boxlab lesson 14 --yes --json
+  assert_check_passed 'and its parent is conmon, which adopted it when create exited'
+  assert_host_clean
+}
+@test "lesson 14 --script passes under bash" { script_passes 14; }
+
 @test "--registry belongs to lesson 11 and takes a loopback HOST:PORT" {
   run boxlab lesson 10 --registry 127.0.0.1:5000
   assert_failure 2

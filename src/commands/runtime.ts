@@ -1,0 +1,389 @@
+// boxlab-runtime: boxlab as an OCI runtime an engine (podman, through conmon) can call in place
+// of runc. The operations of the runtime spec (runtime.md: create, start, state, kill, delete)
+// in runc's dialect. A container is `boxlab run --bundle`'s script, started in a session of its
+// own with create's stdio and left running: it builds the box, then waits at a FIFO for start.
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, constants as fsc, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { constants as osc } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EnvError, UsageError } from '../errors.js';
+import { fillCmd, literal } from '../shell/cmd.js';
+import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
+import { boxEntry, enterBoxViaFile } from '../run/enter.js';
+import { workspaceVars } from '../engine/workspace.js';
+import { privateStateDir, StateFile } from '../box/state.js';
+import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
+import { parseRunFlags } from '../run/flags.js';
+import { planRun } from '../run/plan.js';
+import { RELAY_CMD, runScript } from '../run/script.js';
+import { hostFacts, requireNonDumpable, requireSeccomp } from '../run/host.js';
+import { boxInit, checkId, type Container, defaultRoot, files, load, makeRoot, payloadPid, save, stateJson, status } from '../run/containers.js';
+import { planResources } from './run.js';
+import { CAPABILITIES } from '../kernel/capabilities.js';
+import { sleep } from '../engine/actions.js';
+
+const VERSION = '0.1.0';
+const SPEC_VERSION = '1.0.2';
+
+const USAGE = `usage: boxlab-runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [flags] ID
+  create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] ID
+                   build the container; its process waits for start (create's stdio is its stdio)
+  start ID         start the process of a created container
+  state ID         the spec's state JSON (status: creating, created, running, stopped)
+  kill [--all] ID [SIGNAL]   a signal (name or number, default TERM) to the process
+  delete [--force] ID        remove a stopped container (--force: whatever its state)
+  exec --process FILE [--pid-file FILE] [--detach] ID
+                   a process (the spec's process object, in FILE) in a running container
+  features         what this runtime supports (runtime-spec features.md)
+  --version`;
+
+interface Global {
+  root: string;
+  log?: string;
+  logFormat: 'text' | 'json';
+}
+
+/** Splits `--flag=value` and takes a flag's value from the next word. */
+function takeValue(argv: string[], i: number, name: string): [string, number] {
+  const a = argv[i]!;
+  if (a.includes('=')) return [a.slice(a.indexOf('=') + 1), i];
+  const v = argv[i + 1];
+  if (v === undefined) throw new UsageError(`${name} needs a value`);
+  return [v, i + 1];
+}
+
+export async function runtimeCommand(argv: string[], runner: Runner = new RealRunner()): Promise<number> {
+  const g: Global = { root: defaultRoot(), logFormat: 'text' };
+  let i = 0;
+  try {
+    for (; i < argv.length; i++) {
+      const a = argv[i]!;
+      const name = a.split('=')[0]!;
+      if (!a.startsWith('-')) break;
+      if (name === '--root') [g.root, i] = takeValue(argv, i, name);
+      else if (name === '--log') [g.log, i] = takeValue(argv, i, name);
+      else if (name === '--log-format') {
+        let f: string;
+        [f, i] = takeValue(argv, i, name);
+        if (f !== 'text' && f !== 'json') throw new UsageError(`--log-format ${f}: text or json`);
+        g.logFormat = f;
+      } else if (name === '--systemd-cgroup') throw new EnvError('--systemd-cgroup: boxlab-runtime writes cgroup files itself (cgroupfs), it does not ask systemd: use the engine with cgroupfs (podman --cgroup-manager cgroupfs)');
+      else if (name === '--debug') continue;
+      else if (name === '--rootless') [, i] = a.includes('=') ? [a, i] : [a, i + 1];
+      else if (a === '--version' || a === '-v') {
+        process.stdout.write(`boxlab-runtime version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+        return 0;
+      } else if (a === '--help' || a === '-h') {
+        process.stdout.write(USAGE + '\n');
+        return 0;
+      } else throw new UsageError(`unknown global flag ${a} (boxlab-runtime --help)`);
+    }
+    const [command, ...rest] = argv.slice(i);
+    g.root = resolve(g.root);
+    switch (command) {
+      case 'create':
+        return await create(g, rest, runner);
+      case 'start':
+        return start(g, rest);
+      case 'state':
+        return state(g, rest);
+      case 'kill':
+        return kill(g, rest);
+      case 'delete':
+        return await remove(g, rest);
+      case 'exec':
+        return await exec(g, rest, runner);
+      case 'features':
+        process.stdout.write(JSON.stringify(features(), null, 2) + '\n');
+        return 0;
+      case undefined:
+        throw new UsageError('a command is needed (boxlab-runtime --help)');
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command.slice(0, 40))} (boxlab-runtime --help)`);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError || e instanceof EnvError)) throw e;
+    report(g, e.message);
+    return e.code;
+  }
+}
+
+/** An error, as engines read it: one line on stderr, and in the log file when there is one
+ *  (JSON lines with --log-format json, as runc writes them; conmon and podman quote `msg`). */
+function report(g: Global, msg: string): void {
+  process.stderr.write(`boxlab-runtime: ${msg}\n`);
+  if (!g.log) return;
+  const time = new Date().toISOString();
+  const line = g.logFormat === 'json' ? JSON.stringify({ level: 'error', msg, time }) : `time="${time}" level=error msg=${JSON.stringify(msg)}`;
+  try {
+    appendFileSync(g.log, line + '\n');
+  } catch {
+    // The log is the engine's; stderr already has the message.
+  }
+}
+
+/** The flags of one command, and its operands. */
+function parse(argv: string[], values: string[], booleans: string[]): { opts: Record<string, string | true>; operands: string[] } {
+  const opts: Record<string, string | true> = {};
+  const operands: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.split('=')[0]!;
+    if (!a.startsWith('-') || a === '-') operands.push(a);
+    else if (values.includes(name)) [opts[name], i] = takeValue(argv, i, name);
+    else if (booleans.includes(a)) opts[a] = true;
+    else throw new UsageError(`unknown flag ${a}`);
+  }
+  return { opts, operands };
+}
+
+function oneId(operands: string[], command: string): string {
+  if (operands.length !== 1) throw new UsageError(`${command} takes one container ID`);
+  return checkId(operands[0]);
+}
+
+async function create(g: Global, argv: string[], runner: Runner): Promise<number> {
+  const { opts, operands } = parse(argv, ['--bundle', '-b', '--pid-file', '--console-socket', '--preserve-fds'], ['--no-pivot', '--no-new-keyring']);
+  const id = oneId(operands, 'create');
+  if (opts['--console-socket'] !== undefined) {
+    throw new EnvError('--console-socket: terminal mode is not supported by boxlab-runtime (the terminal\'s master end would go over the socket as SCM_RIGHTS, which Node cannot send): run without -t');
+  }
+  if (process.geteuid?.() !== 0) throw new EnvError('boxlab-runtime makes namespaces, mounts and cgroups: it needs root');
+  const bundle = resolve(String(opts['--bundle'] ?? opts['-b'] ?? '.'));
+  const f = files(g.root, id);
+  makeRoot(g.root);
+  if (existsSync(f.dir)) throw new EnvError(`container ${id} already exists`);
+
+  const { specFromBundle } = await import('../run/oci.js');
+  const { spec, notes } = specFromBundle(bundle, parseRunFlags(['--bundle', bundle]));
+  if (spec.tty) throw new EnvError('process.terminal: terminal mode is not supported by boxlab-runtime (see --console-socket): run without -t');
+  // The container's stdin is create's (the engine's pipe or /dev/null), as runc hands it over.
+  spec.interactive = true;
+  spec.name = `oci-${id}`;
+  const host = hostFacts(spec, true);
+  const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile: true });
+  try {
+    requireSeccomp(spec, host);
+  } catch {
+    throw new EnvError("config.json asks for a seccomp filter (linux.seccomp), and this host's setpriv (util-linux < 2.41) cannot apply one: boxlab-runtime will not start the box without it (podman: --security-opt seccomp=unconfined)");
+  }
+  requireNonDumpable();
+
+  // Made here, before anything else: a second create of the same ID fails above from now on.
+  rmSync(f.dir, { force: true, recursive: true });
+  mkdirSync(f.dir, { mode: 0o700 });
+  // What boxlab does not apply goes to a file: create's stderr is the container's.
+  writeFileSync(f.notes, notes.map((n) => `${n}\n`).join(''), { mode: 0o600 });
+
+  const runId = randomBytes(4).toString('hex');
+  const scriptFile = join(privateStateDir(), `${runId}.sh`);
+  const stateFile = new StateFile(runId, process.pid, [{ dir: scriptFile }, ...planResources(plan, runId)]);
+  const script = runScript(plan, {
+    runId,
+    invocation: `boxlab-runtime create ${id}`,
+    commented: false,
+    stateFile: f.box,
+    runStateFile: stateFile.path,
+    interactive: true,
+    onExit: [`rm -f ${literal(scriptFile)}`],
+    gate: { fifo: f.fifo, created: f.created, started: f.started, payloadPid: f.payloadPid },
+  });
+  writeFileSync(scriptFile, script, { mode: 0o600 });
+  const started = runner.foreground({ file: 'bash', args: [scriptFile] }, { detached: true, runId });
+  stateFile.handOver(started.pid);
+  const annotations = Object.fromEntries(Object.entries((readConfig(bundle).annotations as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
+  const c: Container = { id, bundle, runId, pid: started.pid, pidStart: processStartTime(started.pid), created: new Date().toISOString(), annotations, spec };
+  save(g.root, c);
+
+  // Created once the script says so; if it ends first, its stderr (the engine's) said why.
+  let ended: number | undefined;
+  void started.exited.then((code) => {
+    ended = code;
+  });
+  while (!existsSync(f.created)) {
+    if (ended !== undefined || !isSameLiveProcess(c.pid, c.pidStart)) {
+      rmSync(f.dir, { force: true, recursive: true });
+      throw new EnvError(`container ${id} could not be created (its script exited with ${ended ?? 'an unknown status'})`);
+    }
+    await sleep(2);
+  }
+  if (opts['--pid-file']) writeFileSync(resolve(String(opts['--pid-file'])), String(c.pid));
+  return 0;
+}
+
+function readConfig(bundle: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function start(g: Global, argv: string[]): number {
+  const id = oneId(parse(argv, [], []).operands, 'start');
+  const c = load(g.root, id);
+  const s = status(g.root, c);
+  if (s !== 'created') throw new EnvError(`container ${id} is ${s}, not created: only a created container starts`);
+  // The script holds the FIFO open for reading: a write cannot block, and fails (ENXIO) only
+  // if the script is gone.
+  let fd: number;
+  try {
+    fd = openSync(files(g.root, id).fifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+  } catch (e) {
+    throw new EnvError(`container ${id} is not waiting to start (${(e as NodeJS.ErrnoException).code})`);
+  }
+  writeSync(fd, '\n');
+  closeSync(fd);
+  return 0;
+}
+
+function state(g: Global, argv: string[]): number {
+  const id = oneId(parse(argv, [], []).operands, 'state');
+  process.stdout.write(JSON.stringify(stateJson(g.root, load(g.root, id)), null, 2) + '\n');
+  return 0;
+}
+
+/** A signal by name (TERM, SIGTERM) or number. */
+export function signalNumber(s: string): number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = (s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`) as keyof typeof osc.signals;
+    if (osc.signals[name] !== undefined) return osc.signals[name];
+  }
+  throw new UsageError(`unknown signal ${JSON.stringify(s.slice(0, 20))}`);
+}
+
+function kill(g: Global, argv: string[]): number {
+  const { opts, operands } = parse(argv, [], ['--all', '-a']);
+  if (operands.length < 1 || operands.length > 2) throw new UsageError('kill takes a container ID and an optional signal');
+  const id = checkId(operands[0]);
+  const sig = signalNumber(operands[1] ?? 'TERM');
+  const c = load(g.root, id);
+  const s = status(g.root, c);
+  if (s !== 'created' && s !== 'running') throw new EnvError(`container ${id} is ${s}: only a created or running container takes a signal`);
+  if (s === 'created') {
+    // Its process is the script at the gate: any signal ends it, and the script undoes the box.
+    process.kill(c.pid, 'SIGTERM');
+    return 0;
+  }
+  if (opts['--all'] || opts['-a']) {
+    const init = boxInit(g.root, id);
+    if (init) for (const pid of inPidNamespaceOf(init)) trySignal(pid, sig);
+    return 0;
+  }
+  const pid = payloadPid(g.root, id);
+  if (pid) trySignal(pid, sig);
+  return 0;
+}
+
+function trySignal(pid: number, sig: number): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // It ended meanwhile.
+  }
+}
+
+/** Every process in the PID namespace of `init`, by /proc/PID/ns/pid. */
+function inPidNamespaceOf(init: number): number[] {
+  const ns = (pid: number | string): string | undefined => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`);
+    } catch {
+      return undefined;
+    }
+  };
+  const target = ns(init);
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p) && ns(p) === target)
+    .map(Number);
+}
+
+async function remove(g: Global, argv: string[]): Promise<number> {
+  const { opts, operands } = parse(argv, [], ['--force', '-f']);
+  const id = oneId(operands, 'delete');
+  const force = Boolean(opts['--force'] || opts['-f']);
+  const f = files(g.root, id);
+  const c = load(g.root, id);
+  const s = status(g.root, c);
+  if (s !== 'stopped') {
+    if (!force) throw new EnvError(`container ${id} is ${s}, not stopped: stop it first (kill), or delete --force`);
+    if (s === 'running') trySignal(payloadPid(g.root, id) ?? c.pid, osc.signals.SIGKILL);
+    else trySignal(c.pid, osc.signals.SIGTERM);
+    // The script undoes the box when its command ends; give it the time it needs.
+    for (let t = 0; t < 1000 && isSameLiveProcess(c.pid, c.pidStart); t++) await sleep(10);
+    if (isSameLiveProcess(c.pid, c.pidStart)) {
+      trySignal(c.pid, osc.signals.SIGKILL);
+      report(g, `container ${id}: its script did not end in 10 s and was killed; boxlab reset undoes what it left`);
+    }
+  }
+  rmSync(f.dir, { force: true, recursive: true });
+  return 0;
+}
+
+/** `exec` as engines call it (conmon: --process FILE --pid-file FILE --detach): the process
+ *  object's command, environment, directory, user and capabilities, entering the box by the
+ *  one way in (boxEntry) with the box's cgroups and seccomp filter. */
+async function exec(g: Global, argv: string[], runner: Runner): Promise<number> {
+  const { opts, operands } = parse(argv, ['--process', '-p', '--pid-file', '--console-socket', '--cwd', '--preserve-fds'], ['--detach', '-d', '--tty', '-t', '--no-new-privs']);
+  const id = oneId(operands, 'exec');
+  if (opts['--console-socket'] !== undefined || opts['--tty'] || opts['-t']) throw new EnvError('--tty: terminal mode is not supported by boxlab-runtime (see create --console-socket): exec without -t');
+  const processFile = opts['--process'] ?? opts['-p'];
+  if (typeof processFile !== 'string') throw new UsageError('exec needs --process FILE (the process object of config.json)');
+  const c = load(g.root, id);
+  const s = status(g.root, c);
+  if (s !== 'running') throw new EnvError(`container ${id} is ${s}: exec enters a running container only`);
+  const box = boxInit(g.root, id);
+  if (!box) throw new EnvError(`container ${id}: its box is gone`);
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(readFileSync(resolve(processFile), 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new EnvError(`--process ${processFile}: ${(e as Error).message}`);
+  }
+  const { execSpec } = await import('../run/oci.js');
+  const spec = execSpec(c.spec, p);
+  if (p.terminal) throw new EnvError('process.terminal: terminal mode is not supported by boxlab-runtime: exec without -t');
+  const host = hostFacts(spec, true);
+  requireNonDumpable();
+  const work = workspaceVars(c.runId).WORK!;
+  const entry = boxEntry(spec, host, { runId: c.runId, work, args: spec.args, closeFds: true, ownSession: false });
+  if (entry.seccompFile && !existsSync(entry.seccompFile)) throw new EnvError(`container ${id}: its seccomp filter is gone: no exec without it`);
+  // The chain in a root-only file of the box's work directory (no value of the environment in
+  // a command line); the relay removes it when the command ends.
+  const file = join(work, `exec-${randomBytes(4).toString('hex')}.sh`);
+  const { cmd, text } = enterBoxViaFile(entry, file);
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  const filled = fillCmd(cmd, { BOX: String(box) });
+  const relay = { file: 'bash', args: ['-c', `f_=$1; shift\n${RELAY_CMD}\ns_=$?; rm -f -- "$f_"; exit "$s_"`, 'boxlab-exec', file, filled.file, ...filled.args] };
+  if (opts['--detach'] || opts['-d']) {
+    // The engine waits for this process (conmon adopts it once we exit): it exits with the command's status.
+    const started = runner.foreground(relay, { detached: true, runId: c.runId });
+    if (typeof opts['--pid-file'] === 'string') writeFileSync(resolve(opts['--pid-file']), String(started.pid));
+    return 0;
+  }
+  return await foregroundPassingSignals(runner, relay, { runId: c.runId }, (pid) => {
+    if (typeof opts['--pid-file'] === 'string') writeFileSync(resolve(opts['--pid-file'] as string), String(pid));
+  });
+}
+
+/** runtime-spec features.md: what this runtime can apply. */
+function features(): Record<string, unknown> {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: SPEC_VERSION,
+    hooks: [],
+    mountOptions: ['ro', 'rw', 'bind', 'rbind', 'nosuid', 'nodev', 'noexec'],
+    linux: {
+      namespaces: ['mount', 'uts', 'ipc', 'network', 'pid', 'cgroup', 'user'],
+      capabilities: CAPABILITIES.map((x) => x.toUpperCase()),
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: { enabled: true, actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS'] },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+    },
+    annotations: { 'org.boxlab.runtime.terminal': 'unsupported' },
+  };
+}

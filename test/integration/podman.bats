@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# A real engine drives boxlab: podman (with conmon) runs containers through bin/boxlab-runtime
+# as it would through runc. podman's storage, run and temporary directories are the test's own.
+load helpers
+
+setup() {
+  requires_root
+  if ! command -v podman >/dev/null || ! command -v conmon >/dev/null; then
+    skip "needs podman and conmon (bash scripts/provision.sh installs them)"
+  fi
+  run_fixtures
+  T="$BATS_TEST_TMPDIR/podman"
+  RT="$ROOT/bin/boxlab-runtime"
+  # What this host's runtimes need: no filter where setpriv cannot apply one (boxlab refuses
+  # to start without it); runc also needs rlimits within this host's hard limits.
+  OPTS=(--network none --rootfs "$R")
+  [ "${#SECCOMP[@]}" = 0 ] || OPTS+=(--security-opt seccomp=unconfined)
+  RUNC_OPTS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$(ulimit -Hu):$(ulimit -Hu)")
+}
+
+teardown() {
+  [ "$(id -u)" = 0 ] && [ -n "${T:-}" ] || return 0
+  pm "$RT" rm --all --force >/dev/null 2>&1 || true
+  # podman's own leftovers: the private mount of its storage, and its cgroupfs parents.
+  umount "$T/storage/overlay" 2>/dev/null || true
+  local d
+  for d in /sys/fs/cgroup/*/libpod_parent; do
+    [ -d "$d" ] || continue
+    rmdir "$d/conmon" 2>/dev/null || true
+    rmdir "$d" 2>/dev/null || true
+  done
+  boxlab reset >/dev/null || true
+}
+
+# podman with runtime $1, everything it keeps under $T.
+pm() {
+  local rt=$1
+  shift
+  podman --root "$T/storage" --runroot "$T/run" --tmpdir "$T/tmp" --cgroup-manager cgroupfs --events-backend file --runtime "$rt" "$@"
+}
+
+@test "podman run --rm through boxlab-runtime: the output, and exit codes, pass through" {
+  run pm "$RT" run --rm "${OPTS[@]}" /bin/sh -c 'echo hi; test -x /.boxlab/busybox && echo "built by boxlab"'
+  assert_success
+  assert_line hi
+  # boxlab's tools layer is in the root: boxlab built this box, not runc.
+  assert_line 'built by boxlab'
+  run pm "$RT" run --rm "${OPTS[@]}" /bin/sh -c 'exit 3'
+  assert_failure 3
+  assert_host_clean
+}
+
+@test "podman run -d, ps, logs, kill, stop (TERM, then KILL after the timeout), rm through boxlab-runtime" {
+  id=$(pm "$RT" run -d "${OPTS[@]}" /bin/sh -c 'echo started; trap "echo got TERM" TERM; while :; do sleep 0.1; done')
+  run pm "$RT" ps --format '{{.ID}} {{.Status}}'
+  assert_output --regexp "^${id:0:12} Up"
+  for ((i = 0; i < 100; i++)); do pm "$RT" logs "$id" | grep -q started && break; sleep 0.05; done
+  run pm "$RT" logs "$id"
+  assert_line started
+  # TERM is caught by the command: stop waits its timeout, then kills.
+  start=$SECONDS
+  pm "$RT" stop -t 2 "$id"
+  [ $((SECONDS - start)) -ge 2 ] || fail "stop returned before its 2 s timeout"
+  run pm "$RT" logs "$id"
+  assert_line 'got TERM'
+  run pm "$RT" inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$id"
+  assert_output 'exited 137'
+  pm "$RT" rm "$id"
+  # kill, with a signal by name.
+  id=$(pm "$RT" run -d "${OPTS[@]}" /bin/sleep 100)
+  pm "$RT" kill --signal KILL "$id"
+  pm "$RT" wait "$id" >/dev/null || true
+  run pm "$RT" inspect --format '{{.State.Status}}' "$id"
+  assert_output exited
+  pm "$RT" rm "$id"
+  assert_host_clean
+}
+
+@test "podman with runc and with boxlab-runtime, side by side: the same capabilities, a PID namespace of its own" {
+  probe='grep -E "^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/self/status; cat /proc/sys/kernel/hostname >/dev/null && echo hostname-readable'
+  run pm runc run --rm "${RUNC_OPTS[@]}" "${OPTS[@]}" /bin/sh -c "$probe"
+  assert_success
+  by_runc=$output
+  run pm "$RT" run --rm "${OPTS[@]}" /bin/sh -c "$probe"
+  assert_success
+  echo "# runc:   $(echo "$by_runc" | tr '\n' ' ')" >&3
+  echo "# boxlab: $(echo "$output" | tr '\n' ' ')" >&3
+  assert_equal "$output" "$by_runc"
+  assert_host_clean
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# boxlab-runtime: the OCI runtime command line (runtime-spec runtime.md), driven by hand here
+# and by podman in podman.bats. Each test has a root directory of its own.
+load helpers
+
+setup() {
+  requires_root
+  run_fixtures
+  RT="$ROOT/bin/boxlab-runtime"
+  STATE="$BATS_TEST_TMPDIR/rt"
+  B="$BATS_TEST_TMPDIR/bundle"
+  OUT="$BATS_TEST_TMPDIR/out"
+  mkdir -p "$B"
+}
+teardown() {
+  [ "$(id -u)" != 0 ] || {
+    for d in "$STATE"/*/; do [ -d "$d" ] && "$RT" --root "$STATE" delete --force "$(basename "$d")" >/dev/null 2>&1; done
+    boxlab reset >/dev/null
+  } || true
+}
+
+rt() { "$RT" --root "$STATE" "$@"; }
+
+# A bundle whose process runs "$@" in the busybox rootfs (no seccomp filter where setpriv
+# cannot apply one: the runtime refuses to start a box without the filter it was given).
+bundle() {
+  boxlab spec "${SECCOMP[@]}" --rootfs "$R" -- "$@" >"$B/config.json"
+  ln -sfn "$R" "$B/rootfs"
+}
+
+# The state's status, as the runtime reports it.
+status_of() { rt state "$1" | grep -o '"status": "[a-z]*"' | cut -d'"' -f4; }
+
+# Waits up to 5 s for container $1 to reach status $2.
+await_status() {
+  local i
+  for ((i = 0; i < 500; i++)); do [ "$(status_of "$1")" = "$2" ] && return 0; sleep 0.01; done
+  fail "container $1 is $(status_of "$1"), not $2, after 5 s"
+}
+
+@test "runtime: create, start, state, kill, delete, as runtime.md orders them; its process is what the kernel shows" {
+  bundle /bin/sh -c 'echo "pid $$ in the box"; exec sleep 100'
+  rt create --bundle "$B" --pid-file "$BATS_TEST_TMPDIR/pid" c1 >"$OUT" 2>&1 </dev/null
+  assert_equal "$(status_of c1)" created
+  # The process exists, and the state's pid is the one in --pid-file; nothing of the command ran.
+  pid=$(cat "$BATS_TEST_TMPDIR/pid")
+  run rt state c1
+  assert_output --partial "\"pid\": $pid"
+  assert_output --partial "\"bundle\": \"$B\""
+  assert_output --partial '"ociVersion"'
+  kill -0 "$pid"
+  [ ! -s "$OUT" ] || fail "the command ran before start: $(cat "$OUT")"
+
+  rt start c1
+  await_status c1 running
+  # create's stdout was the command's: it has a small PID, in a PID namespace of its own
+  # (PID 1 is the box's placeholder init) ...
+  for ((i = 0; i < 200; i++)); do [ -s "$OUT" ] && break; sleep 0.01; done
+  run cat "$OUT"
+  assert_output --regexp '^pid [0-9] in the box$'
+  # ... and the kernel agrees: the sleep's PID namespace is not ours.
+  sleeper=$(pgrep -f '^sleep 100$' | head -1)
+  [ -n "$sleeper" ]
+  [ "$(readlink "/proc/$sleeper/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]
+
+  # Not stopped: delete refuses, and the box lives on.
+  run rt delete c1
+  assert_failure
+  assert_output --partial 'is running, not stopped'
+  kill -0 "$sleeper"
+
+  rt kill c1 TERM
+  await_status c1 stopped
+  run rt state c1
+  assert_output --partial '"pid": 0'
+  pid_gone "$pid"
+  rt delete c1
+  [ ! -e "$STATE/c1" ]
+  assert_host_clean
+}
+
+@test "runtime: the spec's error cases, one line and a non-zero exit each" {
+  bundle /bin/sleep 100
+  rt create --bundle "$B" c2 </dev/null >/dev/null
+  # A second create of the same ID: refused, and the first is untouched.
+  run rt create --bundle "$B" c2
+  assert_failure
+  assert_output 'boxlab-runtime: container c2 already exists'
+  assert_equal "$(status_of c2)" created
+  # An unknown ID, for each operation.
+  for op in start state delete; do
+    run rt "$op" nope
+    assert_failure
+    assert_output 'boxlab-runtime: container nope does not exist'
+  done
+  run rt kill nope KILL
+  assert_failure
+  # An ID that is not a directory name; a signal that does not exist.
+  run rt create --bundle "$B" ../x
+  assert_failure
+  assert_output --partial 'is not valid'
+  run rt kill c2 SIGNOPE
+  assert_failure
+  assert_output --partial 'unknown signal'
+  # start twice: the second finds it running.
+  rt start c2
+  await_status c2 running
+  run rt start c2
+  assert_failure
+  assert_output --partial 'is running, not created'
+  # Engines ask for the log in JSON: the error is there too, as a JSON line.
+  run "$RT" --root "$STATE" --log "$BATS_TEST_TMPDIR/log.json" --log-format json start c2
+  assert_failure
+  run cat "$BATS_TEST_TMPDIR/log.json"
+  assert_output --regexp '^\{"level":"error","msg":"container c2 is running, not created: .*","time":"'
+  # Signals by number; then a stopped container takes none.
+  rt kill c2 9
+  await_status c2 stopped
+  run rt kill c2 TERM
+  assert_failure
+  assert_output --partial 'is stopped'
+  rt delete c2
+  # Terminal mode is refused at once, never hangs.
+  run timeout 10 "$RT" --root "$STATE" create --bundle "$B" --console-socket /nonexistent c3
+  assert_failure
+  assert_output --partial 'terminal mode is not supported'
+  assert_host_clean
+}
+
+@test "runtime: delete --force of a created and of a running container undoes the box" {
+  bundle /bin/sleep 100
+  rt create --bundle "$B" c4 </dev/null >/dev/null
+  rt create --bundle "$B" c5 </dev/null >/dev/null
+  rt start c5
+  await_status c5 running
+  rt delete --force c4
+  rt delete --force c5
+  [ ! -e "$STATE/c4" ] && [ ! -e "$STATE/c5" ]
+  assert_host_clean
+}
