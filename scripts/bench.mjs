@@ -7,7 +7,8 @@
 //    Node instead of sh (target: at most 3 ms).
 //  - pull + unpack of an image from a loopback registry, against skopeo + umoci;
 //  - a full container run (--script of boxlab run) against crun and runc, and boxlab run itself.
-// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images|run]
+//  - podman run --rm /bin/true with boxlab-runtime as its runtime, against runc and crun.
+// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images|run|podman]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,8 +83,9 @@ try {
     console.log(`    the same steps and checks, bash --script  ${fmt(bash)}`);
     console.log(`    steps from Node vs sh, per step       ${perStep >= 0 ? '+' : ''}${fmt(perStep)}  ${perStep <= 3 ? 'ok (target <= 3 ms)' : 'OVER the 3 ms target'}`);
   }
-  if (argv.only !== 'run') images(tmp);
-  if (argv.only !== 'images') runtimes(tmp);
+  if (!argv.only || argv.only === 'images') images(tmp);
+  if (!argv.only || argv.only === 'run') runtimes(tmp);
+  if (!argv.only || argv.only === 'podman') podman(tmp);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   await $`node ${cli} reset`.nothrow();
@@ -190,4 +192,42 @@ function runtimes(tmp) {
   const runWall = median(full.map((r) => r.wall));
   console.log(`  boxlab run --rootfs R /bin/true: ${fmt(runWall)} wall, ${fmt(median(full.map((r) => r.cpu)))} CPU; node -e 0 ${fmt(nodeFloor)}; target node + 1.5x crun = ${fmt(target)}  ${runWall <= target ? 'ok' : 'OVER'}`);
   console.log(`  peak memory (GNU time %M, KiB): boxlab --script ${peakKiB(ours)}, boxlab run ${peakKiB(boxlabRun)}${have('crun') ? `, crun ${peakKiB(crun())}` : ''}${have('runc') ? `, runc ${peakKiB(runcCmd())}` : ''}`);
+}
+
+/**
+ * A real engine on top: `podman run --rm /bin/true` with boxlab-runtime, runc and crun as its
+ * runtime, interleaved, everything podman keeps in a temporary root. The ratios are boxlab's
+ * over each other runtime's, from one run.
+ */
+function podman(tmp) {
+  const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
+  const rootfs = spawnSync('sh', ['-c', 'ls -d /var/cache/boxlab/rootfs/busybox-* | head -1'], { encoding: 'utf8' }).stdout.trim();
+  if (!have('podman') || !have('conmon') || !rootfs) {
+    console.log('\npodman: skipped (needs podman, conmon and the busybox rootfs: bash scripts/provision.sh, a lesson)');
+    return;
+  }
+  const root = join(tmp, 'podman');
+  const pm = `podman --root ${root}/storage --runroot ${root}/run --tmpdir ${root}/tmp --cgroup-manager cgroupfs --events-backend file`;
+  // This host's setpriv may not apply a filter (boxlab-runtime then refuses one); runc's
+  // rlimits must stay within this machine's hard limits. The same flags for all three.
+  const filter = spawnSync('sh', ['-c', 'setpriv --help | grep -q -- --seccomp-filter']).status === 0 ? '' : '--security-opt seccomp=unconfined';
+  const limits = "--ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
+  const runtimes = [['boxlab-runtime', join(here, '..', 'bin', 'boxlab-runtime')], ['runc', 'runc'], ['crun', 'crun']].filter(([n]) => n === 'boxlab-runtime' || have(n));
+  const cmdFor = (rt) => `${pm} --runtime ${rt} run --rm --network none ${filter} ${limits} --rootfs ${rootfs} /bin/true`;
+  const works = (rt) => spawnSync('bash', ['-c', cmdFor(rt)], { encoding: 'utf8' });
+  const n = Math.max(10, runs);
+  console.log(`\npodman run --rm --rootfs R /bin/true, by runtime, ${n} runs each, interleaved, medians`);
+  const usable = runtimes.filter(([name, rt]) => {
+    const r = works(rt);
+    if (r.status !== 0) console.log(`  ${name}: fails here (${(r.stderr || r.stdout).trim().split('\n').pop().slice(0, 160)})`);
+    return r.status === 0;
+  });
+  const walls = Object.fromEntries(usable.map(([name]) => [name, []]));
+  for (let i = 0; i < n; i++) for (const [name, rt] of i % 2 ? [...usable].reverse() : usable) walls[name].push(timed(cmdFor(rt)).wall);
+  const ours = walls['boxlab-runtime'] ? median(walls['boxlab-runtime']) : NaN;
+  for (const [name] of usable) {
+    const m = median(walls[name]);
+    console.log(`  ${name.padEnd(15)} ${fmt(m)}${name === 'boxlab-runtime' ? '' : `   boxlab-runtime / ${name} = ${(ours / m).toFixed(2)}x`}`);
+  }
+  spawnSync('bash', ['-c', `${pm} rm --all --force >/dev/null 2>&1; umount ${root}/storage/overlay 2>/dev/null; for d in /sys/fs/cgroup/*/libpod_parent; do rmdir "$d/conmon" "$d" 2>/dev/null; done; true`]);
 }

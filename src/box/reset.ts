@@ -3,7 +3,7 @@
 import { readdirSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
 import { RUN_MARK, type Runner } from '../shell/runner.js';
-import { isAlive, isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
+import { inOtherUserNamespace, isAlive, isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
 import { leasesDir } from '../run/network.js';
 import { records } from '../run/boxes.js';
 import { defaultRoot } from '../run/containers.js';
@@ -51,9 +51,11 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
   // also one whose PID never reached its state file (boxlab killed between the spawn and the
   // write, before setpriv's --pdeathsig took hold). Killed before their mounts are undone.
   const liveRuns = new Set(states.filter((s) => !dead.includes(s)).map(({ state }) => state.runId));
-  // Root's own processes only (real uid 0): anyone may set the variable, in a setuid program too.
+  // Root's own processes (real uid 0), and those in a user namespace of their own, whatever
+  // uid they map to (a --userns box's init is uid 100000 on the host): anyone may set the
+  // variable, in a setuid program too, but a setuid program in ours is never killed for it.
   for (const { pid, value, startTime } of processesWithEnv(RUN_MARK)) {
-    if (!liveRuns.has(value) && realUid(pid) === 0) await undo({ process: pid, startTime });
+    if (!liveRuns.has(value) && (realUid(pid) === 0 || inOtherUserNamespace(pid))) await undo({ process: pid, startTime });
   }
 
   for (const { path, state } of dead) {

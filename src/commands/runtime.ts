@@ -24,6 +24,7 @@ import { sleep } from '../engine/actions.js';
 
 const VERSION = '0.1.0';
 const SPEC_VERSION = '1.0.2';
+const CREATE_TIMEOUT_MS = 60_000;
 
 const USAGE = `usage: boxlab-runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [flags] ID
   create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] ID
@@ -200,7 +201,15 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   void started.exited.then((code) => {
     ended = code;
   });
+  // A box is built in well under a second here; a minute means a step is stuck: end it (its
+  // script undoes what it made) rather than leave the engine waiting.
+  const deadline = Date.now() + CREATE_TIMEOUT_MS;
   while (!existsSync(f.created)) {
+    if (Date.now() > deadline) {
+      trySignal(c.pid, osc.signals.SIGTERM);
+      rmSync(f.dir, { force: true, recursive: true });
+      throw new EnvError(`container ${id} was not created within ${CREATE_TIMEOUT_MS / 1000} s: its script was stopped`);
+    }
     if (ended !== undefined || !isSameLiveProcess(c.pid, c.pidStart)) {
       rmSync(f.dir, { force: true, recursive: true });
       throw new EnvError(`container ${id} could not be created (its script exited with ${ended ?? 'an unknown status'})`);

@@ -1,5 +1,5 @@
 // Facts about processes, read from /proc.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Field 22 of /proc/PID/stat: start time in clock ticks since boot; '' if gone. */
 export function processStartTime(pid: number): string {
@@ -65,6 +65,15 @@ export function realUid(pid: number): number {
     return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? -1);
   } catch {
     return -1;
+  }
+}
+
+/** A process in a user namespace other than ours (a box's with --userns, lesson 6's). */
+export function inOtherUserNamespace(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user');
+  } catch {
+    return false;
   }
 }
 

@@ -57,7 +57,7 @@ await_status() {
   # (PID 1 is the box's placeholder init) ...
   for ((i = 0; i < 200; i++)); do [ -s "$OUT" ] && break; sleep 0.01; done
   run cat "$OUT"
-  assert_output --regexp '^pid [0-9] in the box$'
+  assert_output --regexp '^pid [0-9]+ in the box$'
   # ... and the kernel agrees: the sleep's PID namespace is not ours.
   sleeper=$(pgrep -f '^sleep 100$' | head -1)
   [ -n "$sleeper" ]
