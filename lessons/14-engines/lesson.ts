@@ -96,7 +96,7 @@ export default defineLesson((host) => ({
       actions: [
         { run: create },
         { run: cmd('cat', '${WORK}/pid'), capture: 'CPID' },
-        { run: cmd('cat', `${CONTAINER}/box.json`), capture: 'INIT', match: '"pid":([0-9]+)' },
+        { run: cmd('cat', `${CONTAINER}/box.json`), capture: 'INIT', match: 'pid.:([0-9]+)' },
       ],
       probes: [
         { title: 'boxlab-runtime state: what an engine asks', show: { out: rt('state', ID) } },
@@ -118,7 +118,9 @@ export default defineLesson((host) => ({
         { run: rt('start', ID) },
         { await: { file: OUT }, contains: 'hello from PID' },
         { run: cmd('cat', `${CONTAINER}/payload.pid`), capture: 'LAUNCHER' },
-        { run: cmd('cat', '/proc/${LAUNCHER}/task/${LAUNCHER}/children'), capture: 'CMD_PID' },
+        { run: cmd('cat', '/proc/${LAUNCHER}/task/${LAUNCHER}/children'), capture: 'CMD_PID', match: '([0-9]+)' },
+        // The command printed its line, then exec'd sleep: wait for that exec.
+        { await: { file: '/proc/${CMD_PID}/comm' }, contains: 'sleep' },
       ],
       probes: [
         { title: 'boxlab-runtime state', show: { out: rt('state', ID) } },
@@ -135,7 +137,7 @@ export default defineLesson((host) => ({
       id: 'kill-delete',
       title: 'kill, then delete: the signal ends the command, the script undoes the box',
       feature: { name: 'the runtime operations kill and delete (runtime.md)', syscalls: ['kill(2)', 'umount2(2), rmdir(2) (the box undone)'], man: ['OCI runtime-spec (runtime.md "Operations")', 'kill(2)'] },
-      actions: [{ run: rt('kill', ID, 'TERM') }, { awaitExit: 'CPID' }, { run: rt('state', ID), capture: 'STATE', match: '"status": "([a-z]+)"' }, { run: rt('delete', ID) }],
+      actions: [{ run: rt('kill', ID, 'TERM') }, { awaitExit: 'CPID' }, { run: rt('state', ID), capture: 'STATE', match: 'status.: .([a-z]+)' }, { run: rt('delete', ID) }],
       probes: [{ title: 'the runtime directory after delete', show: { out: cmd('ls', '-A', OCI) } }],
       checks: [
         { title: 'the command is gone', fact: { alive: '${CMD_PID}' }, equals: 'no' },

@@ -178,7 +178,7 @@ script_passes() {
   lesson_passes 14
   command -v podman >/dev/null || skip "podman is not installed: its steps were skipped (bash scripts/provision.sh)"
   run boxlab lesson 14 --yes --json
-  assert_check_passed 'and its parent is conmon, which adopted it when create exited'
+  assert_check_passed '\.\.\. and its parent is conmon, which adopted it when create exited'
   assert_host_clean
 }
 @test "lesson 14 --script passes under bash" { script_passes 14; }
