@@ -23,7 +23,7 @@ const shellVars: Step = {
 };
 
 /** A file of /proc for the command: the child of the launcher the container's script started. */
-const ofCommand = (dir: string, read: string) => cmd('sh', '-c', `read -r l < "$1/payload.pid" && read -r c _ < "/proc/$l/task/$l/children" && ${read}`, 'sh', dir);
+const ofCommand = (dir: string, read: string) => cmd('sh', '-c', `l=$(cat "$1/payload.pid") && c=$(cut -d' ' -f1 "/proc/$l/task/$l/children") && [ -n "$c" ] && ${read}`, 'sh', dir);
 
 const byHand: Exercise = {
   id: 'by-hand',
