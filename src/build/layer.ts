@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { EnvError } from '../errors.js';
+import { printable } from '../../rootfs-fetch/untrusted.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'character-device' | 'block-device' | 'fifo';
 
@@ -80,7 +81,7 @@ export function upperEntries(upper: string, opaque: Set<string>, skip: Set<strin
     for (const name of readdirSync(join(upper, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       if (!rel && skip.has(name)) continue;
-      if (name.startsWith(WHITEOUT)) throw new EnvError(`the command made a file named ${r.slice(0, 200)}: names starting with .wh. mean deletions in a layer`);
+      if (name.startsWith(WHITEOUT)) throw new EnvError(`the box made a file named ${printable(r, 200)}: names starting with .wh. mean deletions in a layer`);
       const st = lstatSync(join(upper, r));
       if (st.isCharacterDevice() && st.rdev === 0) {
         out.push({ path: rel ? `${rel}/${WHITEOUT}${name}` : `${WHITEOUT}${name}`, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 0, source: undefined });
