@@ -27,6 +27,7 @@ teardown() {
 @test "commit: a file written and a base file deleted in a running box become a layer; run the new image; images lists it" {
   run boxlab run -d --name commit-box "${SECCOMP[@]}" boxlab.local/busybox:layers -- /bin/sleep 60
   assert_success
+  for _ in $(seq 100); do boxlab ps | grep -q '^commit-box  [0-9]' && break; sleep 0.05; done
   run boxlab exec commit-box /bin/sh -c 'echo committed > /srv/new.txt && rm /etc/motd'
   assert_success
   run boxlab commit commit-box committed:1
@@ -37,7 +38,7 @@ teardown() {
   run tar --numeric-owner -tzf "$BOXLAB_CACHE_DIR/images/blobs/sha256/${layer#sha256:}"
   assert_output $'etc/\netc/.wh.motd\nsrv/\nsrv/new.txt'
   run boxlab inspect committed:1 --config
-  assert_output --partial '"created_by":"boxlab commit"'
+  assert_output --partial '"created_by": "boxlab commit"'
   run boxlab images
   assert_line --regexp '^docker.io/library/committed:1 +sha256:[0-9a-f]{12} +4 '
   # The box still runs; the new image runs as a box of its own, with both changes.
