@@ -207,7 +207,7 @@ async function runLayer(o: BuildOptions, step: Extract<Step, { kind: 'RUN' }>, e
 async function layerOf(o: BuildOptions, entries: LayerEntry[], clamp: number): Promise<CachedLayer> {
   const bar = o.bar?.(tarBytes(entries));
   try {
-    return await saveLayer(o.store, entries, clamp, bar?.onBytes);
+    return await saveLayer(o.store, entries, { clamp, onBytes: bar?.onBytes });
   } finally {
     bar?.end();
   }

@@ -79,7 +79,8 @@ export async function commit(o: CommitOptions): Promise<{ name: string; manifest
   const bar = o.bar?.(tarBytes(entries));
   let layer: CachedLayer;
   try {
-    layer = await saveLayer(o.store, entries, clamp, bar?.onBytes);
+    // live: the box still runs; a file it appends to is taken as it was when opened.
+    layer = await saveLayer(o.store, entries, { clamp, onBytes: bar?.onBytes, live: true });
   } finally {
     bar?.end();
   }

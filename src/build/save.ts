@@ -9,10 +9,10 @@ import { writeLayer, type LayerEntry } from './layer.js';
 import type { CachedLayer } from './cache.js';
 
 /** Entries as a layer blob in the store. */
-export async function saveLayer(store: Store, entries: LayerEntry[], clamp: number, onBytes?: (n: number) => void): Promise<CachedLayer> {
+export async function saveLayer(store: Store, entries: LayerEntry[], o: { clamp: number; onBytes?: (n: number) => void; live?: boolean }): Promise<CachedLayer> {
   const out = store.tmpName('layer.tar.gz');
   try {
-    const blob = await writeLayer(entries, out, { clamp, onBytes });
+    const blob = await writeLayer(entries, out, o);
     if (store.has(blob.digest)) rmSync(out);
     else renameSync(out, store.path(blob.digest));
     return { digest: blob.digest, diffId: blob.diffId, size: blob.size };

@@ -2,7 +2,7 @@
 // --rootfs box refused), the commit name, and an upper directory under --userns as layer
 // entries (real files, read by the real getfattr).
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { baseImage, commitName } from '../../src/build/commit.js';
@@ -34,7 +34,7 @@ function fileEntry(host: string, path: string): LayerEntry {
 /** Tags a one-layer image (a file named `file`) in `store`, by hand: no sweep, so no cache but the test's is touched. */
 async function tagImage(store: Store, name: string, file: string): Promise<string> {
   writeFileSync(join(t, file), file);
-  const l = await saveLayer(store, [fileEntry(join(t, file), file)], 0);
+  const l = await saveLayer(store, [fileEntry(join(t, file), file)], { clamp: 0 });
   const cfg = Buffer.from(JSON.stringify({ ...hostPlatform(), config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [l.diffId] }, history: [{ created_by: 'base' }] }));
   const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: store.putBytes(cfg), size: cfg.length }, layers: [{ mediaType: MEDIA.ociLayerGzip, digest: l.digest, size: l.size }] }));
   store.tag(name, { mediaType: MEDIA.ociManifest, digest: store.putBytes(m), size: m.length });
@@ -97,6 +97,14 @@ describe('a box upper directory as a layer', () => {
       '-rw------- 0/0 etc/opq/.wh..wh..opq',
       '-rw-r--r-- 1000/50 etc/opq/new',
     ]);
+  });
+  it('takes a file a running box appends to as it is when opened (live); a build refuses it', async () => {
+    writeFileSync(join(t, 'log'), 'abc');
+    const entries = [fileEntry(join(t, 'log'), 'var/log')];
+    appendFileSync(join(t, 'log'), 'def');
+    await expect(writeLayer(entries, join(t, 'b.tgz'), { clamp: 0 })).rejects.toThrow(new EnvError('var/log changed while the layer was written: nothing was kept'));
+    await writeLayer(entries, join(t, 'c.tgz'), { clamp: 0, live: true });
+    expect(execFileSync('tar', ['-xzOf', join(t, 'c.tgz'), 'var/log'], { encoding: 'utf8' })).toBe('abcdef');
   });
   it('maps a host id back into the box range', () => {
     const s = { hostId: 100000, size: 65536 };
