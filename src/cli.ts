@@ -43,6 +43,7 @@ const USAGE = `usage: boxlab <command> [flags]
   diff PID|MOUNTPOINT      an overlay's changes as A/C/D, like docker diff
   build [-f Boxfile] [-t NAME:TAG] [--build-arg K=V] [--no-cache] [--network none|bridge] [CONTEXT]
                            an image from a Boxfile (Dockerfile subset), layer by layer
+  commit BOX IMAGE[:TAG]   a running box's changes (run -d IMAGE) as a new layer on its image
   run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
                            a container, secure by default (boxlab run --help for the flags)
   spec [run flags] [-- CMD]  the OCI config.json of such a run
@@ -69,6 +70,7 @@ const COMMANDS: Record<string, Handler> = {
   rmi: async (argv) => (await import('./commands/images.js')).rmiCommand(argv),
   build: async (argv) => (await import('./commands/build.js')).buildCommand(argv),
   push: async (argv) => (await import('./commands/push.js')).pushCommand(argv),
+  commit: async (argv) => (await import('./commands/commit.js')).commitCommand(argv),
   run: async (argv) => (await import('./commands/run.js')).runCommand(argv),
   spec: async (argv) => (await import('./commands/run.js')).specCommand(argv),
   ps: async (argv) => (await import('./commands/run.js')).psCommand(argv),

@@ -4,11 +4,10 @@
 // into the layer cache (checked against its diff_id) for the next step, and remembered in the
 // build cache. The image lands in the OCI layout `boxlab images` lists.
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError } from '../errors.js';
 import { RealRunner } from '../shell/runner.js';
-import { opaqueMarks, parseOpaqueMarks } from '../shell/getfattr.js';
 import { StateFile } from '../box/state.js';
 import { WORK_PARENT } from '../box/resources.js';
 import { checkEnv } from '../run/validate.js';
@@ -16,14 +15,17 @@ import { busyboxStandIn } from '../run/images.js';
 import { printable } from '../../rootfs-fetch/untrusted.js';
 import { chainIds } from '../../rootfs-fetch/digest.js';
 import { hostPlatform, MEDIA, type Manifest } from '../../rootfs-fetch/manifest.js';
-import { layerDir, loadImage, storedName, sweepUnused, unpackLayer, type Image } from '../../rootfs-fetch/images.js';
+import { layerDir, loadImage, storedName, unpackLayer, type Image } from '../../rootfs-fetch/images.js';
 import type { Descriptor, Store } from '../../rootfs-fetch/store.js';
 import { UnpackBudget } from '../../rootfs-fetch/unpack.js';
 import { EMPTY_STATE, resolveBoxfile, type ImageState, type Instruction, type Step } from './boxfile.js';
 import { copyEntries, copyError, type Context } from './context.js';
-import { clampTime, upperEntries, writeLayer, type LayerEntry } from './layer.js';
+import { clampTime, type LayerEntry } from './layer.js';
 import { BuildCache, cacheKey, type CachedLayer } from './cache.js';
 import { runStep } from './box.js';
+import { boxUpperEntries } from './upper.js';
+import { saveImage, saveLayer } from './save.js';
+import { tarBytes, type CompressBar } from './progress.js';
 
 export interface BuildOptions {
   file: string;
@@ -36,6 +38,8 @@ export interface BuildOptions {
   seccomp?: string;
   store: Store;
   log: (line: string) => void;
+  /** A progress bar for compressing a layer of this many tar bytes (none by default). */
+  bar?: (total: number) => CompressBar;
 }
 
 interface History {
@@ -146,7 +150,7 @@ export async function build(o: BuildOptions): Promise<{ name: string; manifest: 
         } catch (e) {
           throw copyError(o.file, step.line, e);
         }
-        made = { key: cacheKey(parent, step.text, copied.contentHash), produce: () => layerOf(o.store, copied.entries, clamp) };
+        made = { key: cacheKey(parent, step.text, copied.contentHash), produce: () => layerOf(o, copied.entries, clamp) };
       } else if (step.kind === 'WORKDIR' && !lowerStat(dirs(), step.dir)?.isDirectory()) {
         // Docker makes a WORKDIR that is not there: its directories, 0755, root's.
         const parts = step.dir.split('/').filter(Boolean);
@@ -155,7 +159,7 @@ export async function build(o: BuildOptions): Promise<{ name: string; manifest: 
           const st = lowerStat(dirs(), `/${p}`);
           return st ? { path: p, type: 'directory', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) } : { path: p, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0 };
         });
-        made = { key: cacheKey(parent, step.text, null), produce: () => layerOf(o.store, entries, clamp) };
+        made = { key: cacheKey(parent, step.text, null), produce: () => layerOf(o, entries, clamp) };
       }
       if (!made) {
         history.push({ created, created_by: step.text, comment: 'boxlab build', empty_layer: true });
@@ -194,28 +198,18 @@ async function runLayer(o: BuildOptions, step: Extract<Step, { kind: 'RUN' }>, e
   const upper = join(tmp, `upper-${randomBytes(3).toString('hex')}`);
   const code = await runStep({ lowerdirs, args: step.args, env, cwd: before.cwd, user: userIds(before.user), network: o.network, seccomp: o.seccomp, upperTo: upper, label: head });
   if (code !== 0) throw new EnvError(`${printable(o.file, 120)}:${step.line}: RUN returned a non-zero code: ${code}`);
-  const marks = await runner.run(opaqueMarks(upper));
-  if (marks.code === 127) throw new EnvError('getfattr is not installed: apt-get install attr');
-  if (marks.code !== 0) throw new EnvError(`getfattr ${upper} failed: ${marks.stderr.trim().split('\n').pop()}`);
-  const opaque = new Set(parseOpaqueMarks(marks.stdout).map((p) => p.slice(upper.length + 1)).filter((p) => p !== ''));
-  // Not the command's changes: the mount points the box gets (/proc, /sys, /dev) and the old root's.
-  const entries = upperEntries(upper, opaque, new Set(['proc', 'sys', 'dev', '.oldroot']));
-  const layer = await layerOf(o.store, entries, clamp);
+  const layer = await layerOf(o, await boxUpperEntries(upper, runner), clamp);
   rmSync(upper, { recursive: true, force: true });
   return layer;
 }
 
-/** Entries as a layer blob in the store. */
-async function layerOf(store: Store, entries: LayerEntry[], clamp: number): Promise<CachedLayer> {
-  const out = store.tmpName('layer.tar.gz');
+/** Entries as a layer blob in the store, with a progress bar when it is large. */
+async function layerOf(o: BuildOptions, entries: LayerEntry[], clamp: number): Promise<CachedLayer> {
+  const bar = o.bar?.(tarBytes(entries));
   try {
-    const blob = await writeLayer(entries, out, { clamp });
-    if (store.has(blob.digest)) rmSync(out);
-    else renameSync(out, store.path(blob.digest));
-    return { digest: blob.digest, diffId: blob.diffId, size: blob.size };
-  } catch (e) {
-    rmSync(out, { force: true });
-    throw e;
+    return await saveLayer(o.store, entries, { clamp, onBytes: bar?.onBytes });
+  } finally {
+    bar?.end();
   }
 }
 
@@ -235,12 +229,6 @@ function writeImage(store: Store, name: string, s: ImageState, layers: Descripto
     rootfs: { type: 'layers', diff_ids: diffIds },
     history,
   };
-  const cfgBytes = Buffer.from(JSON.stringify(config));
-  const manifest: Manifest = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: store.putBytes(cfgBytes), size: cfgBytes.length }, layers };
-  const mBytes = Buffer.from(JSON.stringify(manifest));
-  const desc = { mediaType: MEDIA.ociManifest, digest: store.putBytes(mBytes), size: mBytes.length };
-  store.tag(name, desc);
-  sweepUnused(store);
-  return desc;
+  return saveImage(store, name, config, layers);
 }
 

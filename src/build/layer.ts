@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { EnvError } from '../errors.js';
+import { printable } from '../../rootfs-fetch/untrusted.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'character-device' | 'block-device' | 'fifo';
 
@@ -80,7 +81,7 @@ export function upperEntries(upper: string, opaque: Set<string>, skip: Set<strin
     for (const name of readdirSync(join(upper, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       if (!rel && skip.has(name)) continue;
-      if (name.startsWith(WHITEOUT)) throw new EnvError(`the command made a file named ${r.slice(0, 200)}: names starting with .wh. mean deletions in a layer`);
+      if (name.startsWith(WHITEOUT)) throw new EnvError(`the box made a file named ${printable(r, 200)}: names starting with .wh. mean deletions in a layer`);
       const st = lstatSync(join(upper, r));
       if (st.isCharacterDevice() && st.rdev === 0) {
         out.push({ path: rel ? `${rel}/${WHITEOUT}${name}` : `${WHITEOUT}${name}`, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 0, source: undefined });
@@ -114,8 +115,12 @@ function hashing(onChunk?: (n: number) => void): { stream: Transform; digest: ()
   return { stream, digest: () => `sha256:${h.digest('hex')}`, bytes: () => n };
 }
 
-/** Opens a listed file again, refusing one that changed into a link or another file since. */
-function openListed(src: NonNullable<LayerEntry['source']>, path: string): number {
+/**
+ * Opens a listed file again, refusing one that changed into a link or another file since.
+ * Returns its size now: the listed one, or with `live` (a box still running writes to it)
+ * whatever it has grown or shrunk to, of which exactly that many bytes are then read.
+ */
+function openListed(src: NonNullable<LayerEntry['source']>, path: string, live: boolean): { fd: number; size: number } {
   let fd: number;
   try {
     fd = openSync(src.path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -123,15 +128,17 @@ function openListed(src: NonNullable<LayerEntry['source']>, path: string): numbe
     throw new EnvError(`${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} while writing the layer`);
   }
   const st = fstatSync(fd);
-  if (!st.isFile() || st.ino !== src.ino || st.dev !== src.dev || st.size !== src.size) {
+  if (!st.isFile() || st.ino !== src.ino || st.dev !== src.dev || (!live && st.size !== src.size)) {
     closeSync(fd);
-    throw new EnvError(`${path} changed while the layer was written: nothing was kept`);
+    throw new EnvError(`${printable(path, 200)} changed while the layer was written: nothing was kept`);
   }
-  return fd;
+  return { fd, size: st.size };
 }
 
-/** Writes entries as a gzipped tar to `out`, in one pass; returns its diff_id and digest. */
-export async function writeLayer(entries: LayerEntry[], out: string, o: { clamp?: number; onBytes?: (n: number) => void } = {}): Promise<LayerBlob> {
+/** Writes entries as a gzipped tar to `out`, in one pass; returns its diff_id and digest.
+ *  `live`: the files belong to a box that still runs (commit): a file's size is taken when it
+ *  is opened, so one being appended to is written as it was then, not refused. */
+export async function writeLayer(entries: LayerEntry[], out: string, o: { clamp?: number; onBytes?: (n: number) => void; live?: boolean } = {}): Promise<LayerBlob> {
   const clamp = o.clamp ?? clampTime();
   const sorted = [...entries].sort(byName);
   const pack = tar.pack();
@@ -158,10 +165,13 @@ export async function writeLayer(entries: LayerEntry[], out: string, o: { clamp?
         firstOf.set(key, e.path);
       }
       if (e.type === 'file' && src) {
-        const fd = openListed(src, e.path);
+        const { fd, size } = openListed(src, e.path, o.live ?? false);
+        if (size === 0) closeSync(fd);
         await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...header, size: src.size }, (err) => (err ? reject(err) : resolve()));
-          createReadStream('', { fd }).on('error', reject).pipe(sink);
+          const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+          if (size === 0) return void pack.entry({ ...header, size: 0 }, '', done);
+          // At most `size` bytes: what a live file gains meanwhile is not this layer's.
+          createReadStream('', { fd, start: 0, end: size - 1 }).on('error', reject).pipe(pack.entry({ ...header, size }, done));
         });
       } else {
         await new Promise<void>((resolve, reject) => (e.type === 'file' ? pack.entry({ ...header, size: 0 }, '', (err) => (err ? reject(err) : resolve())) : pack.entry({ ...header, size: 0 }, (err) => (err ? reject(err) : resolve()))));

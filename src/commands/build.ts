@@ -64,7 +64,12 @@ export async function buildCommand(argv: string[]): Promise<number> {
     throw new EnvError(`cannot open the image cache ${store.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${process.geteuid?.() !== 0 ? ' (run as root)' : ''}`);
   }
   const { build } = await import('../build/build.js');
-  const r = await build({ file: shown, instructions, context, tag: values.tag ?? 'boxlab.local/build:latest', buildArgs, noCache: values['no-cache'] ?? false, network, seccomp: values.seccomp, store, log: (l) => process.stderr.write(`${l}\n`) });
+  const { compressBar } = await import('../build/progress.js');
+  const r = await build({
+    file: shown, instructions, context, tag: values.tag ?? 'boxlab.local/build:latest', buildArgs, noCache: values['no-cache'] ?? false, network, seccomp: values.seccomp, store,
+    log: (l) => process.stderr.write(`${l}\n`),
+    bar: (total) => compressBar(process.stderr, '  compressing the layer', total),
+  });
   process.stdout.write(`${r.name} ${r.manifest.digest}\n`);
   return 0;
 }
