@@ -60,15 +60,20 @@ describe_leftover_processes() {
 # Live processes that boxlab starts: boxes (unshare ... sleep infinity), chroot sleepers, and
 # anything a lesson started (marked BOXLAB_RUN=RUN_ID in its environment).
 boxlab_processes() {
-  local p cmd
-  for p in /proc/[0-9]*; do
-    grep -qs '^State:.*Z' "$p/status" && continue
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-    tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -q '^BOXLAB_RUN=' && { echo "${p#/proc/} $cmd(marked)"; continue; }
-    case "$cmd" in
-      *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/var/lib/boxlab/work/'*) echo "${p#/proc/} $cmd" ;;
+  # Two processes in all, not three per process on the host: grep -z reads each environ's
+  # entries as lines; ps lists the rest (a zombie has exited: its parent has yet to reap it).
+  local marked pid stat cmd
+  marked=" $(grep -lzs '^BOXLAB_RUN=' /proc/[0-9]*/environ | cut -d/ -f3 | tr '\n' ' ')"
+  while read -r pid stat cmd; do
+    [[ $stat == Z* ]] && continue
+    if [[ $marked == *" $pid "* ]]; then
+      echo "$pid $cmd (marked)"
+      continue
+    fi
+    case "$cmd " in
+      *'--kill-child=KILL'* | 'sleep infinity ' | 'sleep 1000 ' | *'/var/lib/boxlab/work/'*) echo "$pid $cmd" ;;
     esac
-  done
+  done < <(ps -eo pid=,stat=,args=)
 }
 
 # A check in the --json output of the last `run` passed: its title (a regex), then "ok":true.
