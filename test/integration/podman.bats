@@ -52,7 +52,7 @@ pm() {
   assert_host_clean
 }
 
-@test "podman run -d, ps, logs, kill, stop (TERM, then KILL after the timeout), rm through boxlab-runtime" {
+@test "podman run -d, ps, logs, exec, kill, stop (TERM, then KILL after the timeout), rm through boxlab-runtime" {
   id=$(pm "$RT" run -d "${OPTS[@]}" /bin/sh -c 'echo started; trap "echo got TERM" TERM; while :; do sleep 0.1; done')
   run pm "$RT" ps --format '{{.ID}} {{.Status}}'
   assert_output --regexp "^${id:0:12} Up"
@@ -68,6 +68,12 @@ pm() {
   run pm "$RT" inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$id"
   assert_output 'exited 137'
   pm "$RT" rm "$id"
+  # exec: conmon calls the runtime's exec --process FILE --detach; output and status come back.
+  id=$(pm "$RT" run -d "${OPTS[@]}" /bin/sleep 100)
+  run pm "$RT" exec "$id" /bin/sh -c 'echo "exec in $(hostname), PID 1 is $(cat /proc/1/comm)"; exit 4'
+  assert_failure 4
+  assert_output "exec in ${id:0:12}, PID 1 is sleep"
+  pm "$RT" rm --force "$id"
   # kill, with a signal by name.
   id=$(pm "$RT" run -d "${OPTS[@]}" /bin/sleep 100)
   pm "$RT" kill --signal KILL "$id"
