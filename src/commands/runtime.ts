@@ -17,7 +17,7 @@ import { parseRunFlags } from '../run/flags.js';
 import { planRun } from '../run/plan.js';
 import { RELAY_CMD, runScript } from '../run/script.js';
 import { hostFacts, requireNonDumpable, requireSeccomp } from '../run/host.js';
-import { boxInit, checkId, type Container, defaultRoot, files, load, makeRoot, payloadPid, save, stateJson, status } from '../run/containers.js';
+import { boxInit, checkId, type Container, defaultRoot, files, type Hook, hooksOf, load, makeRoot, payloadPid, save, stateJson, status } from '../run/containers.js';
 import { planResources } from './run.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import { sleep } from '../engine/actions.js';
@@ -85,13 +85,13 @@ export async function runtimeCommand(argv: string[], runner: Runner = new RealRu
       case 'create':
         return await create(g, rest, runner);
       case 'start':
-        return start(g, rest);
+        return await start(g, rest, runner);
       case 'state':
         return state(g, rest);
       case 'kill':
         return kill(g, rest);
       case 'delete':
-        return await remove(g, rest);
+        return await remove(g, rest, runner);
       case 'exec':
         return await exec(g, rest, runner);
       case 'features':
@@ -157,6 +157,9 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
 
   const { specFromBundle } = await import('../run/oci.js');
   const { spec, notes } = specFromBundle(bundle, parseRunFlags(['--bundle', bundle]));
+  const hooks = hooksOf(readConfig(bundle));
+  // Those two run in the container's namespaces, after pivot_root: boxlab runs hooks on the host only.
+  for (const k of ['createContainer', 'startContainer']) if (hooks[k]?.length) notes.push(`config.json: hooks.${k} (run inside the container) is not supported; not run`);
   if (spec.tty) throw new EnvError('process.terminal: terminal mode is not supported by boxlab-runtime (see --console-socket): run without -t');
   // The container's stdin is create's (the engine's pipe or /dev/null), as runc hands it over.
   spec.interactive = true;
@@ -193,7 +196,7 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   const started = runner.foreground({ file: 'bash', args: [scriptFile] }, { detached: true, runId });
   stateFile.handOver(started.pid);
   const annotations = Object.fromEntries(Object.entries((readConfig(bundle).annotations as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
-  const c: Container = { id, bundle, runId, pid: started.pid, pidStart: processStartTime(started.pid), created: new Date().toISOString(), annotations, spec };
+  const c: Container = { id, bundle, runId, pid: started.pid, pidStart: processStartTime(started.pid), created: new Date().toISOString(), annotations, spec, hooks };
   save(g.root, c);
 
   // Created once the script says so; if it ends first, its stderr (the engine's) said why.
@@ -216,8 +219,29 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
     }
     await sleep(2);
   }
+  // The runtime's hooks, now that the box exists (the spec runs createRuntime before
+  // pivot_root; boxlab's script has pivoted by now). One failing stops the container.
+  const failed = await runHooks(runner, [...(hooks.prestart ?? []), ...(hooks.createRuntime ?? [])], { ...stateJson(g.root, c), status: 'creating' });
+  if (failed) {
+    trySignal(c.pid, osc.signals.SIGTERM);
+    for (let t = 0; t < 1000 && isSameLiveProcess(c.pid, c.pidStart); t++) await sleep(10);
+    rmSync(f.dir, { force: true, recursive: true });
+    const late = await runHooks(runner, hooks.poststop ?? [], { ...stateJson(g.root, c), status: 'stopped', pid: 0 });
+    if (late) report(g, `warning: ${late}`);
+    throw new EnvError(`container ${id}: ${failed}; the container was stopped and deleted`);
+  }
   if (opts['--pid-file']) writeFileSync(resolve(String(opts['--pid-file'])), String(c.pid));
   return 0;
+}
+
+/** Hooks in order, each with the state on stdin, its own environment and its timeout (the
+ *  spec's default: none; here 60 s, a hook must not hang an engine). The first failure, or none. */
+async function runHooks(runner: Runner, hooks: Hook[], state: Record<string, unknown>): Promise<string | undefined> {
+  for (const h of hooks) {
+    const r = await runner.run({ file: 'env', args: ['-i', ...h.env, h.path, ...h.args.slice(1)], stdin: JSON.stringify(state) }, { timeoutMs: (h.timeout ?? 60) * 1000 });
+    if (r.code !== 0) return `hook ${h.path} ${r.code === 124 ? `ran past its timeout (${h.timeout ?? 60} s)` : `exited with ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]!.slice(0, 200)}` : ''}`}`;
+  }
+  return undefined;
 }
 
 function readConfig(bundle: string): Record<string, unknown> {
@@ -228,7 +252,7 @@ function readConfig(bundle: string): Record<string, unknown> {
   }
 }
 
-function start(g: Global, argv: string[]): number {
+async function start(g: Global, argv: string[], runner: Runner): Promise<number> {
   const id = oneId(parse(argv, [], []).operands, 'start');
   const c = load(g.root, id);
   const s = status(g.root, c);
@@ -243,6 +267,10 @@ function start(g: Global, argv: string[]): number {
   }
   writeSync(fd, '\n');
   closeSync(fd);
+  // poststart: once the command is started; a failure is a warning (config.md).
+  for (let t = 0; t < 200 && !existsSync(files(g.root, id).started); t++) await sleep(10);
+  const failed = await runHooks(runner, c.hooks.poststart ?? [], stateJson(g.root, c));
+  if (failed) report(g, `warning: ${failed}`);
   return 0;
 }
 
@@ -310,7 +338,7 @@ function inPidNamespaceOf(init: number): number[] {
     .map(Number);
 }
 
-async function remove(g: Global, argv: string[]): Promise<number> {
+async function remove(g: Global, argv: string[], runner: Runner): Promise<number> {
   const { opts, operands } = parse(argv, [], ['--force', '-f']);
   const id = oneId(operands, 'delete');
   const force = Boolean(opts['--force'] || opts['-f']);
@@ -329,6 +357,9 @@ async function remove(g: Global, argv: string[]): Promise<number> {
     }
   }
   rmSync(f.dir, { force: true, recursive: true });
+  // poststop: the container deleted; a failure is a warning (config.md).
+  const failed = await runHooks(runner, c.hooks?.poststop ?? [], { ...stateJson(g.root, c), status: 'stopped', pid: 0 });
+  if (failed) report(g, `warning: ${failed}`);
   return 0;
 }
 
@@ -383,7 +414,7 @@ function features(): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
-    hooks: [],
+    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
     mountOptions: ['ro', 'rw', 'bind', 'rbind', 'nosuid', 'nodev', 'noexec'],
     linux: {
       namespaces: ['mount', 'uts', 'ipc', 'network', 'pid', 'cgroup', 'user'],

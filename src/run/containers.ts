@@ -22,6 +22,42 @@ export interface Container {
   annotations: Record<string, string>;
   /** The spec the box was built from: exec enters with it (the bundle may have changed since). */
   spec: RunSpec;
+  /** config.json's hooks, by kind (createRuntime, prestart, poststart, poststop ...). */
+  hooks: Record<string, Hook[]>;
+}
+
+/** A hook of config.md ("POSIX-platform Hooks"): run on the host, the state JSON on stdin. */
+export interface Hook {
+  path: string;
+  args: string[];
+  env: string[];
+  timeout?: number;
+}
+
+const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+
+/** The hooks of a config.json, checked: an absolute path, lists of strings, a positive timeout. */
+export function hooksOf(config: Record<string, unknown>): Record<string, Hook[]> {
+  const hooks = config.hooks;
+  if (hooks === undefined) return {};
+  if (!hooks || typeof hooks !== 'object' || Array.isArray(hooks)) throw new UsageError('config.json: hooks must be an object');
+  const out: Record<string, Hook[]> = {};
+  for (const [kind, list] of Object.entries(hooks)) {
+    if (!HOOK_KINDS.includes(kind)) throw new UsageError(`config.json: hooks.${kind.slice(0, 40)} is not a hook of the runtime spec`);
+    if (!Array.isArray(list)) throw new UsageError(`config.json: hooks.${kind} must be a list`);
+    out[kind] = list.map((h: Record<string, unknown>, i) => {
+      const where = `config.json: hooks.${kind}[${i}]`;
+      const strings = (v: unknown, name: string): string[] => {
+        if (v === undefined) return [];
+        if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.includes('\0'))) throw new UsageError(`${where}.${name} must be a list of strings`);
+        return v as string[];
+      };
+      if (typeof h?.path !== 'string' || !h.path.startsWith('/')) throw new UsageError(`${where}.path must be an absolute path`);
+      if (h.timeout !== undefined && !(Number.isInteger(h.timeout) && (h.timeout as number) > 0)) throw new UsageError(`${where}.timeout must be a positive number of seconds`);
+      return { path: h.path, args: strings(h.args, 'args'), env: strings(h.env, 'env'), timeout: h.timeout as number | undefined };
+    });
+  }
+  return out;
 }
 
 /** Where containers live unless --root says otherwise (under boxlab's own state directory,

@@ -70,6 +70,7 @@ pm() {
   pm "$RT" rm "$id"
   # exec: conmon calls the runtime's exec --process FILE --detach; output and status come back.
   id=$(pm "$RT" run -d "${OPTS[@]}" /bin/sleep 100)
+  # shellcheck disable=SC2016 # expanded in the box
   run pm "$RT" exec "$id" /bin/sh -c 'echo "exec in $(hostname), PID 1 is $(cat /proc/1/comm)"; exit 4'
   assert_failure 4
   assert_output "exec in ${id:0:12}, PID 1 is sleep"

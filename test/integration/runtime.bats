@@ -138,3 +138,52 @@ await_status() {
   [ ! -e "$STATE/c4" ] && [ ! -e "$STATE/c5" ]
   assert_host_clean
 }
+
+# Sets config.json's hooks: each kind named writes its stdin and $HOOK_ENV to $H/KIND.*;
+# a kind given as KIND=false gets /bin/false instead.
+set_hooks() {
+  node - "$B/config.json" "$H" "$@" <<'JS'
+const fs = require('node:fs');
+const [file, dir, ...kinds] = process.argv.slice(2);
+const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+const hook = (n) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${dir}/${n}.json; echo "$HOOK_ENV" > ${dir}/${n}.env`], env: ['HOOK_ENV=set by config.json'] });
+c.hooks = {};
+for (const k of kinds) {
+  const [name, how] = k.split('=');
+  (c.hooks[name] ??= []).push(how === 'false' ? { path: '/bin/false' } : hook(name));
+}
+fs.writeFileSync(file, JSON.stringify(c));
+JS
+}
+
+@test "runtime: hooks run on the host, the state on stdin; a failing createRuntime hook stops and deletes the container" {
+  bundle /bin/sleep 100
+  H="$BATS_TEST_TMPDIR/hooks"
+  mkdir -p "$H"
+  set_hooks createRuntime poststart poststop
+  rt create --bundle "$B" h1 </dev/null >/dev/null
+  run cat "$H/createRuntime.json"
+  assert_output --partial '"id":"h1"'
+  assert_output --partial '"status":"creating"'
+  assert_equal "$(cat "$H/createRuntime.env")" 'set by config.json'
+  [ ! -e "$H/poststart.json" ]
+  rt start h1
+  run cat "$H/poststart.json"
+  assert_output --partial '"status":"running"'
+  [ ! -e "$H/poststop.json" ]
+  rt kill h1 KILL
+  await_status h1 stopped
+  rt delete h1
+  run cat "$H/poststop.json"
+  assert_output --partial '"status":"stopped"'
+
+  # A createRuntime hook fails: create fails, the container is stopped and deleted, poststop runs.
+  rm -f "$H"/*
+  set_hooks createRuntime=false poststop
+  run rt create --bundle "$B" h2 </dev/null
+  assert_failure
+  assert_output --partial 'hook /bin/false exited with 1'
+  [ ! -e "$STATE/h2" ]
+  [ -e "$H/poststop.json" ]
+  assert_host_clean
+}
