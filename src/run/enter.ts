@@ -24,7 +24,7 @@ import { BOX_BUSYBOX } from './tools.js';
 
 export interface Entry {
   /** The box's spec: identity, capabilities, environment, user namespace. */
-  spec: Pick<RunSpec, 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns'>;
+  spec: Pick<RunSpec, 'env' | 'cwd' | 'user' | 'caps' | 'noNewPrivs' | 'userns' | 'rlimits' | 'oomScoreAdj'>;
   args: string[];
   /** The compiled seccomp filter, when one applies. */
   seccompFile?: string;
@@ -112,8 +112,22 @@ function otherRealGid(spec: Entry['spec']): number | undefined {
 
 export function enterBox(e: Entry): Cmd {
   const { host, inner, dataFrom } = chain(e);
-  const c: Cmd = { file: 'nsenter', args: [...host, `--chdir=${BOX_ROOT}`, ...inner], dataFrom: host.length + 1 + dataFrom };
+  const c = withLimits(e, { file: 'nsenter', args: [...host, `--chdir=${BOX_ROOT}`, ...inner], dataFrom: host.length + 1 + dataFrom });
   return e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c;
+}
+
+/**
+ * process.rlimits and oomScoreAdj, set on the host before nsenter: both are inherited by the
+ * whole chain. Never inside the box's PID namespace: choom writes /proc/PID/oom_score_adj for
+ * its own PID, which there names another process of the host's /proc.
+ */
+function withLimits(e: Entry, c: Cmd): Cmd {
+  const pre = [
+    ...(e.spec.rlimits?.length ? ['prlimit', ...e.spec.rlimits.map((r) => `--${r.name}=${r.soft}:${r.hard}`), '--'] : []),
+    ...(e.spec.oomScoreAdj !== undefined ? ['choom', '-n', String(e.spec.oomScoreAdj), '--'] : []),
+  ];
+  if (!pre.length) return c;
+  return { file: pre[0]!, args: [...pre.slice(1), c.file, ...c.args], ...(c.dataFrom !== undefined ? { dataFrom: c.dataFrom + pre.length } : {}) };
 }
 
 /**
@@ -134,7 +148,7 @@ export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: strin
   };
   const words = inner.map((w, i) => (i < dataFrom ? ours(w) : dataWord(w)));
   const cd = `cd ${ours(BOX_ROOT)} || exit 125\n`;
-  const c: Cmd = { file: 'nsenter', args: [...host, 'sh', file, ...vars.map((v) => `\${${v}}`)] };
+  const c = withLimits(e, { file: 'nsenter', args: [...host, 'sh', file, ...vars.map((v) => `\${${v}}`)] });
   return { cmd: e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c, text: `${cd}exec ${words.join(' ')}\n` };
 }
 

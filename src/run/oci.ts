@@ -29,8 +29,10 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
       cwd: spec.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: spec.noNewPrivs,
+      ...(spec.rlimits?.length ? { rlimits: spec.rlimits.map((r) => ({ type: `RLIMIT_${r.name.toUpperCase()}`, soft: limitNumber(r.soft), hard: limitNumber(r.hard) })) } : {}),
+      ...(spec.oomScoreAdj !== undefined ? { oomScoreAdj: spec.oomScoreAdj } : {}),
     },
-    root: { path: 'rootfs', readonly: false },
+    root: { path: 'rootfs', readonly: spec.readonlyRoot === true },
     hostname: spec.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -38,6 +40,7 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ...(spec.mqueue ? [{ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] }] : []),
       ...spec.volumes.map((v) => ({ destination: v.box, type: 'bind', source: v.host, options: ['rbind', v.readOnly ? 'ro' : 'rw'] })),
     ],
     linux: {
@@ -50,6 +53,9 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
     },
   };
 }
+
+/** RLIM_INFINITY as JSON writes it (the nearest double; readers take anything from 2^63 as unlimited). */
+const limitNumber = (v: string): number => (v === 'unlimited' ? 2 ** 64 - 1 : Number(v));
 
 const mapping = (m: IdMap) => ({ containerID: 0, hostID: m.hostId, size: m.size });
 
@@ -72,7 +78,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   };
   unsupported('', Object.keys(c), ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations']);
   const p = obj(c.process);
-  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges']);
+  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj']);
   const linux = obj(c.linux);
   unsupported('linux.', Object.keys(linux), ['namespaces', 'maskedPaths', 'readonlyPaths', 'seccomp', 'resources', 'cgroupsPath', 'uidMappings', 'gidMappings']);
   const res = obj(linux.resources);
@@ -81,7 +87,6 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   const root = obj(c.root);
   const rootfs = checkPath(resolve(bundle, String(root.path ?? 'rootfs')), 'config.json root.path');
   if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw new EnvError(`--bundle ${dir}: root.path ${rootfs} is not a directory`);
-  if (root.readonly) notes.push('config.json: root.readonly is not supported (the box writes to a fresh overlay upper); not applied');
 
   const args = checkArgs(flags.command.length ? flags.command : p.args ?? [], 'config.json process.args');
   if (!args.length) throw new UsageError(`--bundle ${dir}: config.json has no process.args`);
@@ -114,7 +119,8 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   if (user.additionalGids !== undefined) notes.push('config.json: process.user.additionalGids is not applied');
   if (user.umask !== undefined) notes.push('config.json: process.user.umask is not applied');
   const volumes: RunSpec['volumes'] = [];
-  const standard = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup'];
+  const standard = ['/proc', '/dev', '/dev/pts', '/dev/shm', '/sys'];
+  let mqueue = false;
   if (c.mounts !== undefined && !Array.isArray(c.mounts)) throw new UsageError('config.json: mounts must be a list');
   for (const m of ((c.mounts as unknown[] | undefined) ?? []).map(obj)) {
     const dest = checkPath(m.destination, 'config.json mounts[].destination');
@@ -127,7 +133,8 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
       notes.push(`config.json: the host's ${host} is mounted at ${dest}${opts.includes('ro') ? ' (read-only)' : ''}`);
       for (const o of opts.filter((x) => ['nosuid', 'nodev', 'noexec'].includes(x))) notes.push(`config.json: mount ${dest}: option ${o} is not applied`);
       volumes.push({ host, box: dest, readOnly: opts.includes('ro') });
-    } else if (!standard.includes(dest)) notes.push(`config.json: mount ${dest} (${String(m.type)}) is not supported; not mounted`);
+    } else if (dest === '/dev/mqueue' && m.type === 'mqueue') mqueue = true;
+    else if (!standard.includes(dest)) notes.push(`config.json: mount ${dest} (${String(m.type)}) is not supported; not mounted`);
   }
   const memory = obj(res.memory);
   const pids = obj(res.pids);
@@ -159,8 +166,46 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     userns,
     maskedPaths: pathList(linux.maskedPaths, 'config.json linux.maskedPaths'),
     readonlyPaths: pathList(linux.readonlyPaths, 'config.json linux.readonlyPaths'),
+    rlimits: rlimitsOf(p.rlimits),
+    oomScoreAdj: p.oomScoreAdj === undefined ? undefined : oomScoreAdjOf(p.oomScoreAdj),
+    readonlyRoot: root.readonly === true,
+    mqueue,
   };
   return { spec, notes };
+}
+
+/** process.rlimits' types, as prlimit(1) names them (setrlimit(2)). */
+const RLIMITS: Record<string, string> = {
+  RLIMIT_AS: 'as', RLIMIT_CORE: 'core', RLIMIT_CPU: 'cpu', RLIMIT_DATA: 'data', RLIMIT_FSIZE: 'fsize', RLIMIT_LOCKS: 'locks',
+  RLIMIT_MEMLOCK: 'memlock', RLIMIT_MSGQUEUE: 'msgqueue', RLIMIT_NICE: 'nice', RLIMIT_NOFILE: 'nofile', RLIMIT_NPROC: 'nproc',
+  RLIMIT_RSS: 'rss', RLIMIT_RTPRIO: 'rtprio', RLIMIT_RTTIME: 'rttime', RLIMIT_SIGPENDING: 'sigpending', RLIMIT_STACK: 'stack',
+};
+
+/** A limit's value for prlimit: a whole number, or unlimited (RLIM_INFINITY, 2^64-1, which
+ *  JSON numbers cannot hold exactly: anything from 2^63 up). */
+function limitValue(v: unknown, where: string): string {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UsageError(`${where} must be a whole number of 0 or more`);
+  return v >= 2 ** 63 ? 'unlimited' : String(v);
+}
+
+function rlimitsOf(v: unknown): RunSpec['rlimits'] {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw new UsageError('config.json: process.rlimits must be a list');
+  return v.map((r: Json, i) => {
+    const where = `config.json: process.rlimits[${i}]`;
+    const name = RLIMITS[String(obj(r).type)];
+    if (!name) throw new UsageError(`${where}.type ${JSON.stringify(String(obj(r).type).slice(0, 40))} is not a resource limit (RLIMIT_NOFILE ...)`);
+    const soft = limitValue(r.soft, `${where}.soft`);
+    const hard = limitValue(r.hard, `${where}.hard`);
+    if (soft !== 'unlimited' && (hard === 'unlimited' ? false : Number(soft) > Number(hard))) throw new UsageError(`${where}: soft ${soft} is above hard ${hard}`);
+    if (soft === 'unlimited' && hard !== 'unlimited') throw new UsageError(`${where}: soft unlimited is above hard ${hard}`);
+    return { name, soft, hard };
+  });
+}
+
+function oomScoreAdjOf(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -1000 || v > 1000) throw new UsageError('config.json: process.oomScoreAdj must be a whole number from -1000 to 1000');
+  return v;
 }
 
 function pathList(v: unknown, where: string): string[] {

@@ -110,6 +110,7 @@ function mountsTable(spec: RunSpec): string {
     { source: 'boxlab-dev', target: at('/dev'), type: 'tmpfs', options: `nosuid,mode=755,size=64k${owned},X-mount.mkdir` },
     { source: 'devpts', target: dev('pts'), type: 'devpts', options: 'newinstance,ptmxmode=0666,mode=620,nosuid,noexec,X-mount.mkdir' },
     { source: 'shm', target: dev('shm'), type: 'tmpfs', options: `nosuid,nodev,noexec,mode=1777,size=64m${owned},X-mount.mkdir` },
+    ...(spec.mqueue ? [{ source: 'mqueue', target: dev('mqueue'), type: 'mqueue', options: 'nosuid,nodev,noexec,X-mount.mkdir' }] : []),
   ]);
 }
 
@@ -285,8 +286,9 @@ function mountsStep(spec: RunSpec, host: PlanHost): NewStep {
     feature: feature('mounts in the mount namespace', ['mount(2)', 'mknod(2)'], ['mount(8)', 'fstab(5)', 'proc(5)', 'sysfs(5)', 'devpts(5)']),
     lessons: [2, 3, 7],
     oci: 'mounts',
-    // pid: proc shows the mounting process's PID namespace; net: sysfs shows its network's devices.
-    actions: [{ run: inBoxBatch(['mount', 'pid', 'net'], mounts) }],
+    // pid: proc shows the mounting process's PID namespace; net: sysfs shows its network's
+    // devices; ipc: mqueue holds the queues of the mounting process's IPC namespace.
+    actions: [{ run: inBoxBatch(['mount', 'pid', 'net', ...(spec.mqueue ? (['ipc'] as const) : [])], mounts) }],
   };
 }
 
@@ -324,7 +326,7 @@ function consoleTerminalStep(): NewStep {
   };
 }
 
-function pivotStep(): NewStep {
+function pivotStep(spec: RunSpec): NewStep {
   return {
     id: 'pivot',
     title: 'pivot_root into the new root; detach the old one',
@@ -334,6 +336,9 @@ function pivotStep(): NewStep {
     actions: [
       { run: inBoxBatch(['mount'], [pivotRoot(ROOTFS, at('/.oldroot'))]) },
       { run: hostToolInBoxMounts(cmd('sh', '-euc', [umount(`/proc/${BOX}/root/.oldroot`, { lazy: true, noCanonicalize: true }), cmd('rmdir', `/proc/${BOX}/root/.oldroot`)].map(render).join('\n'))) },
+      // root.readonly: the root mount itself, once nothing more is made in it.
+      // (--no-canonicalize: the path, read through /proc, would resolve to the caller's own /.)
+      ...(spec.readonlyRoot ? [{ run: hostToolInBoxMounts(cmd('mount', '--no-canonicalize', '-o', 'remount,bind,ro', `/proc/${BOX}/root`)) }] : []),
     ],
   };
 }
@@ -377,7 +382,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     masksStep(spec, host),
     identityStep(spec, bridge),
     spec.tty ? consoleTerminalStep() : undefined,
-    pivotStep(),
+    pivotStep(spec),
     seccomp.step,
   ];
   const steps = made.filter((s): s is NewStep => s !== undefined).map((s) => ({ ...s, checks: [] }));

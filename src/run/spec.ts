@@ -42,6 +42,21 @@ export interface RunSpec {
   userns?: IdMap;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** config.json's process.rlimits, as prlimit(1) takes them (--nofile=SOFT:HARD). */
+  rlimits?: Rlimit[];
+  /** process.oomScoreAdj, set by choom(1). */
+  oomScoreAdj?: number;
+  /** root.readonly: the box's root mount made read-only (its volumes, /dev, /proc keep theirs). */
+  readonlyRoot?: boolean;
+  /** A mount of mqueue at /dev/mqueue (POSIX message queues of the box's IPC namespace). */
+  mqueue?: boolean;
+}
+
+/** A resource limit: prlimit's option name (nofile, nproc ...) and its soft and hard values. */
+export interface Rlimit {
+  name: string;
+  soft: string;
+  hard: string;
 }
 
 /**

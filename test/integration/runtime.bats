@@ -187,3 +187,36 @@ JS
   [ -e "$H/poststop.json" ]
   assert_host_clean
 }
+
+@test "runtime: an engine's rlimits, oomScoreAdj, read-only root and /dev/mqueue are applied, as the box's /proc shows" {
+  # shellcheck disable=SC2016 # expanded in the box
+  bundle /bin/sh -c 'grep "Max open files" /proc/self/limits; cat /proc/self/oom_score_adj; touch /new 2>/dev/null || echo "root read-only"; touch /dev/shm/x && echo "shm writable"; grep " /dev/mqueue " /proc/self/mountinfo | grep -o " - mqueue "'
+  node - "$B/config.json" <<'JS'
+const fs = require('node:fs');
+const file = process.argv[2];
+const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1000, hard: 2000 }];
+c.process.oomScoreAdj = 300;
+c.root.readonly = true;
+c.mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+fs.writeFileSync(file, JSON.stringify(c));
+JS
+  rt create --bundle "$B" cfg </dev/null >"$OUT" 2>&1 || fail "create: $(cat "$OUT")"
+  rt start cfg
+  await_status cfg stopped
+  run cat "$OUT"
+  assert_line --regexp '^Max open files +1000 +2000 +files'
+  assert_line 300
+  assert_line 'root read-only'
+  assert_line 'shm writable'
+  assert_line ' - mqueue '
+  # Applied, so not among what the runtime says it left out.
+  run cat "$STATE/cfg/notes.log"
+  refute_output --regexp 'rlimits|oomScoreAdj|readonly|mqueue'
+  rt delete cfg
+  # No process of the host got the box's score (choom run inside the box's PID namespace
+  # would write its in-box PID's /proc entry: another process of the host's).
+  run grep -lx 300 /proc/[0-9]*/oom_score_adj
+  refute_output
+  assert_host_clean
+}

@@ -103,13 +103,48 @@ describe('specs and config.json', () => {
     const d = tempDir();
     dirs.push(d);
     mkdirSync(join(d, 'rootfs'));
-    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], rlimits: [] }, domainname: 'd', linux: { sysctl: {}, uidMappings: [] }, mounts: [{ destination: '/data', type: 'nfs' }] }));
+    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], apparmorProfile: 'p' }, domainname: 'd', linux: { sysctl: {}, uidMappings: [] }, mounts: [{ destination: '/data', type: 'nfs' }] }));
     const { notes } = specFromBundle(d, parseRunFlags(['--bundle', d]));
     expect(notes.join('\n')).toMatch(/domainname is not supported/);
-    expect(notes.join('\n')).toMatch(/process\.rlimits is not supported/);
+    expect(notes.join('\n')).toMatch(/process\.apparmorProfile is not supported/);
     expect(notes.join('\n')).toMatch(/linux\.sysctl is not supported/);
     expect(notes.join('\n')).toMatch(/uidMappings/);
     expect(notes.join('\n')).toMatch(/mount \/data \(nfs\) is not supported/);
+  });
+});
+
+describe("what an engine's config.json asks for", () => {
+  const bundle = (config: Record<string, unknown>) => {
+    const d = tempDir();
+    dirs.push(d);
+    mkdirSync(join(d, 'rootfs'));
+    writeFileSync(join(d, 'config.json'), JSON.stringify(config));
+    return specFromBundle(d, parseRunFlags(['--bundle', d]));
+  };
+  const infinity = 18446744073709551615;
+
+  it('rlimits, oomScoreAdj, root.readonly and /dev/mqueue are applied, not noted', () => {
+    const { spec, notes } = bundle({
+      process: { args: ['/x'], oomScoreAdj: 500, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }, { type: 'RLIMIT_CORE', soft: infinity, hard: infinity }] },
+      root: { path: 'rootfs', readonly: true },
+      mounts: [{ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue' }],
+    });
+    expect(notes.filter((n) => /rlimits|oomScoreAdj|readonly|mqueue/.test(n))).toEqual([]);
+    expect(spec.rlimits).toEqual([{ name: 'nofile', soft: '1024', hard: '4096' }, { name: 'core', soft: 'unlimited', hard: 'unlimited' }]);
+    expect([spec.oomScoreAdj, spec.readonlyRoot, spec.mqueue]).toEqual([500, true, true]);
+    const script = runScript(planRun(spec, host(), { fdsClosed: true }), { invocation: 'x', commented: false });
+    // The limits as the first hops, on the host (choom in the box would set another PID's).
+    expect(script).toMatch(/prlimit --nofile=1024:4096 --core=unlimited:unlimited -- choom -n 500 -- nsenter --target/);
+    expect(script).toMatch(/mount --no-canonicalize -o remount,bind,ro "\/proc\/\$\{BOX\}\/root"/);
+    expect(script).toMatch(/mqueue .*\/dev\/mqueue mqueue nosuid,nodev,noexec/);
+    execFileSync('bash', ['-n'], { input: script });
+  });
+
+  it('refuses a limit that is not one, a soft above its hard, an oomScoreAdj out of range', () => {
+    for (const rlimits of [[{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }], [{ type: 'RLIMIT_NOFILE', soft: 9, hard: 8 }], [{ type: 'RLIMIT_NOFILE', soft: -1, hard: 8 }], [{ type: 'RLIMIT_NOFILE', soft: infinity, hard: 8 }], 'x']) {
+      expect(() => bundle({ process: { args: ['/x'], rlimits } })).toThrow(UsageError);
+    }
+    for (const oomScoreAdj of [1001, -1001, 1.5, '0']) expect(() => bundle({ process: { args: ['/x'], oomScoreAdj } })).toThrow(UsageError);
   });
 });
 
