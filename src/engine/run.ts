@@ -191,7 +191,8 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       const host = hostNow(resource, vars);
       o.emit({ type: 'resource', resource, teardown: teardown(resource), quiet: true });
       if (host) o.state?.add(host);
-      cleanup.push({ resource, host, quiet: true });
+      // Said at the end only if the learner changed it: an unchanged file is not written.
+      cleanup.push({ resource, host, quiet: false });
     });
   }
 
