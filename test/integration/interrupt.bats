@@ -129,9 +129,9 @@ kill_after_check() {
   run cat /proc/sys/kernel/core_pattern
   assert_output "$before"
 
-  out="$BATS_TEST_TMPDIR/shell.out"
+  local log="$BATS_TEST_TMPDIR/shell.out"
   mkfifo "$BATS_TEST_TMPDIR/in"
-  node "$ROOT/bin/boxlab.js" lesson 4 --yes --shell <"$BATS_TEST_TMPDIR/in" >"$out" 2>&1 &
+  node "$ROOT/bin/boxlab.js" lesson 4 --yes --shell <"$BATS_TEST_TMPDIR/in" >"$log" 2>&1 &
   local pid=$!
   exec 4>"$BATS_TEST_TMPDIR/in"
   echo 'echo core-from-a-shell > /proc/sys/kernel/core_pattern' >&4
