@@ -96,7 +96,7 @@ kill_after_check() {
   assert_output --regexp '^core-boxlab-[0-9a-f]+-no-caps$'
   run boxlab reset
   assert_success
-  assert_output --partial 'the text of /proc/sys/kernel/core_pattern'
+  assert_output --partial "cleanup: tee /proc/sys/kernel/core_pattern <<< "
   run cat /proc/sys/kernel/core_pattern
   assert_output "$before"
   assert_host_clean
@@ -125,7 +125,7 @@ kill_after_check() {
   # Lesson 4's box keeps full root and a writable /proc/sys (lesson 7 takes them away).
   run bash -c "printf 'echo core-from-a-shell > /proc/sys/kernel/core_pattern\nexit\n' | node '$ROOT/bin/boxlab.js' lesson 4 --yes --shell"
   assert_success
-  assert_output --partial 'the text of /proc/sys/kernel/core_pattern'
+  assert_output --partial "cleanup: tee /proc/sys/kernel/core_pattern <<< "
   run cat /proc/sys/kernel/core_pattern
   assert_output "$before"
 
