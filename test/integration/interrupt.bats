@@ -96,7 +96,7 @@ kill_after_check() {
   assert_output --regexp '^core-boxlab-[0-9a-f]+-no-caps$'
   run boxlab reset
   assert_success
-  assert_output --partial "cleanup: tee /proc/sys/kernel/core_pattern <<< "
+  assert_output --partial 'the text of /proc/sys/kernel/core_pattern'
   run cat /proc/sys/kernel/core_pattern
   assert_output "$before"
   assert_host_clean
