@@ -7,7 +7,7 @@ import { cmd } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
-import { capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
+import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
 import { kernelMasks } from '../../src/run/spec.js';
 import * as diagrams from './diagrams.js';
 
@@ -69,6 +69,16 @@ const RO_ATTACK = 'mount -o remount,bind,rw /mnt && echo changed-by-the-box > /m
 const roVolume = (): Action[] => [{ run: writeFile(RO_FILE, RO_TEXT) }, { run: hostToolInBoxMounts(remountReadOnly(inRoot('/mnt'), asIs)) }];
 const PRIVATE = '${WORK}/volume/private-notes';
 const PRIVATE_TEXT = 'private-notes-${RUN_ID}';
+
+/**
+ * kernel.core_pattern is not namespaced: a `|program` there runs as root on the host for any
+ * crash. The box writes a plain name instead (cores named so, in the crashing program's
+ * directory, as the default `core` does), with its run's id so the evidence is this run's own.
+ */
+const CORE = '/proc/sys/kernel/core_pattern';
+const CORE_BY_ROOT = 'core-boxlab-${RUN_ID}';
+const CORE_NO_CAPS = 'core-boxlab-${RUN_ID}-no-caps';
+const setCore = (drop: string[] | undefined, value: string) => boxPayload(drop ? { drop } : {}, '/bin/sh', '-c', `echo "$1" > ${CORE}`, 'sh', value);
 
 const inRoot = (path: string) => `/proc/${BOX}/root${path}`;
 const asIs = { noCanonicalize: true };
@@ -165,6 +175,19 @@ return {
       ],
     },
     {
+      id: 'core-pattern',
+      title: "Break it: /proc/sys is writable, and root in the box sets the host's kernel.core_pattern",
+      feature: { name: 'sysctls that are not namespaced', syscalls: ['write(2) to /proc/sys'], man: ['proc(5)', 'core(5)'] },
+      breakIt: { demo: 'proc-sys', role: 'attack' },
+      creates: [{ restore: CORE, saved: 'CORE_PATTERN_WAS' }],
+      actions: [{ run: setCore(undefined, CORE_BY_ROOT) }],
+      checks: [
+        { title: "on the host, kernel.core_pattern holds the box's value", fact: { file: CORE }, equals: CORE_BY_ROOT },
+        { title: 'root in the box, with no capability at all, writes it too', fact: { status: setCore(CAPABILITIES, CORE_NO_CAPS) }, equals: '0' },
+        { title: 'and the host reads that value', fact: { file: CORE }, equals: CORE_NO_CAPS },
+      ],
+    },
+    {
       id: 'masks',
       title: 'Mask the dangerous /proc and /sys paths, and make others read-only',
       feature: { name: 'bind mounts over kernel interfaces', syscalls: ['mount(2) MS_BIND|MS_RDONLY'], man: ['proc(5)', 'mount(8)'] },
@@ -180,6 +203,26 @@ return {
         { title: '/proc/sys is mounted read-only in the box', fact: { ...BOX_MOUNTS, grep: ' /proc/sys ' }, contains: ' ro,' },
         // A namespaced setting: harmless to the host even if the read-only mount were missing.
         { title: 'the box cannot write a kernel setting', fact: { status: boxRun('/bin/sysctl', '-w', 'kernel.hostname=written-from-the-box') }, differs: '0' },
+      ],
+    },
+    {
+      id: 'core-pattern-ro',
+      title: 'With /proc/sys read-only, the same write fails, all capabilities kept',
+      feature: { name: 'read-only /proc/sys', syscalls: ['write(2) refused: EROFS'], man: ['proc(5)', 'mount(8)'] },
+      breakIt: { demo: 'proc-sys', role: 'defence' },
+      actions: [
+        // The host first puts back what the attack changed.
+        { run: writeFile(CORE, '${CORE_PATTERN_WAS}') },
+        { run: setCore(undefined, CORE_BY_ROOT), mayFail: true },
+      ],
+      checks: [
+        { title: 'root in the box, every capability kept: refused', fact: { status: setCore(undefined, CORE_BY_ROOT) }, differs: '0' },
+        { title: "the host's kernel.core_pattern is its own", fact: { file: CORE }, equals: '${CORE_PATTERN_WAS}' },
+        {
+          title: "with Docker's 14 (no CAP_SYS_ADMIN), root cannot remount it writable",
+          fact: { status: boxPayload({ drop: NOT_DOCKER }, '/bin/mount', '-o', 'remount,bind,rw', '/proc/sys') },
+          differs: '0',
+        },
       ],
     },
   ],

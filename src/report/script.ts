@@ -124,6 +124,8 @@ export function scriptFormatter(out: NodeJS.WritableStream, invocation: string) 
       case 'resource': {
         const undo = e.teardown.map(render).join('; ');
         const reap = 'process' in e.resource ? ` 2>/dev/null; wait "\${${e.resource.process}}" 2>/dev/null` : '';
+        // A file to restore: its text is kept now, before the step can change it.
+        if ('restore' in e.resource) say(`${e.resource.saved}=$(cat ${quote(e.resource.restore)} 2>/dev/null || true)`);
         say(onExit(undo + reap));
         break;
       }

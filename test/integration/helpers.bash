@@ -41,7 +41,23 @@ assert_host_clean() {
     describe_leftover_processes >&2
     fail "left behind: $mounts mounts, $dirs work dirs, $states state files, $procs processes, $cgroups cgroups, $links links, $netns netns, $shm shm segments"
   fi
+  # The host files a break-it or a weak box may change hold what they held before the test.
+  if [ -f "$BATS_TEST_TMPDIR/escape-files" ] && ! diff "$BATS_TEST_TMPDIR/escape-files" <(escape_files) >&2; then
+    fail "a host file a box can change was not written back (< before the test, > now)"
+  fi
 }
+
+# kernel.core_pattern and the release_agent of each cgroup v1 hierarchy, one "path: text" line
+# each: the host files a box with too much privilege can change, that the kernel runs as root.
+escape_files() {
+  local f
+  for f in /proc/sys/kernel/core_pattern $(awk '{ for (i = 7; $i != "-"; i++); if ($(i + 1) == "cgroup") print $5 "/release_agent" }' /proc/self/mountinfo); do
+    if [ -e "$f" ]; then printf '%s: %s\n' "$f" "$(cat "$f")"; fi
+  done
+}
+
+# Kept before a test, so that assert_host_clean can compare.
+keep_escape_files() { escape_files >"$BATS_TEST_TMPDIR/escape-files"; }
 
 # Each leftover process, with what tells where it came from (its parent, real uid, age, run
 # mark, user namespace); then it is killed, by its PID, so that one test's leak fails that

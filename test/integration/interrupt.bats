@@ -3,7 +3,10 @@
 # SIGKILL the box dies with boxlab within a second and `reset` removes the rest.
 load helpers
 
-setup() { requires_root; }
+setup() {
+  requires_root
+  keep_escape_files
+}
 teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
 
 sigint_at_every_step() {
@@ -36,9 +39,9 @@ sigint_at_every_step() {
   assert_host_clean
 }
 
-@test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 13; }
+@test "SIGINT at each step of lesson 7 leaves nothing behind" { sigint_at_every_step 7 15; }
 @test "SIGINT at each step of lesson 8 leaves nothing behind" { sigint_at_every_step 8 5; }
-@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 10; }
+@test "SIGINT at each step of lesson 9 leaves no cgroup behind" { sigint_at_every_step 9 12; }
 
 @test "SIGINT at each step of lesson 10 leaves no overlay mount behind" { sigint_at_every_step 10 7; }
 @test "SIGINT at each step of lesson 11 leaves nothing behind" { sigint_at_every_step 11 6; }
@@ -74,6 +77,83 @@ sigint_at_every_step() {
   run boxlab reset
   assert_success
   assert_output --partial 'removed cgroup /sys/fs/cgroup/'
+  assert_host_clean
+}
+
+# SIGKILL once the check titled $2 (a regex) has passed in lesson $1: the host file the
+# break-it changed is still changed (assert_host_clean then proves reset wrote it back).
+kill_after_check() {
+  local lesson=$1 title=$2 i
+  out="$BATS_TEST_TMPDIR/run-$lesson-kill.json"
+  # --pace: the next step (which may restore the file itself) waits, and the kill lands first.
+  node "$ROOT/bin/boxlab.js" lesson "$lesson" --yes --json --pace 500 >"$out" 2>&1 &
+  local pid=$!
+  for ((i = 0; i < 3000; i++)); do
+    grep -qE "\"title\":\"$title\".*\"ok\":true" "$out" && break
+    sleep 0.01
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  status=0
+  wait "$pid" || status=$?
+}
+
+@test "SIGKILL after lesson 7's core_pattern break-it: reset writes the host's value back" {
+  local before
+  before=$(cat /proc/sys/kernel/core_pattern)
+  kill_after_check 7 'and the host reads that value'
+  assert_equal "$status" 137
+  run cat /proc/sys/kernel/core_pattern
+  assert_output --regexp '^core-boxlab-[0-9a-f]+-no-caps$'
+  run boxlab reset
+  assert_success
+  assert_output --partial 'the text of /proc/sys/kernel/core_pattern'
+  run cat /proc/sys/kernel/core_pattern
+  assert_output "$before"
+  assert_host_clean
+}
+
+@test "SIGKILL after lesson 9's release_agent break-it: reset writes the host's value back" {
+  grep -qE '^[0-9]+:freezer:/$' /proc/self/cgroup && [ -e /sys/fs/cgroup/freezer/release_agent ] ||
+    skip "no cgroup v1 freezer hierarchy whose root is boxlab's group: lesson 9 skips the break-it"
+  local before
+  before=$(cat /sys/fs/cgroup/freezer/release_agent)
+  kill_after_check 9 'on the host, /sys/fs/cgroup/freezer/release_agent holds the box.s program'
+  assert_equal "$status" 137
+  run cat /sys/fs/cgroup/freezer/release_agent
+  assert_output --regexp '^/var/lib/boxlab/work/[0-9a-f]+/rootfs/escape.sh$'
+  run boxlab reset
+  assert_success
+  assert_output --partial 'the text of /sys/fs/cgroup/freezer/release_agent'
+  run cat /sys/fs/cgroup/freezer/release_agent
+  assert_output "$before"
+  assert_host_clean
+}
+
+@test "a learner's shell in a weak box changes core_pattern: the end writes it back, and so does reset after SIGKILL" {
+  local before i
+  before=$(cat /proc/sys/kernel/core_pattern)
+  # Lesson 4's box keeps full root and a writable /proc/sys (lesson 7 takes them away).
+  run bash -c "printf 'echo core-from-a-shell > /proc/sys/kernel/core_pattern\nexit\n' | node '$ROOT/bin/boxlab.js' lesson 4 --yes --shell"
+  assert_success
+  assert_output --partial "cleanup: tee /proc/sys/kernel/core_pattern <<< "
+  run cat /proc/sys/kernel/core_pattern
+  assert_output "$before"
+
+  local log="$BATS_TEST_TMPDIR/shell.out"
+  mkfifo "$BATS_TEST_TMPDIR/in"
+  node "$ROOT/bin/boxlab.js" lesson 4 --yes --shell <"$BATS_TEST_TMPDIR/in" >"$log" 2>&1 &
+  local pid=$!
+  exec 4>"$BATS_TEST_TMPDIR/in"
+  echo 'echo core-from-a-shell > /proc/sys/kernel/core_pattern' >&4
+  for ((i = 0; i < 1000; i++)); do [ "$(cat /proc/sys/kernel/core_pattern)" = core-from-a-shell ] && break; sleep 0.01; done
+  kill -KILL "$pid"
+  wait "$pid" || true
+  exec 4>&-
+  run cat /proc/sys/kernel/core_pattern
+  assert_output core-from-a-shell
+  run boxlab reset
+  assert_success
+  assert_output --partial 'the text of /proc/sys/kernel/core_pattern'
   assert_host_clean
 }
 

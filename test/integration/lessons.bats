@@ -3,7 +3,10 @@
 # and neither leaves anything behind.
 load helpers
 
-setup() { requires_root; }
+setup() {
+  requires_root
+  keep_escape_files
+}
 teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
 
 lesson_passes() {
@@ -94,6 +97,16 @@ script_passes() {
   assert_check_passed '/proc/sys is mounted read-only in the box'
   assert_check_passed 'started as uid 65534, it runs with effective uid 0'
   assert_check_passed 'it stays uid 65534, effective too'
+  # /proc/sys writable: the host's core_pattern took the box's values, capabilities or none;
+  # read-only, the write is refused and the host's value is back.
+  assert_check_passed 'on the host, kernel.core_pattern holds the box.s value'
+  assert_line --regexp '"title":"on the host, kernel.core_pattern holds the box.s value".*"actual":"core-boxlab-[0-9a-f]+"'
+  assert_check_passed 'root in the box, with no capability at all, writes it too'
+  assert_check_passed 'and the host reads that value'
+  assert_check_passed 'root in the box, every capability kept: refused'
+  assert_check_passed 'the host.s kernel.core_pattern is its own'
+  assert_check_passed 'with Docker.s 14 \(no CAP_SYS_ADMIN\), root cannot remount it writable'
+  assert_host_clean
 }
 
 @test "lesson 8 (seccomp) passes with --yes" { lesson_passes 8; }
@@ -225,6 +238,22 @@ script_passes() {
   ida=$(grep -o '"actual":"shmid [0-9]*, 31337 bytes: seen"' "$a" | grep -o 'shmid [0-9]*')
   idb=$(grep -o '"actual":"shmid [0-9]*, 31337 bytes: seen"' "$b" | grep -o 'shmid [0-9]*')
   [ -n "$ida" ] && [ -n "$idb" ] && [ "$ida" != "$idb" ]
+}
+
+@test "lesson 9: a box with CAP_SYS_ADMIN sets the host's v1 release_agent; with Docker's 14 it cannot" {
+  run boxlab lesson 9 --yes --json
+  assert_success
+  if grep -qE '^[0-9]+:freezer:/$' /proc/self/cgroup && [ -e /sys/fs/cgroup/freezer/release_agent ]; then
+    echo "# exercised the cgroup v1 release_agent" >&3
+    assert_check_passed 'on the host, /sys/fs/cgroup/freezer/release_agent holds the box.s program'
+    assert_line --regexp '"title":"on the host, /sys/fs/cgroup/freezer/release_agent holds .*"actual":"/var/lib/boxlab/work/[0-9a-f]+/rootfs/escape.sh"'
+    assert_check_passed "root in the box, with Docker.s 14 and no_new_privs: refused"
+    assert_check_passed "the host.s release_agent is as before the lesson \\(grep -x exits 0\\)"
+  else
+    # cgroup v2 (the Debian 13 VM), or a box whose cgroup namespace is below the root: skipped, saying why.
+    assert_line --regexp '"type":"skip","id":"release-agent".*"reason":"(no cgroup v1 hierarchy here|the box.s cgroup namespace is below)'
+  fi
+  assert_host_clean
 }
 
 @test "--shell opens the lesson's box (stdin not a terminal) and says what it isolates and what not" {

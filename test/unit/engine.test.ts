@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync } from 'node:fs';
 import { RecordingRunner } from '../../src/shell/runner.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, quote } from '../../src/shell/cmd.js';
 import { runLesson } from '../../src/engine/run.js';
-import { StateFile } from '../../src/box/state.js';
+import { StateFile, type HostResource } from '../../src/box/state.js';
+import { CORE_PATTERN } from '../../src/kernel/escapes.js';
 import type { Lesson, Step } from '../../src/engine/lesson.js';
 import { collect, feature, lessonOf, tempDir } from './helpers.js';
 
@@ -123,6 +124,21 @@ describe('the step runner', () => {
     expect(seen[1]).toContain('/tmp/boxlab-r1/m2');
     // Everything undone: the state file is gone.
     expect(() => readFileSync(state.path)).toThrow();
+  });
+
+  it("keeps the host's escape files before the learner's own commands, and writes back one that changed", async () => {
+    const state = new StateFile('r5');
+    let during = '';
+    const runner = new RecordingRunner(echoOk);
+    // As if the learner's shell had changed core_pattern: it now differs from what was kept.
+    const changed = (r: HostResource) => 'restore' in r && r.restore === CORE_PATTERN;
+    const session = async () => void (during = readFileSync(state.path, 'utf8'));
+    await runLesson(lessonOf([threeSteps()[0]!]), { runner, emit: () => {}, dryRun: false, vars, isPresent: (r) => !('restore' in r) || changed(r), load: noLoad, state, session });
+    const kept = (JSON.parse(during) as { resources: HostResource[] }).resources.filter((r) => 'restore' in r);
+    const core = readFileSync(CORE_PATTERN, 'utf8').replace(/\n$/, '');
+    expect(kept).toContainEqual({ restore: CORE_PATTERN, content: core });
+    // Written back: core_pattern (changed), not the files left as they were.
+    expect(runner.calls.filter((c) => c.startsWith('tee '))).toEqual([`tee ${CORE_PATTERN} <<< ${quote(core)}`]);
   });
 
   it('counts a failed teardown of something already gone as done', async () => {

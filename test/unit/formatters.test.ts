@@ -52,6 +52,16 @@ describe('--script', () => {
     expect(script).toContain('HOST_PID=$$');
   });
 
+  it("keeps a file to restore before its step, and writes that text back on exit", async () => {
+    const script = await scriptOf(7);
+    const kept = script.indexOf('CORE_PATTERN_WAS=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || true)');
+    const undo = script.indexOf(`boxlab_on_exit 'tee /proc/sys/kernel/core_pattern <<< "\${CORE_PATTERN_WAS}"'`);
+    const attack = script.indexOf('echo "$1" > /proc/sys/kernel/core_pattern');
+    expect(kept).toBeGreaterThan(0);
+    expect(undo).toBeGreaterThan(kept);
+    expect(attack).toBeGreaterThan(undo);
+  });
+
   it('renders facts the way the engine reads them', async () => {
     const script = await scriptOf(2);
     expect(script).toContain(`boxlab_check 'the box has its own mount namespace' differs "$(readlink "/proc/\${BOX}/ns/mnt")" "$(readlink /proc/self/ns/mnt)"`);

@@ -87,6 +87,15 @@ describe('lessons as data', () => {
     expect(l12.steps.find((s) => s.id === 'seccomp')!.requires).toHaveLength(1);
   });
 
+  it("on cgroup v2, lesson 9's release_agent break-it needs a v1 file, and says v2 has none", async () => {
+    const l9 = await index.loadByNumber(9, fakeHost);
+    for (const id of ['release-agent', 'release-agent-denied']) {
+      const req = l9.steps.find((s) => s.id === id)!.requires![0]!;
+      // A path no v2 host has: the engine skips the step, with this reason.
+      expect(req).toMatchObject({ path: '/sys/fs/cgroup/freezer/release_agent', reason: expect.stringMatching(/^no cgroup v1 hierarchy here: cgroup v2 has no release_agent/) });
+    }
+  });
+
   it('`boxlab lessons` lists all twelve on that host', async () => {
     const { lessonsCommand } = await import('../../src/commands/lessons.js');
     let out = '';
