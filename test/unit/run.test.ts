@@ -121,7 +121,8 @@ describe("what an engine's config.json asks for", () => {
     writeFileSync(join(d, 'config.json'), JSON.stringify(config));
     return specFromBundle(d, parseRunFlags(['--bundle', d]));
   };
-  const infinity = 18446744073709551615;
+  // RLIM_INFINITY (2^64-1), as a JSON number carries it.
+  const infinity = 2 ** 64 - 1;
 
   it('rlimits, oomScoreAdj, root.readonly and /dev/mqueue are applied, not noted', () => {
     const { spec, notes } = bundle({
