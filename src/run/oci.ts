@@ -50,6 +50,8 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
       readonlyPaths: spec.readonlyPaths,
       resources,
       ...(spec.seccomp !== 'unconfined' ? { seccomp: spec.seccomp.profile } : {}),
+      ...(spec.sysctl?.length ? { sysctl: Object.fromEntries(spec.sysctl) } : {}),
+      ...(spec.rootfsPropagation ? { rootfsPropagation: spec.rootfsPropagation } : {}),
     },
   };
 }
@@ -80,7 +82,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   const p = obj(c.process);
   unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj']);
   const linux = obj(c.linux);
-  unsupported('linux.', Object.keys(linux), ['namespaces', 'maskedPaths', 'readonlyPaths', 'seccomp', 'resources', 'cgroupsPath', 'uidMappings', 'gidMappings']);
+  unsupported('linux.', Object.keys(linux), ['namespaces', 'maskedPaths', 'readonlyPaths', 'seccomp', 'resources', 'cgroupsPath', 'uidMappings', 'gidMappings', 'sysctl', 'rootfsPropagation']);
   const res = obj(linux.resources);
   unsupported('linux.resources.', Object.keys(res), ['memory', 'pids', 'cpu', 'devices']);
 
@@ -170,6 +172,8 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     oomScoreAdj: p.oomScoreAdj === undefined ? undefined : oomScoreAdjOf(p.oomScoreAdj),
     readonlyRoot: root.readonly === true,
     mqueue,
+    sysctl: sysctlOf(linux.sysctl),
+    rootfsPropagation: propagationOf(linux.rootfsPropagation),
   };
   return { spec, notes };
 }
@@ -201,6 +205,28 @@ function rlimitsOf(v: unknown): RunSpec['rlimits'] {
     if (soft === 'unlimited' && hard !== 'unlimited') throw new UsageError(`${where}: soft unlimited is above hard ${hard}`);
     return { name, soft, hard };
   });
+}
+
+/** The sysctls a box may set: those of namespaces it has of its own (network, IPC), as runc
+ *  allows them. Any other changes the host for everyone (kernel.core_pattern, say). */
+const NAMESPACED_SYSCTL = /^(net\.[a-z0-9_-]+(\.[a-zA-Z0-9_-]+)+|kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.[a-z_]+)$/;
+
+function sysctlOf(v: unknown): RunSpec['sysctl'] {
+  if (v === undefined) return undefined;
+  const o = obj(v);
+  if (o !== v) throw new UsageError('config.json: linux.sysctl must be an object of names and values');
+  return Object.entries(o).map(([key, value]) => {
+    if (!NAMESPACED_SYSCTL.test(key)) throw new UsageError(`config.json: linux.sysctl ${JSON.stringify(key.slice(0, 60))} is not a sysctl of the box's own network or IPC namespace: refused (it would change the host)`);
+    if (typeof value !== 'string' || value.length > 1024 || /[\x00-\x1f\x7f]/.test(value)) throw new UsageError(`config.json: linux.sysctl ${key}: its value must be one line of text`);
+    return [key, value];
+  });
+}
+
+const PROPAGATIONS = ['shared', 'slave', 'private', 'unbindable'].flatMap((p) => [p, `r${p}`]);
+function propagationOf(v: unknown): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string' || !PROPAGATIONS.includes(v)) throw new UsageError(`config.json: linux.rootfsPropagation must be one of ${PROPAGATIONS.join(', ')}`);
+  return v;
 }
 
 function oomScoreAdjOf(v: unknown): number {

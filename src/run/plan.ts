@@ -311,7 +311,9 @@ function identityStep(spec: RunSpec, bridge: ReturnType<typeof bridgeStep> | und
     feature: feature('UTS and network namespaces', ['write(2) to /proc/sys/kernel/hostname', 'netlink RTM_NEWLINK (IFF_UP)'], ['uts_namespaces(7)', 'network_namespaces(7)']),
     lessons: [4, 5],
     oci: 'hostname, linux.namespaces[network]',
-    actions: [{ run: inBoxBatch(['uts', 'net'], [setHostname(spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? [])]) }],
+    // linux.sysctl: from inside the box's network and IPC namespaces, whose values they are
+    // (written through the host's /proc/sys: the box's is read-only by now).
+    actions: [{ run: inBoxBatch(['uts', 'net', ...(spec.sysctl?.length ? (['ipc'] as const) : [])], [setHostname(spec.hostname), cmd('ip', 'link', 'set', 'lo', 'up'), ...(bridge?.inBox ?? []), ...(spec.sysctl ?? []).map(([k, v]) => ({ file: 'sysctl', args: ['-q', '-w', `${k}=${v}`], dataFrom: 2 }))]) }],
   };
 }
 
@@ -339,6 +341,8 @@ function pivotStep(spec: RunSpec): NewStep {
       // root.readonly: the root mount itself, once nothing more is made in it.
       // (--no-canonicalize: the path, read through /proc, would resolve to the caller's own /.)
       ...(spec.readonlyRoot ? [{ run: hostToolInBoxMounts(cmd('mount', '--no-canonicalize', '-o', 'remount,bind,ro', `/proc/${BOX}/root`)) }] : []),
+      // linux.rootfsPropagation: how mounts under the box's root propagate from now on.
+      ...(spec.rootfsPropagation ? [{ run: hostToolInBoxMounts(cmd('mount', '--no-canonicalize', `--make-${spec.rootfsPropagation}`, `/proc/${BOX}/root`)) }] : []),
     ],
   };
 }

@@ -50,6 +50,10 @@ export interface RunSpec {
   readonlyRoot?: boolean;
   /** A mount of mqueue at /dev/mqueue (POSIX message queues of the box's IPC namespace). */
   mqueue?: boolean;
+  /** linux.sysctl: keys of the box's own namespaces (net.*, IPC's), set from inside them. */
+  sysctl?: [key: string, value: string][];
+  /** linux.rootfsPropagation: shared, slave, private or unbindable, r-prefixed or not. */
+  rootfsPropagation?: string;
 }
 
 /** A resource limit: prlimit's option name (nofile, nproc ...) and its soft and hard values. */

@@ -188,9 +188,10 @@ JS
   assert_host_clean
 }
 
-@test "runtime: an engine's rlimits, oomScoreAdj, read-only root and /dev/mqueue are applied, as the box's /proc shows" {
+@test "runtime: an engine's rlimits, oomScoreAdj, read-only root, /dev/mqueue, sysctls and rootfsPropagation are applied, as the box's /proc shows" {
+  host_port_start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
   # shellcheck disable=SC2016 # expanded in the box
-  bundle /bin/sh -c 'grep "Max open files" /proc/self/limits; cat /proc/self/oom_score_adj; touch /new 2>/dev/null || echo "root read-only"; touch /dev/shm/x && echo "shm writable"; grep " /dev/mqueue " /proc/self/mountinfo | grep -o " - mqueue "'
+  bundle /bin/sh -c 'grep "Max open files" /proc/self/limits; cat /proc/self/oom_score_adj; touch /new 2>/dev/null || echo "root read-only"; touch /dev/shm/x && echo "shm writable"; grep " /dev/mqueue " /proc/self/mountinfo | grep -o " - mqueue "; echo "port start $(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)"; awk "\$5 == \"/\"" /proc/self/mountinfo | grep -o unbindable'
   node - "$B/config.json" <<'JS'
 const fs = require('node:fs');
 const file = process.argv[2];
@@ -199,6 +200,8 @@ c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1000, hard: 2000 }];
 c.process.oomScoreAdj = 300;
 c.root.readonly = true;
 c.mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+c.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '80' };
+c.linux.rootfsPropagation = 'unbindable';
 fs.writeFileSync(file, JSON.stringify(c));
 JS
   rt create --bundle "$B" cfg </dev/null >"$OUT" 2>&1 || fail "create: $(cat "$OUT")"
@@ -210,9 +213,13 @@ JS
   assert_line 'root read-only'
   assert_line 'shm writable'
   assert_line ' - mqueue '
+  # The box's network namespace has the sysctl; the host's keeps its own value.
+  assert_line 'port start 80'
+  [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = "$host_port_start" ]
+  assert_line unbindable
   # Applied, so not among what the runtime says it left out.
   run cat "$STATE/cfg/notes.log"
-  refute_output --regexp 'rlimits|oomScoreAdj|readonly|mqueue'
+  refute_output --regexp 'rlimits|oomScoreAdj|readonly|mqueue|sysctl|rootfsPropagation'
   rt delete cfg
   # No process of the host got the box's score (choom run inside the box's PID namespace
   # would write its in-box PID's /proc entry: another process of the host's).

@@ -1,6 +1,6 @@
 // boxlab run's pieces without root: flags, the spec from flags, config.json both ways, the
 // plan's shape and its bash script (checked with bash -n).
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,11 +103,11 @@ describe('specs and config.json', () => {
     const d = tempDir();
     dirs.push(d);
     mkdirSync(join(d, 'rootfs'));
-    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], apparmorProfile: 'p' }, domainname: 'd', linux: { sysctl: {}, uidMappings: [] }, mounts: [{ destination: '/data', type: 'nfs' }] }));
+    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], apparmorProfile: 'p' }, domainname: 'd', linux: { intelRdt: {}, uidMappings: [] }, mounts: [{ destination: '/data', type: 'nfs' }] }));
     const { notes } = specFromBundle(d, parseRunFlags(['--bundle', d]));
     expect(notes.join('\n')).toMatch(/domainname is not supported/);
     expect(notes.join('\n')).toMatch(/process\.apparmorProfile is not supported/);
-    expect(notes.join('\n')).toMatch(/linux\.sysctl is not supported/);
+    expect(notes.join('\n')).toMatch(/linux\.intelRdt is not supported/);
     expect(notes.join('\n')).toMatch(/uidMappings/);
     expect(notes.join('\n')).toMatch(/mount \/data \(nfs\) is not supported/);
   });
@@ -139,6 +139,26 @@ describe("what an engine's config.json asks for", () => {
     expect(script).toMatch(/mount --no-canonicalize -o remount,bind,ro "\/proc\/\$\{BOX\}\/root"/);
     expect(script).toMatch(/mqueue .*\/dev\/mqueue mqueue nosuid,nodev,noexec/);
     execFileSync('bash', ['-n'], { input: script });
+  });
+
+  it("sysctls of the box's own namespaces are set from inside them, as data; rootfsPropagation after pivot_root", () => {
+    const { spec } = bundle({ process: { args: ['/x'] }, linux: { sysctl: { 'net.ipv4.ping_group_range': '0 0', 'kernel.shmmni': '$(id)' }, rootfsPropagation: 'rslave' } });
+    expect(spec.sysctl).toEqual([['net.ipv4.ping_group_range', '0 0'], ['kernel.shmmni', '$(id)']]);
+    const plan = planRun(spec, host(), { fdsClosed: true });
+    const identity = plan.steps.find((st) => st.id === 'identity')!.actions[0] as { run: { batch: Cmd[] } };
+    // Each value a data word of its sysctl -w, never expanded.
+    expect(identity.run.batch.map((c) => render(c)).filter((l) => l.startsWith('sysctl'))).toEqual(["sysctl -q -w 'net.ipv4.ping_group_range=0 0'", "sysctl -q -w 'kernel.shmmni=$(id)'"]);
+    const script = runScript(plan, { invocation: 'x', commented: false });
+    expect((identity.run as { namespaces?: readonly string[] }).namespaces).toEqual(['uts', 'net', 'ipc']);
+    expect(script).toMatch(/mount --no-canonicalize --make-rslave "\/proc\/\$\{BOX\}\/root"/);
+    execFileSync('bash', ['-n'], { input: script });
+  });
+
+  it('refuses a sysctl of the host (not of a namespace the box has), a bad value, a bad propagation', () => {
+    for (const sysctl of [{ 'kernel.core_pattern': 'x' }, { 'vm.swappiness': '1' }, { 'net.ipv4/../x': '1' }, { 'net.ipv4.ip_forward': '1\n' }, { 'net.ipv4.ip_forward': 1 }, ['x']]) {
+      expect(() => bundle({ process: { args: ['/x'] }, linux: { sysctl } })).toThrow(UsageError);
+    }
+    expect(() => bundle({ process: { args: ['/x'] }, linux: { rootfsPropagation: 'bogus' } })).toThrow(UsageError);
   });
 
   it('refuses a limit that is not one, a soft above its hard, an oomScoreAdj out of range', () => {
