@@ -5,14 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fill, literal, quote, render } from '../shell/cmd.js';
+import { literal, quote, render } from '../shell/cmd.js';
 import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { processStartTime } from '../kernel/proc.js';
 import { namesSource, parseRunFlags } from '../run/flags.js';
 import { planRun, type Plan } from '../run/plan.js';
-import { namedResources, runScript } from '../run/script.js';
+import { planResources, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
 import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
 import { hostToolInBox } from '../box/box.js';
@@ -125,11 +125,7 @@ function hostResources(plan: Plan, runId: string, name: string): HostResource[] 
   return [...planResources(plan, runId), { dir: f.box }, { dir: f.record }, { dir: f.log }];
 }
 
-/** The plan's host resources with this run's values (the OCI runtime's create keeps no box records). */
-export function planResources(plan: Plan, runId: string): HostResource[] {
-  const vars = workspaceVars(runId);
-  return namedResources(plan).map((r): HostResource => ('dir' in r ? { dir: fill(r.dir, vars) } : 'cgroup' in r ? { cgroup: fill(r.cgroup, vars) } : { ...r, link: fill(r.link, vars) }));
-}
+
 
 function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile, runner: Runner): number {
   const files = boxFiles(spec.name);

@@ -9,18 +9,14 @@ import { join, resolve } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fillCmd, literal } from '../shell/cmd.js';
 import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
-import { boxEntry, enterBoxViaFile } from '../run/enter.js';
-import { workspaceVars } from '../engine/workspace.js';
-import { privateStateDir, StateFile } from '../box/state.js';
 import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
-import { parseRunFlags } from '../run/flags.js';
-import { planRun } from '../run/plan.js';
-import { RELAY_CMD, runScript } from '../run/script.js';
-import { hostFacts, requireNonDumpable, requireSeccomp } from '../run/host.js';
 import { boxInit, checkId, type Container, defaultRoot, files, type Hook, hooksOf, load, makeRoot, payloadPid, save, stateJson, status } from '../run/containers.js';
-import { planResources } from './run.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
-import { sleep } from '../engine/actions.js';
+
+// start, state, kill and delete load only the modules above: an engine calls the runtime
+// once per operation, and each call pays Node's start-up plus what it loads. create and exec
+// load the run planner when they are called.
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const VERSION = '0.1.0';
 const SPEC_VERSION = '1.0.2';
@@ -156,6 +152,11 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   if (existsSync(f.dir)) throw new EnvError(`container ${id} already exists`);
 
   const { specFromBundle } = await import('../run/oci.js');
+  const { parseRunFlags } = await import('../run/flags.js');
+  const { planRun } = await import('../run/plan.js');
+  const { planResources, runScript } = await import('../run/script.js');
+  const { hostFacts, requireNonDumpable, requireSeccomp } = await import('../run/host.js');
+  const { privateStateDir, StateFile } = await import('../box/state.js');
   const { spec, notes } = specFromBundle(bundle, parseRunFlags(['--bundle', bundle]));
   const hooks = hooksOf(readConfig(bundle));
   // Those two run in the container's namespaces, after pivot_root: boxlab runs hooks on the host only.
@@ -384,6 +385,10 @@ async function exec(g: Global, argv: string[], runner: Runner): Promise<number> 
     throw new EnvError(`--process ${processFile}: ${(e as Error).message}`);
   }
   const { execSpec } = await import('../run/oci.js');
+  const { hostFacts, requireNonDumpable } = await import('../run/host.js');
+  const { workspaceVars } = await import('../engine/workspace.js');
+  const { boxEntry, enterBoxViaFile } = await import('../run/enter.js');
+  const { RELAY_CMD } = await import('../run/script.js');
   const spec = execSpec(c.spec, p);
   if (p.terminal) throw new EnvError('process.terminal: terminal mode is not supported by boxlab-runtime: exec without -t');
   const host = hostFacts(spec, true);

@@ -1,10 +1,11 @@
 // A Plan as one bash script: what `boxlab run --script` prints and what `boxlab run` executes
 // (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
 import type { Action } from '../engine/lesson.js';
-import { cmd, comment, literal, placeholders, quote, render } from '../shell/cmd.js';
+import { cmd, comment, fill, literal, placeholders, quote, render } from '../shell/cmd.js';
+import { WORKSPACE, workspaceVars } from '../engine/workspace.js';
+import type { HostResource } from '../box/state.js';
 import { cleanupStack, commentLines, featureComment, fileWrite, onExit, placeholderLines, shellLine } from '../report/bash.js';
 import { nsenter } from '../shell/nsenter.js';
-import { WORKSPACE } from '../engine/workspace.js';
 import { stateDir } from '../box/state.js';
 import { teardown } from '../box/resources.js';
 import { inBoxBatch, type Plan } from './plan.js';
@@ -114,6 +115,12 @@ export function namedResources(plan: Plan): Named[] {
     if ('link' in r && known(r.link)) return [{ link: r.link, ...(r.ifUnused ? { ifUnused: true } : {}) }];
     return [];
   });
+}
+
+/** The plan's host resources with this run's values, for its state file. */
+export function planResources(plan: Plan, runId: string): HostResource[] {
+  const vars = workspaceVars(runId);
+  return namedResources(plan).map((r): HostResource => ('dir' in r ? { dir: fill(r.dir, vars) } : 'cgroup' in r ? { cgroup: fill(r.cgroup, vars) } : { ...r, link: fill(r.link, vars) }));
 }
 
 export function runScript(plan: Plan, o: ScriptOptions): string {
