@@ -144,9 +144,25 @@ export async function doctor(runner: Runner): Promise<Finding[]> {
 
   const v = virtualization();
   f.push({ name: 'machine', level: v.container ? 'warn' : 'ok', detail: v.what, fix: v.container ? 'some lessons need a real kernel of their own: prefer a VM' : undefined });
-  const lsm = ['apparmor', 'selinux'].filter((m) => existsSync(`/sys/kernel/security/${m}`) || (m === 'selinux' && existsSync('/sys/fs/selinux')));
   const dumpable = read('/proc/sys/fs/suid_dumpable').trim();
   f.push(dumpable === '1' ? { name: 'suid_dumpable', level: 'fail', detail: 'fs.suid_dumpable is 1: boxlab run refuses to start boxes', fix: 'sysctl fs.suid_dumpable=0' } : { name: 'suid_dumpable', level: 'ok', detail: `fs.suid_dumpable ${dumpable || 'not found'}: processes entering a box are not dumpable` });
-  f.push({ name: 'LSM', level: 'ok', detail: lsm.length ? `${lsm.join(', ')} active: may deny some lesson steps` : 'no AppArmor or SELinux' });
+  f.push(lsmFinding(read));
   return f;
+}
+
+/**
+ * The LSM stack (securityfs' lsm file, Linux 4.15+) and whether AppArmor confines anything:
+ * its module parameter, and how many of its loaded profiles enforce. Lesson 15 needs it on.
+ */
+export function lsmFinding(read: (path: string) => string): Finding {
+  const stack = read('/sys/kernel/security/lsm').trim();
+  if (!stack) {
+    const mounted = read('/proc/self/mounts').includes(' securityfs ');
+    return { name: 'LSM', level: 'ok', detail: mounted ? 'no LSM list in securityfs (a kernel older than 4.15)' : 'securityfs is not mounted: the LSM stack cannot be read', fix: mounted ? undefined : 'mount -t securityfs securityfs /sys/kernel/security' };
+  }
+  const lsms = stack.split(',');
+  if (!lsms.includes('apparmor')) return { name: 'LSM', level: 'ok', detail: `${lsms.join(', ')}; no AppArmor${lsms.includes('selinux') ? ' (SELinux is on: it may deny some lesson steps)' : ''}` };
+  const enabled = read('/sys/module/apparmor/parameters/enabled').trim() === 'Y';
+  const enforcing = read('/sys/kernel/security/apparmor/profiles').split('\n').filter((l) => l.endsWith('(enforce)')).length;
+  return { name: 'LSM', level: 'ok', detail: `${lsms.join(', ')}; AppArmor ${enabled ? `enabled, ${enforcing} profile${enforcing === 1 ? '' : 's'} enforcing` : 'built in but disabled (apparmor=0 on the kernel command line?)'}` };
 }

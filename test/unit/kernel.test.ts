@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/kernel/mountinfo.js';
 import { cgroupLayout, describeLayout } from '../../src/kernel/cgroup.js';
-import { doctor, kernelAtLeast } from '../../src/kernel/doctor.js';
+import { doctor, kernelAtLeast, lsmFinding } from '../../src/kernel/doctor.js';
 import { RecordingRunner } from '../../src/shell/runner.js';
 import { parseProse } from '../../src/engine/prose.js';
 import { isDynamicElf } from '../../rootfs-fetch/busybox.js';
@@ -99,5 +99,26 @@ describe('doctor: the tools an image pull unpacks layers with', () => {
   it("a tar that is not GNU tar (busybox's, bsdtar): a warning", async () => {
     const [tar] = await findings({ 'tar --version': { code: 0, stdout: 'bsdtar 3.7.2 - libarchive 3.7.2\n' }, 'setfattr --version': { code: 0, stdout: 'setfattr 2.5.2\n' } });
     expect(tar).toEqual({ name: 'tar', level: 'warn', detail: 'bsdtar 3.7.2 - libarchive 3.7.2: not GNU tar: image layers with device nodes or whiteouts are unpacked with GNU tar', fix: 'apt-get install tar' });
+  });
+});
+
+describe('doctor: the LSM stack and AppArmor', () => {
+  const files = (f: Record<string, string>) => (p: string): string => f[p] ?? '';
+  it('reads the stack from securityfs and counts the AppArmor profiles that enforce', () => {
+    const f = lsmFinding(
+      files({
+        '/sys/kernel/security/lsm': 'lockdown,capability,landlock,yama,apparmor,bpf',
+        '/sys/module/apparmor/parameters/enabled': 'Y\n',
+        '/sys/kernel/security/apparmor/profiles': 'docker-default (enforce)\nlsb_release (enforce)\nnvidia_modprobe (complain)\n',
+      }),
+    );
+    expect(f.detail).toBe('lockdown, capability, landlock, yama, apparmor, bpf; AppArmor enabled, 2 profiles enforcing');
+  });
+  it('says when AppArmor is absent, disabled, or securityfs is not mounted (and how to mount it)', () => {
+    expect(lsmFinding(files({ '/sys/kernel/security/lsm': 'capability,yama' })).detail).toBe('capability, yama; no AppArmor');
+    expect(lsmFinding(files({ '/sys/kernel/security/lsm': 'capability,apparmor', '/sys/module/apparmor/parameters/enabled': 'N' })).detail).toMatch(/built in but disabled/);
+    const none = lsmFinding(files({ '/proc/self/mounts': 'proc /proc proc rw 0 0\n' }));
+    expect(none.detail).toMatch(/securityfs is not mounted/);
+    expect(none.fix).toBe('mount -t securityfs securityfs /sys/kernel/security');
   });
 });
