@@ -7,8 +7,9 @@
 //    Node instead of sh (target: at most 3 ms).
 //  - pull + unpack of an image from a loopback registry, against skopeo + umoci;
 //  - a full container run (--script of boxlab run) against crun and runc, and boxlab run itself.
-//  - podman run --rm /bin/true with boxlab-runtime as its runtime, against runc and crun.
-// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images|run|podman]
+//  - podman run --rm /bin/true with boxlab-runtime as its runtime, against runc and crun;
+//  - boxlab build of a three-step Boxfile from a cached base, against buildah bud of it.
+// Medians of several runs. Usage: node scripts/bench.mjs [--runs N] [--only images|run|podman|build]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,7 @@ try {
   if (!argv.only || argv.only === 'images') images(tmp);
   if (!argv.only || argv.only === 'run') runtimes(tmp);
   if (!argv.only || argv.only === 'podman') podman(tmp);
+  if (!argv.only || argv.only === 'build') build(tmp);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   await $`node ${cli} reset`.nothrow();
@@ -230,4 +232,49 @@ function podman(tmp) {
     console.log(`  ${name.padEnd(15)} ${fmt(m)}${name === 'boxlab-runtime' ? '' : `   boxlab-runtime / ${name} = ${(ours / m).toFixed(2)}x`}`);
   }
   spawnSync('bash', ['-c', `${pm} rm --all --force >/dev/null 2>&1; umount ${root}/storage/overlay 2>/dev/null; for d in /sys/fs/cgroup/*/libpod_parent; do rmdir "$d/conmon" "$d" 2>/dev/null; done; true`]);
+}
+
+/**
+ * boxlab build against buildah bud: the same three-step Boxfile (COPY, a RUN that adds a file,
+ * a RUN that deletes one of the base), from the same cached base, no build cache, no network,
+ * each in a store of its own. Interleaved; the ratio is boxlab's median over buildah's.
+ */
+function build(tmp) {
+  const have = (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
+  if (!have('buildah') || !have('skopeo')) {
+    console.log('\nbuild: skipped (needs buildah and skopeo: apt-get install buildah skopeo)');
+    return;
+  }
+  const cache = join(tmp, 'build-cache');
+  const ctx = join(tmp, 'build-ctx');
+  const store = join(tmp, 'buildah');
+  const base = 'boxlab.local/busybox:layers';
+  spawnSync('sh', ['-c', `mkdir -p ${ctx} && echo 'from the context' > ${ctx}/hello.txt`]);
+  writeFileSync(join(ctx, 'Boxfile'), [`FROM ${base}`, 'COPY hello.txt /app/', 'RUN echo added by RUN > /app/added.txt', 'RUN rm /etc/motd', ''].join('\n'));
+  const env = { ...process.env, BOXLAB_CACHE_DIR: cache };
+  timeIt(process.execPath, [cli, 'fetch', '--busybox', '--quiet'], { env });
+  // buildah's store gets the same base, copied by skopeo from boxlab's OCI layout.
+  const bh = `buildah --root ${store}/root --runroot ${store}/run --storage-driver vfs`;
+  const copy = spawnSync('sh', ['-c', `skopeo copy --quiet oci:${cache}/images:${base} "containers-storage:[vfs@${store}/root+${store}/run]${base}"`], { encoding: 'utf8' });
+  if (copy.status !== 0) {
+    console.log(`\nbuild: skipped (skopeo could not copy the base into buildah's store: ${copy.stderr.trim().split('\n').pop()})`);
+    return;
+  }
+  const filter = spawnSync('sh', ['-c', 'setpriv --help | grep -q -- --seccomp-filter']).status === 0 ? '' : '--seccomp unconfined';
+  const ours = `BOXLAB_CACHE_DIR=${cache} node ${cli} build ${filter} --no-cache -t boxlab.local/bench:1 ${ctx}`;
+  const theirs = `${bh} bud --quiet --pull=never --no-cache --network none --layers=false -t localhost/bench:1 -f ${ctx}/Boxfile ${ctx}`;
+  for (const [name, c] of [['boxlab build', ours], ['buildah bud', theirs]]) {
+    const r = spawnSync('bash', ['-c', c], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.log(`\nbuild: ${name} fails here: ${(r.stderr || r.stdout).trim().split('\n').pop().slice(0, 200)}`);
+      return;
+    }
+  }
+  const n = Math.max(5, Math.min(runs, 10));
+  const rows = Array.from({ length: n }, (_, i) => (i % 2 ? [timed(ours), timed(theirs)] : [timed(theirs), timed(ours)].reverse()));
+  const a = median(rows.map(([x]) => x.wall));
+  const b = median(rows.map(([, y]) => y.wall));
+  console.log(`\nbuild: a three-step Boxfile from a cached base, no build cache, ${n} interleaved pairs, medians`);
+  console.log(`  boxlab build ${fmt(a)} | buildah bud (vfs, runc) ${fmt(b)} | ratio ${(a / b).toFixed(2)}x  ${a / b <= 1 ? 'ok (target <= 1.0x buildah)' : 'OVER the 1.0x buildah target'}`);
+  spawnSync('sh', ['-c', `${bh} rmi --all --force >/dev/null 2>&1; true`]);
 }

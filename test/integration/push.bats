@@ -99,3 +99,42 @@ setup() {
   assert_failure 1
   assert_output "boxlab: cannot open the image cache $c/cache/images: $c/cache belongs to uid 0, not to uid 65534: the image cache must be its user's own (run as root)"
 }
+
+# Every entry under the directory $1 (its /proc, /sys, /dev and boxlab's /.boxlab left out):
+# path, type, mode, owner, link target, content hash, sorted. Read by the same static busybox
+# on both sides, in the box and on the host.
+# shellcheck disable=SC2016 # a program for busybox sh, its own variables
+TREE='cd "$1" && find . -xdev ! -path . ! -path ./proc ! -path "./proc/*" ! -path ./sys ! -path "./sys/*" ! -path ./dev ! -path "./dev/*" ! -path ./.boxlab ! -path "./.boxlab/*" | sort | while read -r p; do
+  line=$(stat -c "%n %F %a %u:%g" "$p")
+  if [ -L "$p" ]; then line="$line -> $(readlink "$p")"; elif [ -f "$p" ]; then line="$line $(md5sum < "$p" | cut -c1-32)"; fi
+  echo "$line"
+done'
+
+@test "umoci unpack of a built and pushed image is the tree boxlab run sees: paths, types, modes, owners, links, contents, the whiteout applied" {
+  command -v umoci >/dev/null || skip "needs umoci (bash scripts/provision.sh)"
+  boxlab fetch --busybox --quiet >/dev/null
+  ctx="$BATS_TEST_TMPDIR/ctx"
+  mkdir -p "$ctx"
+  echo 'from the context' >"$ctx/hello.txt"
+  printf '%s\n' 'FROM boxlab.local/busybox:layers' 'COPY hello.txt /app/' \
+    'RUN ln -s /app/hello.txt /app/link && chmod 640 /app/hello.txt && chown 7:8 /app/hello.txt && mkdir -m 1777 /app/tmp' \
+    'RUN rm /etc/motd' >"$ctx/Boxfile"
+  run boxlab build "${SECCOMP[@]}" -t boxlab.local/umoci:1 "$ctx"
+  assert_success
+  dest="127.0.0.1:$PORT/learner/umoci:1"
+  boxlab push boxlab.local/umoci:1 "$dest" --plain-http >/dev/null
+  # A client no one here wrote copies it out of the registry; another unpacks it.
+  skopeo copy --quiet --src-tls-verify=false "docker://$dest" "oci:$BATS_TEST_TMPDIR/layout:img"
+  umoci unpack --image "$BATS_TEST_TMPDIR/layout:img" "$BATS_TEST_TMPDIR/bundle" >/dev/null
+  by_umoci=$(/bin/busybox sh -c "$TREE" tree "$BATS_TEST_TMPDIR/bundle/rootfs")
+  run boxlab run "${SECCOMP[@]}" boxlab.local/umoci:1 /bin/sh -c "$TREE" tree /
+  assert_success
+  assert_equal "$output" "$by_umoci"
+  # The tree holds what the build made, and not what it deleted.
+  assert_line --regexp '^\./app/hello\.txt regular file 640 7:8 [0-9a-f]{32}$'
+  assert_line './app/link symbolic link 777 0:0 -> /app/hello.txt'
+  assert_line './app/tmp directory 1777 0:0'
+  refute_line --regexp '^\./etc/motd '
+  boxlab rmi boxlab.local/umoci:1 >/dev/null
+  assert_host_clean
+}
