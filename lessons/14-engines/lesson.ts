@@ -52,10 +52,13 @@ const noFilter = (host: HostFacts, flag: string[]): string[] => (host.setprivSec
 const toFile = (file: string, c: Cmd): Cmd => cmd('sh', '-c', 'exec "$@" >"$0" 2>&1', file, c.file, ...c.args);
 const PODMAN_OUT = '${WORK}/podman-out';
 const NAME = 'lesson14-${RUN_ID}';
+/** podman asks for 1048576 open files by default; a host whose hard limit is lower refuses to
+ *  raise it, to boxlab-runtime as to runc (prlimit: Operation not permitted). */
+const LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 /** podman run, as this lesson runs it: no network, under the lesson's cgroup parent; --rootfs
  *  last of the flags (it says the next word is a directory, not an image), then the command. */
 const podmanRun = (host: HostFacts, flags: string[], command: string[]): Cmd =>
-  pm('run', '--network', 'none', '--cgroup-parent', CGROUP_PARENT, ...noFilter(host, ['--security-opt', 'seccomp=unconfined']), ...flags, '--rootfs', `${BUNDLE}/rootfs`, ...command);
+  pm('run', '--network', 'none', '--cgroup-parent', CGROUP_PARENT, ...noFilter(host, ['--security-opt', 'seccomp=unconfined']), ...LIMITS, ...flags, '--rootfs', `${BUNDLE}/rootfs`, ...command);
 
 const size = (file: string): Cmd => cmd('sh', '-c', 'wc -c < "$1"', 'sh', file);
 const status = (pid: string, field: string) => ({ file: `/proc/${pid}/status`, grep: `${field}:` });
