@@ -1,8 +1,10 @@
 import type { Cmd } from './cmd.js';
 
 /** Every directory under dir that overlayfs marked opaque (trusted.overlay.opaque), in one
- *  process: `getfattr -d` prints only the files that carry the attribute. -P: no symlink followed. */
-export const opaqueMarks = (dir: string): Cmd => ({ file: 'getfattr', args: ['-R', '-P', '--absolute-names', '-m', '^trusted\\.overlay\\.opaque$', '-d', dir] });
+ *  process: `getfattr -d` prints only the files that carry the attribute. -P: the walk follows
+ *  no symlink; -h: nor does the read of a symlink's own attributes (a layer's absolute link
+ *  would name a host path, or none: getfattr then failed the build). */
+export const opaqueMarks = (dir: string): Cmd => ({ file: 'getfattr', args: ['-R', '-P', '-h', '--absolute-names', '-m', '^trusted\\.overlay\\.opaque$', '-d', dir] });
 
 /** getfattr's `# file:` names, which escape a byte as \ooo and a backslash as \\, back to paths. */
 export function parseOpaqueMarks(out: string): string[] {
