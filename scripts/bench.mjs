@@ -262,7 +262,8 @@ function build(tmp) {
   }
   const filter = spawnSync('sh', ['-c', 'setpriv --help | grep -q -- --seccomp-filter']).status === 0 ? '' : '--seccomp unconfined';
   const ours = `BOXLAB_CACHE_DIR=${cache} node ${cli} build ${filter} --no-cache -t boxlab.local/bench:1 ${ctx}`;
-  const theirs = `${bh} bud --quiet --pull=never --no-cache --network none --layers=false -t localhost/bench:1 -f ${ctx}/Boxfile ${ctx}`;
+  // runc, not crun (which refuses a hybrid cgroup layout); rlimits this host allows (as podman).
+  const theirs = `${bh} bud --quiet --runtime runc --pull=never --no-cache --network none --layers=false --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -t localhost/bench:1 -f ${ctx}/Boxfile ${ctx}`;
   for (const [name, c] of [['boxlab build', ours], ['buildah bud', theirs]]) {
     const r = spawnSync('bash', ['-c', c], { encoding: 'utf8' });
     if (r.status !== 0) {
