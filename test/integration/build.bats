@@ -4,15 +4,11 @@
 # with nothing left behind. Run under the kernel lock, with a cache of its own.
 load helpers
 
-setup_file() {
-  [ "$(id -u)" = 0 ] || return 0
-  export BOXLAB_CACHE_DIR="$BATS_FILE_TMPDIR/cache"
-  node "$ROOT/bin/boxlab.js" fetch --busybox >/dev/null
-}
+setup_file() { own_image_cache; }
 
 setup() {
   requires_root
-  export BOXLAB_CACHE_DIR="$BATS_FILE_TMPDIR/cache"
+  own_image_cache
   # This host's setpriv may not apply seccomp filters (util-linux < 2.41): run.bats does the same.
   SECCOMP=()
   setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)

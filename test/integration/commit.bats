@@ -6,15 +6,11 @@
 # Run under the kernel lock, with a cache of its own.
 load helpers
 
-setup_file() {
-  [ "$(id -u)" = 0 ] || return 0
-  export BOXLAB_CACHE_DIR="$BATS_FILE_TMPDIR/cache"
-  node "$ROOT/bin/boxlab.js" fetch --busybox >/dev/null
-}
+setup_file() { own_image_cache; }
 
 setup() {
   requires_root
-  export BOXLAB_CACHE_DIR="$BATS_FILE_TMPDIR/cache"
+  own_image_cache
   run_fixtures
 }
 

@@ -8,6 +8,14 @@ export BOXLAB_STATE_HOME="${BATS_FILE_TMPDIR:-/tmp}/state"
 
 boxlab() { node "$ROOT/bin/boxlab.js" "$@"; }
 
+# The test file's own image cache (its setup_file and setup both call it; the first call, as
+# root, puts the offline busybox image in it).
+own_image_cache() {
+  export BOXLAB_CACHE_DIR="$BATS_FILE_TMPDIR/cache"
+  [ "$(id -u)" = 0 ] && [ ! -d "$BOXLAB_CACHE_DIR/images" ] && boxlab fetch --busybox >/dev/null
+  return 0
+}
+
 requires_root() {
   [ "$(id -u)" = 0 ] || skip "needs root: the lessons change the kernel's state (run npm test as root)"
 }

@@ -7,12 +7,11 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { cleanupStack, commentLines, fileWrite, onExit, placeholderLines, unmet } from '../../src/report/bash.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { planRun, type PlanHost } from '../../src/run/plan.js';
+import { planRun } from '../../src/run/plan.js';
 import { runScript } from '../../src/run/script.js';
 import { parseRunFlags } from '../../src/run/flags.js';
 import { specFromFlags } from '../../src/run/from-flags.js';
-import { v1Driver } from '../../src/box/cgroup.js';
-import { tempDir } from './helpers.js';
+import { fakePlanHost, tempDir } from './helpers.js';
 import { boxInit } from '../../src/run/boxes.js';
 
 const bash = (script: string, env: Record<string, string> = {}) =>
@@ -87,15 +86,7 @@ describe('the pieces', () => {
 });
 
 describe("a run's script", () => {
-  const host: PlanHost = {
-    cgroups: v1Driver({ memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu' }),
-    setprivSeccomp: true,
-    seccompBpf: 'AAAA',
-    exists: () => true,
-    isDir: (p) => !p.includes('kcore'),
-    chroot: '/usr/sbin/chroot',
-    busybox: { path: '/bin/busybox', size: 1 },
-  };
+  const host = fakePlanHost();
   const profile = () => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, from: 'test' });
 
   it("puts each step's comment before its first command, batched or not", () => {

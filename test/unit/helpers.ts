@@ -5,6 +5,8 @@ import { expect } from 'vitest';
 import { EnvError } from '../../src/errors.js';
 import type { Lesson, LessonDef, Step } from '../../src/engine/lesson.js';
 import type { Event } from '../../src/engine/events.js';
+import type { PlanHost } from '../../src/run/plan.js';
+import { v1Driver } from '../../src/box/cgroup.js';
 
 export const feature = { name: 'test feature', syscalls: ['test(2)'], man: ['test(7)'] };
 
@@ -34,3 +36,16 @@ export async function refusedInOneLine(p: Promise<unknown>, re: RegExp): Promise
   expect((err as Error).message).toMatch(re);
   expect((err as Error).message).not.toContain('\n');
 }
+
+/** A host for planning runs without reading one: cgroup v1 drivers, setpriv able to filter,
+ *  every kernel path present (/proc/kcore a file). */
+export const fakePlanHost = (o: Partial<PlanHost> = {}): PlanHost => ({
+  cgroups: v1Driver({ memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu' }),
+  setprivSeccomp: true,
+  seccompBpf: 'AAAA',
+  exists: () => true,
+  isDir: (p) => !p.includes('kcore'),
+  chroot: '/usr/sbin/chroot',
+  busybox: { path: '/bin/busybox', size: 1 },
+  ...o,
+});

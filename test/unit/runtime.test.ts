@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { checkId } from '../../src/run/containers.js';
 import { runtimeCommand, signalNumber } from '../../src/commands/runtime.js';
 import { UsageError } from '../../src/errors.js';
-import { planRun, type PlanHost } from '../../src/run/plan.js';
+import { planRun } from '../../src/run/plan.js';
 import { runScript } from '../../src/run/script.js';
 import { parseRunFlags } from '../../src/run/flags.js';
 import { specFromFlags } from '../../src/run/from-flags.js';
-import { tempDir as newTempDir } from './helpers.js';
+import { fakePlanHost, tempDir as newTempDir } from './helpers.js';
 
 let dirs: string[] = [];
 const tempDir = (): string => {
@@ -24,7 +24,7 @@ afterEach(() => {
   dirs = [];
 });
 
-const host: PlanHost = { cgroups: undefined, setprivSeccomp: false, exists: () => true, isDir: () => true, chroot: '/usr/sbin/chroot', busybox: { path: '/bin/busybox', size: 1 } };
+const host = fakePlanHost({ cgroups: undefined, setprivSeccomp: false, seccompBpf: undefined });
 
 describe('boxlab-runtime', () => {
   it('takes IDs that are directory names, and nothing else', () => {

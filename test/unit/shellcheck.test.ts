@@ -2,11 +2,11 @@
 // teaching material a learner runs with bash alone, and values in them must stay data.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { planRun, type PlanHost } from '../../src/run/plan.js';
+import { planRun } from '../../src/run/plan.js';
 import { runScript } from '../../src/run/script.js';
 import { parseRunFlags } from '../../src/run/flags.js';
 import { specFromFlags } from '../../src/run/from-flags.js';
-import { v1Driver } from '../../src/box/cgroup.js';
+import { fakePlanHost } from './helpers.js';
 import { packageRoot } from '../../src/paths.js';
 
 const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
@@ -17,15 +17,7 @@ const check = (script: string): string => {
   return r.status === 0 ? '' : r.stdout;
 };
 
-const host: PlanHost = {
-  cgroups: v1Driver({ memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu' }),
-  setprivSeccomp: true,
-  seccompBpf: 'AAAA',
-  exists: () => true,
-  isDir: (p) => !p.includes('kcore'),
-  chroot: '/usr/sbin/chroot',
-  busybox: { path: '/bin/busybox', size: 1 },
-};
+const host = fakePlanHost();
 const profile = () => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, from: 'test' });
 
 describe.skipIf(!shellcheck)(shellcheck ? 'shellcheck over the generated scripts' : 'shellcheck over the generated scripts (skipped: not installed; apt-get install shellcheck)', () => {
