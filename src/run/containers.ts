@@ -54,7 +54,10 @@ export function hooksOf(config: Record<string, unknown>): Record<string, Hook[]>
       };
       if (typeof h?.path !== 'string' || !h.path.startsWith('/')) throw new UsageError(`${where}.path must be an absolute path`);
       if (h.timeout !== undefined && !(Number.isInteger(h.timeout) && (h.timeout as number) > 0)) throw new UsageError(`${where}.timeout must be a positive number of seconds`);
-      return { path: h.path, args: strings(h.args, 'args'), env: strings(h.env, 'env'), timeout: h.timeout as number | undefined };
+      // env -i runs the hook: an entry that is not NAME=value would be taken for its option or command.
+      const env = strings(h.env, 'env');
+      for (const e of env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw new UsageError(`${where}.env: ${JSON.stringify(e.slice(0, 40))} is not NAME=value`);
+      return { path: h.path, args: strings(h.args, 'args'), env, timeout: h.timeout as number | undefined };
     });
   }
   return out;

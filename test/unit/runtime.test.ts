@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkId } from '../../src/run/containers.js';
+import { checkId, hooksOf } from '../../src/run/containers.js';
 import { runtimeCommand, signalNumber } from '../../src/commands/runtime.js';
 import { UsageError } from '../../src/errors.js';
 import { planRun } from '../../src/run/plan.js';
@@ -31,6 +31,12 @@ describe('boxlab-runtime', () => {
     expect(checkId('abc-1.2_3+x')).toBe('abc-1.2_3+x');
     expect(checkId('a'.repeat(128))).toHaveLength(128);
     for (const bad of ['', '../x', 'a/b', '.hidden', '-x', 'a b', 'a'.repeat(129), 'ü']) expect(() => checkId(bad)).toThrow(UsageError);
+  });
+
+  it("checks a config's hooks: an absolute path, NAME=value entries, a positive timeout", () => {
+    expect(hooksOf({ hooks: { poststop: [{ path: '/bin/true', args: ['true', '-x'], env: ['A=1'], timeout: 3 }] } })).toEqual({ poststop: [{ path: '/bin/true', args: ['true', '-x'], env: ['A=1'], timeout: 3 }] });
+    const bad = [{ prestart: [{ path: 'true' }] }, { prestart: [{ path: '/bin/true', env: ['-u'] }] }, { prestart: [{ path: '/bin/true', env: ['NOEQUALS'] }] }, { prestart: [{ path: '/bin/true', timeout: 0 }] }, { prestart: [{ path: '/bin/true', args: [1] }] }, { bogus: [] }, { prestart: {} }];
+    for (const hooks of bad) expect(() => hooksOf({ hooks })).toThrow(UsageError);
   });
 
   it('reads signals by name, SIG name and number, and refuses others', () => {
