@@ -1,5 +1,5 @@
 import { defineLesson, type Requirement } from '../../src/engine/lesson.js';
-import { cmd, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, quote, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { boxlab, boxlabRuntime } from '../../src/shell/boxlab.js';
 import { busyboxRecipe } from '../../rootfs-fetch/busybox.js';
@@ -40,7 +40,7 @@ const needsPodman: Requirement[] = [
   { command: cmd('sh', '-c', 'command -v podman && command -v conmon'), reason: 'podman and conmon are not installed (bash scripts/provision.sh installs them)' },
 ];
 /** The wrapper podman calls: each call's arguments to the log, then boxlab-runtime itself. */
-const WRAPPER = `#!/bin/sh\nprintf '%s\\n' "$*" >> ${CALLS}\nexec ${RT} "$@"\n`;
+const WRAPPER = `#!/bin/sh\nprintf '%s\\n' "$*" >> ${quote(CALLS)}\nexec ${quote(RT)} "$@"\n`;
 
 /** The container's command: says its PID, then waits to be stopped. */
 const COMMAND = ['/bin/sh', '-c', 'echo "hello from PID $$, in the box"; exec sleep 1000'];
@@ -141,12 +141,15 @@ export default defineLesson((host) => ({
       title: 'kill, then delete: the signal ends the command, the script undoes the box',
       feature: { name: 'the runtime operations kill and delete (runtime.md)', syscalls: ['kill(2)', 'umount2(2), rmdir(2) (the box undone)'], man: ['OCI runtime-spec (runtime.md "Operations")', 'kill(2)'] },
       actions: [{ run: rt('kill', ID, 'TERM') }, { awaitExit: 'CPID' }, { run: rt('state', ID), capture: 'STATE', match: 'status.: .([a-z]+)' }, { run: rt('delete', ID) }],
-      probes: [{ title: 'the runtime directory after delete', show: { out: cmd('ls', '-A', OCI) } }],
+      // What the runtime said before delete is its own claim: shown, not checked.
+      probes: [
+        { title: 'boxlab-runtime state, before delete: the status it reported', show: { out: cmd('echo', '${STATE}') } },
+        { title: 'the runtime directory after delete', show: { out: cmd('ls', '-A', OCI) } },
+      ],
       checks: [
         { title: 'the command is gone', fact: { alive: '${CMD_PID}' }, equals: 'no' },
         { title: 'and so is the --pid-file process (an engine reads its exit status)', fact: { alive: '${CPID}' }, equals: 'no' },
         { title: "the box's init is gone with it: nothing holds the namespaces", fact: { alive: '${INIT}' }, equals: 'no' },
-        { title: 'before delete, state said stopped', fact: { out: cmd('echo', '${STATE}') }, equals: 'stopped' },
         { title: "delete removed the container's directory", fact: { status: cmd('test', '-e', CONTAINER) }, equals: '1' },
       ],
     },

@@ -224,8 +224,7 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   // pivot_root; boxlab's script has pivoted by now). One failing stops the container.
   const failed = await runHooks(runner, [...(hooks.prestart ?? []), ...(hooks.createRuntime ?? [])], { ...stateJson(g.root, c), status: 'creating' });
   if (failed) {
-    trySignal(c.pid, osc.signals.SIGTERM);
-    for (let t = 0; t < 1000 && isSameLiveProcess(c.pid, c.pidStart); t++) await sleep(10);
+    await endScript(g, c, osc.signals.SIGTERM);
     rmSync(f.dir, { force: true, recursive: true });
     const late = await runHooks(runner, hooks.poststop ?? [], { ...stateJson(g.root, c), status: 'stopped', pid: 0 });
     if (late) report(g, `warning: ${late}`);
@@ -303,7 +302,7 @@ function kill(g: Global, argv: string[]): number {
   if (s !== 'created' && s !== 'running') throw new EnvError(`container ${id} is ${s}: only a created or running container takes a signal`);
   if (s === 'created') {
     // Its process is the script at the gate: any signal ends it, and the script undoes the box.
-    process.kill(c.pid, 'SIGTERM');
+    trySignal(c.pid, osc.signals.SIGTERM);
     return 0;
   }
   if (opts['--all'] || opts['-a']) {
@@ -311,9 +310,20 @@ function kill(g: Global, argv: string[]): number {
     if (init) for (const pid of inPidNamespaceOf(init)) trySignal(pid, sig);
     return 0;
   }
-  const pid = payloadPid(g.root, id);
+  const pid = payloadPid(g.root, id, c.pid);
   if (pid) trySignal(pid, sig);
   return 0;
+}
+
+/** Waits for the container's script to end (after `sig`, if given): it undoes the box when its
+ *  command ends. One that has not in 10 s is killed; reset then undoes what it left. */
+async function endScript(g: Global, c: Container, sig?: number): Promise<void> {
+  if (sig !== undefined) trySignal(c.pid, sig);
+  for (let t = 0; t < 1000 && isSameLiveProcess(c.pid, c.pidStart); t++) await sleep(10);
+  if (isSameLiveProcess(c.pid, c.pidStart)) {
+    trySignal(c.pid, osc.signals.SIGKILL);
+    report(g, `container ${c.id}: its script did not end in 10 s and was killed; boxlab reset undoes what it left`);
+  }
 }
 
 function trySignal(pid: number, sig: number): void {
@@ -348,14 +358,9 @@ async function remove(g: Global, argv: string[], runner: Runner): Promise<number
   const s = status(g.root, c);
   if (s !== 'stopped') {
     if (!force) throw new EnvError(`container ${id} is ${s}, not stopped: stop it first (kill), or delete --force`);
-    if (s === 'running') trySignal(payloadPid(g.root, id) ?? c.pid, osc.signals.SIGKILL);
-    else trySignal(c.pid, osc.signals.SIGTERM);
-    // The script undoes the box when its command ends; give it the time it needs.
-    for (let t = 0; t < 1000 && isSameLiveProcess(c.pid, c.pidStart); t++) await sleep(10);
-    if (isSameLiveProcess(c.pid, c.pidStart)) {
-      trySignal(c.pid, osc.signals.SIGKILL);
-      report(g, `container ${id}: its script did not end in 10 s and was killed; boxlab reset undoes what it left`);
-    }
+    const command = s === 'running' ? payloadPid(g.root, id, c.pid) : undefined;
+    if (command) trySignal(command, osc.signals.SIGKILL);
+    await endScript(g, c, command ? undefined : osc.signals.SIGTERM);
   }
   rmSync(f.dir, { force: true, recursive: true });
   // poststop: the container deleted; a failure is a warning (config.md).

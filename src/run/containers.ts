@@ -126,14 +126,22 @@ export function stateJson(root: string, c: Container): Record<string, unknown> {
 
 /** The command's process: the child of the launcher the script started (as the script's
  *  relay finds it). undefined once it is gone. */
-export function payloadPid(root: string, id: string): number | undefined {
+export function payloadPid(root: string, id: string, script: number): number | undefined {
   try {
     const launcher = Number(readFileSync(files(root, id).payloadPid, 'utf8').trim());
+    // Still the script's child: a launcher that has ended may have left its PID to another process.
+    if (parentOf(launcher) !== script) return undefined;
     const child = Number(readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(' ')[0]);
     return child > 0 ? child : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A process's parent, from /proc/PID/stat (after the command name, which may hold spaces). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 /** The box's PID namespace, by its init (the script records {pid, start}). */
