@@ -100,6 +100,15 @@ boxlab_processes() {
   done < <(ps -eo pid=,stat=,args=)
 }
 
+# assert_output_flat TEXT: TEXT appears in the output once a shown command's line breaks and
+# indentation are undone (the terminal wraps a command to its width, and the width a path
+# takes depends on where the clone is).
+assert_output_flat() {
+  local flat
+  flat=$(printf '%s' "$output" | tr -s ' \n' '  ')
+  [[ $flat == *"$1"* ]] || fail "output (lines joined) does not contain: $1"
+}
+
 # A check in the --json output of the last `run` passed: its title (a regex), then "ok":true.
 assert_check_passed() { assert_line --regexp "\"title\":\"$1\".*\"ok\":true"; }
 

@@ -162,7 +162,7 @@ script_passes() {
   run boxlab lesson 11 --yes --registry "127.0.0.1:$port"
   bash "$ROOT/scripts/registry.sh" stop "$port"
   assert_success
-  assert_output --partial "fetch 127.0.0.1:$port/boxlab/busybox:layers --plain-http"
+  assert_output_flat "fetch 127.0.0.1:$port/boxlab/busybox:layers --plain-http"
   assert_output --partial '✔ all checks passed'
   assert_host_clean
   run boxlab rmi "127.0.0.1:$port/boxlab/busybox:layers"
