@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034 # NEED and STATIC_PACKAGES are read by the scripts that source this file
+# shellcheck shell=bash disable=SC2034 # NEED, STATIC_PACKAGES and LSM_NEED are read by the scripts that source this file
 # The Debian packages a boxlab host needs, each with a command it provides (so apt runs only
 # for what is missing). Sourced by provision.sh and by vm.sh, which puts the same set into
 # the Debian 13 test VM.
@@ -23,3 +23,8 @@ declare -A NEED=(
 )
 # The static build: the dynamic `busybox` package cannot run inside a chroot.
 STATIC_PACKAGES=(busybox-static)
+# Lesson 15's tools, for a kernel that runs AppArmor (the Debian 13 VM always; a host only when
+# /sys/module/apparmor/parameters/enabled says Y): apparmor_parser loads the profiles.
+declare -A LSM_NEED=(
+  [apparmor]=apparmor_parser
+)

@@ -17,6 +17,11 @@ done
 for pkg in "${STATIC_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+  for pkg in "${!LSM_NEED[@]}"; do
+    PATH="$PATH:/usr/sbin:/sbin" command -v "${LSM_NEED[$pkg]}" >/dev/null || missing+=("$pkg")
+  done
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "provision: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -22,6 +22,8 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# Where the LSMs show themselves (lesson 15): the stack, and AppArmor's loaded profiles.
+mount -t securityfs securityfs /sys/kernel/security
 mount -o remount,rw /
 echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 hostname boxlab-vm

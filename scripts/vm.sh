@@ -32,7 +32,7 @@ suite=trixie
 cache=${BOXLAB_VM_CACHE:-/var/cache/boxlab/vm}
 recipe=$(cat scripts/vm-image.sh scripts/packages.sh | sha256sum | cut -c1-12)
 base="$cache/$suite-$recipe"
-packages=$(printf '%s\n' "${!NEED[@]}" "${STATIC_PACKAGES[@]}" | sort | paste -sd, -)
+packages=$(printf '%s\n' "${!NEED[@]}" "${STATIC_PACKAGES[@]}" "${!LSM_NEED[@]}" | sort | paste -sd, -)
 packages+=",ca-certificates,procps,e2fsprogs,tar,gzip,xz-utils"
 
 step() { echo "vm: $*" >&2; }
