@@ -105,6 +105,7 @@ boxlab_processes() {
 # takes depends on where the clone is).
 assert_output_flat() {
   local flat
+  # shellcheck disable=SC2154 # $output is set by bats' run
   flat=$(printf '%s' "$output" | tr -s ' \n' '  ')
   [[ $flat == *"$1"* ]] || fail "output (lines joined) does not contain: $1"
 }
