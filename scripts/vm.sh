@@ -70,6 +70,8 @@ command_b64=$(printf '%s' "$*" | base64 -w0)
 # while patching its own code on the other CPU). A boot that dies before reporting a status
 # is tried once more, from the same clean disk.
 boot() {
+  # Made before qemu starts: tail must find it (the redirection below opens it in the background).
+  : >"$work/console"
   qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${BOXLAB_VM_MEMORY:-3072}" -smp "${BOXLAB_VM_CPUS:-1}" \
     -kernel "$base.vmlinuz" -initrd "$base.initramfs.gz" \
     -append "console=ttyS0 quiet loglevel=1 panic=-1 boxlab.cmd=$command_b64" \
