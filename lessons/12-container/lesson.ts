@@ -11,6 +11,8 @@ import { hostFacts, loadProfile } from '../../src/run/host.js';
 import { cgroupDriver } from '../../src/box/cgroup.js';
 import { setprivHasSeccomp } from '../../src/shell/seccomp.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from '../../src/run/spec.js';
+import { BOXLAB_DEFAULT } from '../../src/run/apparmor.js';
+import { PROFILES } from '../../src/kernel/apparmor.js';
 import * as diagrams from './diagrams.js';
 
 const PROBE = join(packageRoot(import.meta.url), 'lessons', '12-container', 'probe.sh');
@@ -40,6 +42,8 @@ export default defineLesson((host) => {
     // boxlab run fails closed without a filter; where setpriv cannot apply one, the lesson runs
     // unconfined, as `--seccomp unconfined` would, and its seccomp step says why.
     seccomp: host.setprivSeccomp() ? loadProfile('') : 'unconfined',
+    // boxlab-default where the kernel has AppArmor (lesson 15); elsewhere the run has none.
+    apparmor: { profile: BOXLAB_DEFAULT, from: 'default' },
     maskedPaths: MASKED_PATHS,
     readonlyPaths: READONLY_PATHS,
   };
@@ -89,6 +93,7 @@ export default defineLesson((host) => {
       { title: 'the host root is gone from the box', fact: BOX_MOUNTS, lacks: ' /.oldroot ' },
     ],
     seccomp: [{ title: 'the BPF program is written', fact: { out: cmd('stat', '-c', '%s', '${WORK}/seccomp.bpf') }, differs: '0' }],
+    apparmor: [{ title: 'the kernel has boxlab-default loaded, enforcing', fact: { file: PROFILES, grep: `${BOXLAB_DEFAULT} (` }, equals: `${BOXLAB_DEFAULT} (enforce)` }],
     payload: [],
   };
 
@@ -130,12 +135,25 @@ export default defineLesson((host) => {
     });
   }
 
+  // Where AppArmor is on, the run loads boxlab-default and the box runs under it (lesson 15).
+  const CONFINED = plan.steps.some((s) => s.id === 'apparmor');
+  if (!CONFINED) {
+    runSteps.push({
+      id: 'apparmor',
+      title: 'The AppArmor profile  [lesson 15 · config.json: process.apparmorProfile]',
+      feature: { name: 'AppArmor profile (an LSM)', syscalls: ['write(2) to /proc/self/attr/apparmor/exec'], man: ['apparmor(7)'] },
+      requires: [{ path: '/sys/kernel/security/apparmor', reason: 'this kernel runs no AppArmor (or securityfs is not mounted): the box has no profile, as a Docker container would have none here' }],
+      actions: [],
+      checks: CHECKS.apparmor!,
+    });
+  }
+
   const probeLine = (c: string): Check[] =>
-    ['CapBnd=' + BOX_MASK, 'NoNewPrivs=1', ...(FILTERED ? ['Seccomp=2'] : []), 'mount-tmpfs=refused', 'mknod=refused', 'proc-sys=read-only', 'masked=0'].map((l) => ({ title: `${c}: ${l}`, fact: { out: PAYLOAD }, contains: l }));
+    ['CapBnd=' + BOX_MASK, 'NoNewPrivs=1', ...(FILTERED ? ['Seccomp=2'] : []), ...(CONFINED ? [`apparmor=${BOXLAB_DEFAULT} (enforce)`] : []), 'mount-tmpfs=refused', 'mknod=refused', 'proc-sys=read-only', 'masked=0'].map((l) => ({ title: `${c}: ${l}`, fact: { out: PAYLOAD }, contains: l }));
 
   const run: Step = {
     id: 'payload',
-    title: 'The payload: the probe, with the bounding set, no_new_privs and seccomp  [lessons 6, 7, 8 · config.json: process]',
+    title: 'The payload: the probe, with the bounding set, no_new_privs, seccomp and the AppArmor profile  [lessons 6, 7, 8, 15 · config.json: process]',
     feature: { name: 'the payload launch (outside-in)', syscalls: ['setns(2)', 'prctl(PR_SET_NO_NEW_PRIVS)', 'capset(2)', 'chroot(2)', 'execve(2)'], man: ['nsenter(1)', 'setpriv(1)'] },
     actions: [{ run: PAYLOAD }],
     probes: [{ title: 'what the probe sees', show: { out: PAYLOAD } }],

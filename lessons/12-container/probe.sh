@@ -4,6 +4,8 @@
 echo "uid=$(id -u) gid=$(id -g)"
 echo "hostname=$(hostname)"
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '\t' | tr ':' '='
+# The LSM's label (lesson 15): "none" where no LSM answers (a kernel without AppArmor).
+echo "apparmor=$(cat /proc/self/attr/current 2>/dev/null || echo none)"
 for t in cgroup ipc mnt net pid uts user; do echo "ns.$t=$(readlink /proc/self/ns/$t)"; done
 # The mount table's shape: mount points and filesystem types, not their sources.
 awk '{ for (i = 7; $i != "-"; i++); print "mount=" $5 " " $(i + 1) }' /proc/self/mountinfo | sort

@@ -14,7 +14,7 @@ import { namesSource, parseRunFlags } from '../run/flags.js';
 import { planRun, type Plan } from '../run/plan.js';
 import { planResources, runScript } from '../run/script.js';
 import type { RunSpec } from '../run/spec.js';
-import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
+import { hostFacts, loadProfile, realHost, requireNonDumpable, requireSeccomp } from '../run/host.js';
 import { hostToolInBox } from '../box/box.js';
 import type { Namespace } from '../shell/unshare.js';
 import { boxFiles, privateBoxesDir, writeRecord } from '../run/boxes.js';
@@ -50,6 +50,9 @@ export async function runCommand(argv: string[], runner: Runner = new RealRunner
   const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile: true });
   if (!planOnly) {
     requireSeccomp(spec, host);
+    // Why this run may not start here (an AppArmor profile it cannot have): refused before
+    // anything is written, as a --script exits at its start.
+    if (plan.warnings.length) throw new EnvError(plan.warnings.join('; '));
     requireNonDumpable();
   }
   const runId = randomBytes(4).toString('hex');
@@ -153,7 +156,9 @@ export async function specCommand(argv: string[]): Promise<number> {
     const { specFromFlags } = await import('../run/from-flags.js');
     spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
   }
-  process.stdout.write(JSON.stringify(configFor(spec), null, 2) + '\n');
+  // The profile this host would apply: runc, given this config.json, confines the box alike.
+  const { appliedProfile } = await import('../run/apparmor-step.js');
+  process.stdout.write(JSON.stringify(configFor(spec, appliedProfile(spec, realHost().apparmor())), null, 2) + '\n');
   return 0;
 }
 

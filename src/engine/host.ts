@@ -12,6 +12,15 @@ export interface HostFacts {
   isDir(path: string): boolean;
   /** coreutils' chroot, by absolute path. */
   chroot(): string;
+  /** AppArmor here (lesson 15): on, enabled without securityfs, or off; apparmor_parser; the
+   *  profiles loaded. */
+  apparmor(): AppArmorFacts;
   /** The host's busybox and whether it is dynamically linked; undefined if there is none. */
   busybox(): { path: string; size: number; dynamic: boolean } | undefined;
+}
+
+export interface AppArmorFacts {
+  state: 'on' | 'unmounted' | 'off';
+  parser: boolean;
+  loaded: ReadonlyMap<string, string>;
 }

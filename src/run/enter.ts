@@ -21,6 +21,8 @@ import { inCgroups } from '../shell/cgroup.js';
 import type { CgroupDriver, Controller } from '../box/cgroup.js';
 import type { RunSpec } from './spec.js';
 import { BOX_BUSYBOX } from './tools.js';
+import type { AppArmorFacts } from '../engine/host.js';
+import { appliedProfile } from './apparmor-step.js';
 
 export interface Entry {
   /** The box's spec: identity, capabilities, environment, user namespace. */
@@ -34,6 +36,8 @@ export interface Entry {
   closeFds: boolean;
   /** -t: script(1) already made a session with the box's pty as its terminal. */
   ownSession: boolean;
+  /** The AppArmor profile the chain's last exec (chroot) enters, where AppArmor is on. */
+  apparmor?: string;
   /** coreutils' chroot, by absolute path (a host fact). */
   chroot: string;
 }
@@ -65,13 +69,14 @@ export const seccompPath = (spec: Pick<RunSpec, 'userns'>, work = '${WORK}'): st
  */
 export function boxEntry(
   spec: RunSpec,
-  host: { cgroups: CgroupDriver | undefined; setprivSeccomp: boolean; chroot: string },
+  host: { cgroups: CgroupDriver | undefined; setprivSeccomp: boolean; chroot: string; apparmor: AppArmorFacts },
   o: { runId?: string; work?: string; args?: string[]; closeFds: boolean; ownSession: boolean },
 ): Entry {
   const controllers = runControllers(spec);
   const cgroupProcs = controllers.length && host.cgroups ? host.cgroups.procs(runGroup(o.runId ?? '${RUN_ID}'), controllers) : [];
   const seccompFile = spec.seccomp !== 'unconfined' && host.setprivSeccomp ? seccompPath(spec, o.work) : undefined;
-  return { spec, args: o.args ?? spec.args, seccompFile, cgroupProcs, closeFds: o.closeFds, ownSession: o.ownSession, chroot: host.chroot };
+  const apparmor = appliedProfile(spec, host.apparmor);
+  return { spec, args: o.args ?? spec.args, seccompFile, cgroupProcs, closeFds: o.closeFds, ownSession: o.ownSession, chroot: host.chroot, ...(apparmor ? { apparmor } : {}) };
 }
 
 /** The box's root as its init sees it: where the chain goes before its chroot to '.'. */
@@ -168,6 +173,8 @@ function chain(e: Entry): { host: string[]; inner: string[]; dataFrom: number } 
     '--inh-caps=-all',
     `--bounding-set=${boundingSet(spec.caps)}`,
     ...(e.seccompFile ? [`--seccomp-filter=${e.seccompFile}`] : []),
+    // The profile is entered at setpriv's exec of chroot: everything after runs confined.
+    ...(e.apparmor ? [`--apparmor-profile=${e.apparmor}`] : []),
   ];
   // +N: numeric ids, never a name to look up; always given, so that root's real gid is root's again.
   const { uid, gid } = spec.user;

@@ -20,6 +20,9 @@ export interface RunFlags {
   capAdd: string[];
   capDrop: string[];
   seccomp?: string;
+  /** --security-opt apparmor=PROFILE|unconfined (lesson 15); unset: boxlab-default where the
+   *  kernel has AppArmor. */
+  apparmor?: string;
   userns: boolean;
   explain: boolean;
   script: boolean;
@@ -35,7 +38,7 @@ const BOOL: Record<string, keyof RunFlags> = {
   '-i': 'interactive', '--interactive': 'interactive', '-t': 'tty', '--tty': 'tty', '-d': 'detach', '--detach': 'detach',
   '--userns': 'userns', '--explain': 'explain', '--script': 'script',
 };
-const VALUED = new Set(['--name', '--hostname', '-e', '--env', '-w', '--workdir', '-u', '--user', '-v', '--volume', '--network', '--memory', '--pids', '--cpus', '--cap-add', '--cap-drop', '--seccomp', '--rootfs', '--bundle']);
+const VALUED = new Set(['--name', '--hostname', '-e', '--env', '-w', '--workdir', '-u', '--user', '-v', '--volume', '--network', '--memory', '--pids', '--cpus', '--cap-add', '--cap-drop', '--seccomp', '--security-opt', '--rootfs', '--bundle']);
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
@@ -148,6 +151,9 @@ function set(f: RunFlags, flag: string, v: string): void {
     case '--seccomp':
       f.seccomp = v;
       return;
+    case '--security-opt':
+      securityOpt(f, v);
+      return;
     case '--rootfs':
       f.rootfs = v;
       return;
@@ -155,6 +161,24 @@ function set(f: RunFlags, flag: string, v: string): void {
       f.bundle = v;
       return;
   }
+}
+
+/** Docker's spelling of the LSM and seccomp choices: apparmor=PROFILE|unconfined,
+ *  seccomp=PROFILE.json|unconfined, no-new-privileges (always on here). */
+function securityOpt(f: RunFlags, v: string): void {
+  const eq = v.search(/[=:]/);
+  const [key, value] = eq < 0 ? [v, ''] : [v.slice(0, eq), v.slice(eq + 1)];
+  if (key === 'apparmor' && value) {
+    f.apparmor = value;
+    return;
+  }
+  if (key === 'seccomp' && value) {
+    f.seccomp = value;
+    return;
+  }
+  if (key === 'no-new-privileges' && (value === '' || value === 'true')) return;
+  if (key === 'label') throw new UsageError(`--security-opt ${v}: SELinux labels need an SELinux host; boxlab applies AppArmor only (lesson 15 explains both)`);
+  throw new UsageError(`--security-opt ${v}: give apparmor=PROFILE|unconfined, seccomp=PROFILE.json|unconfined or no-new-privileges`);
 }
 
 export const EXEC_USAGE = 'usage: boxlab exec [-i] [-t] NAME CMD...   (-it as docker exec: the command always reads your stdin)';

@@ -8,6 +8,7 @@ import type { Image, imageProcess } from '../../rootfs-fetch/images.js';
 import type { RunFlags } from './flags.js';
 import { checkArgs, checkCwd, checkEnv, checkId, checkPath } from './validate.js';
 import { shown } from '../../rootfs-fetch/untrusted.js';
+import { BOXLAB_DEFAULT, checkProfileName } from './apparmor.js';
 import { NEVER_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, USERNS_DEFAULT, type RunSpec } from './spec.js';
 
 /** image: the cached image named by the flags (loaded by the caller, only when there is one). */
@@ -63,10 +64,18 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
     caps: capabilities(f.capAdd, f.capDrop),
     noNewPrivs: true,
     seccomp: f.seccomp === 'unconfined' ? 'unconfined' : loadProfile(f.seccomp ?? ''),
+    apparmor: apparmorChoice(f.apparmor),
     userns: f.userns ? USERNS_DEFAULT : undefined,
     maskedPaths: MASKED_PATHS,
     readonlyPaths: READONLY_PATHS,
   };
+}
+
+/** --security-opt apparmor=...: a profile by name, unconfined, or (unset) boxlab-default. */
+export function apparmorChoice(v: string | undefined): RunSpec['apparmor'] {
+  if (v === undefined) return { profile: BOXLAB_DEFAULT, from: 'default' };
+  if (v === 'unconfined') return 'unconfined';
+  return { profile: checkProfileName(v, '--security-opt apparmor'), from: '--security-opt' };
 }
 
 /** Docker's defaults, then --cap-add, then --cap-drop (ALL works in both). */

@@ -8,7 +8,8 @@ import { cgroupLayout } from '../kernel/cgroup.js';
 import { compile, encode, parseProfile, ProfileError } from '../seccomp/bpf.js';
 import { packageRoot } from '../paths.js';
 import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
-import type { HostFacts } from '../engine/host.js';
+import type { AppArmorFacts, HostFacts } from '../engine/host.js';
+import { apparmorState, loadedProfiles } from '../kernel/apparmor.js';
 import type { PlanHost } from './plan.js';
 import type { RunSpec } from './spec.js';
 
@@ -49,6 +50,11 @@ export function realHost(): HostFacts {
     exists: (p) => existsSync(p),
     isDir: (p) => existsSync(p) && statSync(p).isDirectory(),
     chroot: once(() => ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => existsSync(p)) ?? '/usr/sbin/chroot'),
+    apparmor: once((): AppArmorFacts => {
+      const state = apparmorState();
+      const parser = ['/usr/sbin/apparmor_parser', '/sbin/apparmor_parser'].some((p) => existsSync(p));
+      return { state, parser, loaded: state === 'on' ? loadedProfiles() : new Map() };
+    }),
     busybox: once(() => {
       const path = findBusybox();
       return path === undefined ? undefined : { path, size: statSync(path).size, dynamic: isDynamicElf(path) };
@@ -77,6 +83,7 @@ export function hostFacts(spec: RunSpec, real: boolean, facts: HostFacts = realH
     seccompBpf,
     exists: (p) => facts.exists(p),
     isDir: (p) => facts.isDir(p),
+    apparmor: facts.apparmor(),
   };
 }
 

@@ -7,13 +7,15 @@ import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { RunFlags } from './flags.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, NEVER_CAPS, type IdMap, type RunSpec } from './spec.js';
+import { checkProfileName } from './apparmor.js';
 import { checkArgs, checkCount, checkCwd, checkEnv, checkHostname, checkId, checkPath } from './validate.js';
 
 const BOX_NS = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
 const capsUpper = (caps: string[]): string[] => caps.map((c) => c.toUpperCase());
 
-/** config.json for a spec; root.path is "rootfs", as `runc spec` writes it. */
-export function configFor(spec: RunSpec): Record<string, unknown> {
+/** config.json for a spec; root.path is "rootfs", as `runc spec` writes it. `apparmor`: the
+ *  profile the box gets on this host (none where the kernel has no AppArmor). */
+export function configFor(spec: RunSpec, apparmor?: string): Record<string, unknown> {
   const caps = capsUpper(spec.caps);
   const resources: Record<string, unknown> = {};
   if (spec.limits.memoryBytes !== undefined) resources.memory = { limit: spec.limits.memoryBytes, swap: spec.limits.memoryBytes };
@@ -29,6 +31,7 @@ export function configFor(spec: RunSpec): Record<string, unknown> {
       cwd: spec.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: spec.noNewPrivs,
+      ...(apparmor ? { apparmorProfile: apparmor } : {}),
       ...(spec.rlimits?.length ? { rlimits: spec.rlimits.map((r) => ({ type: `RLIMIT_${r.name.toUpperCase()}`, soft: limitNumber(r.soft), hard: limitNumber(r.hard) })) } : {}),
       ...(spec.oomScoreAdj !== undefined ? { oomScoreAdj: spec.oomScoreAdj } : {}),
     },
@@ -80,7 +83,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   };
   unsupported('', Object.keys(c), ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations']);
   const p = obj(c.process);
-  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj']);
+  unsupported('process.', Object.keys(p), ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'apparmorProfile']);
   const linux = obj(c.linux);
   unsupported('linux.', Object.keys(linux), ['namespaces', 'maskedPaths', 'readonlyPaths', 'seccomp', 'resources', 'cgroupsPath', 'uidMappings', 'gidMappings', 'sysctl', 'rootfsPropagation']);
   const res = obj(linux.resources);
@@ -165,6 +168,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     caps: CAPABILITIES.filter((x) => bounding.includes(x) && !NEVER_CAPS.includes(x)),
     noNewPrivs: Boolean(p.noNewPrivileges),
     seccomp,
+    apparmor: apparmorOf(p.apparmorProfile),
     userns,
     maskedPaths: pathList(linux.maskedPaths, 'config.json linux.maskedPaths'),
     readonlyPaths: pathList(linux.readonlyPaths, 'config.json linux.readonlyPaths'),
@@ -176,6 +180,13 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
     rootfsPropagation: propagationOf(linux.rootfsPropagation),
   };
   return { spec, notes };
+}
+
+/** process.apparmorProfile: a profile by name, as runc applies it; none asked, none applied. */
+function apparmorOf(v: unknown): RunSpec['apparmor'] {
+  if (v === undefined || v === '' || v === 'unconfined') return 'unconfined';
+  if (typeof v !== 'string') throw new UsageError('config.json: process.apparmorProfile must be a string');
+  return { profile: checkProfileName(v, 'config.json process.apparmorProfile'), from: 'config.json process.apparmorProfile' };
 }
 
 /** process.rlimits' types, as prlimit(1) names them (setrlimit(2)). */
@@ -271,5 +282,16 @@ export function execSpec(base: RunSpec, p: Json): RunSpec {
     // Never more than the box was given.
     caps: asked ? base.caps.filter((x) => asked.includes(x)) : base.caps,
     noNewPrivs: base.noNewPrivs || Boolean(p.noNewPrivileges),
+    apparmor: execProfile(base, p.apparmorProfile),
   };
+}
+
+/** An exec runs under the container's profile: asking for another (or for none) is refused. */
+function execProfile(base: RunSpec, v: unknown): RunSpec['apparmor'] {
+  const own = base.apparmor ?? 'unconfined';
+  if (v === undefined || v === '') return own;
+  const asked = apparmorOf(v);
+  const name = (a: RunSpec['apparmor']): string => (a === 'unconfined' ? 'unconfined' : a.profile);
+  if (name(asked) !== name(own)) throw new UsageError(`process.apparmorProfile ${name(asked)}: an exec runs under its container's profile (${name(own)})`);
+  return own;
 }

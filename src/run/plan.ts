@@ -8,6 +8,7 @@ import { WORK_PARENT } from '../box/resources.js';
 import { UsageError } from '../errors.js';
 import { dirname } from 'node:path';
 import type { Action, Feature, Step } from '../engine/lesson.js';
+import type { AppArmorFacts } from '../engine/host.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
 import type { CgroupDriver } from '../box/cgroup.js';
 import { cmd, quote, render, shFragment, type Cmd } from '../shell/cmd.js';
@@ -21,6 +22,7 @@ import { ENTRY_CAPS, type RunSpec } from './spec.js';
 import { DEV_TEMPLATE, devTemplate } from './dev-template.js';
 import { CONSOLE_NS, consoleStep } from './console.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
+import { apparmorStep } from './apparmor-step.js';
 import { boundingSet, boxEntry, enterBox, enterBoxViaFile, runControllers, runGroup, seccompPath } from './enter.js';
 import { toolsDir, toolsLayer } from './tools.js';
 import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
@@ -60,6 +62,8 @@ export interface PlanHost {
   chroot: string;
   /** The host's static busybox: the box's env(1) (tools.ts). */
   busybox: { path: string; size: number };
+  /** AppArmor here: whether it is on, apparmor_parser, the profiles loaded. */
+  apparmor: AppArmorFacts;
 }
 
 const ROOTFS = '${ROOTFS}';
@@ -374,6 +378,7 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   refuseBadSpec(spec);
   const bridge = spec.network === 'bridge' ? bridgeStep() : undefined;
   const seccomp = seccompStep(spec, host);
+  const apparmor = apparmorStep(spec, host);
   const made: (NewStep | undefined)[] = [
     workdirStep(),
     workStep(spec, host),
@@ -388,9 +393,10 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
     spec.tty ? consoleTerminalStep() : undefined,
     pivotStep(spec),
     seccomp.step,
+    apparmor.step,
   ];
   const steps = made.filter((s): s is NewStep => s !== undefined).map((s) => ({ ...s, checks: [] }));
-  const warnings = seccomp.warning ? [seccomp.warning] : [];
+  const warnings = [seccomp.warning, apparmor.warning].filter((w): w is string => w !== undefined);
   const consoleNs = spec.tty ? CONSOLE_NS : undefined;
   const entry = boxEntry(spec, host, { closeFds: !o.fdsClosed, ownSession: spec.tty });
   if (o.payloadViaFile) {

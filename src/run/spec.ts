@@ -38,6 +38,9 @@ export interface RunSpec {
   noNewPrivs: boolean;
   /** A seccomp profile (OCI/Docker JSON), or none. */
   seccomp: { profile: unknown; from: string } | 'unconfined';
+  /** An AppArmor profile the box runs under, and who asked for it. `default`: boxlab-default,
+   *  where the kernel has AppArmor (elsewhere the box runs without one, as Docker's do). */
+  apparmor: { profile: string; from: 'default' | string } | 'unconfined';
   /** A user namespace: uids and gids 0..size-1 inside are hostId.. outside (--userns). */
   userns?: IdMap;
   maskedPaths: string[];

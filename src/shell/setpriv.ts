@@ -30,3 +30,9 @@ export function withParentDeathSignalChecked(signal: string, parentPid: string, 
   const guard = '[ "$PPID" = "$1" ] || { echo "boxlab: the run that started this is gone: not starting" >&2; exit 1; }; shift; exec "$@"';
   return { ...inner, file: 'setpriv', args: ['--pdeathsig', signal, 'sh', '-c', guard, 'parent-check', parentPid, inner.file, ...inner.args], inner };
 }
+
+/** setpriv(1) --apparmor-profile: the kernel confines the program it execs by that profile
+ *  (written to /proc/self/attr/apparmor/exec, applied at execve). */
+export function withAppArmorProfile(profile: string, inner: Cmd): Cmd {
+  return { ...inner, file: 'setpriv', args: [`--apparmor-profile=${profile}`, inner.file, ...inner.args], inner };
+}

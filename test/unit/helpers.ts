@@ -38,7 +38,7 @@ export async function refusedInOneLine(p: Promise<unknown>, re: RegExp): Promise
 }
 
 /** A host for planning runs without reading one: cgroup v1 drivers, setpriv able to filter,
- *  every kernel path present (/proc/kcore a file). */
+ *  every kernel path present (/proc/kcore a file), no AppArmor. */
 export const fakePlanHost = (o: Partial<PlanHost> = {}): PlanHost => ({
   cgroups: v1Driver({ memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu' }),
   setprivSeccomp: true,
@@ -47,5 +47,6 @@ export const fakePlanHost = (o: Partial<PlanHost> = {}): PlanHost => ({
   isDir: (p) => !p.includes('kcore'),
   chroot: '/usr/sbin/chroot',
   busybox: { path: '/bin/busybox', size: 1 },
+  apparmor: { state: 'off', parser: false, loaded: new Map() },
   ...o,
 });

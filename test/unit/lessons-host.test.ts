@@ -46,6 +46,7 @@ const fakeHost: HostFacts = {
   isDir: (p) => ['/proc/acpi', '/proc/sys'].includes(p),
   chroot: () => '/usr/sbin/chroot',
   busybox: () => ({ path: '/bin/busybox', size: 2_000_000, dynamic: false }),
+  apparmor: () => (asked.push('apparmor'), { state: 'off', parser: false, loaded: new Map() }),
 };
 
 touched.on = true;

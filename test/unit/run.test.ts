@@ -15,22 +15,14 @@ import { planRun, type PlanHost } from '../../src/run/plan.js';
 import { runScript } from '../../src/run/script.js';
 import { DEFAULT_CAPS } from '../../src/run/spec.js';
 import { fstab } from '../../src/shell/mount.js';
-import { v1Driver } from '../../src/box/cgroup.js';
 import { capMask } from '../../src/kernel/capabilities.js';
 import { checkCwd, checkEnv } from '../../src/run/validate.js';
 import { UsageError } from '../../src/errors.js';
-import { tempDir } from './helpers.js';
+import { fakePlanHost, tempDir } from './helpers.js';
 
 const profile = () => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, from: 'test' });
-const host = (o: Partial<PlanHost> = {}): PlanHost => ({
-  cgroups: v1Driver({ memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids', cpu: '/sys/fs/cgroup/cpu' }),
-  setprivSeccomp: false,
-  exists: () => true,
-  isDir: (p) => !p.includes('kcore') && !p.includes('keys') && !p.endsWith('.sh'),
-  chroot: '/usr/sbin/chroot',
-  busybox: { path: '/bin/busybox', size: 1 },
-  ...o,
-});
+const host = (o: Partial<PlanHost> = {}): PlanHost =>
+  fakePlanHost({ setprivSeccomp: false, seccompBpf: undefined, isDir: (p) => !p.includes('kcore') && !p.includes('keys') && !p.endsWith('.sh'), ...o });
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -103,10 +95,10 @@ describe('specs and config.json', () => {
     const d = tempDir();
     dirs.push(d);
     mkdirSync(join(d, 'rootfs'));
-    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], apparmorProfile: 'p' }, domainname: 'd', linux: { intelRdt: {}, uidMappings: [] }, mounts: [{ destination: '/data', type: 'nfs' }] }));
+    writeFileSync(join(d, 'config.json'), JSON.stringify({ process: { args: ['/x'], selinuxLabel: 'system_u:system_r:container_t:s0' }, domainname: 'd', linux: { intelRdt: {}, uidMappings: [] }, mounts: [{ destination: '/data', type: 'nfs' }] }));
     const { notes } = specFromBundle(d, parseRunFlags(['--bundle', d]));
     expect(notes.join('\n')).toMatch(/domainname is not supported/);
-    expect(notes.join('\n')).toMatch(/process\.apparmorProfile is not supported/);
+    expect(notes.join('\n')).toMatch(/process\.selinuxLabel is not supported/);
     expect(notes.join('\n')).toMatch(/linux\.intelRdt is not supported/);
     expect(notes.join('\n')).toMatch(/uidMappings/);
     expect(notes.join('\n')).toMatch(/mount \/data \(nfs\) is not supported/);
