@@ -17,4 +17,6 @@ export const RUN_SECONDS: Record<string, number> = {
   '12': 7.85,
   '13': 11,
   '14': 6,
+  // Here every step of 15 is skipped (no AppArmor): this is the replay of lessons 1-7 alone.
+  '15': 4.46,
 };

@@ -22,6 +22,7 @@ import lesson11 from './11-images/lesson.js';
 import lesson12 from './12-container/lesson.js';
 import lesson13 from './13-build-push/lesson.js';
 import lesson14 from './14-engines/lesson.js';
+import lesson15 from './15-apparmor/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -47,6 +48,7 @@ const SOURCES: [dir: string, source: LessonSource][] = [
   ['12-container', lesson12],
   ['13-build-push', lesson13],
   ['14-engines', lesson14],
+  ['15-apparmor', lesson15],
 ];
 
 export const LESSONS: LessonEntry[] = SOURCES.map(([dir, source]) => {

@@ -16,8 +16,9 @@ import practice11 from './11-images/practice.js';
 import practice12 from './12-container/practice.js';
 import practice13 from './13-build-push/practice.js';
 import practice14 from './14-engines/practice.js';
+import practice15 from './15-apparmor/practice.js';
 
-const SOURCES = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12, practice13, practice14];
+const SOURCES = [practice1, practice2, practice3, practice4, practice5, practice6, practice7, practice8, practice9, practice10, practice11, practice12, practice13, practice14, practice15];
 
 /** Every lesson's exercises, built for this host (9 and 12 depend on its cgroup layout). */
 export const allPractice = (host: HostFacts = realHost()): Practice[] => SOURCES.map((p) => practiceOf(p, host));

@@ -119,7 +119,9 @@ export function lessonVars(dryRun: boolean, registry?: string): Record<string, s
 export async function hostReady(lesson: Lesson, again: string, answered: boolean): Promise<void> {
   if (process.geteuid?.() !== 0) throw new EnvError(`lesson ${lesson.number} changes the kernel's state and needs root: sudo ${again}`);
   const { steps } = await plan(lesson, loadByNumber);
-  const missing = missingTools(hostTools(steps.map((p) => p.step)));
+  // A step with requirements may be skipped here (no AppArmor, no podman): its tools are
+  // looked for when it runs, and a missing one fails that step by name.
+  const missing = missingTools(hostTools(steps.map((p) => p.step).filter((s) => !s.requires?.length)));
   if (missing.length) throw new EnvError(`missing tool: ${missing.join(', ')} (boxlab doctor says what to install)`);
   const stale = readStates().filter(({ state }) => !isSameLiveProcess(state.owner, state.ownerStart));
   if (stale.length) process.stderr.write(`boxlab: ${stale.length} earlier run(s) left things on this host; \`boxlab reset\` removes them\n`);

@@ -196,6 +196,28 @@ script_passes() {
 }
 @test "lesson 14 --script passes under bash" { script_passes 14; }
 
+@test "lesson 15 (AppArmor) passes with --yes where the kernel runs AppArmor, and skips each step with its reason elsewhere" {
+  if [ ! -d /sys/kernel/security/apparmor ]; then
+    run boxlab lesson 15 --yes
+    assert_success
+    assert_output_flat 'skipped: The Linux Security Modules this kernel runs — this kernel runs no AppArmor'
+    refute_output --partial '✓'
+    assert_host_clean
+    skip "this kernel runs no AppArmor: the VM stage runs the lesson"
+  fi
+  lesson_passes 15
+  # The kernel's evidence, not the lesson's word: each a check that could fail.
+  assert_line --partial '✓ the kernel confines the payload: boxlab-lesson15 (enforce)'
+  assert_line --partial '✓ mount(2) is denied'
+  assert_line --partial '✓ the kernel logged the denial: apparmor="DENIED" operation="mount"'
+  assert_line --partial '✓ and is logged: apparmor="ALLOWED" operation="mount"'
+  assert_line --partial '✓ under boxlab-default, the same read is denied'
+  # Its own profile is gone with it; boxlab-default stays for boxlab run, as docker-default does.
+  run grep -c '^boxlab-lesson15 ' /sys/kernel/security/apparmor/profiles
+  assert_output 0
+}
+@test "lesson 15 --script passes under bash" { script_passes 15; }
+
 @test "--registry belongs to lesson 11 and takes a loopback HOST:PORT" {
   run boxlab lesson 10 --registry 127.0.0.1:5000
   assert_failure 2
