@@ -431,7 +431,7 @@ function features(): Record<string, unknown> {
       capabilities: CAPABILITIES.map((x) => x.toUpperCase()),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
       seccomp: { enabled: true, actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS'] },
-      apparmor: { enabled: false },
+      apparmor: { enabled: true },
       selinux: { enabled: false },
     },
     annotations: { 'org.boxlab.runtime.terminal': 'unsupported' },

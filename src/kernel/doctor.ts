@@ -152,17 +152,21 @@ export async function doctor(runner: Runner): Promise<Finding[]> {
 
 /**
  * The LSM stack (securityfs' lsm file, Linux 4.15+) and whether AppArmor confines anything:
- * its module parameter, and how many of its loaded profiles enforce. Lesson 15 needs it on.
+ * its module parameter, and how many of its loaded profiles enforce. Lesson 15 needs it on,
+ * and where it is on, boxlab run needs securityfs and apparmor_parser to load boxlab-default.
  */
-export function lsmFinding(read: (path: string) => string): Finding {
+export function lsmFinding(read: (path: string) => string, hasParser: () => boolean = () => ['/usr/sbin/apparmor_parser', '/sbin/apparmor_parser'].some((p) => existsSync(p))): Finding {
   const stack = read('/sys/kernel/security/lsm').trim();
+  const enabled = read('/sys/module/apparmor/parameters/enabled').trim() === 'Y';
   if (!stack) {
     const mounted = read('/proc/self/mounts').includes(' securityfs ');
+    if (!mounted && enabled) return { name: 'LSM', level: 'warn', detail: 'AppArmor is enabled but securityfs is not mounted: boxlab run cannot load boxlab-default, and refuses to start boxes', fix: 'mount -t securityfs securityfs /sys/kernel/security' };
     return { name: 'LSM', level: 'ok', detail: mounted ? 'no LSM list in securityfs (a kernel older than 4.15)' : 'securityfs is not mounted: the LSM stack cannot be read', fix: mounted ? undefined : 'mount -t securityfs securityfs /sys/kernel/security' };
   }
   const lsms = stack.split(',');
   if (!lsms.includes('apparmor')) return { name: 'LSM', level: 'ok', detail: `${lsms.join(', ')}; no AppArmor${lsms.includes('selinux') ? ' (SELinux is on: it may deny some lesson steps)' : ''}` };
-  const enabled = read('/sys/module/apparmor/parameters/enabled').trim() === 'Y';
   const enforcing = read('/sys/kernel/security/apparmor/profiles').split('\n').filter((l) => l.endsWith('(enforce)')).length;
-  return { name: 'LSM', level: 'ok', detail: `${lsms.join(', ')}; AppArmor ${enabled ? `enabled, ${enforcing} profile${enforcing === 1 ? '' : 's'} enforcing` : 'built in but disabled (apparmor=0 on the kernel command line?)'}` };
+  const detail = `${lsms.join(', ')}; AppArmor ${enabled ? `enabled, ${enforcing} profile${enforcing === 1 ? '' : 's'} enforcing` : 'built in but disabled (apparmor=0 on the kernel command line?)'}`;
+  if (enabled && !hasParser()) return { name: 'LSM', level: 'warn', detail: `${detail}; no apparmor_parser: boxlab run cannot load boxlab-default, and refuses to start boxes`, fix: 'apt-get install apparmor' };
+  return { name: 'LSM', level: 'ok', detail };
 }

@@ -111,8 +111,17 @@ describe('doctor: the LSM stack and AppArmor', () => {
         '/sys/module/apparmor/parameters/enabled': 'Y\n',
         '/sys/kernel/security/apparmor/profiles': 'docker-default (enforce)\nlsb_release (enforce)\nnvidia_modprobe (complain)\n',
       }),
+      () => true,
     );
     expect(f.detail).toBe('lockdown, capability, landlock, yama, apparmor, bpf; AppArmor enabled, 2 profiles enforcing');
+    expect(f.level).toBe('ok');
+  });
+  it("warns where boxlab run would refuse to start boxes: AppArmor on without securityfs, or without apparmor_parser", () => {
+    const on = { '/sys/kernel/security/lsm': 'capability,apparmor', '/sys/module/apparmor/parameters/enabled': 'Y', '/sys/kernel/security/apparmor/profiles': '' };
+    const noParser = lsmFinding(files(on), () => false);
+    expect([noParser.level, noParser.fix]).toEqual(['warn', 'apt-get install apparmor']);
+    const unmounted = lsmFinding(files({ '/sys/module/apparmor/parameters/enabled': 'Y', '/proc/self/mounts': 'proc /proc proc rw 0 0\n' }), () => true);
+    expect([unmounted.level, unmounted.fix]).toEqual(['warn', 'mount -t securityfs securityfs /sys/kernel/security']);
   });
   it('says when AppArmor is absent, disabled, or securityfs is not mounted (and how to mount it)', () => {
     expect(lsmFinding(files({ '/sys/kernel/security/lsm': 'capability,yama' })).detail).toBe('capability, yama; no AppArmor');
