@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { defineLesson, type Requirement } from '../../src/engine/lesson.js';
-import { BOX, boxPayload } from '../../src/box/box.js';
+import { BOX, boxPayload, hostToolInFullBox } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
-import { withAppArmorProfile, withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
+import { withAppArmorProfile, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { packageRoot } from '../../src/paths.js';
 import { PROFILES } from '../../src/kernel/apparmor.js';
@@ -29,7 +29,15 @@ export const confined = (profile: string, program: string, ...args: string[]): C
 const mountAttack = (wrap: (p: string, ...a: string[]) => Cmd, tag: string): Cmd => wrap('/bin/mount', '-t', 'tmpfs', `boxlab-lsm-${tag}-\${RUN_ID}`, '/mnt');
 const unconfined = (program: string, ...args: string[]): Cmd => boxPayload({}, program, ...args);
 const inLesson = (program: string, ...args: string[]): Cmd => confined(PROFILE, program, ...args);
-const inDefault = (program: string, ...args: string[]): Cmd => confined(BOXLAB_DEFAULT, program, ...args);
+/**
+ * Under boxlab-default, as boxlab run enters a box: into the box's root through /proc/BOX/root
+ * while still unconfined (env --chdir), then the profile at the last exec, chroot into '.'.
+ * (capsh --chroot=/proc/BOX/root under it would be refused: reading another process's root is
+ * ptrace access, which boxlab-default allows only between its own processes.)
+ */
+export const underDefault = (program: string, ...args: string[]): Cmd =>
+  hostToolInFullBox(cmd('env', `--chdir=/proc/${BOX}/root`, 'setpriv', '--no-new-privs', `--apparmor-profile=${BOXLAB_DEFAULT}`, 'chroot', '.', program, ...args));
+const inDefault = underDefault;
 /** /proc/sysrq-trigger is read-only in the box (lesson 7): made writable, then 'h' (help, harmless). */
 const SYSRQ = 'mount -o remount,bind,rw /proc/sysrq-trigger 2>/dev/null; echo h > /proc/sysrq-trigger';
 /** The firmware tables the box's mask hides (lesson 7): the mask lifted, then a file read. */
@@ -135,13 +143,14 @@ export default defineLesson({
       probes: [{ title: 'its rules, each group with its reason', show: { out: cmd('grep', '-E', '^ +[a-z#]', DEFAULT_FILE) } }],
       checks: [
         loaded(BOXLAB_DEFAULT, 'enforce'),
+        { title: 'an ordinary program runs under it, in the box', fact: { out: inDefault('/bin/cat', '/proc/self/attr/current') }, equals: `${BOXLAB_DEFAULT} (enforce)` },
         { title: 'unconfined, root with CAP_SYS_ADMIN lifts the mask on /sys/firmware and reads a firmware table', fact: { status: unconfined('/bin/sh', '-c', FIRMWARE) }, equals: '0' },
         { title: 'under boxlab-default, the same read is denied', fact: { status: inDefault('/bin/sh', '-c', FIRMWARE) }, differs: '0' },
-        { title: 'and so are mount(2) and the SysRq write', fact: { status: inDefault('/bin/sh', '-c', `mount -t tmpfs boxlab-lsm-default /mnt || ${SYSRQ}`) }, differs: '0' },
-        { title: 'an ordinary program runs under it', fact: { out: inDefault('/bin/cat', '/proc/self/attr/current') }, equals: `${BOXLAB_DEFAULT} (enforce)` },
+        { title: 'and so is the SysRq write', fact: { status: inDefault('/bin/sh', '-c', 'echo h > /proc/sysrq-trigger') }, differs: '0' },
+        { title: 'and a mount', fact: { status: inDefault('/bin/mount', '-t', 'tmpfs', 'boxlab-lsm-default', '/mnt') }, differs: '0' },
       ],
     },
   ],
-  // Every capability kept, no_new_privs, boxlab-default: try a mount, then read /proc/self/attr/current.
-  shell: boxPayload({ wrap: (c) => withAppArmorProfile(BOXLAB_DEFAULT, withNoNewPrivs(c)) }, '/bin/sh'),
+  // Every capability kept, boxlab-default: try a mount, then read /proc/self/attr/current.
+  shell: underDefault('/bin/sh'),
 });
