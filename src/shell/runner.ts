@@ -116,11 +116,11 @@ export class RealRunner implements Runner {
         o.signal?.removeEventListener('abort', killGroup);
         const ms = performance.now() - t0;
         this.toolMs += ms;
-        if (error?.code === 'ENOENT') return resolve(missing(c, ms));
         const stdout = Buffer.concat(out).toString('utf8');
         const stderr = Buffer.concat(err).toString('utf8') + (error ? `${c.file}: ${error.message}` : '');
-        if (timedOut) return resolve({ code: 124, stdout, stderr: `${stderr}\n${c.file}: killed after ${limit / 1000} s`, ms });
-        resolve({ code: exitCode(code, signal, error), stdout, stderr, ms });
+        if (error?.code === 'ENOENT') resolve(missing(c, ms));
+        else if (timedOut) resolve({ code: 124, stdout, stderr: `${stderr}\n${c.file}: killed after ${limit / 1000} s`, ms });
+        else resolve({ code: exitCode(code, signal, error), stdout, stderr, ms });
       };
       // A start that failed emits 'error' (and no exit); 'close' waits for stdout and stderr.
       child.on('error', (e: NodeJS.ErrnoException) => child.pid === undefined && finish(null, null, e));
