@@ -90,7 +90,9 @@ export default defineLesson((host) => {
     identity: [{ title: 'the hostname, in its UTS namespace', fact: { out: cmd('nsenter', '--target', BOX, '--uts', 'hostname') }, equals: 'lesson12' }],
     pivot: [
       { title: "the overlay is the box's /", fact: { ...BOX_MOUNTS, grep: 'boxlab-run' }, contains: ' / ' },
-      { title: 'the host root is gone from the box', fact: BOX_MOUNTS, lacks: ' /.oldroot ' },
+      // pivot_root . . leaves the old root mounted on top of the new one, at / too: one mount
+      // there, and no other, is the proof that it was detached.
+      { title: 'the host root is gone from the box: one mount at its /', fact: { out: cmd('awk', '$5 == "/" { n++ } END { print n + 0 }', `/proc/${BOX}/mountinfo`) }, equals: '1' },
     ],
     seccomp: [{ title: 'the BPF program is written', fact: { out: cmd('stat', '-c', '%s', '${WORK}/seccomp.bpf') }, differs: '0' }],
     apparmor: [{ title: 'the kernel has boxlab-default loaded, enforcing', fact: { file: PROFILES, grep: `${BOXLAB_DEFAULT} (` }, equals: `${BOXLAB_DEFAULT} (enforce)` }],

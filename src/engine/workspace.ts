@@ -5,7 +5,8 @@ import { WORK_PREFIX } from '../box/resources.js';
 
 /** How the --script output computes the values the engine gets from Node. */
 export const SCRIPT_VALUES: Record<string, string> = {
-  RUN_ID: "$(od -An -N4 -tx1 /dev/urandom | tr -d ' \\n')",
+  /** 32 random bits as 8 hex digits: bash's $SRANDOM (getrandom(2), bash 5.1+), no od | tr. */
+  RUN_ID: "$(printf '%08x' \"$SRANDOM\")",
   /** A host process boxlab owns: the orchestrator itself (the script's own shell). */
   HOST_PID: '$$',
 };

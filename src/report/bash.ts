@@ -21,7 +21,8 @@ export function fileWrite(c: Cmd): string | undefined {
 /** The placeholders as shell variables, in order (each may use the ones before): the run id
  *  (drawn by the script unless given), the owning process (the script's shell), the workspace. */
 export function placeholderLines(runId?: string): string[] {
-  return [`RUN_ID=${runId ?? SCRIPT_VALUES.RUN_ID}`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`, ...WORKSPACE.map(([name, template]) => `${name}=${quote(template)}`)];
+  // printf -v: the same value as SCRIPT_VALUES.RUN_ID, without the subshell.
+  return [runId ? `RUN_ID=${runId}` : `printf -v RUN_ID '%08x' "$SRANDOM"`, `HOST_PID=${SCRIPT_VALUES.HOST_PID}`, ...WORKSPACE.map(([name, template]) => `${name}=${quote(template)}`)];
 }
 
 /** The names placeholderLines defines. */

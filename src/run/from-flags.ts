@@ -6,7 +6,7 @@ import { EnvError, UsageError } from '../errors.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { Image, imageProcess } from '../../rootfs-fetch/images.js';
 import type { RunFlags } from './flags.js';
-import { checkArgs, checkCwd, checkEnv, checkId, checkPath } from './validate.js';
+import { checkArgs, checkBoxMountPoint, checkCwd, checkEnv, checkId, checkPath } from './validate.js';
 import { shown } from '../../rootfs-fetch/untrusted.js';
 import { BOXLAB_DEFAULT, checkProfileName } from './apparmor.js';
 import { NEVER_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, USERNS_DEFAULT, type RunSpec } from './spec.js';
@@ -55,7 +55,7 @@ export function specFromFlags(f: RunFlags, image: { img: Image; process: ReturnT
     detach: f.detach,
     volumes: f.volumes.map((v) => {
       checkPath(v.host, '-v');
-      checkPath(v.box, '-v');
+      checkBoxMountPoint(v.box, '-v');
       if (!existsSync(v.host)) throw new EnvError(`-v ${v.host}: no such file or directory on the host`);
       return v;
     }),

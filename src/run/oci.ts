@@ -8,7 +8,7 @@ import { CAPABILITIES } from '../kernel/capabilities.js';
 import type { RunFlags } from './flags.js';
 import { DEFAULT_CAPS, DEFAULT_PATH, NEVER_CAPS, type IdMap, type RunSpec } from './spec.js';
 import { checkProfileName } from './apparmor.js';
-import { checkArgs, checkCount, checkCwd, checkEnv, checkHostname, checkId, checkPath } from './validate.js';
+import { checkArgs, checkBoxMountPoint, checkCount, checkCwd, checkEnv, checkHostname, checkId, checkPath } from './validate.js';
 
 const BOX_NS = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
 const capsUpper = (caps: string[]): string[] => caps.map((c) => c.toUpperCase());
@@ -128,7 +128,7 @@ export function specFromBundle(dir: string, flags: RunFlags): { spec: RunSpec; n
   let mqueue = false;
   if (c.mounts !== undefined && !Array.isArray(c.mounts)) throw new UsageError('config.json: mounts must be a list');
   for (const m of ((c.mounts as unknown[] | undefined) ?? []).map(obj)) {
-    const dest = checkPath(m.destination, 'config.json mounts[].destination');
+    const dest = checkBoxMountPoint(m.destination, 'config.json mounts[].destination');
     const opts = Array.isArray(m.options) ? m.options.map(String) : [];
     if (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind')) {
       if (dest === '/') throw new UsageError('config.json: a bind mount over / is not supported');

@@ -13,8 +13,7 @@ import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } fr
 import type { CgroupDriver } from '../box/cgroup.js';
 import { cmd, quote, render, shFragment, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
-import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly, umount } from '../shell/mount.js';
-import { pivotRoot } from '../shell/pivot_root.js';
+import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly } from '../shell/mount.js';
 import { inCgroups } from '../shell/cgroup.js';
 import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
@@ -24,7 +23,7 @@ import { CONSOLE_NS, consoleStep } from './console.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
 import { apparmorStep } from './apparmor-step.js';
 import { boundingSet, boxEntry, enterBox, enterBoxViaFile, runControllers, runGroup, seccompPath } from './enter.js';
-import { toolsDir, toolsLayer } from './tools.js';
+import { BOX_BUSYBOX, toolsDir, toolsLayer } from './tools.js';
 import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
 
 export interface PlanStep extends Step {
@@ -139,7 +138,8 @@ function workdirStep(): NewStep {
     // directory that was there before stops the run; only root can have made one there, and
     // reset would remove it as a leftover anyway.
     creates: [{ dir: '${WORK}' }],
-    actions: [{ run: cmd('mkdir', '-p', '--mode=0711', WORK_PARENT) }, { run: cmd('mkdir', '--mode=0700', '${WORK}') }],
+    // (The parent: made once per host; a script tests for it first, with no process.)
+    actions: [{ run: { ...cmd('mkdir', '-p', '--mode=0711', WORK_PARENT), inline: `[ -d ${quote(WORK_PARENT)} ] || mkdir -p --mode=0711 ${quote(WORK_PARENT)}` } }, { run: cmd('mkdir', '--mode=0700', '${WORK}') }],
   };
 }
 
@@ -152,8 +152,7 @@ function workStep(spec: RunSpec, host: PlanHost): NewStep {
     lessons: [1, 10],
     oci: 'root.path',
     actions: [
-      // The upper holds the old root's mount point from the start: no mkdir in the box later.
-      { run: mkdirP(ROOTFS, '${WORK}/upper/.oldroot', '${WORK}/work') },
+      { run: mkdirP(ROOTFS, '${WORK}/upper', '${WORK}/work') },
       devTemplate(),
       toolsLayer(host.busybox),
       // The mount tables the box's mounts step and masks step will read (fstab(5)).
@@ -332,6 +331,9 @@ function consoleTerminalStep(): NewStep {
   };
 }
 
+/** umount -l / in a shell whose root pivot_root(. .) just moved: the mount on top of / goes. */
+const detachOldRoot: Cmd = cmd(BOX_BUSYBOX, 'umount', '-l', '/');
+
 function pivotStep(spec: RunSpec): NewStep {
   return {
     id: 'pivot',
@@ -340,8 +342,11 @@ function pivotStep(spec: RunSpec): NewStep {
     lessons: [2],
     oci: 'root.path, root.readonly',
     actions: [
-      { run: inBoxBatch(['mount'], [pivotRoot(ROOTFS, at('/.oldroot'))]) },
-      { run: hostToolInBoxMounts(cmd('sh', '-euc', [umount(`/proc/${BOX}/root/.oldroot`, { lazy: true, noCanonicalize: true }), cmd('rmdir', `/proc/${BOX}/root/.oldroot`)].map(render).join('\n'))) },
+      // new_root and put_old the same directory (pivot_root(2), NOTES): the old root ends up
+      // mounted on top of the new one, and no directory is made for it or left behind. Then the
+      // same shell detaches it: its root is the box's now, where the host's umount no longer
+      // resolves, but boxlab's static busybox (the top layer, under a fresh upper) does.
+      { run: inBoxBatch(['mount'], [shFragment('cd "$1" && pivot_root . .', ROOTFS), detachOldRoot]) },
       // root.readonly: the root mount itself, once nothing more is made in it.
       // (--no-canonicalize: the path, read through /proc, would resolve to the caller's own /.)
       ...(spec.readonlyRoot ? [{ run: hostToolInBoxMounts(cmd('mount', '--no-canonicalize', '-o', 'remount,bind,ro', `/proc/${BOX}/root`)) }] : []),

@@ -145,7 +145,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     const file = `${stateDir()}/\${RUN_ID}.json`;
     const json = JSON.stringify({ runId: '${RUN_ID}', owner: 0, ownerStart: '${OWNER_START}', resources: namedResources(plan) }).replace('"owner":0', '"owner":${HOST_PID}');
     out.push(
-      `mkdir -p -m 0700 ${quote(stateDir())}`,
+      `[ -d ${quote(stateDir())} ] || mkdir -p -m 0700 ${quote(stateDir())}`,
       'read -r stat_ < /proc/$$/stat; read -ra stat_ <<< "${stat_##*) }"; OWNER_START=${stat_[19]}',
       `printf '%s' ${quote(json)} > ${quote(file)}`,
     );
@@ -210,7 +210,9 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     const vars = [...new Set(placeholders(payload))];
     out.push(`export ${vars.join(' ')}; SHELL=/bin/sh ${shown}${o.interactive ? '' : ' </dev/null'}`);
   } else {
-    out.push(`${payload} ${o.interactive ? '<&0' : '</dev/null'} &`, ...(o.gate ? [`printf '%s' "$!" > ${quote(o.gate.payloadPid)}`] : []), RELAY);
+    // The launcher joins the box's cgroups itself (bash writes its own PID), then execs nsenter.
+    const launch = plan.payload.inline ? `{ ${plan.payload.inline}; }` : payload;
+    out.push(`${launch} ${o.interactive ? '<&0' : '</dev/null'} &`, ...(o.gate ? [`printf '%s' "$!" > ${quote(o.gate.payloadPid)}`] : []), RELAY);
   }
   out.push('status=$?', ...(o.afterCommand ?? []), 'exit "$status"');
   return out.join('\n') + '\n';

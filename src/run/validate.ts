@@ -33,6 +33,14 @@ export function checkPath(p: unknown, where: string): string {
   return p;
 }
 
+/** A mount point in the box: a plain path, and not boxlab's tools (/.boxlab), which host root
+ *  runs from the box's root (the detach after pivot_root) and the command's chain enters by. */
+export function checkBoxMountPoint(p: unknown, where: string): string {
+  const path = checkPath(p, where);
+  if (path.replace(/\/$/, '') === '/.boxlab' || path.startsWith('/.boxlab/')) throw new UsageError(`${where}: ${path}: /.boxlab holds boxlab's own tools in the box; mount elsewhere`);
+  return path;
+}
+
 /** A working directory: absolute, no NUL; passed as data to cd, so any other character will do. */
 export function checkCwd(p: unknown, where: string): string {
   if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0')) throw new UsageError(`${where}: ${shown(p)} is not an absolute path`);

@@ -13,8 +13,9 @@ export const writeCgroupFile = (file: string, value: string): Cmd => writeFile(f
 export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
   return {
     ...wrap('sh', ['-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"', 'sh', String(procsFiles.length), ...procsFiles], inner),
-    // In a bash script: the background subshell writes its own PID and execs, no sh between.
-    inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), `exec ${render(inner)}`].join('; '),
+    // In a bash script: the background subshell writes its own PID and execs, no sh between;
+    // a write that fails stops it there (&&: under `set +e` too), never running outside a limit.
+    inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), `exec ${render(inner)}`].join(' && '),
   };
 }
 

@@ -1,4 +1,4 @@
-// The one place in boxlab that starts processes. They all start in /: every path boxlab passes
+// The one place in boxlab that starts processes, through node:child_process. They all start in /: every path boxlab passes
 // is absolute, and a box's init must have / as its cwd to follow pivot_root. Everything above it talks to a Runner,
 // so the engine can be tested with a RecordingRunner and no root.
 import { spawn } from 'node:child_process';
@@ -52,16 +52,15 @@ export interface Foreground {
   exited: Promise<number>;
 }
 
-type Execa = typeof import('execa').execa;
-let execaFn: Execa | undefined;
-async function loadExeca(): Promise<Execa> {
-  // Loaded on first use: `boxlab lessons` and `--help` never pay for it.
-  execaFn ??= (await import('execa')).execa;
-  return execaFn;
-}
-
 function missing(c: Cmd, ms: number): RunResult {
   return { code: 127, stdout: '', stderr: `${c.file}: command not found`, ms };
+}
+
+/** An exit as a shell reports it: the code, or 128+N for signal N; a start that failed
+ *  (`error`): 127 for a missing program, 126 for one that cannot run. */
+function exitCode(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): number {
+  if (error) return error.code === 'ENOENT' ? 127 : 126;
+  return code ?? 128 + signalNumber(signal ?? undefined);
 }
 
 /** The environment variable that names the run a started process belongs to. */
@@ -76,71 +75,83 @@ export class RealRunner implements Runner {
    *  find one whose PID never reached the state file (boxlab killed right after the spawn). */
   constructor(private readonly runId?: string) {}
 
-  /** Load execa now, so its import is start-up time rather than the first step's. */
+  /** Kept for callers that awaited a loader: node:child_process needs none (execa, ~18 ms of
+   *  loading and ~1 ms more per spawn here, is no longer used). */
   async ready(): Promise<this> {
-    await loadExeca();
     return this;
   }
 
-  async run(c: Cmd, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
-    const execa = await loadExeca();
+  run(c: Cmd, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
     const t0 = performance.now();
+    const limit = o.timeoutMs ?? 60_000;
     // A process group of its own, killed whole when cancelled or too slow: a tool's children
     // (bwrap's sandboxed one, say) die with it instead of holding our pipes open forever.
-    const p = execa(c.file, c.args, {
-      reject: false,
-      stripFinalNewline: false,
-      input: c.stdin === undefined ? undefined : c.stdin + '\n',
-      stdin: c.stdin === undefined ? 'ignore' : undefined,
-      detached: true,
-      env: { LC_ALL: 'C' },
-      cwd: '/',
-    });
+    // Our environment with LC_ALL=C (as execa's env, which extends process.env, gave it).
+    const child = spawn(c.file, c.args, { stdio: [c.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, LC_ALL: 'C' }, cwd: '/' });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    // A tool that exits without reading its input must not fail the write (EPIPE).
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(`${c.stdin}\n`);
     let timedOut = false;
     const killGroup = (): void => {
       try {
-        if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
     };
     // A step must not hang a workshop: e.g. a background child holding our stdout pipe.
-    const timer = setTimeout(() => ((timedOut = true), killGroup()), o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => ((timedOut = true), killGroup()), limit);
     o.signal?.addEventListener('abort', killGroup, { once: true });
     if (o.signal?.aborted) killGroup();
-    const r = await p;
-    clearTimeout(timer);
-    o.signal?.removeEventListener('abort', killGroup);
-    const ms = performance.now() - t0;
-    this.toolMs += ms;
-    if (r.code === 'ENOENT') return missing(c, ms);
-    if (timedOut) return { code: 124, stdout: String(r.stdout), stderr: `${String(r.stderr)}\n${c.file}: killed after ${(o.timeoutMs ?? 60_000) / 1000} s`, ms };
-    return { code: r.exitCode ?? 128 + signalNumber(r.signal), stdout: String(r.stdout), stderr: String(r.stderr), ms };
+    return new Promise<RunResult>((resolve) => {
+      let done = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', killGroup);
+        const ms = performance.now() - t0;
+        this.toolMs += ms;
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8') + (error ? `${c.file}: ${error.message}` : '');
+        if (error?.code === 'ENOENT') resolve(missing(c, ms));
+        else if (timedOut) resolve({ code: 124, stdout, stderr: `${stderr}\n${c.file}: killed after ${limit / 1000} s`, ms });
+        else resolve({ code: exitCode(code, signal, error), stdout, stderr, ms });
+      };
+      // A start that failed emits 'error' (and no exit); 'close' waits for stdout and stderr.
+      child.on('error', (e: NodeJS.ErrnoException) => child.pid === undefined && finish(null, null, e));
+      child.on('close', (code, signal) => finish(code, signal));
+    });
   }
 
   async start(c: Cmd): Promise<Started> {
-    const execa = await loadExeca();
     const t0 = performance.now();
     // detached: its own session, so a Ctrl-C at the terminal (meant for us or for a shell in
     // the box) never reaches the box; --pdeathsig still ties it to us.
-    const p = execa(c.file, c.args, { reject: false, stdio: 'ignore', env: withMark({ LC_ALL: 'C' }, this.runId), cwd: '/', detached: true });
-    const exited = p.then((r) => ({
-      code: r.code === 'ENOENT' ? 127 : r.exitCode ?? 128 + signalNumber(r.signal),
-      stdout: '',
-      stderr: r.code === 'ENOENT' ? `${c.file}: command not found` : '',
-      ms: performance.now() - t0,
-    }));
-    if (p.pid === undefined) {
+    const child = spawn(c.file, c.args, { stdio: 'ignore', env: withMark({ ...process.env, LC_ALL: 'C' }, this.runId), cwd: '/', detached: true });
+    const exited = new Promise<RunResult>((resolve) => {
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) resolve({ code: exitCode(null, null, e), stdout: '', stderr: e.code === 'ENOENT' ? `${c.file}: command not found` : `${c.file}: ${e.message}`, ms: performance.now() - t0 });
+      });
+      child.on('exit', (code, signal) => resolve({ code: exitCode(code, signal), stdout: '', stderr: '', ms: performance.now() - t0 }));
+    });
+    if (child.pid === undefined) {
       const r = await exited;
       throw new SpawnError(c, r.stderr || 'could not start');
     }
-    return { pid: p.pid, exited };
+    return { pid: child.pid, exited };
   }
 
-  async attach(c: Cmd): Promise<number> {
-    const execa = await loadExeca();
-    const r = await execa(c.file, c.args, { reject: false, stdio: 'inherit', cwd: '/' });
-    return r.exitCode ?? 128 + signalNumber(r.signal);
+  attach(c: Cmd): Promise<number> {
+    const child = spawn(c.file, c.args, { stdio: 'inherit', cwd: '/' });
+    return new Promise<number>((resolve) => {
+      child.on('error', (e: NodeJS.ErrnoException) => child.pid === undefined && resolve(exitCode(null, null, e)));
+      child.on('exit', (code, signal) => resolve(exitCode(code, signal)));
+    });
   }
 
   foreground(c: Cmd, o: ForegroundOptions = {}): Foreground {

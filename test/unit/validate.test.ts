@@ -7,7 +7,7 @@ import { UsageError } from '../../src/errors.js';
 import { namesSource, parseRunFlags } from '../../src/run/flags.js';
 import { specFromBundle } from '../../src/run/oci.js';
 import { specFromFlags } from '../../src/run/from-flags.js';
-import { checkArgs, checkEnv, checkHostname, checkPath } from '../../src/run/validate.js';
+import { checkArgs, checkBoxMountPoint, checkEnv, checkHostname, checkPath } from '../../src/run/validate.js';
 import { requireNonDumpable } from '../../src/run/host.js';
 import { tempDir } from './helpers.js';
 
@@ -82,6 +82,10 @@ describe('flags and checks', () => {
   it('paths that mount(8), an fstab or a shell would read differently are refused', () => {
     for (const p of ['/a b', '/a,b', '/a:b', "/a'b", '/a$b', '/a\\b', '/a/../b', '/a/./b', 'a', '']) expect(() => checkPath(p, '-v'), p).toThrow(UsageError);
     for (const p of ['/', '/srv/www', '/tmp/boxlab-unit-x.Y_1', '/a/b/']) expect(checkPath(p, '-v')).toBe(p);
+  });
+  it("a mount point over boxlab's tools in the box (/.boxlab, which host root runs after pivot_root) is refused", () => {
+    for (const p of ['/.boxlab', '/.boxlab/', '/.boxlab/busybox']) expect(() => checkBoxMountPoint(p, '-v'), p).toThrow(/boxlab's own tools/);
+    for (const p of ['/.boxlabx', '/srv/.boxlab', '/data']) expect(checkBoxMountPoint(p, '-v')).toBe(p);
   });
   it('env entries, args and hostnames', () => {
     expect(() => checkEnv(['A=1', 'B'], 'x')).toThrow(/"B" is not NAME=value/);
