@@ -8,13 +8,13 @@ import { confined, NEEDS_APPARMOR, PROFILE } from './lesson.js';
 
 const MINE = 'boxlab-practice15';
 
-/** For every process whose command line is exactly `sleep SECONDS`: its confinement, then its
- *  mount namespace, one line each (what the checks compare). */
+/** For every process whose command line is exactly `sleep SECONDS` or `/bin/sleep SECONDS` (the
+ *  box's, run by nsenter): its confinement or its mount namespace, one line each. */
 const sleepers = (seconds: string, what: 'attr' | 'mnt'): Cmd =>
   cmd(
     'sh',
     '-c',
-    'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " < "$d/cmdline")" = "sleep $1 " ] || continue; if [ "$2" = attr ]; then cat "$d/attr/current"; else readlink "$d/ns/mnt"; fi; done 2>/dev/null; true',
+    'for d in /proc/[0-9]*; do case "$(tr "\\0" " " < "$d/cmdline")" in "sleep $1 " | "/bin/sleep $1 ") ;; *) continue ;; esac; if [ "$2" = attr ]; then cat "$d/attr/current"; else readlink "$d/ns/mnt"; fi; done 2>/dev/null; true',
     'sh',
     seconds,
     what,
@@ -48,7 +48,7 @@ export default definePractice({
         'aa-exec(1) -p PROFILE -- CMD (or setpriv(1) --apparmor-profile=PROFILE CMD) runs CMD under the profile. nsenter(1) --target PID with --mount --uts --ipc --net --pid (or --all) and --root --wd enters the box: put it after aa-exec, so the profile is on nsenter and on what it execs.',
         'aa-exec -p ____ -- nsenter --target "$BOX" --all --root --wd /bin/sleep 3000 &',
       ],
-      solution: `aa-exec -p ${PROFILE} -- nsenter --target "$BOX" --all --root --wd /bin/sleep 3000 &\nsleep 0.5\ncat "/proc/$(pgrep -n -x -f 'sleep 3000')/attr/current"`,
+      solution: `aa-exec -p ${PROFILE} -- nsenter --target "$BOX" --all --root --wd /bin/sleep 3000 &\nsleep 0.5\ncat "/proc/$(pgrep -n -x -f '/bin/sleep 3000')/attr/current"`,
     },
     {
       id: 'your-profile',
