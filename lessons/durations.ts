@@ -17,6 +17,8 @@ export const RUN_SECONDS: Record<string, number> = {
   '12': 7.85,
   '13': 11,
   '14': 6,
-  // Here every step of 15 is skipped (no AppArmor): this is the replay of lessons 1-7 alone.
+  // 15 cannot run here (no AppArmor: 0.2 s, every step skipped, nothing replayed). An estimate
+  // for a host where it runs: its replay of lessons 1-7, measured here before it was skipped.
+  // (The TCG VM's 3 min says nothing of a real machine.)
   '15': 4.46,
 };

@@ -94,7 +94,12 @@ export async function runLesson(lesson: Lesson, o: RunOptions): Promise<Outcome>
   const tool0 = o.runner.toolMs;
   const vars: Record<string, string> = { ...o.vars };
   const cleanup = new CleanupStack();
-  const { replays, steps } = await plan(lesson, o.load);
+  const planned = await plan(lesson, o.load);
+  // Where a kernel path every step of the lesson needs is missing (no AppArmor: lesson 15),
+  // each step will be skipped: the earlier lessons are not replayed for nothing.
+  const noneCanRun = !o.dryRun && lesson.steps.every((s) => (s.requires ?? []).some((r) => 'path' in r && !existsSync(r.path)));
+  const replays = noneCanRun ? [] : planned.replays;
+  const steps = noneCanRun ? planned.steps.filter((p) => !p.quiet) : planned.steps;
   const total = lesson.steps.length;
   o.emit({ type: 'lesson', number: lesson.number, title: lesson.title, intro: lesson.prose.intro, dryRun: o.dryRun, vars: { ...vars }, duration: durationText(lesson.prose, lesson.runSeconds) });
   for (const dep of replays) {

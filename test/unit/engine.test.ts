@@ -224,6 +224,24 @@ describe('the step runner', () => {
     ]);
   });
 
+  it('replays nothing when a kernel path every step of the lesson needs is missing: each step is skipped with its reason', async () => {
+    const first = lessonOf([{ id: 'base', title: 'base', feature, actions: [{ run: cmd('echo', 'base') }], checks: [ok] }], { number: 1 });
+    const gone = { path: '/nonexistent/boxlab-feature', reason: 'no such feature here' };
+    const second = lessonOf([{ id: 'next', title: 'next', feature, requires: [gone], actions: [{ run: cmd('echo', 'next') }], checks: [ok] }], { number: 2, buildsOn: [1] });
+    const runner = new RecordingRunner(echoOk);
+    const { events, emit } = collect();
+    const out = await runLesson(second, { runner, emit, dryRun: false, vars, load: async () => first });
+    expect(out.ok).toBe(true);
+    expect(runner.calls).toEqual([]);
+    expect(events.filter((e) => e.type === 'replay')).toEqual([]);
+    expect(events.filter((e) => e.type === 'skip').map((e) => e.type === 'skip' && e.reason)).toEqual(['no such feature here']);
+    // One step that can run: the replay is back.
+    const mixed = lessonOf([...second.steps, { id: 'other', title: 'other', feature, actions: [{ run: cmd('echo', 'other') }], checks: [ok] }], { number: 2, buildsOn: [1] });
+    const again = new RecordingRunner(echoOk);
+    await runLesson(mixed, { runner: again, emit: () => {}, dryRun: false, vars, load: async () => first });
+    expect(again.calls.filter((c) => c !== 'echo ok')).toEqual(['echo base', 'echo other']);
+  });
+
   it('runs nothing in a dry run and still shows every check', async () => {
     const runner = new RecordingRunner();
     const { events, emit } = collect();
