@@ -140,7 +140,7 @@ export default defineLesson((host) => {
   // Where AppArmor is on, the run loads boxlab-default and the box runs under it (lesson 15).
   const CONFINED = plan.steps.some((s) => s.id === 'apparmor');
   if (!CONFINED) {
-    runSteps.push({
+    runSteps.splice(runSteps.findIndex((s) => s.id === 'work') + 1, 0, {
       id: 'apparmor',
       title: 'The AppArmor profile  [lesson 15 · config.json: process.apparmorProfile]',
       feature: { name: 'AppArmor profile (an LSM)', syscalls: ['write(2) to /proc/self/attr/apparmor/exec'], man: ['apparmor(7)'] },

@@ -9,7 +9,7 @@ import { records } from '../run/boxes.js';
 import { defaultRoot } from '../run/containers.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { apparmorState, confinedBy, loadedProfiles } from '../kernel/apparmor.js';
-import { PROFILE_NAME, unloadProfile } from '../run/apparmor.js';
+import { BOXLAB_DEFAULT, PROFILE_NAME, unloadProfile } from '../run/apparmor.js';
 import { readStates, type HostResource } from './state.js';
 import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PARENT, WORK_PREFIX } from './resources.js';
 
@@ -125,10 +125,12 @@ export async function reset(runner: Runner, say: (l: ResetLine) => void): Promis
     if (!isLive(dir)) await undo({ dir });
   }
 
-  // boxlab's AppArmor profiles (boxlab-default, a lesson's), once no process is under them:
-  // unloading a profile in use would leave its processes unconfined, not stopped.
+  // AppArmor profiles a lesson or an exercise loaded (boxlab-lesson15 ...), once no process is
+  // under them: unloading a profile in use would leave its processes unconfined, not stopped.
+  // boxlab-default stays, as Docker's docker-default does: runc, given `boxlab spec`'s
+  // config.json, needs it loaded.
   if (apparmorState() === 'on') {
-    for (const name of [...loadedProfiles().keys()].filter((n) => n.startsWith(`${LINK_PREFIX}-`) && PROFILE_NAME.test(n))) {
+    for (const name of [...loadedProfiles().keys()].filter((n) => n.startsWith(`${LINK_PREFIX}-`) && n !== BOXLAB_DEFAULT && PROFILE_NAME.test(n))) {
       const users = confinedBy(`${name} (`);
       if (users.length) say({ what: `AppArmor profile ${name}`, done: `left loaded: ${users.length} process${users.length === 1 ? '' : 'es'} run${users.length === 1 ? 's' : ''} under it (PID ${users.join(', ')})`, ok: true });
       else await undo({ undo: unloadProfile(name), what: `the AppArmor profile ${name}` });

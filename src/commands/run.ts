@@ -158,7 +158,10 @@ export async function specCommand(argv: string[]): Promise<number> {
   }
   // The profile this host would apply: runc, given this config.json, confines the box alike.
   const { appliedProfile } = await import('../run/apparmor-step.js');
-  process.stdout.write(JSON.stringify(configFor(spec, appliedProfile(spec, realHost().apparmor())), null, 2) + '\n');
+  const aa = realHost().apparmor();
+  const profile = appliedProfile(spec, aa);
+  if (profile && !aa.loaded.has(profile)) process.stderr.write(`boxlab: process.apparmorProfile ${profile} is not loaded yet: runc needs it loaded (a boxlab run loads boxlab-default)\n`);
+  process.stdout.write(JSON.stringify(configFor(spec, profile), null, 2) + '\n');
   return 0;
 }
 

@@ -215,6 +215,8 @@ script_passes() {
   # Its own profile is gone with it; boxlab-default stays for boxlab run, as docker-default does.
   run grep -c '^boxlab-lesson15 ' /sys/kernel/security/apparmor/profiles
   assert_output 0
+  run grep -c '^boxlab-default (enforce)' /sys/kernel/security/apparmor/profiles
+  assert_output 1
 }
 @test "lesson 15 --script passes under bash" { script_passes 15; }
 
