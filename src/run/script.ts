@@ -8,6 +8,7 @@ import { cleanupStack, commentLines, featureComment, fileWrite, onExit, placehol
 import { nsenter } from '../shell/nsenter.js';
 import { stateDir } from '../box/state.js';
 import { teardown } from '../box/resources.js';
+import { removeTree } from '../shell/coreutils.js';
 import { inBoxBatch, type Plan } from './plan.js';
 import { NAMESPACES } from '../shell/unshare.js';
 import type { Cmd } from '../shell/cmd.js';
@@ -151,8 +152,11 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
     );
     o = { ...o, runStateFile: file };
   }
-  // Undone in reverse: these go last, whether the payload ran or a step failed.
-  out.push(...cleanupStack({ say: false, first: [...(o.onExit ?? []), `rm -f ${quote(o.runStateFile!)}`] }));
+  // Undone in reverse: these go last, whether the payload ran or a step failed. The state file
+  // usually goes with the work directory, by the same rm (the undo just before this one): a
+  // test, no process, finds it gone.
+  const stateFile = quote(o.runStateFile!);
+  out.push(...cleanupStack({ say: false, first: [...(o.onExit ?? []), `[ ! -e ${stateFile} ] || rm -f ${stateFile}`] }));
   // Consecutive steps that run host tools inside the box go as ONE nsenter and shell, with
   // every namespace they need: a run pays for one process pair instead of one per step.
   let batch: Cmd[] = [];
@@ -178,6 +182,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
       // The box: kill its init and wait for unshare to reap it. Once waited for, the PID
       // namespace is gone and its cgroups are empty, so their rmdir needs no retry.
       if ('process' in r && r.process === 'BOX_LAUNCHER') emit(onExit('kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER"'));
+      else if ('dir' in r && r.dir === '${WORK}') emit(onExit(`${render(removeTree(r.dir))} ${stateFile}`));
       else for (const c of teardown(r)) emit(onExit(shellLine(c)));
     }
     for (const a of s.actions) {
