@@ -22,11 +22,32 @@ if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
     PATH="$PATH:/usr/sbin:/sbin" command -v "${LSM_NEED[$pkg]}" >/dev/null || missing+=("$pkg")
   done
 fi
+# A fresh cloud VM's first boot often runs apt itself (unattended-upgrades, apt-daily): wait
+# for its locks (BOXLAB_APT_WAIT seconds, 10 minutes by default) instead of failing. apt-get
+# install waits by itself (DPkg::Lock::Timeout); apt-get update's lock on its lists has no such
+# wait, so it is tried again while that is all that failed.
+apt_wait=${BOXLAB_APT_WAIT:-600}
+apt_update() {
+  local start=$SECONDS err told=no
+  err=$(mktemp)
+  until LC_ALL=C apt-get -o DPkg::Lock::Timeout="$apt_wait" update -qq 2>"$err"; do
+    if ! grep -q '^E: Could not get lock' "$err" || [ $((SECONDS - start)) -ge "$apt_wait" ]; then
+      cat "$err" >&2
+      rm -f "$err"
+      return 1
+    fi
+    [ "$told" = yes ] || echo "provision: another apt holds its lock (a first boot's updates?): waiting up to $apt_wait s"
+    told=yes
+    sleep 3
+  done
+  cat "$err" >&2
+  rm -f "$err"
+}
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "provision: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_update
+  apt-get -o DPkg::Lock::Timeout="$apt_wait" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Kernel modules the lessons use; built in on some kernels, absent from containers.

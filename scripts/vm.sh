@@ -19,7 +19,7 @@ die() { echo "vm: $*" >&2; exit 2; }
 # The VM could not be built (the Debian archive did not answer): 75, EX_TEMPFAIL, so CI can
 # tell "no VM today" from "the tests failed in the VM".
 unavailable() { echo "vm: $*" >&2; exit 75; }
-[ $# -gt 0 ] || die "usage: npm run vm -- COMMAND... (e.g. npm run vm -- npm run lesson 9 -- --yes)"
+[ $# -gt 0 ] || die "usage: npm run vm -- COMMAND... (e.g. npm run vm -- npm run lesson 9 -- --yes), or bash scripts/vm.sh --base"
 [ "$(id -u)" = 0 ] || die "building the VM needs root (debootstrap, mke2fs): sudo npm run vm -- ..."
 for tool in debootstrap qemu-system-x86_64 mke2fs depmod cpio; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null || die "$tool is missing: apt-get install debootstrap qemu-system-x86 e2fsprogs kmod cpio"
@@ -46,6 +46,12 @@ if [ ! -f "$base.img" ]; then
   # only for a build, so a cached VM runs wherever it is.
   mirror=${BOXLAB_VM_MIRROR:-$(bash scripts/apt-mirror.sh)} || exit 2
   build_base
+fi
+# --base: only make sure the image is built, and print its path without .img (the Vagrant box
+# recipe, scripts/vagrant-box.sh, starts from the same userland, kernel and initramfs).
+if [ "$1" = --base ]; then
+  echo "$base"
+  exit 0
 fi
 
 # This project, copied onto a disk of its own (the VM may write to it; the original is untouched).
