@@ -56,7 +56,7 @@ const STAMP_DIR = '/run/boxlab/apparmor';
  */
 const LOAD = [
   'file=$1 name=$2 sum=$3 stamp=$4/$2',
-  'if grep -qxF "$name (enforce)" $5 && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then exit 0; fi',
+  'if grep -qxF "$name (enforce)" "$5" && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then exit 0; fi',
   'apparmor_parser --replace --skip-cache "$file" || exit 1',
   'mkdir -p "$4" && echo "$sum" > "$stamp"',
 ].join('\n');
