@@ -19,6 +19,10 @@ export interface RuleGroup {
 export const defaultRules = (self: string): RuleGroup[] => [
   { why: 'What a box may do at all; capabilities and seccomp decide the rest', rules: ['network,', 'capability,', 'file,', 'umount,'] },
   { why: 'boxlab and the host stop boxes; processes of a box signal and trace each other', rules: ['signal (receive) peer=unconfined,', `signal (send,receive) peer=${self},`, `ptrace (trace,read,tracedby,readby) peer=${self},`] },
+  {
+    why: "The box's PID 1 is unconfined (a profile at its exec would clear the parent-death signal that ends it with its run): its /proc files stay readable, as with no profile",
+    rules: ['ptrace (read) peer=unconfined,'],
+  },
   { why: 'No mounts: CAP_SYS_ADMIN would remount a read-only path writable (lesson 7) or uncover a masked one', rules: ['deny mount,', 'deny remount,', 'deny pivot_root,'] },
   {
     why: "Kernel settings are not namespaced: no writes to /proc's own files (sysrq-trigger ...) or below /proc/sys, /proc/irq ...",

@@ -21,7 +21,7 @@ import { ENTRY_CAPS, type RunSpec } from './spec.js';
 import { DEV_TEMPLATE, devTemplate } from './dev-template.js';
 import { CONSOLE_NS, consoleStep } from './console.js';
 import { bridgeStep, BRIDGE, GATEWAY } from './network.js';
-import { apparmorStep, appliedProfile } from './apparmor-step.js';
+import { apparmorStep } from './apparmor-step.js';
 import { boundingSet, boxEntry, enterBox, enterBoxViaFile, runControllers, runGroup, seccompPath } from './enter.js';
 import { BOX_BUSYBOX, toolsDir, toolsLayer } from './tools.js';
 import { inUserns, rootOwnerOptions, shiftedPath, shiftOwners, usernsActions } from './userns.js';
@@ -217,10 +217,9 @@ function namespacesStep(spec: RunSpec, host: PlanHost): NewStep {
   // The init holds the box's capability set too, and none of the host's environment (its
   // /proc/1/environ is readable in the box): the payload launcher, holding only those caps,
   // may then open /proc/BOX/root (ptrace access needs the target's caps to be a subset of ours).
-  // Under the box's AppArmor profile too, as runc's init is: the box's processes may then read
-  // their PID 1's /proc files (the profile allows ptrace only between its own processes).
-  const profile = appliedProfile(spec, host.apparmor);
-  const init = ['setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(spec.caps)}`, ...(profile ? [`--apparmor-profile=${profile}`] : []), 'env', '-i', '--chdir=/'];
+  // Not under the box's AppArmor profile: an exec into a profile clears the parent-death
+  // signal unshare --kill-child set (a "secure exec"), and the init would outlive its run.
+  const init = ['setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(spec.caps)}`, 'env', '-i', '--chdir=/'];
   const box = createBox(BOX_NAMESPACES, { checkParent: true, init });
   const launch = box.actions[0] as Extract<Action, { start: Cmd }>;
   const controllers = runControllers(spec);
@@ -390,7 +389,6 @@ export function planRun(spec: RunSpec, host: PlanHost, o: { fdsClosed?: boolean;
   const made: (NewStep | undefined)[] = [
     workdirStep(),
     workStep(spec, host),
-    // Loaded before the box's init starts: the init runs under it.
     apparmor.step,
     cgroupStep(spec, host),
     ...usernsSteps(spec),

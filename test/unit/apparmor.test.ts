@@ -103,11 +103,11 @@ describe('which profile a box gets', () => {
   it('where it applies: the profile is loaded before the box starts, and setpriv enters it at its exec of chroot', () => {
     const plan = planRun(specOf(), fakePlanHost({ apparmor: on() }));
     const ids = plan.steps.map((s) => s.id);
-    // Loaded before the box's init starts, and the init runs under it too (as runc's does).
     expect(ids.indexOf('apparmor')).toBeGreaterThan(-1);
-    expect(ids.indexOf('apparmor')).toBeLessThan(ids.indexOf('namespaces'));
+    // Not on the placeholder init: a profile change at exec clears its parent-death signal.
     const init = plan.steps.find((s) => s.id === 'namespaces')!.actions.find((a) => 'start' in a) as { start: { args: string[] } };
-    expect(render(init.start as never)).toContain('--apparmor-profile=boxlab-default');
+    expect(render(init.start as never)).not.toContain('--apparmor-profile');
+    expect(profileText(BOXLAB_DEFAULT)).toContain('ptrace (read) peer=unconfined,');
     const words = plan.payload.args;
     const sp = words.indexOf('setpriv');
     const ch = words.findIndex((w, i) => i > sp && w.endsWith('chroot'));
