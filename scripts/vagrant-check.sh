@@ -179,7 +179,7 @@ cleanup() {
       echo "passed=$(date -u +%Y-%m-%dT%H:%MZ)"
       local joined
       joined=$(printf '%s, ' "${timings[@]}")
-      echo "timings=${joined}all with the cleanup $((SECONDS - started)) s"
+      echo "timings=${joined}all with the cleanup $((SECONDS - started)) s, of which $lock_wait s waiting for the kernel tests' lock"
     } >"$marker"
     say "recorded in $marker"
   fi
@@ -257,12 +257,20 @@ phase "the box (scripts/vagrant-box.sh, cached)" make_box
 phase "vagrant box add $box_name" vagrant box add --force --name "$box_name" "$box"
 
 export BOXLAB_BOX=$box_name
+# The kernel tests' lock, and how long the phases waited for it (other helpers' tests hold it).
+lock_wait=0
+locked() {
+  local t=$SECONDS
+  flock "$lockfd"
+  lock_wait=$((lock_wait + SECONDS - t))
+  [ $((SECONDS - t)) -lt 2 ] || say "waited $((SECONDS - t)) s for $lock"
+}
 # The lock is held while vagrant-libvirt makes its network and starts the domain (its tap link),
 # and let go once the domain runs: the boot, rsync and provisioning take minutes.
 up() {
   local before t=$SECONDS
   before=$(virsh list --name --state-running)
-  flock "$lockfd"
+  locked
   vagrant up --provider libvirt {lockfd}>&- {runfd}>&- &
   vagrant_pid=$!
   while kill -0 "$vagrant_pid" 2>/dev/null && [ "$(virsh list --name --state-running)" = "$before" ]; do sleep 1; done
@@ -274,11 +282,11 @@ up() {
 phase "vagrant up --provider libvirt" up
 phase "vagrant ssh: lesson 3" vagrant ssh -c 'cd /vagrant && sudo npm run lesson 3 -- --yes'
 destroy() {
-  flock "$lockfd"
+  locked
   vagrant destroy -f
   flock -u "$lockfd"
 }
 phase "vagrant destroy -f" destroy
-say "all phases: $((SECONDS - started)) s (${timings[*]})"
+say "all phases: $((SECONDS - started)) s, $lock_wait s of it waiting for $lock (${timings[*]})"
 
 passed=yes
