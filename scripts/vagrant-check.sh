@@ -47,6 +47,14 @@ flock -n "$runfd" || die "another vagrant-check is running"
 lock=/tmp/boxlab-kernel.lock
 exec {lockfd}>>"$lock"
 state=$(mktemp -d /var/tmp/vagrant-check.XXXXXX)
+# The kernel tests' lock, and how long the phases waited for it (other helpers' tests hold it).
+lock_wait=0
+locked() {
+  local t=$SECONDS
+  flock "$lockfd"
+  lock_wait=$((lock_wait + SECONDS - t))
+  [ $((SECONDS - t)) -lt 2 ] || say "waited $((SECONDS - t)) s for $lock"
+}
 started=$SECONDS
 timings=()
 phase() {
@@ -79,7 +87,8 @@ host_state() (
   pgrep -a -f 'dnsmasq --conf-file=/var/lib/libvirt/' | cut -d' ' -f2-
   pgrep -a -f 'qemu-system-x86_64 -name guest=' | sed 's/.* -name guest=\([^, ]*\).*/qemu \1/'
   echo "# vagrant box list"
-  vagrant box list 2>/dev/null | grep "^$box_name "
+  # (From /: vagrant run in the project folder makes .vagrant there.)
+  (cd / && vagrant box list 2>/dev/null) | grep "^$box_name "
   true
 )
 libvirt_state() (
@@ -104,9 +113,11 @@ done
 if [[ " ${need[*]} " == *" libvirt-daemon-system "* ]] && [ ! -d /run/systemd/system ]; then
   need+=(libvirt-daemon-system-sysv)
 fi
+had_dot_vagrant=no
+[ -e .vagrant ] && had_dot_vagrant=yes
 libvirtd_before=no
 libvirt_running && libvirtd_before=yes
-flock "$lockfd"
+locked
 host_state >"$state/before"
 flock -u "$lockfd"
 install_packages() {
@@ -119,8 +130,6 @@ install_packages() {
 we_started=()
 vagrant_pid=
 passed=no
-had_dot_vagrant=no
-[ -e .vagrant ] && had_dot_vagrant=yes
 # shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
   local status=$? name
@@ -245,7 +254,7 @@ undo_firewall() {
 }
 
 if [ "$libvirtd_before" = no ]; then
-  flock "$lockfd"
+  locked
   phase "starting libvirtd" start_daemons
   flock -u "$lockfd"
 fi
@@ -257,14 +266,6 @@ phase "the box (scripts/vagrant-box.sh, cached)" make_box
 phase "vagrant box add $box_name" vagrant box add --force --name "$box_name" "$box"
 
 export BOXLAB_BOX=$box_name
-# The kernel tests' lock, and how long the phases waited for it (other helpers' tests hold it).
-lock_wait=0
-locked() {
-  local t=$SECONDS
-  flock "$lockfd"
-  lock_wait=$((lock_wait + SECONDS - t))
-  [ $((SECONDS - t)) -lt 2 ] || say "waited $((SECONDS - t)) s for $lock"
-}
 # The lock is held while vagrant-libvirt makes its network and starts the domain (its tap link),
 # and let go once the domain runs: the boot, rsync and provisioning take minutes.
 up() {
