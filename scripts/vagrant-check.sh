@@ -47,6 +47,14 @@ flock -n "$runfd" || die "another vagrant-check is running"
 lock=/tmp/boxlab-kernel.lock
 exec {lockfd}>>"$lock"
 state=$(mktemp -d /var/tmp/vagrant-check.XXXXXX)
+# The kernel tests' lock, and how long the phases waited for it (other helpers' tests hold it).
+lock_wait=0
+locked() {
+  local t=$SECONDS
+  flock "$lockfd"
+  lock_wait=$((lock_wait + SECONDS - t))
+  [ $((SECONDS - t)) -lt 2 ] || say "waited $((SECONDS - t)) s for $lock"
+}
 started=$SECONDS
 timings=()
 phase() {
@@ -79,7 +87,8 @@ host_state() (
   pgrep -a -f 'dnsmasq --conf-file=/var/lib/libvirt/' | cut -d' ' -f2-
   pgrep -a -f 'qemu-system-x86_64 -name guest=' | sed 's/.* -name guest=\([^, ]*\).*/qemu \1/'
   echo "# vagrant box list"
-  vagrant box list 2>/dev/null | grep "^$box_name "
+  # (From /: vagrant run in the project folder makes .vagrant there.)
+  (cd / && vagrant box list 2>/dev/null) | grep "^$box_name "
   true
 )
 libvirt_state() (
@@ -104,9 +113,11 @@ done
 if [[ " ${need[*]} " == *" libvirt-daemon-system "* ]] && [ ! -d /run/systemd/system ]; then
   need+=(libvirt-daemon-system-sysv)
 fi
+had_dot_vagrant=no
+[ -e .vagrant ] && had_dot_vagrant=yes
 libvirtd_before=no
 libvirt_running && libvirtd_before=yes
-flock "$lockfd"
+locked
 host_state >"$state/before"
 flock -u "$lockfd"
 install_packages() {
@@ -119,8 +130,6 @@ install_packages() {
 we_started=()
 vagrant_pid=
 passed=no
-had_dot_vagrant=no
-[ -e .vagrant ] && had_dot_vagrant=yes
 # shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
   local status=$? name
@@ -179,7 +188,7 @@ cleanup() {
       echo "passed=$(date -u +%Y-%m-%dT%H:%MZ)"
       local joined
       joined=$(printf '%s, ' "${timings[@]}")
-      echo "timings=${joined}all with the cleanup $((SECONDS - started)) s"
+      echo "timings=${joined}all with the cleanup $((SECONDS - started)) s, of which $lock_wait s waiting for the kernel tests' lock"
     } >"$marker"
     say "recorded in $marker"
   fi
@@ -245,7 +254,7 @@ undo_firewall() {
 }
 
 if [ "$libvirtd_before" = no ]; then
-  flock "$lockfd"
+  locked
   phase "starting libvirtd" start_daemons
   flock -u "$lockfd"
 fi
@@ -262,7 +271,7 @@ export BOXLAB_BOX=$box_name
 up() {
   local before t=$SECONDS
   before=$(virsh list --name --state-running)
-  flock "$lockfd"
+  locked
   vagrant up --provider libvirt {lockfd}>&- {runfd}>&- &
   vagrant_pid=$!
   while kill -0 "$vagrant_pid" 2>/dev/null && [ "$(virsh list --name --state-running)" = "$before" ]; do sleep 1; done
@@ -274,11 +283,11 @@ up() {
 phase "vagrant up --provider libvirt" up
 phase "vagrant ssh: lesson 3" vagrant ssh -c 'cd /vagrant && sudo npm run lesson 3 -- --yes'
 destroy() {
-  flock "$lockfd"
+  locked
   vagrant destroy -f
   flock -u "$lockfd"
 }
 phase "vagrant destroy -f" destroy
-say "all phases: $((SECONDS - started)) s (${timings[*]})"
+say "all phases: $((SECONDS - started)) s, $lock_wait s of it waiting for $lock (${timings[*]})"
 
 passed=yes
