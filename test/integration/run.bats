@@ -112,12 +112,12 @@ normalize() {
 }
 
 @test "-d, ps, exec and rm; the limits are in the box's cgroup, read on the host" {
-  run boxlab run -d --name probe-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
+  run boxlab run -d --name probe-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 600
   assert_success
   assert_output probe-box
   for _ in $(seq 100); do boxlab ps | grep -q '^probe-box  [0-9]' && break; sleep 0.05; done
   run boxlab ps
-  assert_line --regexp '^probe-box +[0-9]+ +/var/cache/boxlab/rootfs/busybox-[0-9a-f]+ +/bin/sleep 60'
+  assert_line --regexp '^probe-box +[0-9]+ +/var/cache/boxlab/rootfs/busybox-[0-9a-f]+ +/bin/sleep 600'
   box=$(boxlab ps | awk '$1 == "probe-box" { print $2 }')
   run boxlab exec probe-box /bin/sh -c 'hostname; grep CapBnd /proc/self/status'
   assert_success
@@ -171,7 +171,7 @@ normalize() {
 }
 
 @test "boxlab exec lands in the box's cgroups, as the host reads them in /proc/PID/cgroup" {
-  run boxlab run -d --name cg-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 60
+  run boxlab run -d --name cg-box --seccomp unconfined --memory 32m --pids 40 --rootfs "$R" -- /bin/sleep 600
   assert_success
   for _ in $(seq 100); do boxlab ps | grep -q '^cg-box  [0-9]' && break; sleep 0.05; done
   box=$(boxlab ps | awk '$1 == "cg-box" { print $2 }')
@@ -237,7 +237,7 @@ normalize() {
   assert_output --partial 'Hello from layer 3 of boxlab.local/busybox:layers'
   assert_line /dev/pts/0
   assert_output --partial 'the busybox image boxlab fetch --busybox made on this machine'
-  run boxlab run -d --name habit-box "${SECCOMP[@]}" --rootfs "$R" -- /bin/sleep 60
+  run boxlab run -d --name habit-box "${SECCOMP[@]}" --rootfs "$R" -- /bin/sleep 600
   assert_success
   for _ in $(seq 100); do boxlab ps | grep -q '^habit-box  [0-9]' && break; sleep 0.05; done
   # -it before the name, as docker exec takes it; the shell reads its commands from stdin.
@@ -310,7 +310,7 @@ normalize() {
 @test "--userns: root in the box is uid 100000 on the host, and owns the box's files" {
   local vol="$BATS_TEST_TMPDIR/uvol"
   mkdir -m 1777 "$vol"
-  run boxlab run -d --name userns-box --userns --seccomp unconfined -v "$vol:/data" boxlab.local/busybox:layers -- /bin/sleep 60
+  run boxlab run -d --name userns-box --userns --seccomp unconfined -v "$vol:/data" boxlab.local/busybox:layers -- /bin/sleep 600
   assert_success
   for _ in $(seq 100); do boxlab ps | grep -q '^userns-box  [0-9]' && break; sleep 0.05; done
   box=$(boxlab ps | awk '$1 == "userns-box" { print $2 }')
@@ -372,7 +372,7 @@ normalize() {
 }
 
 @test "SIGKILL to a detached run's script: reset removes its records, cgroup, bridge and lease" {
-  run boxlab run -d --name killed-box --network bridge --userns --memory 32m --seccomp unconfined --rootfs "$R" -- /bin/sleep 60
+  run boxlab run -d --name killed-box --network bridge --userns --memory 32m --seccomp unconfined --rootfs "$R" -- /bin/sleep 600
   assert_success
   for _ in $(seq 100); do boxlab ps | grep -q '^killed-box  [0-9]' && break; sleep 0.05; done
   script=$(node -p 'require("/run/boxlab/boxes/killed-box.json").pid')

@@ -88,7 +88,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
 @test "the way into a box: its processes cannot reach the host's root or binary through /proc/PID of the chain (unless the real gid trick is edited out)" {
   # With a seccomp filter where setpriv applies one (the VM): its no_new_privs changes how exec
   # treats the chain's ids (Linux 6.12 resets them), and that is where the trick must hold.
-  boxlab run -d --name sec-exec "${SECCOMP[@]}" --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  boxlab run -d --name sec-exec "${SECCOMP[@]}" --rootfs "$R" -- /bin/sleep 600 >/dev/null
   for _ in $(seq 100); do box=$(boxlab ps | awk '$1 == "sec-exec" { print $2 }'); [ -n "$box" ] && [ "$box" != - ] && break; sleep 0.05; done
   # The chain's most exposed moment: setpriv has dropped to the box's capabilities and exec'd,
   # chroot(2) is not yet done. The same chain as boxlab's, with sleep where chroot would run.
@@ -127,7 +127,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
 }
 
 @test "exec joins the box's cgroups, and the box's pids limit binds it" {
-  boxlab run -d --name sec-cg --seccomp unconfined --pids 20 --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  boxlab run -d --name sec-cg --seccomp unconfined --pids 20 --rootfs "$R" -- /bin/sleep 600 >/dev/null
   for _ in $(seq 100); do boxlab ps | grep -q '^sec-cg  [0-9]' && break; sleep 0.05; done
   # Read on the host: the exec'd process is in the box's pids cgroup (v1) or its group (v2).
   run boxlab exec sec-cg /bin/sh -c 'cat /proc/self/stat' 
@@ -142,7 +142,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
 }
 
 @test "local users: no way into /run/boxlab, the work parent or the cache; -e NAME values in no command line; a work dir made beforehand stops the run" {
-  SECRET_TOKEN="s3cr3t-$RANDOM$RANDOM" boxlab run -d --name sec-users -e SECRET_TOKEN --seccomp unconfined --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  SECRET_TOKEN="s3cr3t-$RANDOM$RANDOM" boxlab run -d --name sec-users -e SECRET_TOKEN --seccomp unconfined --rootfs "$R" -- /bin/sleep 600 >/dev/null
   for _ in $(seq 100); do boxlab ps | grep -q '^sec-users  [0-9]' && break; sleep 0.05; done
   assert_equal "$(stat -c %a /run/boxlab /run/boxlab/boxes/sec-users.json /var/cache/boxlab)" "$(printf '700\n600\n700')"
   as_nobody ls /run/boxlab
@@ -230,7 +230,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
 
 @test "exec applies the box's seccomp filter, and refuses to enter once the filter is gone" {
   setpriv --help | grep -q -- --seccomp-filter || skip "needs setpriv --seccomp-filter (util-linux 2.41): the VM stage runs this"
-  boxlab run -d --name sec-filter --rootfs "$R" -- /bin/sleep 60 >/dev/null
+  boxlab run -d --name sec-filter --rootfs "$R" -- /bin/sleep 600 >/dev/null
   for _ in $(seq 100); do boxlab ps | grep -q '^sec-filter  [0-9]' && break; sleep 0.05; done
   run boxlab exec sec-filter /bin/grep ^Seccomp: /proc/self/status
   assert_line --regexp '^Seccomp:\s+2$'

@@ -27,14 +27,16 @@ describe.skipIf(!shellcheck)(shellcheck ? 'shellcheck over the generated scripts
     ['-d', ['-d']],
   ])("a run's script: %s", (_, flags) => {
     const spec = specFromFlags(parseRunFlags([...flags, '--rootfs', '/', '--', '/bin/sh', '-c', 'echo "$HOME" ${PATH}']), undefined, profile);
-    for (const payloadViaFile of [false, true]) {
-      const plan = planRun(spec, host, { fdsClosed: true, payloadViaFile });
+    // Where AppArmor is on too: the load of boxlab-default and the profile in the chain.
+    const hosts = [host, fakePlanHost({ apparmor: { state: 'on', parser: true, loaded: new Map() } })];
+    for (const [payloadViaFile, h] of [[false, hosts[0]], [true, hosts[0]], [true, hosts[1]]] as const) {
+      const plan = planRun(spec, h!, { fdsClosed: true, payloadViaFile });
       expect(check(runScript(plan, { invocation: 'boxlab run', commented: true, tty: spec.tty, interactive: spec.interactive }))).toBe('');
       expect(check(runScript(plan, { runId: 'abcd1234', invocation: 'boxlab run', commented: false, runStateFile: '/run/boxlab/abcd1234.json', stateFile: '/run/boxlab/boxes/x.box', onExit: ['rm -f /run/boxlab/boxes/x.json'] }))).toBe('');
     }
-  });
+  }, 20_000);
 
-  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('lesson %i --script', (n) => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])('lesson %i --script', (n) => {
     const script = execFileSync('node', [`${packageRoot()}/bin/boxlab.js`, 'lesson', String(n), '--script'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     expect(check(script)).toBe('');
     // (A node start, bash -n and shellcheck: seconds on a loaded machine.)
