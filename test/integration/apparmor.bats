@@ -4,16 +4,13 @@
 # the kernel runs AppArmor (the VM stage); elsewhere, what a run does without it.
 load helpers
 
-setup_file() {
-  [ "$(id -u)" = 0 ] || return 0
-  node "$ROOT/bin/boxlab.js" fetch --busybox --quiet >/dev/null
-}
+setup_file() { fetch_busybox_once; }
 
 setup() {
   requires_root
   run_fixtures
 }
-teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
+teardown() { reset_after_test; }
 
 aa_on() { [ -d /sys/kernel/security/apparmor ]; }
 

@@ -154,6 +154,14 @@ interrupt_at_step() {
 
 # For the tests of boxlab run: R, the busybox rootfs; SECCOMP, the flags a run needs here (a
 # run fails closed where setpriv cannot apply a filter, util-linux < 2.41).
+# For a file whose tests run boxes: the busybox rootfs and three-layer image built once
+# (call from setup_file), and a reset after each test (call from teardown).
+fetch_busybox_once() {
+  [ "$(id -u)" = 0 ] || return 0
+  node "$ROOT/bin/boxlab.js" fetch --busybox --quiet >/dev/null
+}
+reset_after_test() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
+
 run_fixtures() {
   # shellcheck disable=SC2012,SC2034 # R and SECCOMP are read by the tests; the cache's names are boxlab's own
   R=$(ls -d /var/cache/boxlab/rootfs/busybox-* | head -1)

@@ -4,18 +4,14 @@
 # inside, -d/ps/exec/rm, signals, and the same OCI bundle under runc and under boxlab.
 load helpers
 
-setup_file() {
-  [ "$(id -u)" = 0 ] || return 0
-  # The busybox rootfs and the three-layer image, built once for this file.
-  node "$ROOT/bin/boxlab.js" fetch --busybox --quiet >/dev/null
-}
+setup_file() { fetch_busybox_once; }
 
 setup() {
   requires_root
   run_fixtures
   PROBE="$ROOT/lessons/12-container/probe.sh"
 }
-teardown() { [ "$(id -u)" != 0 ] || boxlab reset >/dev/null || true; }
+teardown() { reset_after_test; }
 
 # A probe's output with namespaces as "own" or "host's" (inode numbers differ per run) and
 # without the root's filesystem type (boxlab puts an overlay over the rootfs, runc uses it as is).
