@@ -109,6 +109,8 @@ export default defineLesson({
         { start: withParentDeathSignal('KILL', inLesson('/bin/sleep', '1000')), pid: 'CONFINED_NSENTER' },
         { childOf: 'CONFINED_NSENTER', pid: 'CONFINED', comm: 'sleep' },
         { run: mountAttack(inLesson, 'enforce'), mayFail: true },
+        // Writable for certain (the break-it may have been skipped): a refused write below is then the profile's doing.
+        { run: unconfined('/bin/mount', '-o', 'remount,bind,rw', '/proc/sysrq-trigger') },
       ],
       probes: [
         { title: 'what confines the payload', show: { file: '/proc/${CONFINED}/attr/current' } },
@@ -142,7 +144,11 @@ export default defineLesson({
       title: "boxlab-default: the profile boxlab run gives every box, generated as Docker's docker-default is",
       feature: { name: "a runtime's default profile", syscalls: ['write(2) to /sys/kernel/security/apparmor/.replace'], man: ['apparmor.d(5)', 'docker run --security-opt apparmor=…'] },
       requires: [...NEEDS_APPARMOR, { path: '/sys/firmware', reason: 'this kernel has no /sys/firmware to hide' }],
-      actions: [{ run: writeFile(DEFAULT_FILE, DEFAULT_TEXT) }, { run: loadProfile(DEFAULT_FILE, BOXLAB_DEFAULT, DEFAULT_TEXT) }],
+      actions: [
+        { run: writeFile(DEFAULT_FILE, DEFAULT_TEXT) },
+        { run: loadProfile(DEFAULT_FILE, BOXLAB_DEFAULT, DEFAULT_TEXT) },
+        { run: unconfined('/bin/mount', '-o', 'remount,bind,rw', '/proc/sysrq-trigger') },
+      ],
       probes: [{ title: 'its rules, each group with its reason', show: { out: cmd('grep', '-E', '^ +[a-z#]', DEFAULT_FILE) } }],
       checks: [
         loaded(BOXLAB_DEFAULT, 'enforce'),
