@@ -1,7 +1,7 @@
 // Steps several lessons share.
 import { cmd, type Cmd } from '../src/shell/cmd.js';
 import { copyTree, mkdirP, writeFile } from '../src/shell/coreutils.js';
-import type { Check, Step } from '../src/engine/lesson.js';
+import type { Check, Step } from '../src/model/lesson.js';
 import { busyboxRecipe } from '../rootfs-fetch/busybox.js';
 
 const inode = (path: string) => cmd('stat', '-c', '%i', path);

@@ -1,9 +1,9 @@
 // The curriculum. Numbers are fixed: the workshop material refers to them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lessonOf, type Lesson, type LessonDef, type LessonSource } from '../src/engine/lesson.js';
-import type { HostFacts } from '../src/engine/host.js';
-import { realHost } from '../src/run/host.js';
+import { lessonOf, type Lesson, type LessonDef, type LessonSource } from '../src/model/lesson.js';
+import type { HostFacts } from '../src/model/host-facts.js';
+import { realHost } from '../src/container/host.js';
 import { parseProse } from '../src/engine/prose.js';
 import { packageRoot } from '../src/paths.js';
 import { RUN_SECONDS } from './durations.js';

@@ -1,7 +1,7 @@
 // The exercises of each lesson (practice mode), by lesson number. Static imports, as lessons.
 import { practiceOf, type Practice } from '../src/engine/exercise.js';
-import type { HostFacts } from '../src/engine/host.js';
-import { realHost } from '../src/run/host.js';
+import type { HostFacts } from '../src/model/host-facts.js';
+import { realHost } from '../src/container/host.js';
 import practice1 from './01-chroot/practice.js';
 import practice2 from './02-mount-pivot-root/practice.js';
 import practice3 from './03-pid/practice.js';

@@ -6,7 +6,7 @@ import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
-import type { Runner } from '../src/shell/runner.js';
+import type { Runner } from '../src/shell/spawn.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { hostPlatform, MEDIA, type ImageConfig, type Manifest } from './manifest.js';
 import { imageFrom, LAYERS_DIR, sweepUnused, unpackLayer, type Image } from './images.js';

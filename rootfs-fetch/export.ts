@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvError, UsageError } from '../src/errors.js';
-import type { Runner } from '../src/shell/runner.js';
+import type { Runner } from '../src/shell/spawn.js';
 import type { Image } from './images.js';
 import { LayerError, lstatOrUndefined } from './in-root.js';
 import { limits, type Limits } from './limits.js';

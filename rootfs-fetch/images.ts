@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EnvError } from '../src/errors.js';
-import type { Runner } from '../src/shell/runner.js';
+import type { Runner } from '../src/shell/spawn.js';
 import { CACHE_ROOT } from '../src/paths.js';
 import { LayerError } from './in-root.js';
 import { chainIds, checkDigest, digestHex } from './digest.js';

@@ -1,6 +1,6 @@
 // `boxlab fetch REF`: manifest (through an index, for this platform), config, then the layers in
 // parallel, each checked and cached; layers already in the cache are not downloaded again.
-import type { Runner } from '../src/shell/runner.js';
+import type { Runner } from '../src/shell/spawn.js';
 import { EnvError } from '../src/errors.js';
 import { imageFrom, LAYERS_DIR, sweepUnused, unpackLayer, type Image } from './images.js';
 import { checkConfig, checkManifest, hostPlatform, isIndex, selectPlatform, type ImageConfig, type Index, type Manifest } from './manifest.js';

@@ -26,7 +26,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar, { type Header } from 'tar-stream';
-import type { Runner } from '../src/shell/runner.js';
+import type { Runner } from '../src/shell/spawn.js';
 import { render, type Cmd } from '../src/shell/cmd.js';
 import { LayerError, lstatOrUndefined, memberParts, resolveParent } from './in-root.js';
 import { LIMITS, type Limits } from './limits.js';

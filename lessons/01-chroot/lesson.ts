@@ -1,4 +1,4 @@
-import { defineLesson } from '../../src/engine/lesson.js';
+import { defineLesson } from '../../src/model/lesson.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { mountFs } from '../../src/shell/mount.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';

@@ -1,6 +1,6 @@
 import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
-import { willReplay } from '../../src/engine/lesson.js';
+import { willReplay } from '../../src/model/lesson.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';

@@ -1,4 +1,4 @@
-import { defineLesson } from '../../src/engine/lesson.js';
+import { defineLesson } from '../../src/model/lesson.js';
 import { BOX, BOX_NAMESPACES, boxRun, createBox, hostToolInBox, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';

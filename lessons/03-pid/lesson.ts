@@ -1,4 +1,4 @@
-import { defineLesson } from '../../src/engine/lesson.js';
+import { defineLesson } from '../../src/model/lesson.js';
 import { BOX, boxRun, boxRunWithout } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { killPid } from '../../src/shell/coreutils.js';

@@ -1,4 +1,4 @@
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
 import { BOX, notInOurMountNamespace } from '../../src/box/box.js';

@@ -1,4 +1,4 @@
-import { defineLesson } from '../../src/engine/lesson.js';
+import { defineLesson } from '../../src/model/lesson.js';
 import { BOX, boxRun, boxRunWithout, hostToolInBox } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { cat } from '../../src/shell/coreutils.js';

@@ -1,4 +1,4 @@
-import { defineLesson, type Action } from '../../src/engine/lesson.js';
+import { defineLesson, type Action } from '../../src/model/lesson.js';
 import { BOX, boxRun, boxRunWithout, hostToolInBox, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { addAddress, addBridge, addVethPair, linkUp, moveLinkToPid, renameLink, setMaster } from '../../src/shell/ip.js';

@@ -1,4 +1,4 @@
-import { defineLesson, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Step } from '../../src/model/lesson.js';
 import { BOX, boxRun } from '../../src/box/box.js';
 import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';

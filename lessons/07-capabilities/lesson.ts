@@ -1,4 +1,4 @@
-import { defineLesson, type Action, type Fact, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Action, type Fact, type Step } from '../../src/model/lesson.js';
 import { BOX, boxPayload, boxRun, hostToolInBoxMounts, hostToolInFullBox, NOT_DOCKER_CAPS as NOT_DOCKER, taughtShell } from '../../src/box/box.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeBase64 } from '../../src/shell/seccomp.js';
@@ -8,7 +8,7 @@ import { writeFile } from '../../src/shell/coreutils.js';
 import { withBoundingSet } from '../../src/shell/capsh.js';
 import { bindMount, mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { CAPABILITIES, capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
-import { kernelMasks } from '../../src/run/spec.js';
+import { kernelMasks } from '../../src/container/spec.js';
 import * as diagrams from './diagrams.js';
 
 const BOX_STATUS = { file: `/proc/${BOX}/status` };
@@ -84,7 +84,7 @@ const inRoot = (path: string) => `/proc/${BOX}/root${path}`;
 const asIs = { noCanonicalize: true };
 
 // The paths Docker masks and makes read-only, where this kernel has them (the box shares it):
-// the same lists as boxlab run's (src/run/spec.ts), read from the host when the lesson runs.
+// the same lists as boxlab run's (src/container/spec.ts), read from the host when the lesson runs.
 export default defineLesson((host) => {
 const { files: MASKED_FILES, dirs: MASKED_DIRS, readOnly: READ_ONLY } = kernelMasks(host);
 return {

@@ -1,6 +1,6 @@
 import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { BOX, BOX_NAMESPACES } from '../../src/box/box.js';
 import { capsh } from '../../src/shell/capsh.js';
 import { nsenterCmd } from '../../src/shell/nsenter.js';

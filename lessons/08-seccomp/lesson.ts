@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineLesson, type Action } from '../../src/engine/lesson.js';
+import { defineLesson, type Action } from '../../src/model/lesson.js';
 import { boxPayload, hostToolInFullBox, taughtShell } from '../../src/box/box.js';
 import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { bwrapSeccomp, setprivHasSeccomp, withSeccompFilter, writeBase64 } from '../../src/shell/seccomp.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { definePractice } from '../../src/engine/exercise.js';
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { packageRoot } from '../../src/paths.js';
 

@@ -1,9 +1,9 @@
-import { defineLesson, type Check, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Check, type Step } from '../../src/model/lesson.js';
 import { BOX, boxPayload, boxRun, hostToolInBoxMounts, NOT_DOCKER_CAPS, taughtShell } from '../../src/box/box.js';
-import { cgroupDriver, CONTROLLERS, v2Driver, type CgroupDriver, type Controller } from '../../src/box/cgroup.js';
+import { cgroupDriver, CONTROLLERS, v2Driver, type CgroupDriver, type Controller } from '../../src/box/cgroup-driver.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
-import { inCgroups, writeCgroupFile } from '../../src/shell/cgroup.js';
+import { inCgroups, writeCgroupFile } from '../../src/shell/cgroup-files.js';
 import { mountFs } from '../../src/shell/mount.js';
 import { nsenter } from '../../src/shell/nsenter.js';
 import { withNoNewPrivs, withParentDeathSignal } from '../../src/shell/setpriv.js';

@@ -1,7 +1,7 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { BOX, hostToolInBoxMounts } from '../../src/box/box.js';
-import { cgroupDriver, v2Driver, type CgroupDriver } from '../../src/box/cgroup.js';
+import { cgroupDriver, v2Driver, type CgroupDriver } from '../../src/box/cgroup-driver.js';
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { cat } from '../../src/shell/coreutils.js';

@@ -1,4 +1,4 @@
-import { defineLesson } from '../../src/engine/lesson.js';
+import { defineLesson } from '../../src/model/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { chroot } from '../../src/shell/chroot.js';
 import { capsh } from '../../src/shell/capsh.js';

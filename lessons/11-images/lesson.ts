@@ -1,4 +1,4 @@
-import { defineLesson, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Step } from '../../src/model/lesson.js';
 import { BOX, BOX_NAMESPACES, boxRun, createBox, hostToolInBox, hostToolInBoxMounts, taughtShell } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
-import { defineLesson, type Check, type Step } from '../../src/engine/lesson.js';
+import { defineLesson, type Check, type Step } from '../../src/model/lesson.js';
 import { BOX } from '../../src/box/box.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { packageRoot } from '../../src/paths.js';
 import { capMask, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
-import { planRun } from '../../src/run/plan.js';
-import { hostFacts, loadProfile } from '../../src/run/host.js';
-import { cgroupDriver } from '../../src/box/cgroup.js';
+import { planRun } from '../../src/container/plan.js';
+import { hostFacts, loadProfile } from '../../src/container/host.js';
+import { cgroupDriver } from '../../src/box/cgroup-driver.js';
 import { setprivHasSeccomp } from '../../src/shell/seccomp.js';
-import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from '../../src/run/spec.js';
-import { BOXLAB_DEFAULT } from '../../src/run/apparmor.js';
+import { DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, type RunSpec } from '../../src/container/spec.js';
+import { BOXLAB_DEFAULT } from '../../src/container/apparmor.js';
 import { PROFILES } from '../../src/kernel/apparmor.js';
 import * as diagrams from './diagrams.js';
 

@@ -1,11 +1,11 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
-import type { Check } from '../../src/engine/lesson.js';
+import type { Check } from '../../src/model/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { capMask } from '../../src/kernel/capabilities.js';
-import { cgroupDriver, type Controller } from '../../src/box/cgroup.js';
-import { DEFAULT_CAPS } from '../../src/run/spec.js';
+import { cgroupDriver, type Controller } from '../../src/box/cgroup-driver.js';
+import { DEFAULT_CAPS } from '../../src/container/spec.js';
 
 const BUNDLE = '${WORK}/bundle';
 /** boxlab run's default bounding set without CAP_NET_RAW, as /proc/PID/status prints it. */

@@ -1,11 +1,11 @@
-import { defineLesson, type Requirement } from '../../src/engine/lesson.js';
+import { defineLesson, type Requirement } from '../../src/model/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, taughtShellIn } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { mountOverlay } from '../../src/shell/mount.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { boxlab } from '../../src/shell/boxlab.js';
-import type { HostFacts } from '../../src/engine/host.js';
+import type { HostFacts } from '../../src/model/host-facts.js';
 import { chainIds } from '../common.js';
 import * as diagrams from './diagrams.js';
 

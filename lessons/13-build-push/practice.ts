@@ -1,5 +1,5 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { BASE, bl, seccompFlags } from './lesson.js';

@@ -1,9 +1,9 @@
-import { defineLesson, type Requirement } from '../../src/engine/lesson.js';
+import { defineLesson, type Requirement } from '../../src/model/lesson.js';
 import { cmd, quote, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { boxlab, boxlabRuntime } from '../../src/shell/boxlab.js';
 import { busyboxRecipe } from '../../rootfs-fetch/busybox.js';
-import type { HostFacts } from '../../src/engine/host.js';
+import type { HostFacts } from '../../src/model/host-facts.js';
 import * as diagrams from './diagrams.js';
 
 /** The runtime's directory for this lesson's container (its --root), and the container. */

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { defineLesson, type Requirement } from '../../src/engine/lesson.js';
+import { defineLesson, type Requirement } from '../../src/model/lesson.js';
 import { BOX, boxPayload, hostToolInFullBox } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { withAppArmorProfile, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { packageRoot } from '../../src/paths.js';
 import { PROFILES } from '../../src/kernel/apparmor.js';
-import { BOXLAB_DEFAULT, loadProfile, profileText, unloadProfile } from '../../src/run/apparmor.js';
+import { BOXLAB_DEFAULT, loadProfile, profileText, unloadProfile } from '../../src/container/apparmor.js';
 import * as diagrams from './diagrams.js';
 
 export const PROFILE = 'boxlab-lesson15';

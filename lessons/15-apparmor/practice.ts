@@ -1,9 +1,9 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { BOX } from '../../src/box/box.js';
 import { cmd, type Cmd } from '../../src/shell/cmd.js';
 import { PROFILES } from '../../src/kernel/apparmor.js';
-import { unloadProfile } from '../../src/run/apparmor.js';
+import { unloadProfile } from '../../src/container/apparmor.js';
 import { confined, NEEDS_APPARMOR, PROFILE } from './lesson.js';
 
 const MINE = 'boxlab-practice15';

@@ -7,8 +7,8 @@ import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
 import { withNoNewPrivs, withParentDeathSignal, withParentDeathSignalChecked } from '../shell/setpriv.js';
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../kernel/capabilities.js';
-import type { Action, Resource } from '../engine/lesson.js';
-import { RUN_MARK } from '../shell/runner.js';
+import type { Action, Resource } from '../model/lesson.js';
+import { RUN_MARK } from '../shell/spawn.js';
 
 /** Every namespace a container gets but user and time (those have lessons of their own). */
 export const BOX_NAMESPACES: Namespace[] = ['mount', 'uts', 'ipc', 'net', 'pid', 'cgroup'];

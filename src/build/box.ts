@@ -7,15 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { literal } from '../shell/cmd.js';
-import { foregroundPassingSignals, RealRunner } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner } from '../shell/spawn.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
-import { parseRunFlags } from '../run/flags.js';
-import { planRun } from '../run/plan.js';
-import { specFromFlags } from '../run/from-flags.js';
-import { namedResources, runScript } from '../run/script.js';
-import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../run/host.js';
-import { checkArgs, checkCwd, checkEnv } from '../run/validate.js';
+import { parseRunFlags } from '../container/flags.js';
+import { planRun } from '../container/plan.js';
+import { specFromFlags } from '../container/from-flags.js';
+import { namedResources, runScript } from '../container/script.js';
+import { hostFacts, loadProfile, requireNonDumpable, requireSeccomp } from '../container/host.js';
+import { checkArgs, checkCwd, checkEnv } from '../container/validate.js';
 import { fill } from '../shell/cmd.js';
 
 export interface RunStep {

@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import type { Runner } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
 import { workspaceVars } from '../engine/workspace.js';
-import { boxPid, findBox, type BoxRecord } from '../run/boxes.js';
+import { boxPid, findBox, type BoxRecord } from '../container/boxes.js';
 import { printable } from '../../rootfs-fetch/untrusted.js';
 import { parseReference } from '../../rootfs-fetch/reference.js';
 import { MEDIA, type Manifest } from '../../rootfs-fetch/manifest.js';

@@ -2,7 +2,7 @@
 // steps and `boxlab commit`'s running boxes. overlayfs marks opaque directories with an xattr
 // that lstat cannot see, so getfattr lists them (one process for the whole tree).
 import { EnvError } from '../errors.js';
-import type { Runner } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
 import { opaqueMarks, parseOpaqueMarks } from '../shell/getfattr.js';
 import { upperEntries, WHITEOUT, type LayerEntry } from './layer.js';
 

@@ -1,19 +1,19 @@
 // `boxlab ps`, `exec`, `logs`, `stop` and `rm`: the boxes a `boxlab run -d` left running, from
-// their records (src/run/boxes.ts). exec goes in the one way a run's own command does (boxEntry, enter.ts).
+// their records (src/container/boxes.ts). exec goes in the one way a run's own command does (boxEntry, enter.ts).
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fillCmd } from '../shell/cmd.js';
-import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/spawn.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { printable, printableLines } from '../../rootfs-fetch/untrusted.js';
-import { parseExecArgs } from '../run/flags.js';
-import { RELAY_CMD } from '../run/script.js';
-import { hostFacts, requireNonDumpable, requireSeccomp } from '../run/host.js';
-import { boxEntry, enterBoxViaFile } from '../run/enter.js';
-import { boxFiles, boxPid, findBox, records } from '../run/boxes.js';
+import { parseExecArgs } from '../container/flags.js';
+import { RELAY_CMD } from '../container/script.js';
+import { hostFacts, requireNonDumpable, requireSeccomp } from '../container/host.js';
+import { boxEntry, enterBoxViaFile } from '../container/enter.js';
+import { boxFiles, boxPid, findBox, records } from '../container/boxes.js';
 
 export async function psCommand(argv: string[]): Promise<number> {
   if (argv.length) throw new UsageError(`unexpected argument: ${argv[0]}`);

@@ -20,7 +20,7 @@ export async function commitCommand(argv: string[]): Promise<number> {
   commitName(tag); // a bad name is a usage error before anything is read
   if (process.geteuid?.() !== 0) throw new EnvError("boxlab commit reads a box's upper directory and writes the image cache: it needs root (sudo)");
   const store = openStore();
-  const { RealRunner } = await import('../shell/runner.js');
+  const { RealRunner } = await import('../shell/spawn.js');
   const { compressBar } = await import('../build/progress.js');
   const r = await commit({ box, tag, store, runner: new RealRunner(), log: (l) => process.stderr.write(`${l}\n`), bar: (total) => compressBar(process.stderr, '  compressing the layer', total) });
   process.stdout.write(`${r.name} ${r.manifest.digest}\n`);

@@ -1,6 +1,6 @@
 import { parse } from './args.js';
-import { RealRunner } from '../shell/runner.js';
-import { doctor } from '../kernel/doctor.js';
+import { RealRunner } from '../shell/spawn.js';
+import { doctor } from '../box/doctor.js';
 
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' } });

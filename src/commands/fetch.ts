@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
-import { RealRunner } from '../shell/runner.js';
+import { RealRunner } from '../shell/spawn.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { busyboxCacheDir, findBusybox } from '../../rootfs-fetch/busybox.js';

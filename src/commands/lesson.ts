@@ -4,17 +4,17 @@ import { dirname } from 'node:path';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
 import { findLesson, lessonDef, LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
-import { RealRunner, RecordingRunner, type Runner } from '../shell/runner.js';
-import { runLesson, plan, type PauseAnswer, type Vars } from '../engine/run.js';
+import { RealRunner, RecordingRunner, type Runner } from '../shell/spawn.js';
+import { runLesson, plan, type PauseAnswer, type Vars } from '../engine/execute.js';
 import { workspaceVars } from '../engine/workspace.js';
 import type { Emit } from '../engine/events.js';
-import type { Lesson, Quiz, Step } from '../engine/lesson.js';
+import type { Lesson, Quiz, Step } from '../model/lesson.js';
 import { hostConfirmed, confirmHost, markPassed } from '../engine/progress.js';
 import { readStates, StateFile } from '../box/state.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { busyboxCacheDir, findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
 import { CACHE_ROOT } from '../paths.js';
-import { virtualization } from '../kernel/doctor.js';
+import { virtualization } from '../box/doctor.js';
 import { hostTools, missingTools } from './tools.js';
 
 const FLAGS = {
@@ -224,7 +224,7 @@ async function quizKeeper() {
 async function pauser(lesson: Lesson, menu: boolean, ac: AbortController, quiz?: Awaited<ReturnType<typeof quizKeeper>>): Promise<(s: Step, i: number, vars: Vars) => Promise<PauseAnswer>> {
   const { select } = await import('@inquirer/prompts');
   const chalk = (await import('chalk')).default;
-  const { actionCmds } = await import('../engine/lesson.js');
+  const { actionCmds } = await import('../model/lesson.js');
   const { fillCmd, fillKnown, render } = await import('../shell/cmd.js');
   return async (step, i, vars) => {
     for (;;) {

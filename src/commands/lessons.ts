@@ -3,8 +3,8 @@ import { LESSONS, loadLesson } from '../../lessons/index.js';
 import { allPractice } from '../../lessons/practice.js';
 import { exerciseKey, readProgress } from '../engine/progress.js';
 import { durationText } from '../engine/duration.js';
-import type { HostFacts } from '../engine/host.js';
-import { realHost } from '../run/host.js';
+import type { HostFacts } from '../model/host-facts.js';
+import { realHost } from '../container/host.js';
 
 /** `host`: whose facts the lessons are built from (tests pass a fake). */
 export async function lessonsCommand(argv: string[], host: HostFacts = realHost()): Promise<number> {

@@ -1,7 +1,7 @@
 import { parse } from './args.js';
 import { EnvError } from '../errors.js';
-import { RealRunner } from '../shell/runner.js';
-import { reset } from '../box/reset.js';
+import { RealRunner } from '../shell/spawn.js';
+import { reset } from '../container/reset.js';
 
 export async function resetCommand(argv: string[]): Promise<number> {
   parse(argv, {});

@@ -6,18 +6,18 @@ import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { literal, quote, render } from '../shell/cmd.js';
-import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/spawn.js';
 import { workspaceVars } from '../engine/workspace.js';
 import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
 import { processStartTime } from '../kernel/proc.js';
-import { namesSource, parseRunFlags } from '../run/flags.js';
-import { planRun, type Plan } from '../run/plan.js';
-import { planResources, runScript } from '../run/script.js';
-import type { RunSpec } from '../run/spec.js';
-import { hostFacts, loadProfile, realHost, requireNonDumpable, requireSeccomp } from '../run/host.js';
+import { namesSource, parseRunFlags } from '../container/flags.js';
+import { planRun, type Plan } from '../container/plan.js';
+import { planResources, runScript } from '../container/script.js';
+import type { RunSpec } from '../container/spec.js';
+import { hostFacts, loadProfile, realHost, requireNonDumpable, requireSeccomp } from '../container/host.js';
 import { hostToolInBox } from '../box/box.js';
 import type { Namespace } from '../shell/unshare.js';
-import { boxFiles, privateBoxesDir, writeRecord } from '../run/boxes.js';
+import { boxFiles, privateBoxesDir, writeRecord } from '../container/boxes.js';
 
 const USAGE = `usage: boxlab run [flags] (IMAGE | --rootfs DIR | --bundle DIR) [--] [CMD...]
   --rm  -i  -t  -d  --name NAME  --hostname NAME
@@ -36,10 +36,10 @@ export async function runCommand(argv: string[], runner: Runner = new RealRunner
   let spec: RunSpec;
   let notes: string[] = [];
   if (flags.bundle) {
-    const { specFromBundle } = await import('../run/oci.js');
+    const { specFromBundle } = await import('../container/oci.js');
     ({ spec, notes } = specFromBundle(flags.bundle, flags));
   } else {
-    const { specFromFlags } = await import('../run/from-flags.js');
+    const { specFromFlags } = await import('../container/from-flags.js');
     spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
   }
   for (const n of notes) process.stderr.write(`boxlab: ${n}\n`);
@@ -149,15 +149,15 @@ export { execCommand, psCommand, rmCommand } from './boxes.js';
  *  that run (root.path "rootfs"). With no source, the host's / and sh, as `runc spec` gives. */
 export async function specCommand(argv: string[]): Promise<number> {
   const flags = parseRunFlags(namesSource(argv) ? argv : ['--rootfs', '/', ...argv, ...(argv.includes('--') ? [] : ['--', 'sh'])]);
-  const { configFor, specFromBundle } = await import('../run/oci.js');
+  const { configFor, specFromBundle } = await import('../container/oci.js');
   let spec: RunSpec;
   if (flags.bundle) spec = specFromBundle(flags.bundle, flags).spec;
   else {
-    const { specFromFlags } = await import('../run/from-flags.js');
+    const { specFromFlags } = await import('../container/from-flags.js');
     spec = specFromFlags(flags, flags.image ? await loadCachedImage(flags.image) : undefined, loadProfile);
   }
   // The profile this host would apply: runc, given this config.json, confines the box alike.
-  const { appliedProfile } = await import('../run/apparmor-step.js');
+  const { appliedProfile } = await import('../container/apparmor-step.js');
   const aa = realHost().apparmor();
   const profile = appliedProfile(spec, aa);
   if (profile && !aa.loaded.has(profile)) process.stderr.write(`boxlab: process.apparmorProfile ${profile} is not loaded yet: runc needs it loaded (a boxlab run loads boxlab-default)\n`);
@@ -169,7 +169,7 @@ export async function specCommand(argv: string[]): Promise<number> {
 async function loadCachedImage(name: string) {
   const { Store } = await import('../../rootfs-fetch/store.js');
   const { imageProcess, loadImage } = await import('../../rootfs-fetch/images.js');
-  const { busyboxStandIn } = await import('../run/images.js');
+  const { busyboxStandIn } = await import('../container/images.js');
   const store = new Store();
   const chosen = busyboxStandIn(name, (n) => store.find(n) !== undefined);
   if (chosen.note) process.stderr.write(`boxlab: ${chosen.note}\n`);

@@ -8,9 +8,9 @@ import { constants as osc } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
 import { fillCmd, literal } from '../shell/cmd.js';
-import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/runner.js';
+import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/spawn.js';
 import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
-import { boxInit, checkId, type Container, defaultRoot, files, type Hook, hooksOf, load, makeRoot, payloadPid, save, stateJson, status } from '../run/containers.js';
+import { boxInit, checkId, type Container, defaultRoot, files, type Hook, hooksOf, load, makeRoot, payloadPid, save, stateJson, status } from '../container/containers.js';
 import { CAPABILITIES } from '../kernel/capabilities.js';
 
 // start, state, kill and delete load only the modules above: an engine calls the runtime
@@ -151,11 +151,11 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   makeRoot(g.root);
   if (existsSync(f.dir)) throw new EnvError(`container ${id} already exists`);
 
-  const { specFromBundle } = await import('../run/oci.js');
-  const { parseRunFlags } = await import('../run/flags.js');
-  const { planRun } = await import('../run/plan.js');
-  const { planResources, runScript } = await import('../run/script.js');
-  const { hostFacts, requireNonDumpable, requireSeccomp } = await import('../run/host.js');
+  const { specFromBundle } = await import('../container/oci.js');
+  const { parseRunFlags } = await import('../container/flags.js');
+  const { planRun } = await import('../container/plan.js');
+  const { planResources, runScript } = await import('../container/script.js');
+  const { hostFacts, requireNonDumpable, requireSeccomp } = await import('../container/host.js');
   const { privateStateDir, StateFile } = await import('../box/state.js');
   const { spec, notes } = specFromBundle(bundle, parseRunFlags(['--bundle', bundle]));
   const hooks = hooksOf(readConfig(bundle));
@@ -389,11 +389,11 @@ async function exec(g: Global, argv: string[], runner: Runner): Promise<number> 
   } catch (e) {
     throw new EnvError(`--process ${processFile}: ${(e as Error).message}`);
   }
-  const { execSpec } = await import('../run/oci.js');
-  const { hostFacts, requireNonDumpable } = await import('../run/host.js');
+  const { execSpec } = await import('../container/oci.js');
+  const { hostFacts, requireNonDumpable } = await import('../container/host.js');
   const { workspaceVars } = await import('../engine/workspace.js');
-  const { boxEntry, enterBoxViaFile } = await import('../run/enter.js');
-  const { RELAY_CMD } = await import('../run/script.js');
+  const { boxEntry, enterBoxViaFile } = await import('../container/enter.js');
+  const { RELAY_CMD } = await import('../container/script.js');
   const spec = execSpec(c.spec, p);
   if (p.terminal) throw new EnvError('process.terminal: terminal mode is not supported by boxlab-runtime: exec without -t');
   const host = hostFacts(spec, true);

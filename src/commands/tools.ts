@@ -1,7 +1,7 @@
 // Which host programs a lesson runs, so a missing one is reported before anything starts.
 import { accessSync, constants } from 'node:fs';
 import type { Cmd } from '../shell/cmd.js';
-import { actionCmds, factCmds, stepFacts, type Step } from '../engine/lesson.js';
+import { actionCmds, factCmds, stepFacts, type Step } from '../model/lesson.js';
 import { teardown } from '../box/resources.js';
 
 export function hostTools(steps: Step[]): string[] {

@@ -3,10 +3,10 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cmd, fill, fillCmd, fillKnown, type Cmd } from '../shell/cmd.js';
-import type { Runner, Started } from '../shell/runner.js';
+import type { Runner, Started } from '../shell/spawn.js';
 import { childrenOf, comm, isAlive } from '../kernel/proc.js';
 import { describeFact, readFact } from './facts.js';
-import { actionCmds, type Action } from './lesson.js';
+import { actionCmds, type Action } from '../model/lesson.js';
 import type { Emit } from './events.js';
 
 /** A step failed (code 1), or was interrupted (code 130). */

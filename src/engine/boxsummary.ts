@@ -3,8 +3,7 @@
 // capsh or setpriv leave, the cgroups it joins) and from the kernel: a namespace counts as
 // isolated only where the target's namespace differs from the host's.
 import { readlinkSync } from 'node:fs';
-import { render, type Cmd } from '../shell/cmd.js';
-import { shellWords } from '../report/fit.js';
+import { render, shellWords, type Cmd } from '../shell/cmd.js';
 
 const NS: [flag: string, short: string, file: string, name: string][] = [
   ['mount', 'm', 'mnt', 'mount'],

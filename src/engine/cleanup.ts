@@ -1,8 +1,8 @@
 // The cleanup stack: what a run created is undone in reverse order, whether the lesson
 // passed, a step failed, or the learner pressed Ctrl-C.
 import { fillCmd, fillKnown, render, type Vars } from '../shell/cmd.js';
-import type { Runner } from '../shell/runner.js';
-import type { Resource } from './lesson.js';
+import type { Runner } from '../shell/spawn.js';
+import type { Resource } from '../model/lesson.js';
 import type { Emit } from './events.js';
 import { isPresent, resourceVar, teardown, undoing } from '../box/resources.js';
 import type { HostResource, StateFile } from '../box/state.js';

@@ -1,6 +1,6 @@
 // How long a lesson takes: its text read aloud or on a projector (about 150 words a minute,
 // with the commands' output to look at), plus the kernel work, measured once per lesson.
-import type { Prose } from './lesson.js';
+import type { Prose } from '../model/lesson.js';
 
 const WORDS_PER_MINUTE = 150;
 

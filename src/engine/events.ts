@@ -1,6 +1,6 @@
 // One stream of events per run; the terminal, --json and --script formatters all read it.
-import type { Action, Check, Feature, Probe, Requirement, Resource } from './lesson.js';
-import type { RunResult } from '../shell/runner.js';
+import type { Action, Check, Feature, Probe, Requirement, Resource } from '../model/lesson.js';
+import type { RunResult } from '../shell/spawn.js';
 import type { Cmd } from '../shell/cmd.js';
 
 interface Base {

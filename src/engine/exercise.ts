@@ -1,8 +1,8 @@
 // Practice mode's model. An exercise is data, as a lesson is: the state it starts from (a
 // lesson's box replayed up to a step, plus setup of its own), a goal, checks that read kernel
 // facts, three hints and a reference solution. The learner works in a bash on the host.
-import type { Check, Step } from './lesson.js';
-import type { HostFacts } from './host.js';
+import type { Check, Step } from '../model/lesson.js';
+import type { HostFacts } from '../model/host-facts.js';
 
 export interface Exercise {
   /** Short and stable: progress and --exercise refer to it (e.g. "hostname"). */

@@ -2,9 +2,9 @@
 // commands go through the Runner. The --script formatter renders the same facts in bash.
 import { readFile, readlink } from 'node:fs/promises';
 import { fill, fillCmd, quote, render, type Vars } from '../shell/cmd.js';
-import type { Runner } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
 import { isAlive } from '../kernel/proc.js';
-import type { Check, Fact } from './lesson.js';
+import type { Check, Fact } from '../model/lesson.js';
 
 /** Like bash's $(...): trailing newlines go. */
 const chomp = (s: string): string => s.replace(/\n+$/, '');

@@ -1,8 +1,8 @@
 // The lesson linter: what every lesson must satisfy before a learner sees it.
 import { existsSync } from 'node:fs';
 import { placeholders, type Cmd } from '../shell/cmd.js';
-import type { Fact, Lesson, Resource, Step } from './lesson.js';
-import { actionCmds, factCmds, stepFacts, willReplay } from './lesson.js';
+import type { Fact, Lesson, Resource, Step } from '../model/lesson.js';
+import { actionCmds, factCmds, stepFacts, willReplay } from '../model/lesson.js';
 import { WORKSPACE } from './workspace.js';
 import type { Practice } from './exercise.js';
 import { LINK_PREFIX, WORK_PARENT } from '../box/resources.js';

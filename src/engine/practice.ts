@@ -3,15 +3,15 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fill, quote, type Vars } from '../shell/cmd.js';
-import type { Runner } from '../shell/runner.js';
-import { RUN_MARK } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
+import { RUN_MARK } from '../shell/spawn.js';
 import { privateStateDir } from '../box/state.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { isSameLiveProcess, processesWithEnv } from '../kernel/proc.js';
 import { umount } from '../shell/mount.js';
 import { killPid } from '../shell/coreutils.js';
 import { describeFact, judge } from './facts.js';
-import { willReplay, type Check, type Lesson, type Step } from './lesson.js';
+import { willReplay, type Check, type Lesson, type Step } from '../model/lesson.js';
 import type { Exercise } from './exercise.js';
 
 /** The run that prepares an exercise (or, for a capture-the-flag, its defended box): the

@@ -1,7 +1,7 @@
 // A lesson's markdown: `# Title`, an intro, then `## step-id` sections bound to steps;
 // any other `##` section is part of the closing text. Inside a fenced code block nothing is a
 // heading: a shell comment such as `# or with nftables:` is code and stays where it is.
-import type { Prose } from './lesson.js';
+import type { Prose } from '../model/lesson.js';
 
 export function parseProse(md: string, stepIds: string[]): Prose {
   const prose: Prose = { intro: '', steps: {}, outro: '' };

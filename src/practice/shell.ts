@@ -2,7 +2,7 @@
 // prompt hook asks boxlab (on fd 3) to read the kernel's facts again after every command.
 import chalk from 'chalk';
 import type { Vars } from '../shell/cmd.js';
-import type { Runner } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
 import type { Exercise } from '../engine/exercise.js';
 import { exports, privateFile, verify, type CheckLine } from '../engine/practice.js';
 import { rmSync } from 'node:fs';

@@ -1,10 +1,10 @@
 // The bash both generated scripts are written in: a lesson's --script (report/script.ts) and a
-// run's (run/script.ts, which `boxlab run` executes). One module renders a command, a file
+// run's (container/script.ts, which `boxlab run` executes). One module renders a command, a file
 // write, a step's comments, a requirement, a check, the placeholders and the cleanup stack,
 // so the two cannot drift apart again (they had: `set +e` against `set +eu`, a file write split
 // by a literal newline, step comments landing after the next step's once batched).
 import { comment, literal, quote, render, type Cmd } from '../shell/cmd.js';
-import type { Check, Fact, Feature, Requirement } from '../engine/lesson.js';
+import type { Check, Fact, Feature, Requirement } from '../model/lesson.js';
 import { isFact } from '../engine/facts.js';
 import { SCRIPT_VALUES, WORKSPACE } from '../engine/workspace.js';
 

@@ -2,41 +2,7 @@
 // as the box's root, setpriv, the cgroup join) is spelled out once per lesson and named after
 // that ("in the box: …"); the kernel-facing command is always shown whole, wrapped at word
 // breaks. Works on the rendered bash text, so it serves every lesson and `boxlab run` alike.
-
-/** Shell words of one rendered line, each with its quoting kept as written. */
-export function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    while (line[i] === ' ') i++;
-    if (i >= line.length) break;
-    let w = '';
-    while (i < line.length && line[i] !== ' ') {
-      const ch = line[i]!;
-      if (ch === "'") {
-        const end = line.indexOf("'", i + 1);
-        const stop = end < 0 ? line.length : end + 1;
-        w += line.slice(i, stop);
-        i = stop;
-      } else if (ch === '"' || (ch === '$' && line[i + 1] === "'")) {
-        // "..." and $'...' both take backslash escapes.
-        const quote = ch === '"' ? '"' : "'";
-        let j = ch === '"' ? i + 1 : i + 2;
-        while (j < line.length && line[j] !== quote) j += line[j] === '\\' ? 2 : 1;
-        w += line.slice(i, j + 1);
-        i = j + 1;
-      } else if (ch === '\\') {
-        w += line.slice(i, i + 2);
-        i += 2;
-      } else {
-        w += ch;
-        i++;
-      }
-    }
-    words.push(w);
-  }
-  return words;
-}
+import { shellWords } from '../shell/cmd.js';
 
 const unquote = (w: string): string => w.replace(/^["']|["']$/g, '');
 

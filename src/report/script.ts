@@ -2,7 +2,7 @@
 // and checks with no Node. Commands keep their ${NAME} placeholders as shell variables.
 import { quote, render, type Cmd } from '../shell/cmd.js';
 import type { Event } from '../engine/events.js';
-import { actionCmds } from '../engine/lesson.js';
+import { actionCmds } from '../model/lesson.js';
 import { checkLine, cleanupStack, commentLines, factWord, featureComment, onExit, PLACEHOLDER_NAMES, placeholderLines, unmet } from './bash.js';
 
 export { factWord };

@@ -2,7 +2,7 @@
 // lesson and the events of its dry run in, an HTML string out. Nothing is loaded from the
 // network (inline CSS, a few lines of inline JS); every text from a lesson is escaped.
 import type { Event } from '../engine/events.js';
-import type { Feature, Lesson } from '../engine/lesson.js';
+import type { Feature, Lesson } from '../model/lesson.js';
 
 export interface StepSlide {
   index: number;

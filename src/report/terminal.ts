@@ -1,7 +1,7 @@
 // The learner's view: each command with its kernel feature and the kernel's evidence.
 import chalk from 'chalk';
 import type { Event } from '../engine/events.js';
-import type { Check } from '../engine/lesson.js';
+import type { Check } from '../model/lesson.js';
 import { expectation, shownValue } from '../engine/facts.js';
 import { renderMarkdown, type Style } from './markdown.js';
 import { commandFitter } from './fit.js';

@@ -107,3 +107,38 @@ export function render(c: Cmd): string {
   const line = [quote(c.file), ...c.args.map((a, i) => (i < data ? quote(a) : dataWord(a)))].join(' ');
   return c.stdin === undefined ? line : `${line} <<< ${quote(c.stdin)}`;
 }
+
+/** Shell words of one rendered line, each with its quoting kept as written. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (line[i] === ' ') i++;
+    if (i >= line.length) break;
+    let w = '';
+    while (i < line.length && line[i] !== ' ') {
+      const ch = line[i]!;
+      if (ch === "'") {
+        const end = line.indexOf("'", i + 1);
+        const stop = end < 0 ? line.length : end + 1;
+        w += line.slice(i, stop);
+        i = stop;
+      } else if (ch === '"' || (ch === '$' && line[i + 1] === "'")) {
+        // "..." and $'...' both take backslash escapes.
+        const quote = ch === '"' ? '"' : "'";
+        let j = ch === '"' ? i + 1 : i + 2;
+        while (j < line.length && line[j] !== quote) j += line[j] === '\\' ? 2 : 1;
+        w += line.slice(i, j + 1);
+        i = j + 1;
+      } else if (ch === '\\') {
+        w += line.slice(i, i + 2);
+        i += 2;
+      } else {
+        w += ch;
+        i++;
+      }
+    }
+    words.push(w);
+  }
+  return words;
+}

@@ -7,12 +7,12 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { cleanupStack, commentLines, fileWrite, onExit, placeholderLines, unmet } from '../../src/report/bash.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { planRun } from '../../src/run/plan.js';
-import { runScript } from '../../src/run/script.js';
-import { parseRunFlags } from '../../src/run/flags.js';
-import { specFromFlags } from '../../src/run/from-flags.js';
+import { planRun } from '../../src/container/plan.js';
+import { runScript } from '../../src/container/script.js';
+import { parseRunFlags } from '../../src/container/flags.js';
+import { specFromFlags } from '../../src/container/from-flags.js';
 import { fakePlanHost, tempDir } from './helpers.js';
-import { boxInit } from '../../src/run/boxes.js';
+import { boxInit } from '../../src/container/boxes.js';
 
 const bash = (script: string, env: Record<string, string> = {}) =>
   spawnSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } });

@@ -11,7 +11,7 @@ import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { EnvError } from '../../src/errors.js';
 import { imagesListing } from '../../src/commands/images.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner } from '../../src/shell/spawn.js';
 import { tempDir } from './helpers.js';
 import { tarOf } from './layer-archives.js';
 

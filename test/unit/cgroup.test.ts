@@ -2,13 +2,13 @@
 // temporary directory: no root, and the same commands the lesson runs on the real tree.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { cgroupDriver, v1Driver, v2Driver, type CgroupDriver } from '../../src/box/cgroup.js';
-import { inCgroups } from '../../src/shell/cgroup.js';
+import { cgroupDriver, v1Driver, v2Driver, type CgroupDriver } from '../../src/box/cgroup-driver.js';
+import { inCgroups } from '../../src/shell/cgroup-files.js';
 import { cmd } from '../../src/shell/cmd.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner } from '../../src/shell/spawn.js';
 import { parseMountinfo } from '../../src/kernel/mountinfo.js';
-import { cgroupLayout } from '../../src/kernel/cgroup.js';
-import type { Action } from '../../src/engine/lesson.js';
+import { cgroupLayout } from '../../src/kernel/cgroup-layout.js';
+import type { Action } from '../../src/model/lesson.js';
 import { tempDir } from './helpers.js';
 
 let root: string;

@@ -9,13 +9,13 @@ import { baseImage, commitName } from '../../src/build/commit.js';
 import { boxUpperEntries, unshifted } from '../../src/build/upper.js';
 import { writeLayer, type LayerEntry } from '../../src/build/layer.js';
 import { saveLayer } from '../../src/build/save.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner } from '../../src/shell/spawn.js';
 import { EnvError, UsageError } from '../../src/errors.js';
 import { hostPlatform, MEDIA } from '../../rootfs-fetch/manifest.js';
 import { layerDir } from '../../rootfs-fetch/images.js';
 import { Store } from '../../rootfs-fetch/store.js';
-import type { BoxRecord } from '../../src/run/boxes.js';
-import type { RunSpec } from '../../src/run/spec.js';
+import type { BoxRecord } from '../../src/container/boxes.js';
+import type { RunSpec } from '../../src/container/spec.js';
 import { tempDir } from './helpers.js';
 
 const asRoot = process.geteuid?.() === 0;

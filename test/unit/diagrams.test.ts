@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import chalk from 'chalk';
 import { LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
-import { runLesson } from '../../src/engine/run.js';
-import { RecordingRunner } from '../../src/shell/runner.js';
+import { runLesson } from '../../src/engine/execute.js';
+import { RecordingRunner } from '../../src/shell/spawn.js';
 import { workspaceVars } from '../../src/engine/workspace.js';
 import { terminalFormatter } from '../../src/report/terminal.js';
 

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync } from 'node:fs';
-import { RecordingRunner } from '../../src/shell/runner.js';
+import { RecordingRunner } from '../../src/shell/spawn.js';
 import { cmd, quote } from '../../src/shell/cmd.js';
-import { runLesson } from '../../src/engine/run.js';
+import { runLesson } from '../../src/engine/execute.js';
 import { StateFile, type HostResource } from '../../src/box/state.js';
 import { CORE_PATTERN } from '../../src/kernel/escapes.js';
-import type { Lesson, Step } from '../../src/engine/lesson.js';
+import type { Lesson, Step } from '../../src/model/lesson.js';
 import { collect, feature, lessonOf, tempDir } from './helpers.js';
 
 const vars = { RUN_ID: 'r1', WORK: '/tmp/boxlab-r1', ROOTFS: '/tmp/boxlab-r1/rootfs' };

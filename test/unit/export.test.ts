@@ -10,7 +10,7 @@ import type { Image } from '../../rootfs-fetch/images.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
 import { Store } from '../../rootfs-fetch/store.js';
 import { EnvError, UsageError } from '../../src/errors.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner } from '../../src/shell/spawn.js';
 import { tempDir } from './helpers.js';
 import { tarOf, type Member } from './layer-archives.js';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { EnvError } from '../../src/errors.js';
-import type { Lesson, LessonDef, Step } from '../../src/engine/lesson.js';
+import type { Lesson, LessonDef, Step } from '../../src/model/lesson.js';
 import type { Event } from '../../src/engine/events.js';
-import type { PlanHost } from '../../src/run/plan.js';
-import { v1Driver } from '../../src/box/cgroup.js';
+import type { PlanHost } from '../../src/container/plan.js';
+import { v1Driver } from '../../src/box/cgroup-driver.js';
 
 export const feature = { name: 'test feature', syscalls: ['test(2)'], man: ['test(7)'] };
 

@@ -12,6 +12,28 @@ const root = packageRoot();
 const DIRS = ['src', 'lessons', 'rootfs-fetch'];
 const SPAWNING = new Set(['node:child_process', 'child_process', 'execa']);
 
+// The layers, bottom first (docs/ARCHITECTURE.md draws them). A module imports from its own
+// directory or from a layer below its own, never from one beside or above it.
+const LAYERS: string[][] = [
+  ['src/kernel/', 'src/seccomp/', 'src/errors.ts', 'src/paths.ts'],
+  ['src/shell/'],
+  ['src/model/', 'rootfs-fetch/'],
+  ['src/box/'],
+  ['src/engine/'],
+  ['src/report/'],
+  ['src/container/', 'src/practice/'],
+  ['src/build/'],
+  ['lessons/'],
+  ['src/commands/'],
+  ['src/cli.ts'],
+];
+const layerOf = (f: string): number => LAYERS.findIndex((l) => l.some((p) => f.startsWith(p)));
+const dirOf = (f: string): string => (f.startsWith('src/') ? f.split('/').slice(0, 2).join('/') : f.split('/')[0]!);
+
+/** The imports that go sideways or up, as "from -> to". */
+const upward = (edges: Iterable<[string, string[]]>): string[] =>
+  [...edges].flatMap(([f, to]) => to.filter((t) => dirOf(t) !== dirOf(f) && !(layerOf(t) < layerOf(f))).map((t) => `${f} -> ${t}`));
+
 /** Every module specifier a file names: import, export ... from, import(). */
 function specifiers(source: string): string[] {
   const out: string[] = [];
@@ -77,6 +99,12 @@ describe('the import graph', () => {
   it('has no cycle', () => {
     const edges = new Map([...g].map(([f, { files }]) => [f, files]));
     expect(cycles(edges).map((c) => c.join(' -> '))).toEqual([]);
+  });
+
+  it('points down: every import goes to a lower layer, or stays in its directory', () => {
+    for (const f of g.keys()) expect(layerOf(f), `${f} is in no layer`).toBeGreaterThanOrEqual(0);
+    expect(upward([['src/box/box.ts', ['src/box/state.ts', 'src/shell/cmd.ts', 'src/engine/facts.ts', 'src/practice/shell.ts']]])).toEqual(['src/box/box.ts -> src/engine/facts.ts', 'src/box/box.ts -> src/practice/shell.ts']);
+    expect(upward([...g].map(([f, { files }]) => [f, files]))).toEqual([]);
   });
 
   it('only src/shell/ imports what starts processes', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/kernel/mountinfo.js';
-import { cgroupLayout, describeLayout } from '../../src/kernel/cgroup.js';
-import { doctor, kernelAtLeast, lsmFinding } from '../../src/kernel/doctor.js';
-import { RecordingRunner } from '../../src/shell/runner.js';
+import { cgroupLayout, describeLayout } from '../../src/kernel/cgroup-layout.js';
+import { doctor, kernelAtLeast, lsmFinding } from '../../src/box/doctor.js';
+import { RecordingRunner } from '../../src/shell/spawn.js';
 import { parseProse } from '../../src/engine/prose.js';
 import { isDynamicElf } from '../../rootfs-fetch/busybox.js';
 

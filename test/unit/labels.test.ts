@@ -2,7 +2,7 @@
 // namespaces names each of them (lesson 2's box made six under the label "mount namespace").
 import { describe, expect, it } from 'vitest';
 import { loadAll } from '../../lessons/index.js';
-import { actionCmds } from '../../src/engine/lesson.js';
+import { actionCmds } from '../../src/model/lesson.js';
 import type { Cmd } from '../../src/shell/cmd.js';
 
 const NAMES: Record<string, RegExp> = { mount: /mount/i, uts: /UTS/, ipc: /IPC/, net: /network/i, pid: /PID/, cgroup: /cgroup/i, user: /user/i, time: /time/i };

@@ -34,7 +34,7 @@ vi.mock('node:child_process', async (importOriginal) => {
   return { ...wrapped, default: wrapped };
 });
 
-import type { HostFacts } from '../../src/engine/host.js';
+import type { HostFacts } from '../../src/model/host-facts.js';
 import { packageRoot } from '../../src/paths.js';
 
 /** A host with cgroup v2 but no controller in it, no seccomp in setpriv, two kernel files. */
@@ -73,7 +73,7 @@ describe('lessons as data', () => {
     expect(lessons.map((l) => l.number)).toEqual(expect.arrayContaining(index.LESSONS.map((e) => e.number)));
     expect(asked).toContain('cgroupLayout');
     expect(asked).toContain('setprivSeccomp');
-    // Lesson 7's masks are the run's list (src/run/spec.ts) filtered by this host.
+    // Lesson 7's masks are the run's list (src/container/spec.ts) filtered by this host.
     const masks = lessons.find((l) => l.number === 7)!.steps.find((s) => s.id === 'masks')!;
     const targets = masks.actions.map((a) => ('run' in a ? a.run.args.at(-1) : ''));
     expect(targets).toEqual(['/proc/${BOX}/root/proc/keys', '/proc/${BOX}/root/proc/acpi', '/proc/${BOX}/root/proc/sys', '/proc/${BOX}/root/proc/sys']);
@@ -111,8 +111,8 @@ describe('lessons as data', () => {
   });
 
   it('lesson 1 plans on that host', async () => {
-    const { runLesson } = await import('../../src/engine/run.js');
-    const { RecordingRunner } = await import('../../src/shell/runner.js');
+    const { runLesson } = await import('../../src/engine/execute.js');
+    const { RecordingRunner } = await import('../../src/shell/spawn.js');
     const { workspaceVars } = await import('../../src/engine/workspace.js');
     const runner = new RecordingRunner();
     const events: string[] = [];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { indexProblems, LESSONS, loadAll, markdownPath } from '../../lessons/index.js';
 import { lintLessons } from '../../src/engine/lint.js';
 import { cmd } from '../../src/shell/cmd.js';
-import type { Step } from '../../src/engine/lesson.js';
+import type { Step } from '../../src/model/lesson.js';
 import { feature, lessonOf } from './helpers.js';
 
 const check = { title: 'c', fact: { file: '/proc/self/status' }, contains: 'Name' };

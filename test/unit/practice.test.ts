@@ -8,7 +8,7 @@ import { lintPractice } from '../../src/engine/lint.js';
 import { exports, preparation } from '../../src/engine/practice.js';
 import { rcFile } from '../../src/practice/shell.js';
 import type { Exercise, Practice } from '../../src/engine/exercise.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner } from '../../src/shell/spawn.js';
 
 const exercise = (over: Partial<Exercise> = {}): Exercise => ({
   id: 'x',

@@ -12,7 +12,7 @@ import { checkRealm, parseChallenge, Registry } from '../../rootfs-fetch/registr
 import { Store } from '../../rootfs-fetch/store.js';
 import { progressTo } from '../../rootfs-fetch/progress-bars.js';
 import { MEDIA } from '../../rootfs-fetch/manifest.js';
-import { RealRunner } from '../../src/shell/runner.js';
+import { RealRunner } from '../../src/shell/spawn.js';
 import { EnvError } from '../../src/errors.js';
 import { refusedInOneLine, tempDir } from './helpers.js';
 import { tarOf } from './layer-archives.js';

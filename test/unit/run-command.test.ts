@@ -2,8 +2,8 @@
 // passes on, the files it leaves. As root (its root check is real), with a static busybox.
 import { existsSync, mkdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordingRunner } from '../../src/shell/runner.js';
-import { realHost } from '../../src/run/host.js';
+import { RecordingRunner } from '../../src/shell/spawn.js';
+import { realHost } from '../../src/container/host.js';
 import { tempDir } from './helpers.js';
 
 const bb = realHost().busybox();

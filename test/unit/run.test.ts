@@ -6,17 +6,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRunFlags, parseExecArgs, bytes } from '../../src/run/flags.js';
-import { busyboxStandIn } from '../../src/run/images.js';
+import { parseRunFlags, parseExecArgs, bytes } from '../../src/container/flags.js';
+import { busyboxStandIn } from '../../src/container/images.js';
 import { EnvError } from '../../src/errors.js';
-import { capabilities, specFromFlags } from '../../src/run/from-flags.js';
-import { configFor, specFromBundle } from '../../src/run/oci.js';
-import { planRun, type PlanHost } from '../../src/run/plan.js';
-import { runScript } from '../../src/run/script.js';
-import { DEFAULT_CAPS } from '../../src/run/spec.js';
+import { capabilities, specFromFlags } from '../../src/container/from-flags.js';
+import { configFor, specFromBundle } from '../../src/container/oci.js';
+import { planRun, type PlanHost } from '../../src/container/plan.js';
+import { runScript } from '../../src/container/script.js';
+import { DEFAULT_CAPS } from '../../src/container/spec.js';
 import { fstab } from '../../src/shell/mount.js';
 import { capMask } from '../../src/kernel/capabilities.js';
-import { checkCwd, checkEnv } from '../../src/run/validate.js';
+import { checkCwd, checkEnv } from '../../src/container/validate.js';
 import { UsageError } from '../../src/errors.js';
 import { fakePlanHost, tempDir } from './helpers.js';
 
@@ -263,7 +263,7 @@ describe('--userns', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('the copy: owners moved up, set-user-ID bits, whiteouts and xattrs kept, ids past the range left alone', async () => {
-    const { shiftOwners } = await import('../../src/run/userns.js');
+    const { shiftOwners } = await import('../../src/container/userns.js');
     const d = tempDir();
     dirs.push(d);
     const src = join(d, 'src');

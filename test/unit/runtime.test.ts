@@ -4,13 +4,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkId, hooksOf } from '../../src/run/containers.js';
+import { checkId, hooksOf } from '../../src/container/containers.js';
 import { runtimeCommand, signalNumber } from '../../src/commands/runtime.js';
 import { UsageError } from '../../src/errors.js';
-import { planRun } from '../../src/run/plan.js';
-import { runScript } from '../../src/run/script.js';
-import { parseRunFlags } from '../../src/run/flags.js';
-import { specFromFlags } from '../../src/run/from-flags.js';
+import { planRun } from '../../src/container/plan.js';
+import { runScript } from '../../src/container/script.js';
+import { parseRunFlags } from '../../src/container/flags.js';
+import { specFromFlags } from '../../src/container/from-flags.js';
 import { fakePlanHost, tempDir as newTempDir } from './helpers.js';
 
 let dirs: string[] = [];

@@ -2,10 +2,10 @@
 // teaching material a learner runs with bash alone, and values in them must stay data.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { planRun } from '../../src/run/plan.js';
-import { runScript } from '../../src/run/script.js';
-import { parseRunFlags } from '../../src/run/flags.js';
-import { specFromFlags } from '../../src/run/from-flags.js';
+import { planRun } from '../../src/container/plan.js';
+import { runScript } from '../../src/container/script.js';
+import { parseRunFlags } from '../../src/container/flags.js';
+import { specFromFlags } from '../../src/container/from-flags.js';
 import { fakePlanHost } from './helpers.js';
 import { packageRoot } from '../../src/paths.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadByNumber } from '../../lessons/index.js';
-import { runLesson } from '../../src/engine/run.js';
-import { RecordingRunner } from '../../src/shell/runner.js';
+import { runLesson } from '../../src/engine/execute.js';
+import { RecordingRunner } from '../../src/shell/spawn.js';
 import { workspaceVars } from '../../src/engine/workspace.js';
 import { escapeHtml, notesHtml, renderSlides, stepSlides } from '../../src/report/slides.js';
-import type { Lesson, Step } from '../../src/engine/lesson.js';
+import type { Lesson, Step } from '../../src/model/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { collect, lessonOf } from './helpers.js';
 

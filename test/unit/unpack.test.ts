@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyLayer, UnpackBudget, type ApplyMode, type ApplyOptions } from '../../rootfs-fetch/unpack.js';
 import { limits } from '../../rootfs-fetch/limits.js';
 import { LayerError } from '../../rootfs-fetch/in-root.js';
-import { RealRunner, type RunResult, type Runner } from '../../src/shell/runner.js';
+import { RealRunner, type RunResult, type Runner } from '../../src/shell/spawn.js';
 import { render, type Cmd } from '../../src/shell/cmd.js';
 import { tempDir } from './helpers.js';
 import { gnuLongName, writeLayer, type Member } from './layer-archives.js';

@@ -4,11 +4,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { namesSource, parseRunFlags } from '../../src/run/flags.js';
-import { specFromBundle } from '../../src/run/oci.js';
-import { specFromFlags } from '../../src/run/from-flags.js';
-import { checkArgs, checkBoxMountPoint, checkEnv, checkHostname, checkPath } from '../../src/run/validate.js';
-import { requireNonDumpable } from '../../src/run/host.js';
+import { namesSource, parseRunFlags } from '../../src/container/flags.js';
+import { specFromBundle } from '../../src/container/oci.js';
+import { specFromFlags } from '../../src/container/from-flags.js';
+import { checkArgs, checkBoxMountPoint, checkEnv, checkHostname, checkPath } from '../../src/container/validate.js';
+import { requireNonDumpable } from '../../src/container/host.js';
 import { tempDir } from './helpers.js';
 
 let dirs: string[] = [];

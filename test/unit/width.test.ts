@@ -5,11 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import chalk from 'chalk';
 import { LESSONS, loadByNumber, loadLesson } from '../../lessons/index.js';
-import { runLesson } from '../../src/engine/run.js';
-import { RecordingRunner } from '../../src/shell/runner.js';
+import { runLesson } from '../../src/engine/execute.js';
+import { RecordingRunner } from '../../src/shell/spawn.js';
 import { workspaceVars } from '../../src/engine/workspace.js';
 import { columns, terminalFormatter, type TerminalOptions } from '../../src/report/terminal.js';
-import { commandFitter, shellWords, splitWrapper, wrapWords } from '../../src/report/fit.js';
+import { commandFitter, splitWrapper, wrapWords } from '../../src/report/fit.js';
+import { shellWords } from '../../src/shell/cmd.js';
 
 chalk.level = 0;
 const vars = workspaceVars('abcd1234', { CACHE_DIR: '/var/cache/boxlab/rootfs', ROOTFS_CACHE: '/var/cache/boxlab/rootfs/busybox-x', BUSYBOX: '/bin/busybox' });

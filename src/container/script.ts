@@ -1,6 +1,6 @@
 // A Plan as one bash script: what `boxlab run --script` prints and what `boxlab run` executes
 // (one bash process, so a run costs Node's start-up plus this script, not a spawn per step).
-import type { Action } from '../engine/lesson.js';
+import type { Action } from '../model/lesson.js';
 import { cmd, comment, fill, literal, placeholders, quote, render } from '../shell/cmd.js';
 import { WORKSPACE, workspaceVars } from '../engine/workspace.js';
 import type { HostResource } from '../box/state.js';

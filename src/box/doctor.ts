@@ -2,9 +2,9 @@
 // or from the tools themselves, with what to do when it is not.
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import type { Runner } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
 import { cmd } from '../shell/cmd.js';
-import { cgroupLayout, describeLayout } from './cgroup.js';
+import { cgroupLayout, describeLayout } from '../kernel/cgroup-layout.js';
 import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
 
 export type Level = 'ok' | 'warn' | 'fail';

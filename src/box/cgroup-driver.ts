@@ -3,9 +3,9 @@
 // empty cgroup2, Debian 12's default) use v1.
 import type { Cmd } from '../shell/cmd.js';
 import { mkdirP } from '../shell/coreutils.js';
-import { writeCgroupFile } from '../shell/cgroup.js';
-import type { Action, Resource } from '../engine/lesson.js';
-import type { CgroupLayout } from '../kernel/cgroup.js';
+import { writeCgroupFile } from '../shell/cgroup-files.js';
+import type { Action, Resource } from '../model/lesson.js';
+import type { CgroupLayout } from '../kernel/cgroup-layout.js';
 
 export type Controller = 'memory' | 'pids' | 'cpu';
 export const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpu'];

@@ -3,7 +3,7 @@
 // the box's before pivot_root (the host's files, plus the box's devpts over /dev/pts and
 // /dev/ptmx). A pty of the host's own devpts could not be named inside, nor bound in: mount(2)
 // refuses a source from another mount namespace.
-import type { Step } from '../engine/lesson.js';
+import type { Step } from '../model/lesson.js';
 import { hostToolInBox } from '../box/box.js';
 import { cmd } from '../shell/cmd.js';
 import { withParentDeathSignal } from '../shell/setpriv.js';

@@ -2,7 +2,7 @@
 // probes that show the effect, and checks that prove it from kernel facts.
 import type { Cmd } from '../shell/cmd.js';
 import { rename } from '../shell/coreutils.js';
-import type { HostFacts } from './host.js';
+import type { HostFacts } from './host-facts.js';
 
 export interface Feature {
   /** What the kernel gives us, e.g. "mount namespace". */

@@ -17,11 +17,11 @@
 //    controlling tty, so TIOCSTI cannot type into the user's shell.
 import { BOX, BOX_NAMESPACES } from '../box/box.js';
 import { dataWord, type Cmd } from '../shell/cmd.js';
-import { inCgroups } from '../shell/cgroup.js';
-import type { CgroupDriver, Controller } from '../box/cgroup.js';
+import { inCgroups } from '../shell/cgroup-files.js';
+import type { CgroupDriver, Controller } from '../box/cgroup-driver.js';
 import type { RunSpec } from './spec.js';
 import { BOX_BUSYBOX } from './tools.js';
-import type { AppArmorFacts } from '../engine/host.js';
+import type { AppArmorFacts } from '../model/host-facts.js';
 import { appliedProfile } from './apparmor-step.js';
 
 export interface Entry {

@@ -5,7 +5,7 @@
 // nothing of the host's is exposed.
 import { createHash } from 'node:crypto';
 import { CACHE_ROOT } from '../paths.js';
-import type { Action } from '../engine/lesson.js';
+import type { Action } from '../model/lesson.js';
 import { cmd } from '../shell/cmd.js';
 import { mkdirP } from '../shell/coreutils.js';
 

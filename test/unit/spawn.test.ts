@@ -1,7 +1,7 @@
 // The real runner on node:child_process: what a tool's end looks like to everything above it.
 import { describe, expect, it } from 'vitest';
 import { cmd } from '../../src/shell/cmd.js';
-import { RealRunner, SpawnError } from '../../src/shell/runner.js';
+import { RealRunner, SpawnError } from '../../src/shell/spawn.js';
 
 describe('RealRunner (node:child_process)', () => {
   const runner = new RealRunner();

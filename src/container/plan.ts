@@ -7,14 +7,14 @@
 import { WORK_PARENT } from '../box/resources.js';
 import { UsageError } from '../errors.js';
 import { dirname } from 'node:path';
-import type { Action, Feature, Step } from '../engine/lesson.js';
-import type { AppArmorFacts } from '../engine/host.js';
+import type { Action, Feature, Step } from '../model/lesson.js';
+import type { AppArmorFacts } from '../model/host-facts.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
-import type { CgroupDriver } from '../box/cgroup.js';
+import type { CgroupDriver } from '../box/cgroup-driver.js';
 import { cmd, quote, render, shFragment, type Cmd } from '../shell/cmd.js';
 import { mkdirP, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly } from '../shell/mount.js';
-import { inCgroups } from '../shell/cgroup.js';
+import { inCgroups } from '../shell/cgroup-files.js';
 import { writeBase64 } from '../shell/seccomp.js';
 import type { Namespace } from '../shell/unshare.js';
 import { ENTRY_CAPS, type RunSpec } from './spec.js';

@@ -1,7 +1,7 @@
 // boxlab run --network bridge: a veth from the box to one shared bridge, as Docker's docker0
 // (lesson 5 builds the same by hand). The box reaches the host and the other boxes on the
 // bridge. No NAT and no forwarding: boxlab changes no host routing or firewall setting.
-import type { Action, Resource } from '../engine/lesson.js';
+import type { Action, Resource } from '../model/lesson.js';
 import { cmd, shProgram, type Cmd } from '../shell/cmd.js';
 import { addAddress, addDefaultRoute, addVethPair, linkUp, setMaster } from '../shell/ip.js';
 import { stateDir } from '../box/state.js';

@@ -1,7 +1,7 @@
 // A minimal /dev, made once per host and copied into each box (the run's mounts step).
 import { createHash } from 'node:crypto';
 import { CACHE_ROOT } from '../paths.js';
-import type { Action } from '../engine/lesson.js';
+import type { Action } from '../model/lesson.js';
 import { cmd } from '../shell/cmd.js';
 import { mkdirP } from '../shell/coreutils.js';
 import { DEVICES } from './spec.js';

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fill, fillCmd, fillKnown, render, type Cmd, type Vars } from '../shell/cmd.js';
-import type { Runner } from '../shell/runner.js';
+import type { Runner } from '../shell/spawn.js';
 import { processStartTime } from '../kernel/proc.js';
 import { escapeFiles, isBoxlabValue } from '../kernel/escapes.js';
 import type { HostResource, StateFile } from '../box/state.js';
@@ -14,7 +14,7 @@ import { describeFact, expectation, isFact, judge, otherSide, readFact } from '.
 import { act, sleep, StepFailed } from './actions.js';
 import { summariseBox } from './boxsummary.js';
 import { durationText } from './duration.js';
-import { willReplay, type Check, type Fact, type Lesson, type Resource, type Step } from './lesson.js';
+import { willReplay, type Check, type Fact, type Lesson, type Resource, type Step } from '../model/lesson.js';
 
 /** again: the step just run, once more; back: the one before it. */
 export type PauseAnswer = 'run' | 'skip' | 'quit' | 'again' | 'back';

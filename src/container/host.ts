@@ -3,12 +3,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { cgroupDriver } from '../box/cgroup.js';
-import { cgroupLayout } from '../kernel/cgroup.js';
+import { cgroupDriver } from '../box/cgroup-driver.js';
+import { cgroupLayout } from '../kernel/cgroup-layout.js';
 import { compile, encode, parseProfile, ProfileError } from '../seccomp/bpf.js';
 import { packageRoot } from '../paths.js';
 import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
-import type { AppArmorFacts, HostFacts } from '../engine/host.js';
+import type { AppArmorFacts, HostFacts } from '../model/host-facts.js';
 import { apparmorState, loadedProfiles } from '../kernel/apparmor.js';
 import type { PlanHost } from './plan.js';
 import type { RunSpec } from './spec.js';

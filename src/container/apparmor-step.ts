@@ -1,7 +1,7 @@
 // The run's AppArmor step (lesson 15): which profile confines the box here, the step that
 // loads boxlab-default, or why no box may start.
-import type { AppArmorFacts } from '../engine/host.js';
-import type { Step } from '../engine/lesson.js';
+import type { AppArmorFacts } from '../model/host-facts.js';
+import type { Step } from '../model/lesson.js';
 import { writeFile } from '../shell/coreutils.js';
 import { BOXLAB_DEFAULT, loadProfile, profileText } from './apparmor.js';
 import type { RunSpec } from './spec.js';

@@ -2,7 +2,7 @@
 // The map is written by host root straight into /proc/PID/uid_map, as lesson 6 does, so no
 // newuidmap and no /etc/subuid entry is needed.
 import { CACHE_ROOT } from '../paths.js';
-import type { Action } from '../engine/lesson.js';
+import type { Action } from '../model/lesson.js';
 import { shProgram, type Cmd } from '../shell/cmd.js';
 import { writeFile } from '../shell/coreutils.js';
 import { nsenter } from '../shell/nsenter.js';

@@ -2,16 +2,16 @@
 // from a scan for the boxlab prefix (a --script run or a lost state file leaves no record).
 import { readdirSync, rmSync, type Dirent } from 'node:fs';
 import { render } from '../shell/cmd.js';
-import { RUN_MARK, type Runner } from '../shell/runner.js';
+import { RUN_MARK, type Runner } from '../shell/spawn.js';
 import { inOtherUserNamespace, isAlive, isSameLiveProcess, processesWithEnv, realUid } from '../kernel/proc.js';
-import { leasesDir } from '../run/network.js';
-import { records } from '../run/boxes.js';
-import { defaultRoot } from '../run/containers.js';
+import { leasesDir } from './network.js';
+import { records } from './boxes.js';
+import { defaultRoot } from './containers.js';
 import { mountsOf } from '../kernel/mountinfo.js';
 import { apparmorState, confinedBy, loadedProfiles } from '../kernel/apparmor.js';
-import { BOXLAB_DEFAULT, PROFILE_NAME, unloadProfile } from '../run/apparmor.js';
-import { readStates, type HostResource } from './state.js';
-import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PARENT, WORK_PREFIX } from './resources.js';
+import { BOXLAB_DEFAULT, PROFILE_NAME, unloadProfile } from './apparmor.js';
+import { readStates, type HostResource } from '../box/state.js';
+import { describe, hostTeardown, isPresent, LINK_PREFIX, readText, WORK_PARENT, WORK_PREFIX } from '../box/resources.js';
 
 export interface ResetLine {
   what: string;

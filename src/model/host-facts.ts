@@ -1,6 +1,6 @@
 // The host facts a lesson may depend on, as an interface: lessons are data built from these
-// when they run (src/run/host.ts reads the real ones; tests pass a fake).
-import type { CgroupLayout } from '../kernel/cgroup.js';
+// when they run (src/container/host.ts reads the real ones; tests pass a fake).
+import type { CgroupLayout } from '../kernel/cgroup-layout.js';
 
 export interface HostFacts {
   /** The cgroup filesystems mounted here and the controllers they offer. */
