@@ -1,5 +1,5 @@
 // Steps several lessons share.
-import { cmd, type Cmd } from '../src/shell/cmd.js';
+import { cmd, type Cmd, shProgram } from '../src/shell/cmd.js';
 import { copyTree, mkdirP, writeFile } from '../src/shell/coreutils.js';
 import type { Check, Step } from '../src/model/lesson.js';
 import { busyboxRecipe } from '../rootfs-fetch/busybox.js';
@@ -51,4 +51,4 @@ const CHAIN_IDS = [
   `c=; for d in $(grep -o '"diff_ids": *\\[[^]]*' "$1" | grep -o 'sha256:[0-9a-f]*'); do`,
   `if [ -z "$c" ]; then c=$d; else c=sha256:$(printf '%s %s' "$c" "$d" | sha256sum | cut -c1-64); fi; echo "$c"; done`,
 ].join(' ');
-export const chainIds = (configBlob: string): Cmd => cmd('sh', '-c', CHAIN_IDS, 'sh', configBlob);
+export const chainIds = (configBlob: string): Cmd => shProgram('sh', '-c', CHAIN_IDS, 'sh', configBlob);

@@ -2,7 +2,7 @@ import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
 import { willReplay } from '../../src/model/lesson.js';
 import { chroot } from '../../src/shell/chroot.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import lesson2 from '../02-mount-pivot-root/lesson.js';
@@ -15,7 +15,7 @@ const inJail = (...command: string[]) => chroot('${ROOTFS}', ...command);
  * only while it looks, so it stays quick when boxlab asks after every command.
  */
 const jailedSleep = (show: string) =>
-  cmd('sh', '-c', `for d in /proc/[0-9]*; do read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && [ "$d/root" -ef "\${ROOTFS}" ] && { ${show}; exit; }; done`);
+  shProgram('sh', '-c', `for d in /proc/[0-9]*; do read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && [ "$d/root" -ef "$1" ] && { ${show}; exit; }; done`, 'jailed-sleep', '${ROOTFS}');
 
 const NOTES = '${WORK}/notes.txt';
 const NOTES_TEXT = 'notes-${RUN_ID}';

@@ -2,7 +2,7 @@ import type { Step } from '../../src/model/lesson.js';
 import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
 import { BOX, notInOurMountNamespace } from '../../src/box/box.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { shProgram } from '../../src/shell/cmd.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 import lesson2 from '../02-mount-pivot-root/lesson.js';
@@ -13,7 +13,7 @@ import lesson2 from '../02-mount-pivot-root/lesson.js';
  * /proc directory). Nothing is printed when there is none.
  */
 const sleeper = (show: string) =>
-  cmd('sh', '-c', `for f in $(grep -l -x -z -F 4242 /proc/[0-9]*/cmdline 2>/dev/null); do d=\${f%/cmdline}; read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && { ${show}; exit; }; done`);
+  shProgram('sh', '-c', `for f in $(grep -l -x -z -F 4242 /proc/[0-9]*/cmdline 2>/dev/null); do d=\${f%/cmdline}; read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && { ${show}; exit; }; done`, 'sleeper');
 
 /**
  * A box like lesson 2's but without a PID namespace: every other namespace, pivoted into the

@@ -1,7 +1,7 @@
 import { definePractice } from '../../src/engine/exercise.js';
 import { boxRun } from '../../src/box/box.js';
 import { cat } from '../../src/shell/coreutils.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { shProgram } from '../../src/shell/cmd.js';
 
 const HOSTNAME_FILE = '/proc/sys/kernel/hostname';
 const WEEK = 604800;
@@ -43,7 +43,7 @@ export default definePractice({
       checks: [
         {
           title: 'a process has a boot-time offset of one week in its time namespace (/proc/PID/timens_offsets)',
-          fact: { out: cmd('sh', '-c', `grep -l "^boottime *${WEEK} " /proc/[0-9]*/timens_offsets 2>/dev/null | head -1`) },
+          fact: { out: shProgram('sh', '-c', 'grep -l "^boottime *$1 " /proc/[0-9]*/timens_offsets 2>/dev/null | head -1', 'offset-week', String(WEEK)) },
           contains: 'timens_offsets',
         },
         { title: "the host's boot-time clock has no offset", fact: { file: '/proc/self/timens_offsets', grep: 'boottime' }, contains: ' 0 ' },

@@ -1,6 +1,6 @@
 import { defineLesson, type Step } from '../../src/model/lesson.js';
 import { BOX, boxRun } from '../../src/box/box.js';
-import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, render, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { addVethPair } from '../../src/shell/ip.js';
 import { mountFs } from '../../src/shell/mount.js';
@@ -24,7 +24,7 @@ const IDMAPPED = '${WORK}/idmapped';
 const idmappedMount = nsenter({ target: '${UBOX}', ns: ['mount'] }, 'mount', '--bind', '-o', 'X-mount.idmap=/proc/${UBOX}/ns/user', '${WORK}/volume', IDMAPPED);
 /** util-linux's mount knows X-mount.idmap from 2.39 on (Debian 13 has 2.41, Debian 12 2.38). */
 const MOUNT_HAS_IDMAP = {
-  command: cmd('sh', '-c', "mount --version | grep -Eq 'util-linux (2\\.(39|[4-9][0-9])|[3-9]\\.)'"),
+  command: shProgram('sh', '-c', "mount --version | grep -Eq 'util-linux (2\\.(39|[4-9][0-9])|[3-9]\\.)'", 'mount-has-idmap'),
   reason: `util-linux's mount here is older than 2.39 and has no X-mount.idmap (Debian 13's 2.41 has it); it would run: ${render(idmappedMount)}`,
 };
 

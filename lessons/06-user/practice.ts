@@ -1,5 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { cmd, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
 
 /** As the kernel prints a uid_map line: three fields of width 10. */
 const mapLine = (inside: number, outside: number, count: number) => [inside, outside, count].map((n) => String(n).padStart(10)).join(' ');
@@ -10,7 +10,7 @@ const RANGE = `0 ${OUTSIDE} 65536`;
 /** The Uid: lines of /proc/PID/status of every process in the PID namespace of $UBOX but
  *  $UBOX itself (a process entered there by nsenter --pid), as the host sees them. */
 const GUESTS = 'for d in /proc/[0-9]*; do [ "$d" != "/proc/$1" ] && [ "$d/ns/pid" -ef "/proc/$1/ns/pid" ] && grep -H "^Uid:" "$d/status"; done 2>/dev/null; true';
-const uidsInBox: Cmd = cmd('sh', '-c', GUESTS, 'sh', '${UBOX}');
+const uidsInBox: Cmd = shProgram('sh', '-c', GUESTS, 'sh', '${UBOX}');
 
 export default definePractice({
   lesson: 6,
@@ -63,14 +63,14 @@ export default definePractice({
       goal: 'As the unprivileged user nobody (uid 65534; setpriv can drop to it), make a user namespace in which nobody is root, and start `sleep 3001` in it in the background. The host must see uid 65534; the namespace must map 0 to 65534.',
       requires: [
         {
-          command: cmd('sh', '-c', 'test "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 && ! grep -qx 0 /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null'),
+          command: shProgram('sh', '-c', 'test "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 && ! grep -qx 0 /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null', 'userns-allowed'),
           reason: 'this kernel does not let unprivileged users make user namespaces (user.max_user_namespaces or kernel.unprivileged_userns_clone)',
         },
       ],
       checks: [
         {
           title: 'a sleep 3001 runs as uid 65534 on the host, in a user namespace whose uid_map is 0 65534 1 (/proc/PID/uid_map, /proc/PID/status)',
-          fact: { out: cmd('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " <"$d/cmdline")" = "sleep 3001 " ] && grep -qE "^ +0 +65534 +1$" "$d/uid_map" && grep "^Uid:" "$d/status"; done 2>/dev/null; true') },
+          fact: { out: shProgram('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " <"$d/cmdline")" = "sleep 3001 " ] && grep -qE "^ +0 +65534 +1$" "$d/uid_map" && grep "^Uid:" "$d/status"; done 2>/dev/null; true', 'sleep-3001-uid') },
           contains: 'Uid:\t65534\t65534\t65534\t65534',
         },
       ],

@@ -6,7 +6,7 @@ import { capsh } from '../../src/shell/capsh.js';
 import { nsenterCmd } from '../../src/shell/nsenter.js';
 import { WORK_PARENT } from '../../src/box/resources.js';
 import { capMask, CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
-import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, render, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import type { Namespace } from '../../src/shell/unshare.js';
 
@@ -52,7 +52,7 @@ export function boxDoor(o: { title: string; drop: string[]; ns?: Namespace[] }):
 
 /** For each process in the box's PID namespace whose command is COMM, one line of its status. */
 const boxProcesses = (comm: string, field: string): Cmd =>
-  cmd(
+  shProgram(
     'sh',
     '-c',
     'for d in /proc/[0-9]*; do [ "$d/ns/pid" -ef "/proc/$1/ns/pid" ] && [ "$(cat "$d/comm")" = "$2" ] && grep "^$3:" "$d/status"; done 2>/dev/null; true',
@@ -63,9 +63,9 @@ const boxProcesses = (comm: string, field: string): Cmd =>
   );
 
 /** The uid of the socket listening on TCP port 80 in the box's network namespace (v4 or v6). */
-const PORT80_UID = cmd('sh', '-c', 'awk \'$4 == "0A" && $2 ~ /:0050$/ { print $8; exit }\' "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null', 'sh', '${BOX}');
+const PORT80_UID = shProgram('sh', '-c', 'awk \'$4 == "0A" && $2 ~ /:0050$/ { print $8; exit }\' "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null', 'sh', '${BOX}');
 /** The effective capabilities of the process holding that socket. */
-const PORT80_CAPS = cmd(
+const PORT80_CAPS = shProgram(
   'sh',
   '-c',
   'ino=$(awk \'$4 == "0A" && $2 ~ /:0050$/ { print $10; exit }\' "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null); [ -n "$ino" ] || exit 0; ' +
@@ -77,7 +77,7 @@ const PORT80_CAPS = cmd(
 // The weak box: Docker's 14, and CAP_SYS_ADMIN left on (docker run --cap-add SYS_ADMIN).
 const LEAKY = NOT_DOCKER.filter((c) => c !== 'cap_sys_admin');
 // Where the box's rootfs lives on a disk the box could mount (not a tmpfs): the work directory.
-const ON_A_DISK = `d=${WORK_PARENT}; while [ ! -e "$d" ]; do d=\${d%/*}; done; test -b "$(findmnt -n -o SOURCE --target "$d")"`;
+const ON_A_DISK = `d=$1; while [ ! -e "$d" ]; do d=\${d%/*}; done; test -b "$(findmnt -n -o SOURCE --target "$d")"`;
 
 export default definePractice({
   lesson: 7,
@@ -129,7 +129,7 @@ export default definePractice({
       goal:
         "This box's runtime kept Docker's 14 capabilities and CAP_SYS_ADMIN too. Enter the box as its runtime does, with $WORK/enter (cat it to see how), and from inside the box copy the host's flag ($WORK/flag on the host, outside the box) to /loot in the box ($ROOTFS/loot from the host).",
       from: 'masks',
-      requires: [{ command: cmd('sh', '-c', ON_A_DISK), reason: `the work directory (${WORK_PARENT}) is not on a block device (a tmpfs?): there is no disk for the box to mount` }],
+      requires: [{ command: shProgram('sh', '-c', ON_A_DISK, 'on-a-disk', WORK_PARENT), reason: `the work directory (${WORK_PARENT}) is not on a block device (a tmpfs?): there is no disk for the box to mount` }],
       setup: [flagStep, boxDoor({ title: "the box's way in: Docker's 14 capabilities, and CAP_SYS_ADMIN", drop: LEAKY })],
       checks: [flagLooted('the box')],
       hints: [

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { definePractice } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
-import { cmd, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { packageRoot } from '../../src/paths.js';
 
 // setpriv learned --seccomp-filter in util-linux 2.41 (not Debian 12's): both exercises load
@@ -13,11 +13,11 @@ const SLEEP = '2000';
 
 /** COMMAND under the program in FILE (bwrap --seccomp, keeping every capability), its stderr with its stdout. */
 const underFilter = (file: string, ...command: string[]): Cmd =>
-  cmd('sh', '-c', 'f=$1; shift; LC_ALL=C exec bwrap --die-with-parent --cap-add ALL --bind / / --dev /dev --seccomp 3 "$@" 3< "$f" 2>&1', 'sh', file, ...command);
+  shProgram('sh', '-c', 'f=$1; shift; LC_ALL=C exec bwrap --die-with-parent --cap-add ALL --bind / / --dev /dev --seccomp 3 "$@" 3< "$f" 2>&1', 'sh', file, ...command);
 
 /** One line of /proc/PID/status for every process whose command line is exactly `sleep SLEEP`. */
 const sleepers = (field: string): Cmd =>
-  cmd('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " < "$d/cmdline")" = "sleep $1 " ] && grep "^$2:" "$d/status"; done 2>/dev/null; true', 'sh', SLEEP, field);
+  shProgram('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " < "$d/cmdline")" = "sleep $1 " ] && grep "^$2:" "$d/status"; done 2>/dev/null; true', 'sh', SLEEP, field);
 
 const compiler: Step = {
   id: 'compiler',

@@ -1,5 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 
 const TOP = '${WORK}/top';
@@ -12,7 +12,7 @@ const SLEEPER = {
   cwd: `${NEWEST} && readlink /proc/$p/cwd`,
   root: `${NEWEST} && if [ /proc/$p/root -ef /proc/$1/root ]; then echo "the root of the box"; else echo "another root"; fi`,
 };
-const sleeper = (what: keyof typeof SLEEPER) => cmd('sh', '-c', SLEEPER[what], 'sh', '${BOX}');
+const sleeper = (what: keyof typeof SLEEPER) => shProgram('sh', '-c', SLEEPER[what], 'sh', '${BOX}');
 
 export default definePractice({
   lesson: 11,
@@ -37,7 +37,7 @@ export default definePractice({
         { title: "the top layer's files are unpacked: its motd", fact: { file: `${TOP}/etc/motd` }, equals: 'Hello from layer 3 of ${IMAGE}' },
         { title: '.wh.wget became a whiteout: a 0/0 character device at bin/wget', fact: { out: kind(`${TOP}/bin/wget`) }, equals: 'character special file 0:0' },
         { title: '.wh..wh..opq became the opaque attribute on srv/www', fact: { out: cmd('getfattr', '--only-values', '-n', 'trusted.overlay.opaque', `${TOP}/srv/www`) }, equals: 'y' },
-        { title: 'no .wh. marker file is left', fact: { out: cmd('sh', '-c', 'find "$1" -name ".wh.*" | wc -l', 'sh', TOP) }, equals: '0' },
+        { title: 'no .wh. marker file is left', fact: { out: shProgram('sh', '-c', 'find "$1" -name ".wh.*" | wc -l', 'sh', TOP) }, equals: '0' },
         { title: "the layer's page is there", fact: { file: `${TOP}/srv/www/index.html` }, equals: 'the page of layer 3' },
       ],
       hints: [

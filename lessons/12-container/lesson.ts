@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { defineLesson, type Check, type Step } from '../../src/model/lesson.js';
 import { BOX } from '../../src/box/box.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram, type Cmd } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { packageRoot } from '../../src/paths.js';
@@ -109,7 +109,7 @@ export default defineLesson((host) => {
       { run: boxlab('inspect', '${IMAGE}', '--lowerdir'), capture: 'LOWER', match: '(.+)' },
     ],
     probes: [{ title: 'the config.json of this run (boxlab spec)', show: { out: boxlab('spec', '--hostname', 'lesson12', '--memory', '64m', '--pids', '64', '--cpus', '0.5', '-v', `${PROBE}:/probe:ro`, '--', '/bin/sh', '/probe') } }],
-    checks: [{ title: 'the top layer is unpacked', fact: { out: cmd('sh', '-c', 'echo "${1%%:*}" | xargs stat -c %F', 'sh', '${LOWER}') }, equals: 'directory' }],
+    checks: [{ title: 'the top layer is unpacked', fact: { out: shProgram('sh', '-c', 'echo "${1%%:*}" | xargs stat -c %F', 'sh', '${LOWER}') }, equals: 'directory' }],
   };
 
   const runSteps: Step[] = plan.steps.map((s) => ({ ...s, title: `${s.title}  [lesson ${s.lessons.join(', ')} · config.json: ${s.oci}]`, checks: CHECKS[s.id] ?? [] }));
@@ -178,7 +178,8 @@ export default defineLesson((host) => {
   // profile where setpriv can apply it (boxlab spec writes it into config.json), else both
   // unconfined: runc could filter where boxlab cannot, and the two would differ for that alone.
   const SPEC_SECCOMP = FILTERED ? '' : ' --seccomp unconfined';
-  const comparable = (c: string) => cmd('sh', '-c', `${c} | grep -v -e '^ns\\.' -e '^mount=' -e '^devices='`);
+  const comparable = (c: Cmd) => shProgram('sh', '-c', `"$@" | grep -v -e '^ns\\.' -e '^mount=' -e '^devices='`, 'comparable', c.file, ...c.args);
+  const runcRun = shProgram('sh', '-c', 'cd "$1" && runc run "boxlab-$2"', 'runc-run', BUNDLE, '${RUN_ID}');
   const runc: Step = {
     id: 'runc',
     title: 'The same container under runc: the probe sees the same things',
@@ -189,10 +190,10 @@ export default defineLesson((host) => {
       { run: mkdirP(`${BUNDLE}/rootfs`) },
       { run: cmd('cp', '-a', '${ROOTFS_CACHE}/.', `${BUNDLE}/rootfs/`) },
       { run: cmd('cp', PROBE, `${BUNDLE}/rootfs/probe`) },
-      { run: cmd('sh', '-c', `"$1" spec --hostname lesson12${SPEC_SECCOMP} -- /bin/sh /probe > "$2"`, 'sh', boxlab().file, `${BUNDLE}/config.json`) },
+      { run: shProgram('sh', '-c', `"$1" spec --hostname lesson12${SPEC_SECCOMP} -- /bin/sh /probe > "$2"`, 'spec', boxlab().file, `${BUNDLE}/config.json`) },
     ],
     probes: [
-      { title: 'under runc', show: { out: cmd('sh', '-c', 'cd "$1" && runc run "boxlab-$2"', 'sh', BUNDLE, '${RUN_ID}') } },
+      { title: 'under runc', show: { out: runcRun } },
       { title: 'under boxlab run --bundle', show: { out: boxlab('run', '--bundle', BUNDLE) } },
     ],
     checks: [
@@ -200,8 +201,8 @@ export default defineLesson((host) => {
         title: FILTERED
           ? 'the same identity, capabilities, no_new_privs, masks and refusals, and Seccomp: 2 under the same profile'
           : "the same identity, capabilities, no_new_privs, masks and refusals; seccomp unconfined in both (setpriv here cannot filter)",
-        fact: { out: comparable(`cd ${BUNDLE} && runc run boxlab-\${RUN_ID}`) },
-        equals: { out: comparable(`${boxlab().file} run --bundle ${BUNDLE}`) },
+        fact: { out: comparable(runcRun) },
+        equals: { out: comparable(boxlab('run', '--bundle', BUNDLE)) },
       },
     ],
   };

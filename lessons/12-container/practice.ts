@@ -1,6 +1,6 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
 import type { Check } from '../../src/model/lesson.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { capMask } from '../../src/kernel/capabilities.js';
@@ -12,7 +12,7 @@ const BUNDLE = '${WORK}/bundle';
 const NO_NET_RAW = capMask(DEFAULT_CAPS.filter((c) => c !== 'cap_net_raw'));
 /** A box run from the bundle reports, on one line, its bounding set and whether ping works. */
 const REPORT = 'echo "$(grep CapBnd /proc/self/status) · ping $(ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1 && echo works || echo refused)"';
-const bundleRun = cmd('sh', '-c', '[ -f "$2/config.json" ] || exit 0; "$1" run --bundle "$2" -- /bin/sh -c "$3" 2>/dev/null', 'sh', boxlab().file, BUNDLE, REPORT);
+const bundleRun = shProgram('sh', '-c', '[ -f "$2/config.json" ] || exit 0; "$1" run --bundle "$2" -- /bin/sh -c "$3" 2>/dev/null', 'sh', boxlab().file, BUNDLE, REPORT);
 
 const bundleCaps: Exercise = {
   id: 'bundle-caps',
@@ -32,7 +32,7 @@ const bundleCaps: Exercise = {
         { run: cmd('echo', boxlab().file), capture: 'BOXLAB', match: '(.+)' },
         { run: mkdirP(`${BUNDLE}/rootfs`) },
         { run: cmd('cp', '-a', '${ROOTFS_CACHE}/.', `${BUNDLE}/rootfs/`) },
-        { run: cmd('sh', '-c', '"$1" spec --seccomp unconfined -- /bin/sh > "$2"', 'sh', boxlab().file, `${BUNDLE}/config.json`) },
+        { run: shProgram('sh', '-c', '"$1" spec --seccomp unconfined -- /bin/sh > "$2"', 'sh', boxlab().file, `${BUNDLE}/config.json`) },
       ],
       checks: [],
     },

@@ -1,6 +1,6 @@
 import { defineLesson, type Requirement } from '../../src/model/lesson.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, taughtShellIn } from '../../src/box/box.js';
-import { cmd, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { mountOverlay } from '../../src/shell/mount.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
@@ -51,13 +51,13 @@ const REG_CONFIG = [
 ].join('\n');
 // Through sh, so that a host without docker-registry can still run the other steps.
 const needsRegistry: Requirement[] = [
-  { command: cmd('sh', '-c', 'command -v docker-registry'), reason: 'docker-registry is not installed (bash scripts/provision.sh): no registry to push to' },
+  { command: shProgram('sh', '-c', 'command -v docker-registry', 'has-registry'), reason: 'docker-registry is not installed (bash scripts/provision.sh): no registry to push to' },
 ];
 /** The registry's own access log: how many requests of that method, path and status it served. */
 const served = (method: string, path: string, status: number) => cmd('grep', '-cE', `"${method} /v2/lesson13/hello/${path} HTTP/1.1" ${status} `, REG_LOG);
 
 /** The requests of that method in the access log, one a line; a session's long state token cut. */
-const requests = (method: string) => cmd('sh', '-c', `grep -oE '"${method} /v2/[^"]*" [0-9]+' "$1" | sed -E 's/_state=[^&]*&//'`, 'sh', REG_LOG);
+const requests = (method: string) => shProgram('sh', '-c', `grep -oE '"${method} /v2/[^"]*" [0-9]+' "$1" | sed -E 's/_state=[^&]*&//'`, 'sh', REG_LOG);
 
 export default defineLesson((host) => {
 const SECCOMP = seccompFlags(host);
@@ -91,7 +91,7 @@ return {
       checks: [
         { title: "the box's root is an overlay of the base's layers", fact: { file: `/proc/${BOX}/mountinfo`, grep: 'boxlab-layer' }, contains: 'lowerdir=${LOWER},upperdir=' },
         { title: 'rm left a whiteout in the upper: a 0/0 character device at etc/motd', fact: { out: kind(`${UPPER}/etc/motd`) }, equals: 'character special file 0:0' },
-        { title: 'the lower layers still hold motd (they are read-only)', fact: { out: cmd('sh', '-c', 'cat "${1%%:*}/etc/motd"', 'sh', '${LOWER}') }, contains: 'Hello from layer 3' },
+        { title: 'the lower layers still hold motd (they are read-only)', fact: { out: shProgram('sh', '-c', 'cat "${1%%:*}/etc/motd"', 'sh', '${LOWER}') }, contains: 'Hello from layer 3' },
       ],
     },
     {
@@ -101,7 +101,7 @@ return {
       actions: [
         { run: bl('build', ...SECCOMP, '-t', NAME, CTX), capture: 'MANIFEST', match: 'sha256:([0-9a-f]{64})' },
         { run: bl('inspect', NAME), capture: 'CONFIG', match: 'config +sha256:([0-9a-f]{64})', also: { LAYER: 'layer 6 +sha256:([0-9a-f]{64})' } },
-        { run: cmd('sh', '-c', 'gzip -dc "$1" | sha256sum', 'sh', blob('${LAYER}')), capture: 'DIFF_ID', match: '^([0-9a-f]{64})' },
+        { run: shProgram('sh', '-c', 'gzip -dc "$1" | sha256sum', 'sh', blob('${LAYER}')), capture: 'DIFF_ID', match: '^([0-9a-f]{64})' },
         { run: chainIds(blob('${CONFIG}')), capture: 'TOP_CHAIN' },
         // Reproducible: the same Boxfile, context and base, built again without the cache.
         { run: bl('build', ...SECCOMP, '--no-cache', '-t', 'boxlab.local/lesson13:again', CTX) },
@@ -109,7 +109,7 @@ return {
       probes: [
         { title: "the RUN rm layer's tar: one whiteout file", show: { out: cmd('tar', '--numeric-owner', '-tvzf', blob('${LAYER}')) } },
         { title: 'its digest: the sha256 of the gzip blob (its name in the cache and in the manifest)', show: { out: cmd('sha256sum', blob('${LAYER}')) } },
-        { title: 'its diff_id: the sha256 of the tar inside (what the config lists)', show: { out: cmd('sh', '-c', 'gzip -dc "$1" | sha256sum', 'sh', blob('${LAYER}')) } },
+        { title: 'its diff_id: the sha256 of the tar inside (what the config lists)', show: { out: shProgram('sh', '-c', 'gzip -dc "$1" | sha256sum', 'sh', blob('${LAYER}')) } },
         { title: "each layer's ChainID, bottom first, from the config's diff_ids with sha256sum", show: { out: chainIds(blob('${CONFIG}')) } },
       ],
       checks: [
@@ -134,7 +134,7 @@ return {
       checks: [
         { title: 'the manifest blob is named by its own sha256', fact: { out: cmd('sha256sum', blob('${MANIFEST}')) }, contains: '${MANIFEST} ' },
         { title: 'the manifest names the config', fact: { file: blob('${MANIFEST}') }, contains: '"digest":"sha256:${CONFIG}"' },
-        { title: 'and six layers: three of the base, COPY and two RUNs', fact: { out: cmd('sh', '-c', "grep -o 'layer.v1.tar+gzip' \"$1\" | wc -l", 'sh', blob('${MANIFEST}')) }, equals: '6' },
+        { title: 'and six layers: three of the base, COPY and two RUNs', fact: { out: shProgram('sh', '-c', "grep -o 'layer.v1.tar+gzip' \"$1\" | wc -l", 'sh', blob('${MANIFEST}')) }, equals: '6' },
         { title: "the config holds the ENV and the CMD (they make no layer)", fact: { file: blob('${CONFIG}') }, contains: '"GREETING=built by boxlab"' },
         { title: 'its history records the RUN that deleted motd', fact: { file: blob('${CONFIG}') }, contains: '"created_by":"RUN rm /etc/motd"' },
         { title: 'the clock is clamped: created is the epoch (SOURCE_DATE_EPOCH)', fact: { file: blob('${CONFIG}') }, contains: '"created":"1970-01-01T00:00:00Z"' },
@@ -150,7 +150,7 @@ return {
       actions: [
         { run: mkdirP(REG) },
         { run: writeFile(`${REG}/config.yml`, REG_CONFIG) },
-        { start: withParentDeathSignal('KILL', cmd('sh', '-c', 'exec docker-registry serve "$1" >"$2" 2>&1', 'sh', `${REG}/config.yml`, REG_LOG)), pid: 'REGISTRY_PID', until: 'docker-registry' },
+        { start: withParentDeathSignal('KILL', shProgram('sh', '-c', 'exec docker-registry serve "$1" >"$2" 2>&1', 'sh', `${REG}/config.yml`, REG_LOG)), pid: 'REGISTRY_PID', until: 'docker-registry' },
         { await: { file: REG_LOG }, contains: 'listening on 127.0.0.1:' },
         { run: cmd('grep', '-o', 'listening on 127.0.0.1:[0-9]*', REG_LOG), capture: 'PORT', match: '127.0.0.1:([0-9]+)' },
         { run: bl('push', NAME, DEST, '--plain-http', '--verbose') },
@@ -176,7 +176,7 @@ return {
       actions: [{ run: bl('rmi', NAME) }, { run: bl('rmi', 'boxlab.local/lesson13:again') }, { run: bl('rmi', BASE) }],
       probes: [{ title: 'the image layout: index.json and the blobs', show: { out: cmd('find', IMAGES, '-maxdepth', '3') } }],
       checks: [
-        { title: 'no blob is left in the cache', fact: { out: cmd('sh', '-c', 'ls -A "$1" | wc -l', 'sh', `${IMAGES}/blobs/sha256`) }, equals: '0' },
+        { title: 'no blob is left in the cache', fact: { out: shProgram('sh', '-c', 'ls -A "$1" | wc -l', 'sh', `${IMAGES}/blobs/sha256`) }, equals: '0' },
         { title: 'index.json names no image', fact: { file: `${IMAGES}/index.json` }, lacks: 'ref.name' },
       ],
     },

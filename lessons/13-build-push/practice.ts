@@ -1,6 +1,6 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram } from '../../src/shell/cmd.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { BASE, bl, seccompFlags } from './lesson.js';
 
@@ -21,7 +21,7 @@ const shellVars: Step = {
 /** The tar listing of an image's top layer, found through boxlab inspect, read with tar. */
 const TOP_LAYER =
   'd=$(BOXLAB_CACHE_DIR="$1" "$2" inspect "$3" 2>/dev/null | awk \'$1 == "layer" {l = $3} END {print l}\'); [ -n "$d" ] && tar -tzf "$1/images/blobs/sha256/${d#sha256:}"';
-const topLayer = (image: string) => cmd('sh', '-c', TOP_LAYER, 'sh', CACHE, boxlab().file, image);
+const topLayer = (image: string) => shProgram('sh', '-c', TOP_LAYER, 'sh', CACHE, boxlab().file, image);
 
 const NO_SED = 'boxlab.local/lesson13:nosed';
 export default definePractice((host) => {
@@ -54,7 +54,7 @@ const whiteout: Exercise = {
 
 /** The build cache's entries: an entry is written (a new file, a new inode) only on a miss. */
 const ENTRIES = `ls -i "$1/build-cache" | sort`;
-const entries = cmd('sh', '-c', ENTRIES, 'sh', CACHE);
+const entries = shProgram('sh', '-c', ENTRIES, 'sh', CACHE);
 const AGAIN = 'boxlab.local/lesson13:2';
 
 const cached: Exercise = {
@@ -68,7 +68,7 @@ const cached: Exercise = {
       id: 'cache-before',
       title: "the build cache's entries now, to compare",
       feature: { name: 'the build cache: a file per key', syscalls: ['stat(2)'], man: ['ls(1)'] },
-      actions: [{ run: cmd('sh', '-c', `${ENTRIES} > "$2"`, 'sh', CACHE, '${WORK}/cache-before') }],
+      actions: [{ run: shProgram('sh', '-c', `${ENTRIES} > "$2"`, 'sh', CACHE, '${WORK}/cache-before') }],
       checks: [],
     },
   ],

@@ -1,5 +1,5 @@
 import { defineLesson, type Requirement } from '../../src/model/lesson.js';
-import { cmd, quote, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, quote, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { mkdirP, writeFile } from '../../src/shell/coreutils.js';
 import { boxlab, boxlabRuntime } from '../../src/shell/boxlab.js';
 import { busyboxRecipe } from '../../rootfs-fetch/busybox.js';
@@ -16,9 +16,9 @@ const OUT = '${WORK}/out';
 export const RT = boxlabRuntime().file;
 export const rt = (...args: string[]): Cmd => cmd(RT, '--root', OCI, ...args);
 /** create's stdio is the container's: a file here, not the lesson's pipe (it would stay open). */
-const create = cmd('sh', '-c', 'exec "$@" </dev/null >"$0" 2>&1', OUT, RT, '--root', OCI, 'create', '--bundle', BUNDLE, '--pid-file', '${WORK}/pid', ID);
+const create = shProgram('sh', '-c', 'exec "$@" </dev/null >"$0" 2>&1', OUT, RT, '--root', OCI, 'create', '--bundle', BUNDLE, '--pid-file', '${WORK}/pid', ID);
 /** The container, deleted whatever step was reached (nothing to do once it is gone). */
-const deleteContainer = cmd('sh', '-c', '[ ! -d "$1/$2" ] || "$3" --root "$1" delete --force "$2"', 'sh', OCI, ID, RT);
+const deleteContainer = shProgram('sh', '-c', '[ ! -d "$1/$2" ] || "$3" --root "$1" delete --force "$2"', 'sh', OCI, ID, RT);
 
 /** podman, keeping everything under the work dir, with boxlab-runtime (logged) as its runtime. */
 const PM = '${WORK}/podman';
@@ -37,7 +37,7 @@ const PODMAN_UNDO = [
   'exit 0',
 ].join('\n');
 const needsPodman: Requirement[] = [
-  { command: cmd('sh', '-c', 'command -v podman && command -v conmon'), reason: 'podman and conmon are not installed (bash scripts/provision.sh installs them)' },
+  { command: shProgram('sh', '-c', 'command -v podman && command -v conmon', 'has-podman'), reason: 'podman and conmon are not installed (bash scripts/provision.sh installs them)' },
 ];
 /** The wrapper podman calls: each call's arguments to the log, then boxlab-runtime itself. */
 const WRAPPER = `#!/bin/sh\nprintf '%s\\n' "$*" >> ${quote(CALLS)}\nexec ${quote(RT)} "$@"\n`;
@@ -49,7 +49,7 @@ const PODMAN_PROBE = 'echo "hello from podman"; test -x /.boxlab/busybox && echo
 const noFilter = (host: HostFacts, flag: string[]): string[] => (host.setprivSeccomp() ? [] : flag);
 
 /** A command's stdout and stderr to a file. */
-const toFile = (file: string, c: Cmd): Cmd => cmd('sh', '-c', 'exec "$@" >"$0" 2>&1', file, c.file, ...c.args);
+const toFile = (file: string, c: Cmd): Cmd => shProgram('sh', '-c', 'exec "$@" >"$0" 2>&1', file, c.file, ...c.args);
 const PODMAN_OUT = '${WORK}/podman-out';
 const NAME = 'lesson14-${RUN_ID}';
 /** podman asks for 1048576 open files by default; a host whose hard limit is lower refuses to
@@ -60,7 +60,7 @@ const LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 const podmanRun = (host: HostFacts, flags: string[], command: string[]): Cmd =>
   pm('run', '--network', 'none', '--cgroup-parent', CGROUP_PARENT, ...noFilter(host, ['--security-opt', 'seccomp=unconfined']), ...LIMITS, ...flags, '--rootfs', `${BUNDLE}/rootfs`, ...command);
 
-const size = (file: string): Cmd => cmd('sh', '-c', 'wc -c < "$1"', 'sh', file);
+const size = (file: string): Cmd => shProgram('sh', '-c', 'wc -c < "$1"', 'sh', file);
 const status = (pid: string, field: string) => ({ file: `/proc/${pid}/status`, grep: `${field}:` });
 
 export default defineLesson((host) => ({
@@ -79,7 +79,7 @@ export default defineLesson((host) => ({
         { run: mkdirP(`${BUNDLE}/rootfs`, OCI) },
         { ensureDir: '${ROOTFS_CACHE}', tmp: '${WORK}/rootfs-build', build: [...busyboxRecipe('${WORK}/rootfs-build', '${BUSYBOX}'), mkdirP('${CACHE_DIR}')] },
         { run: cmd('cp', '-a', '${ROOTFS_CACHE}/.', `${BUNDLE}/rootfs/`) },
-        { run: cmd('sh', '-c', 'exec "$@" >"$0"', `${BUNDLE}/config.json`, boxlab().file, 'spec', '--hostname', 'lesson14', ...noFilter(host, ['--seccomp', 'unconfined']), '--rootfs', `${BUNDLE}/rootfs`, '--', ...COMMAND) },
+        { run: shProgram('sh', '-c', 'exec "$@" >"$0"', `${BUNDLE}/config.json`, boxlab().file, 'spec', '--hostname', 'lesson14', ...noFilter(host, ['--seccomp', 'unconfined']), '--rootfs', `${BUNDLE}/rootfs`, '--', ...COMMAND) },
       ],
       probes: [
         { title: 'the bundle', show: { out: cmd('ls', '-l', BUNDLE) } },
@@ -159,7 +159,7 @@ export default defineLesson((host) => ({
       diagram: diagrams.podman,
       feature: { name: 'an engine calling the runtime (podman → conmon → boxlab-runtime)', syscalls: ['execve(2) of the runtime, once per operation'], man: ['podman-run(1)', 'conmon(8)', 'OCI runtime-spec (runtime.md)'] },
       requires: needsPodman,
-      creates: [{ undo: cmd('sh', '-c', PODMAN_UNDO, 'sh', PM, CGROUP_PARENT), what: "podman's containers, storage mount and cgroups" }],
+      creates: [{ undo: shProgram('sh', '-c', PODMAN_UNDO, 'sh', PM, CGROUP_PARENT), what: "podman's containers, storage mount and cgroups" }],
       actions: [
         { run: mkdirP(PM) },
         { run: writeFile(LOGGED, WRAPPER) },

@@ -1,6 +1,6 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram } from '../../src/shell/cmd.js';
 import { BUNDLE, CONTAINER, ID, OCI, RT } from './lesson.js';
 
 const MINE = 'mine-${RUN_ID}';
@@ -12,7 +12,7 @@ const shellVars: Step = {
   id: 'shell-vars',
   title: 'boxlab-runtime, its --root and the bundle, for your shell',
   feature: { name: 'the OCI runtime command line', syscalls: ['(user space)'], man: ['OCI runtime-spec (runtime.md)'] },
-  creates: [{ undo: cmd('sh', '-c', '[ ! -d "$1/$2" ] || "$3" --root "$1" delete --force "$2"', 'sh', OCI, MINE, RT), what: `the OCI container ${MINE}` }],
+  creates: [{ undo: shProgram('sh', '-c', '[ ! -d "$1/$2" ] || "$3" --root "$1" delete --force "$2"', 'sh', OCI, MINE, RT), what: `the OCI container ${MINE}` }],
   actions: [
     { run: cmd('echo', RT), capture: 'RUNTIME', match: '(.+)' },
     { run: cmd('echo', OCI), capture: 'OCI_ROOT', match: '(.+)' },
@@ -23,7 +23,7 @@ const shellVars: Step = {
 };
 
 /** A file of /proc for the command: the child of the launcher the container's script started. */
-const ofCommand = (dir: string, read: string) => cmd('sh', '-c', `l=$(cat "$1/payload.pid") && c=$(cut -d' ' -f1 "/proc/$l/task/$l/children") && [ -n "$c" ] && ${read}`, 'sh', dir);
+const ofCommand = (dir: string, read: string) => shProgram('sh', '-c', `l=$(cat "$1/payload.pid") && c=$(cut -d' ' -f1 "/proc/$l/task/$l/children") && [ -n "$c" ] && ${read}`, 'sh', dir);
 
 const byHand: Exercise = {
   id: 'by-hand',

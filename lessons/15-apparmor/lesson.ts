@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { defineLesson, type Requirement } from '../../src/model/lesson.js';
 import { BOX, boxPayload, hostToolInFullBox } from '../../src/box/box.js';
-import { cmd, type Cmd } from '../../src/shell/cmd.js';
+import { cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { withAppArmorProfile, withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { packageRoot } from '../../src/paths.js';
@@ -44,10 +44,10 @@ const SYSRQ = 'mount -o remount,bind,rw /proc/sysrq-trigger 2>/dev/null; echo h 
 const FIRMWARE = 'umount /sys/firmware 2>/dev/null; for f in /sys/firmware/dmi/tables/smbios_entry_point /sys/firmware/memmap/0/type; do [ -f "$f" ] && exec cat "$f" > /dev/null; done; exit 1';
 
 /** How many times the kernel's log holds sysrq's help: the box's write adds one. */
-const SYSRQ_HELPS = cmd('sh', '-c', 'dmesg | grep -c "sysrq: HELP" || true');
+const SYSRQ_HELPS = shProgram('sh', '-c', 'dmesg | grep -c "sysrq: HELP" || true', 'sysrq-helps');
 
 /** The kernel's last log line holding TEXT (AppArmor's audit lines go there without auditd). */
-const kernelLog = (text: string): Cmd => cmd('sh', '-c', 'dmesg | grep -F -- "$1" | tail -n 1', 'sh', text);
+const kernelLog = (text: string): Cmd => shProgram('sh', '-c', 'dmesg | grep -F -- "$1" | tail -n 1', 'sh', text);
 const loaded = (name: string, mode: string) => ({ title: `the kernel lists ${name} in ${mode} mode`, fact: { file: PROFILES, grep: `${name} (` }, equals: `${name} (${mode})` });
 const feature = { name: 'AppArmor (a Linux Security Module)', syscalls: ['write(2) to /proc/self/attr/apparmor/exec', 'execve(2)'], man: ['apparmor(7)', 'apparmor.d(5)', 'setpriv(1)'] };
 
@@ -65,7 +65,7 @@ export default defineLesson({
       requires: NEEDS_APPARMOR,
       probes: [
         { title: 'the LSMs, in the order the kernel asks them', show: { file: '/sys/kernel/security/lsm' } },
-        { title: 'the profiles already loaded', show: { out: cmd('sh', '-c', 'wc -l < "$1"', 'sh', PROFILES) } },
+        { title: 'the profiles already loaded', show: { out: shProgram('sh', '-c', 'wc -l < "$1"', 'sh', PROFILES) } },
       ],
       actions: [],
       checks: [

@@ -1,7 +1,7 @@
 // The container under construction, built outside-in: a placeholder init holds the new
 // namespaces, and every later step is a host tool run against it (docs/ARCHITECTURE.md,
 // "The box, built outside-in").
-import type { Cmd } from '../shell/cmd.js';
+import { shProgram, type Cmd } from '../shell/cmd.js';
 import { nsenter, nsenterCmd } from '../shell/nsenter.js';
 import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
@@ -48,7 +48,7 @@ export function createBox(ns: Namespace[], o: { checkParent?: boolean; init?: st
  * would act on the host itself: refuse, before anything is done to it.
  */
 const GUARD = 'if [ /proc/$1/ns/mnt -ef /proc/self/ns/mnt ]; then echo "boxlab: PID $1 is in our own mount namespace, not a box: stopping" >&2; exit 1; fi';
-export const notInOurMountNamespace = (pid: string): Cmd => ({ file: 'sh', args: ['-c', GUARD, 'sh', pid], inline: GUARD.replaceAll('$1', pid) });
+export const notInOurMountNamespace = (pid: string): Cmd => ({ ...shProgram('sh', '-c', GUARD, 'sh', pid), inline: GUARD.replaceAll('$1', pid) });
 
 /** A host tool inside the box's namespaces, still seeing the host's files (before pivot_root). */
 export const hostToolInBox = (ns: Namespace[], c: Cmd): Cmd => nsenter({ target: BOX, ns }, c.file, ...c.args);

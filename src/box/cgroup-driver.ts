@@ -1,7 +1,7 @@
 // One cgroup interface, two implementations: v1 (a hierarchy per controller) and v2 (one
 // unified tree), chosen from what the kernel mounted. Hybrid hosts (v1 controllers plus an
 // empty cgroup2, Debian 12's default) use v1.
-import type { Cmd } from '../shell/cmd.js';
+import { shProgram, type Cmd } from '../shell/cmd.js';
 import { mkdirP } from '../shell/coreutils.js';
 import { writeCgroupFile } from '../shell/cgroup-files.js';
 import type { Action, Resource } from '../model/lesson.js';
@@ -87,5 +87,5 @@ export function cgroupDriver(layout: CgroupLayout): CgroupDriver | string {
 /** v1 has no cgroup.kill: SIGKILL every PID listed, again until none is left (forks race us). */
 function killEachPid(procs: string): Cmd {
   const script = 'for i in $(seq 100); do pids=$(cat "$1"); [ -z "$pids" ] && exit 0; kill -KILL $pids 2>/dev/null; sleep 0.01; done; exit 1';
-  return { file: 'sh', args: ['-c', script, 'sh', procs] };
+  return shProgram('sh', '-c', script, 'sh', procs);
 }

@@ -5,6 +5,7 @@ import { arch, release } from 'node:os';
 import type { Runner } from '../shell/spawn.js';
 import { cmd } from '../shell/cmd.js';
 import { cgroupLayout, describeLayout } from '../kernel/cgroup-layout.js';
+import { setprivHasSeccompFilter } from '../kernel/setpriv.js';
 import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
 
 export type Level = 'ok' | 'warn' | 'fail';
@@ -126,10 +127,9 @@ export async function doctor(runner: Runner): Promise<Finding[]> {
     if (t.must && !t.must.match.test(line)) return f.push({ name: t.name, level: 'warn', detail: `${line || `exit ${r.code}`}: ${t.must.why}`, fix: `apt-get install ${t.pkg}` });
     f.push({ name: t.name, level: 'ok', detail: t.name === 'capsh' ? `found (${t.pkg})` : line });
   });
-  const help = await runner.run(cmd('setpriv', '--help'));
-  if (help.code !== 127) {
+  if (TOOLS.some((t, i) => t.name === 'setpriv' && versions[i]!.code !== 127)) {
     f.push(
-      help.stdout.includes('--seccomp-filter')
+      setprivHasSeccompFilter()
         ? { name: 'setpriv seccomp', level: 'ok', detail: 'setpriv --seccomp-filter is available' }
         : { name: 'setpriv seccomp', level: 'warn', detail: 'setpriv has no --seccomp-filter (needs util-linux >= 2.41)', fix: 'lesson 8 shows the filter on a host process instead; the Vagrant VM has it' },
     );

@@ -10,6 +10,7 @@ import { packageRoot } from '../paths.js';
 import { findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
 import type { AppArmorFacts, HostFacts } from '../model/host-facts.js';
 import { apparmorState, loadedProfiles } from '../kernel/apparmor.js';
+import { setprivHasSeccompFilter } from '../kernel/setpriv.js';
 import type { PlanHost } from './plan.js';
 import type { RunSpec } from './spec.js';
 
@@ -30,12 +31,6 @@ export function loadProfile(path: string): { profile: unknown; from: string } {
     if (e instanceof ProfileError || e instanceof SyntaxError) throw new UsageError(`--seccomp ${file}: ${e.message}`);
     throw e;
   }
-}
-
-/** setpriv's help text is in its binary: util-linux 2.41+ knows --seccomp-filter. */
-export function setprivHasSeccompFilter(): boolean {
-  const bin = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-  return bin !== undefined && readFileSync(bin).includes('--seccomp-filter');
 }
 
 /** This host, each fact read once and only when first asked for. */

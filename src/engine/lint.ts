@@ -28,6 +28,18 @@ function stepStrings(s: Step): string[] {
   return out;
 }
 
+/** A shell program a lesson runs on the host as text (`sh -c '... | grep ...'`). Host pipelines
+ *  are builders (shProgram: a named program whose values come in as $1, $2 ...), so no value is
+ *  ever pasted into shell text; the text in a box or a sandbox (the fork bomb) is the lesson's. */
+export function hostShellText(c: Cmd): string | undefined {
+  if (!/^(\/bin\/)?(ba)?sh$/.test(c.file) || !/^-[a-z]*c$/.test(c.args[0] ?? '')) return undefined;
+  if (c.program === undefined) return `runs a host shell string (${c.args[1]?.slice(0, 40)}): make it a builder with shProgram, its values as arguments`;
+  const used = placeholders(c.program);
+  return used.length ? `its host shell program pastes \${${used[0]}} into the text: pass it as an argument ($1 ...)` : undefined;
+}
+
+const hostShellTexts = (s: Step): string[] => [...s.actions.flatMap(actionCmds), ...stepFacts(s).flatMap(factCmds)].flatMap((c) => hostShellText(c) ?? []);
+
 const dirOf = (r: Resource): string | undefined => ('dir' in r ? r.dir : undefined);
 /** Paths compared after expanding the workspace variables (ROOTFS lies in WORK). */
 const expand = (p: string): string => WORKSPACE.reduceRight((acc, [name, template]) => acc.split(`\${${name}}`).join(template), p);
@@ -78,6 +90,7 @@ export function lintLessons(lessons: Lesson[], markdownPaths: string[] = []): st
       if (!l.prose.steps[s.id]) at(s, `the markdown has no "## ${s.id}" section`);
       for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(s, `uses \${${name}} before anything sets it`);
       lintCreates(s, dirs, (m) => at(s, m));
+      hostShellTexts(s).forEach((m) => at(s, m));
       if (s.breakIt) {
         const d = demos.get(s.breakIt.demo) ?? { attack: [], defence: [] };
         d[s.breakIt.role].push(l.number);
@@ -143,11 +156,14 @@ export function lintPractice(practices: Practice[], lessons: Lesson[]): string[]
             if ('capture' in a) for (const name of [a.capture, ...Object.keys(a.also ?? {})]) defined.add(name);
           }
           if (setup.includes(s)) {
+            hostShellTexts(s).forEach((m) => at(`${which}setup step ${s.id} ${m}`));
             for (const name of new Set(stepStrings(s).flatMap(placeholders))) if (!defined.has(name)) at(`${which}setup step ${s.id} uses \${${name}} before anything sets it`);
             lintCreates(s, dirs, (m) => at(`${which}setup step ${s.id} ${m}`));
           }
         }
-        const checked = stepStrings({ id: ex.id, title: ex.title, feature: { name: '', syscalls: [], man: [] }, actions: [], checks: ex.checks });
+        const asStep: Step = { id: ex.id, title: ex.title, feature: { name: '', syscalls: [], man: [] }, actions: [], checks: ex.checks, requires: ex.requires };
+        hostShellTexts(asStep).forEach((m) => at(`${which}a check ${m}`));
+        const checked = stepStrings(asStep);
         for (const name of new Set(checked.flatMap(placeholders))) if (!defined.has(name)) at(`${which}a check uses \${${name}}, which the prepared run never sets`);
       }
     }

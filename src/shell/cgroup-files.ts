@@ -5,6 +5,7 @@ import { writeFile } from './coreutils.js';
 /** echo VALUE > FILE, shown as `tee FILE <<< VALUE`: every cgroup setting is one write. */
 export const writeCgroupFile = (file: string, value: string): Cmd => writeFile(file, value);
 
+const JOIN = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"';
 /**
  * Run a command inside cgroups: a shell writes its own PID into each cgroup.procs, then
  * becomes the command. Children are born in the cgroup of the process that forks them,
@@ -12,7 +13,8 @@ export const writeCgroupFile = (file: string, value: string): Cmd => writeFile(f
  */
 export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
   return {
-    ...wrap('sh', ['-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; exec "$@"', 'sh', String(procsFiles.length), ...procsFiles], inner),
+    ...wrap('sh', ['-c', JOIN, 'sh', String(procsFiles.length), ...procsFiles], inner),
+    program: JOIN,
     // In a bash script: the background subshell writes its own PID and execs, no sh between;
     // a write that fails stops it there (&&: under `set +e` too), never running outside a limit.
     inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), `exec ${render(inner)}`].join(' && '),

@@ -1,4 +1,4 @@
-import type { Cmd } from './cmd.js';
+import { shProgram, type Cmd } from './cmd.js';
 
 /** ip(8) link/address commands; `netns` runs them in the network namespace of a PID. */
 const ip = (args: string[], netnsPid?: string): Cmd => ({ file: 'ip', args: netnsPid ? ['-n', netnsPid, ...args] : args });
@@ -16,4 +16,4 @@ export const addAddress = (cidr: string, dev: string): Cmd => ip(['addr', 'add',
 export const deleteLink = (dev: string): Cmd => ip(['link', 'del', dev]);
 export const addDefaultRoute = (gateway: string): Cmd => ip(['route', 'add', 'default', 'via', gateway]);
 /** A shared bridge is deleted only once no port is left on it. */
-export const removeBridgeIfUnused = (name: string): Cmd => ({ file: 'sh', args: ['-c', 'set -- "$1" /sys/class/net/"$1"/brif/*; [ -e "$2" ] || ip link del "$1"', 'sh', name] });
+export const removeBridgeIfUnused = (name: string): Cmd => shProgram('sh', '-c', 'set -- "$1" /sys/class/net/"$1"/brif/*; [ -e "$2" ] || ip link del "$1"', 'sh', name);

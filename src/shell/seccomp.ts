@@ -1,7 +1,8 @@
-import type { Cmd } from './cmd.js';
+import { shProgram, type Cmd } from './cmd.js';
+import { SECCOMP_FILTER_OPTION } from '../kernel/setpriv.js';
 
 /** Write binary data given as base64 on stdin to FILE: no Node needed to reproduce it. */
-export const writeBase64 = (file: string, base64: string): Cmd => ({ file: 'sh', args: ['-c', 'base64 -d > "$1"', 'sh', file], stdin: base64 });
+export const writeBase64 = (file: string, base64: string): Cmd => ({ ...shProgram('sh', '-c', 'base64 -d > "$1"', 'sh', file), stdin: base64 });
 
 /** setpriv(1) --seccomp-filter (util-linux 2.41+): install FILE's BPF program, then exec INNER. */
 export function withSeccompFilter(file: string, inner: Cmd): Cmd {
@@ -14,8 +15,9 @@ export function withSeccompFilter(file: string, inner: Cmd): Cmd {
  */
 export function bwrapSeccomp(file: string, inner: Cmd): Cmd {
   const script = 'f=$1; shift; exec bwrap --die-with-parent --cap-add ALL --bind / / --dev /dev --seccomp 3 "$@" 3< "$f"';
-  return { file: 'sh', args: ['-c', script, 'sh', file, inner.file, ...inner.args], inner };
+  return { ...shProgram('sh', '-c', script, 'sh', file, inner.file, ...inner.args), inner };
 }
 
-/** Succeeds only where setpriv knows --seccomp-filter. */
-export const setprivHasSeccomp: Cmd = { file: 'sh', args: ['-c', 'setpriv --help | grep -q -- --seccomp-filter'] };
+/** Succeeds only where setpriv knows --seccomp-filter: kernel/setpriv.ts's test, as a command
+ *  a lesson's --script can run. */
+export const setprivHasSeccomp: Cmd = shProgram('sh', '-c', 'setpriv --help | grep -q -- "$1"', 'sh', SECCOMP_FILTER_OPTION);

@@ -12,14 +12,12 @@ setup() {
 }
 teardown() { reset_after_test; }
 
-aa_on() { [ -d /sys/kernel/security/apparmor ]; }
-
 # The host's firmware tables, hidden by the box's mask (lesson 7): the mask lifted, a file read.
 # shellcheck disable=SC2016 # the box's shell expands it
 FIRMWARE='umount /sys/firmware 2>/dev/null; for f in /sys/firmware/dmi/tables/smbios_entry_point /sys/firmware/memmap/0/type; do [ -f "$f" ] && exec cat "$f" >/dev/null; done; exit 1'
 
 @test "apparmor: a default box runs under boxlab-default, shown in its /proc/self/attr" {
-  aa_on || skip "this kernel runs no AppArmor: the VM stage runs this"
+  requires apparmor
   run boxlab run "${SECCOMP[@]}" --rootfs "$R" -- /bin/cat /proc/self/attr/current
   assert_success
   assert_output 'boxlab-default (enforce)'
@@ -35,7 +33,7 @@ FIRMWARE='umount /sys/firmware 2>/dev/null; for f in /sys/firmware/dmi/tables/sm
 }
 
 @test "apparmor: a hidden host file that root with CAP_SYS_ADMIN reads unconfined is denied by boxlab-default" {
-  aa_on || skip "this kernel runs no AppArmor: the VM stage runs this"
+  requires apparmor
   # seccomp unconfined in both: Docker's profile refuses umount2 without CAP_SYS_ADMIN rules of its own.
   run boxlab run --cap-add SYS_ADMIN --seccomp unconfined --security-opt apparmor=unconfined --rootfs "$R" -- /bin/sh -c "$FIRMWARE"
   assert_success
@@ -50,7 +48,7 @@ FIRMWARE='umount /sys/firmware 2>/dev/null; for f in /sys/firmware/dmi/tables/sm
 @test "apparmor: a profile that is not loaded, or asked for where the kernel has none: one line, nothing run" {
   run boxlab run "${SECCOMP[@]}" --security-opt apparmor=boxlab-no-such-profile --rootfs "$R" -- /bin/true
   assert_failure
-  if aa_on; then assert_output --partial 'profile boxlab-no-such-profile (--security-opt) is not loaded'; else assert_output --partial 'this kernel does not run AppArmor'; fi
+  if has_apparmor; then assert_output --partial 'profile boxlab-no-such-profile (--security-opt) is not loaded'; else assert_output --partial 'this kernel does not run AppArmor'; fi
   assert_equal "${#lines[@]}" 1
   run boxlab run --security-opt 'apparmor=../../etc/x' --rootfs "$R" -- /bin/true
   assert_failure 2
@@ -62,7 +60,7 @@ FIRMWARE='umount /sys/firmware 2>/dev/null; for f in /sys/firmware/dmi/tables/sm
 }
 
 @test "apparmor: without AppArmor in the kernel, a default box runs as before, with no profile asked for" {
-  aa_on && skip "this kernel runs AppArmor"
+  requires no_apparmor
   run boxlab run "${SECCOMP[@]}" --rootfs "$R" -- /bin/true
   assert_success
   run boxlab run "${SECCOMP[@]}" --script --rootfs "$R" -- /bin/true

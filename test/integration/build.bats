@@ -11,7 +11,7 @@ setup() {
   own_image_cache
   # This host's setpriv may not apply seccomp filters (util-linux < 2.41): run.bats does the same.
   SECCOMP=()
-  setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
+  has_seccomp_filter || SECCOMP=(--seccomp unconfined)
   CTX="$BATS_TEST_TMPDIR/ctx"
   mkdir -p "$CTX"
 }

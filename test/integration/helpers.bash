@@ -16,9 +16,36 @@ own_image_cache() {
   return 0
 }
 
-requires_root() {
-  [ "$(id -u)" = 0 ] || skip "needs root: the lessons change the kernel's state (run npm test as root)"
+# What a test needs of the host, as runc's bats says it: `requires root seccomp_filter runc`.
+# Each missing need skips the test with its reason; a need no host has is a mistake in the test.
+#   root            the lessons change the kernel's state
+#   seccomp_filter  setpriv --seccomp-filter (util-linux 2.41; the VM stage has it)
+#   no_seccomp_filter  the opposite: what a host without it does
+#   cgroup_v2       a pure cgroup v2 hierarchy at /sys/fs/cgroup (the VM stage)
+#   apparmor        a kernel that enforces AppArmor, securityfs mounted (the VM stage)
+#   no_apparmor     the opposite
+#   any other word  a command of that name on PATH (runc, podman, docker-registry, skopeo ...)
+requires() {
+  local need
+  for need in "$@"; do
+    case "$need" in
+      root) [ "$(id -u)" = 0 ] || skip "needs root: the lessons change the kernel's state (run npm test as root)" ;;
+      seccomp_filter) has_seccomp_filter || skip "needs setpriv --seccomp-filter (util-linux 2.41): the VM stage runs this" ;;
+      no_seccomp_filter) has_seccomp_filter && skip "this host's setpriv applies seccomp filters" ;;
+      cgroup_v2) [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || skip "needs cgroup v2 at /sys/fs/cgroup: the VM stage runs this" ;;
+      apparmor) has_apparmor || skip "this kernel runs no AppArmor: the VM stage runs this" ;;
+      no_apparmor) has_apparmor && skip "this kernel runs AppArmor" ;;
+      *[!a-z0-9_-]*) fail "requires: no such need: $need" ;;
+      *) command -v "$need" >/dev/null || skip "$need is not installed (bash scripts/provision.sh installs what the tests use)" ;;
+    esac
+  done
+  return 0
 }
+requires_root() { requires root; }
+
+# The one test of setpriv's filter support, as boxlab's own (src/kernel/setpriv.ts) reads it.
+has_seccomp_filter() { setpriv --help 2>/dev/null | grep -q -- --seccomp-filter; }
+has_apparmor() { [ -d /sys/kernel/security/apparmor ]; }
 
 # Runs its arguments as nobody (uid 65534). A checkout under /root (mode 0700 on Debian) is out
 # of nobody's reach: the test is skipped then, with the reason, rather than failing on EACCES.
@@ -168,5 +195,5 @@ run_fixtures() {
   # shellcheck disable=SC2034 # read by the tests
   SECCOMP=()
   # shellcheck disable=SC2034 # read by the tests
-  setpriv --help | grep -q -- --seccomp-filter || SECCOMP=(--seccomp unconfined)
+  has_seccomp_filter || SECCOMP=(--seccomp unconfined)
 }

@@ -51,7 +51,7 @@ sigint_at_every_step() {
 @test "SIGINT at each step of lesson 14 leaves no container, podman storage or cgroup behind" { sigint_at_every_step 14 7; }
 
 @test "SIGKILL during lesson 14's podman container: reset removes the container, conmon and podman's storage" {
-  command -v podman >/dev/null || skip "podman is not installed (bash scripts/provision.sh)"
+  requires podman
   interrupt_at_step 14 7 KILL
   assert_equal "$status" 137
   run boxlab reset

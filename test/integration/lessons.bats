@@ -118,7 +118,7 @@ script_passes() {
   for call in unshare mount keyctl; do
     assert_check_passed "$call\\(2\\) works in the box"
   done
-  if setpriv --help | grep -q -- --seccomp-filter; then
+  if has_seccomp_filter; then
     assert_check_passed 'the kernel runs a filter on the payload \(Seccomp: 2\)'
   else
     # The in-box step is skipped with its reason and the command it would run ...
@@ -155,7 +155,7 @@ script_passes() {
 @test "lesson 11 --script passes under bash" { script_passes 11; }
 
 @test "lesson 11 --registry pulls the same image from a real registry on loopback" {
-  command -v docker-registry >/dev/null || skip "docker-registry is not installed (bash scripts/provision.sh)"
+  requires docker-registry
   local port
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   bash "$ROOT/scripts/registry.sh" start "$port" "$BATS_TEST_TMPDIR/registry" >/dev/null
@@ -189,7 +189,7 @@ script_passes() {
 
 @test "lesson 14 (engines: boxlab-runtime by hand, then under podman) passes with --yes" {
   lesson_passes 14
-  command -v podman >/dev/null || skip "podman is not installed: its steps were skipped (bash scripts/provision.sh)"
+  requires podman
   run boxlab lesson 14 --yes --json
   assert_check_passed '\.\.\. and its parent is conmon, which adopted it when create exited'
   assert_host_clean

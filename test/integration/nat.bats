@@ -10,8 +10,8 @@ LESSON="$ROOT/lessons/05-network/lesson.md"
 
 setup() {
   requires_root
-  command -v busybox >/dev/null || skip "busybox is not installed (apt-get install busybox-static)"
-  command -v curl >/dev/null || skip "curl is not installed"
+  requires busybox
+  requires curl
   PIDS=()
   NS_DIR="$BATS_TEST_TMPDIR/www"
 }
@@ -115,12 +115,12 @@ recipe_works() {
 }
 
 @test "lesson 5's NAT and published-port recipe with iptables works, in network namespaces of its own" {
-  command -v iptables >/dev/null || skip "iptables is not installed"
+  requires iptables
   recipe_works iptables
 }
 
 @test "lesson 5's NAT and published-port recipe with nftables works, in network namespaces of its own" {
-  command -v nft >/dev/null || skip "nft is not installed (apt-get install nftables)"
+  requires nft
   recipe_works nft
 }
 

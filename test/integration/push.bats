@@ -111,7 +111,7 @@ TREE='cd "$1" && find . -xdev ! -path . ! -path ./proc ! -path "./proc/*" ! -pat
 done'
 
 @test "umoci unpack of a built and pushed image is the tree boxlab run sees: paths, types, modes, owners, links, contents, the whiteout applied" {
-  command -v umoci >/dev/null || skip "needs umoci (bash scripts/provision.sh)"
+  requires umoci
   boxlab fetch --busybox --quiet >/dev/null
   ctx="$BATS_TEST_TMPDIR/ctx"
   mkdir -p "$ctx"

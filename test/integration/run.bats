@@ -80,7 +80,7 @@ normalize() {
 
 @test "seccomp fails closed: where setpriv cannot apply a filter the run refuses in one line; where it can, Seccomp is 2" {
   run boxlab run --rootfs "$R" -- /bin/sh -c 'grep ^Seccomp: /proc/self/status'
-  if setpriv --help | grep -q -- --seccomp-filter; then
+  if has_seccomp_filter; then
     assert_success
     assert_line --regexp '^Seccomp:\s+2$'
   else
@@ -282,7 +282,7 @@ normalize() {
 }
 
 @test "one OCI bundle under runc and under boxlab: the probe sees the same container" {
-  command -v runc >/dev/null || skip "runc is not installed (apt-get install runc)"
+  requires runc
   local b="$BATS_TEST_TMPDIR/bundle"
   mkdir -p "$b"
   cp -a "$R" "$b/rootfs"

@@ -5,7 +5,7 @@
 load helpers
 
 setup() {
-  command -v bwrap >/dev/null || skip "bwrap is not installed (apt-get install bubblewrap)"
+  requires bwrap
   dir="$BATS_TEST_TMPDIR"
 }
 

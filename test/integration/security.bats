@@ -192,7 +192,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
 }
 
 @test "crafted images from a loopback registry: an Env entry that is not NAME=value, a diff_id that is a path: one line each, nothing run, nothing outside the cache" {
-  command -v docker-registry >/dev/null && command -v skopeo >/dev/null || skip "needs docker-registry and skopeo (bash scripts/provision.sh)"
+  requires docker-registry skopeo
   export BOXLAB_CACHE_DIR="$BATS_TEST_TMPDIR/cache"
   PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   bash "$ROOT/scripts/registry.sh" start "$PORT" "$BATS_TEST_TMPDIR/registry" >/dev/null
@@ -226,7 +226,7 @@ bundle_with() { # DIR JSON-of-process: a bundle over the busybox rootfs
 }
 
 @test "exec applies the box's seccomp filter, and refuses to enter once the filter is gone" {
-  setpriv --help | grep -q -- --seccomp-filter || skip "needs setpriv --seccomp-filter (util-linux 2.41): the VM stage runs this"
+  requires seccomp_filter
   boxlab run -d --name sec-filter --rootfs "$R" -- /bin/sleep 600 >/dev/null
   for _ in $(seq 100); do boxlab ps | grep -q '^sec-filter  [0-9]' && break; sleep 0.05; done
   run boxlab exec sec-filter /bin/grep ^Seccomp: /proc/self/status

@@ -18,7 +18,7 @@ chrome() {
 png_stats() { node "$ROOT/test/integration/fixtures/png-stats.mjs" "$1"; }
 
 @test "slides 3 and 12 render in headless Chromium: a slide per step, plus title and recap, drawn on screen" {
-  command -v chromium >/dev/null || skip "chromium is not installed (apt-get install --no-install-recommends chromium)"
+  requires chromium
   cd "$BATS_TEST_TMPDIR"
   run boxlab slides 3
   assert_success

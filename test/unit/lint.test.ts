@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { indexProblems, LESSONS, loadAll, markdownPath } from '../../lessons/index.js';
 import { lintLessons } from '../../src/engine/lint.js';
-import { cmd } from '../../src/shell/cmd.js';
+import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { nsenterCmd } from '../../src/shell/nsenter.js';
 import type { Step } from '../../src/model/lesson.js';
 import { feature, lessonOf } from './helpers.js';
 
@@ -35,6 +36,16 @@ describe('the lesson linter', () => {
     const problems = lintOne([{ id: 'a', title: 'a', feature: { name: '', syscalls: [], man: [] }, actions: [], checks: [] }]);
     expect(problems).toContain('lesson 50 step a: needs a kernel feature with its syscalls and man pages');
     expect(problems).toContain('lesson 50 step a: needs at least one check that proves it from kernel facts');
+  });
+
+  it('keeps host shell strings out of lessons: a shell program is a shProgram, its values as arguments', () => {
+    const step = (run: ReturnType<typeof cmd>, fact = cmd('true')): Step => ({ id: 'a', title: 'a', feature, actions: [{ run }], checks: [{ title: 'c', fact: { status: fact }, equals: '0' }] });
+    expect(lintOne([step(cmd('sh', '-c', 'dmesg | grep -c sysrq'))])).toEqual(['lesson 50 step a: runs a host shell string (dmesg | grep -c sysrq): make it a builder with shProgram, its values as arguments']);
+    expect(lintOne([step(cmd('true'), cmd('bash', '-euc', 'cat /proc/1/status'))])).toHaveLength(1);
+    expect(lintOne([step(shProgram('sh', '-c', 'ls ${WORK}/x', 'ls'))])).toEqual(['lesson 50 step a: its host shell program pastes ${WORK} into the text: pass it as an argument ($1 ...)']);
+    expect(lintOne([step(shProgram('sh', '-c', 'ls "$1"/x | wc -l', 'ls', '${WORK}'))])).toEqual([]);
+    // The text a box runs is the lesson's (a fork bomb, a probe): only the host's shell is held.
+    expect(lintOne([step(nsenterCmd({ target: '${HOST_PID}', ns: ['mount'] }, cmd('sh', '-c', 'echo "$HOSTNAME"')))])).toEqual([]);
   });
 
   it('wants a diagram to fit 100 columns and to draw the names the step uses', () => {
