@@ -13,7 +13,7 @@ import { hostConfirmed, confirmHost, markPassed } from '../engine/progress.js';
 import { readStates, StateFile } from '../box/state.js';
 import { isSameLiveProcess } from '../kernel/proc.js';
 import { busyboxCacheDir, findBusybox, isDynamicElf } from '../../rootfs-fetch/busybox.js';
-import { CACHE_ROOT } from '../paths.js';
+import { CACHE_ROOT, installedCommandNames } from '../paths.js';
 import { virtualization } from '../box/doctor.js';
 import { hostTools, missingTools } from './tools.js';
 
@@ -132,7 +132,7 @@ async function formatter(f: { json?: boolean; script?: boolean; explain?: boolea
   if (f.json) return (await import('../report/json.js')).jsonFormatter(process.stdout);
   if (f.script) return (await import('../report/script.js')).scriptFormatter(process.stdout, `boxlab lesson ${n} --script`);
   const terminal = await import('../report/terminal.js');
-  return terminal.terminalFormatter(process.stdout, terminal.screenWidth(), { explain: f.explain, evidence: f.evidence as 'auto' | 'compact' | 'full' | undefined });
+  return terminal.terminalFormatter(process.stdout, terminal.screenWidth(), { explain: f.explain, evidence: f.evidence as 'auto' | 'compact' | 'full' | undefined, names: installedCommandNames() });
 }
 
 /** The first real run on a host that is not a known throwaway VM asks before changing it. */

@@ -1,5 +1,6 @@
 // `boxlab slides N [-o FILE]`: lesson N as a self-contained HTML deck, one slide per step,
 // built from the lesson's dry run (the same commands and checks --dry-run shows). Needs no root.
+import { commandNames } from '../paths.js';
 import { writeFileSync } from 'node:fs';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
@@ -20,7 +21,7 @@ export async function slidesCommand(argv: string[]): Promise<number> {
   const lesson = await loadLesson(entry);
   const events: Event[] = [];
   await runLesson(lesson, { runner: new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })), emit: (e) => void events.push(e), dryRun: true, vars: lessonVars(true), load: loadByNumber });
-  const html = renderSlides(lesson, stepSlides(lesson, events));
+  const html = renderSlides(lesson, stepSlides(lesson, events, commandNames()));
   const out = f.output ?? `slides-${String(entry.number).padStart(2, '0')}.html`;
   if (out === '-') {
     process.stdout.write(html);
@@ -31,6 +32,6 @@ export async function slidesCommand(argv: string[]): Promise<number> {
   } catch (e) {
     throw new EnvError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  process.stderr.write(`boxlab: lesson ${entry.number} as ${stepSlides(lesson, events).length + 2} slides in ${out} (arrow keys move, n shows the notes)\n`);
+  process.stderr.write(`boxlab: lesson ${entry.number} as ${stepSlides(lesson, events, commandNames()).length + 2} slides in ${out} (arrow keys move, n shows the notes)\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
 // `boxlab slides N`: a lesson as one self-contained HTML deck for a projector. Pure: the
 // lesson and the events of its dry run in, an HTML string out. Nothing is loaded from the
 // network (inline CSS, a few lines of inline JS); every text from a lesson is escaped.
+import { withCommandNames } from '../paths.js';
 import type { Event } from '../engine/events.js';
 import type { Feature, Lesson } from '../model/lesson.js';
 
@@ -20,7 +21,8 @@ export interface StepSlide {
 }
 
 /** One slide per step of the lesson itself, from its dry run's events (replays are quiet). */
-export function stepSlides(lesson: Lesson, events: Event[]): StepSlide[] {
+/** NAMES: [full path, name] of commands said by name on a slide (boxlab, not its path). */
+export function stepSlides(lesson: Lesson, events: Event[], names: [string, string][] = []): StepSlide[] {
   const slides: StepSlide[] = [];
   let cur: StepSlide | undefined;
   for (const e of events) {
@@ -31,7 +33,7 @@ export function stepSlides(lesson: Lesson, events: Event[]): StepSlide[] {
       slides.push(cur);
     } else if (!cur) continue;
     else if (e.type === 'feature') cur.feature = e.feature;
-    else if (e.type === 'cmd') cur.commands.push(e.shown);
+    else if (e.type === 'cmd') cur.commands.push(withCommandNames(e.shown, names));
     else if (e.type === 'check') cur.checks.push({ title: e.check.title, expects: e.expects ?? '' });
   }
   return slides;

@@ -5,6 +5,7 @@ import type { Check } from '../model/lesson.js';
 import { expectation, shownValue } from '../engine/facts.js';
 import { renderMarkdown, type Style } from './markdown.js';
 import { commandFitter } from './fit.js';
+import { withCommandNames } from '../paths.js';
 
 const style: Style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
 const MAX_OUTPUT_LINES = 14;
@@ -75,6 +76,8 @@ export interface TerminalOptions {
   /** compact: a check's value only, on its title's line; full: its source and evidence in
    *  words; auto (default): full where the line fits the screen, without the source where not. */
   evidence?: 'auto' | 'compact' | 'full';
+  /** [full path, name]: boxlab's own commands said by name where PATH finds them. */
+  names?: [string, string][];
 }
 
 export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidth(), opts: TerminalOptions = {}) {
@@ -114,7 +117,10 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
    *  how many of its checks held. */
   const recap = new Map<number, { title: string; feature?: string; ok: number; failed: number; skipped?: string }>();
   /** In a dry run, a value known only at run time (a PID) reads as $NAME, not "${NAME}". */
-  const readable = (text: string): string => (dryRun ? text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1') : text);
+  const readable = (raw: string): string => {
+    const text = withCommandNames(raw, opts.names ?? []);
+    return dryRun ? text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1') : text;
+  };
   /** Where a check or probe reads its fact: in its line when it fits, else on lines of its own,
    *  and only once per step when several read the same. */
   const sourced = (lead: string, text: string, words: string, paint: (s: string) => string): string[] => {

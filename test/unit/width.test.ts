@@ -153,3 +153,29 @@ describe('a real run names its wrappers as a dry run does', () => {
     expect(f.fit(line, '  $ ').lines).toEqual(['  $ in the box: /bin/hostname']);
   });
 });
+
+describe("boxlab's own commands on a projector", () => {
+  it('are said by name where PATH finds this install under it, and by path where it does not', async () => {
+    const { commandNames, installedCommandNames, withCommandNames } = await import('../../src/paths.js');
+    const { mkdtempSync, symlinkSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const [[full, name]] = commandNames() as [[string, string]];
+    const dir = mkdtempSync(join(tmpdir(), 'boxlab-unit-path-'));
+    try {
+      expect(installedCommandNames(dir)).toEqual([]);
+      symlinkSync('/bin/true', join(dir, 'boxlab'));
+      expect(installedCommandNames(dir)).toEqual([]); // another program called boxlab
+      rmSync(join(dir, 'boxlab'));
+      symlinkSync(full, join(dir, 'boxlab'));
+      expect(installedCommandNames(`/nonexistent:${dir}`)).toEqual([[full, name]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const names: [string, string][] = [[full, 'boxlab']];
+    expect(withCommandNames(`${full} fetch --busybox`, names)).toBe('boxlab fetch --busybox');
+    expect(withCommandNames(`sh -c 'x' sh ${full}; ${full} inspect $IMAGE`, names)).toBe(`sh -c 'x' sh boxlab; boxlab inspect $IMAGE`);
+    // A longer path that starts with it is another file: left whole.
+    expect(withCommandNames(`${full}.bak ${full}x`, names)).toBe(`${full}.bak ${full}x`);
+  });
+});
