@@ -35,12 +35,14 @@ export function installedCommandNames(path = process.env.PATH ?? ''): [string, s
   return out;
 }
 
-/** TEXT with each full path of NAMES said as its command name, where it stands as a word. */
-export function withCommandNames(text: string, names: [string, string][]): string {
+/** TEXT with each path of NAMES ([path, name], in order) said by its name: a command's path
+ *  as the command, a directory as its variable ($WORK/upper). Only a whole path, or one
+ *  followed by /, or a line of a $'...' string (after \n): never a part of a longer name. */
+export function withShortNames(text: string, names: [string, string][]): string {
   let out = text;
   for (const [full, name] of names) {
     const escaped = full.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    out = out.replace(new RegExp(`(^|[\\s;&|(])${escaped}(?=$|[\\s;&|)])`, 'g'), `$1${name}`);
+    out = out.replace(new RegExp(`(?:(?<=\\\\n)|(?<![\\w./-]))${escaped}(?![\\w.-])`, 'g'), name);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // `boxlab slides N [-o FILE]`: lesson N as a self-contained HTML deck, one slide per step,
 // built from the lesson's dry run (the same commands and checks --dry-run shows). Needs no root.
-import { commandNames } from '../paths.js';
+import { commandNames, withShortNames } from '../paths.js';
+import { asShellVariables } from '../shell/cmd.js';
 import { writeFileSync } from 'node:fs';
 import { parse } from './args.js';
 import { EnvError, UsageError } from '../errors.js';
@@ -20,8 +21,14 @@ export async function slidesCommand(argv: string[]): Promise<number> {
   if (f.output === '') throw new UsageError('-o takes a file name, or - for standard output');
   const lesson = await loadLesson(entry);
   const events: Event[] = [];
-  await runLesson(lesson, { runner: new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })), emit: (e) => void events.push(e), dryRun: true, vars: lessonVars(true), load: loadByNumber });
-  const html = renderSlides(lesson, stepSlides(lesson, events, commandNames()));
+  const vars = lessonVars(true);
+  await runLesson(lesson, { runner: new RecordingRunner(() => ({ code: 1, stderr: 'dry run' })), emit: (e) => void events.push(e), dryRun: true, vars, load: loadByNumber });
+  // On a projector: $WORK for this run's directory (said once, on the title slide), boxlab for
+  // its own path, $BOX for a PID known only when it runs.
+  const short: [string, string][] = [[vars.ROOTFS!, '$ROOTFS'], [vars.WORK!, '$WORK'], ...commandNames()];
+  const shorten = (c: string): string => asShellVariables(withShortNames(c, short));
+  const slides = stepSlides(lesson, events, shorten);
+  const html = renderSlides(lesson, slides, [`$WORK is this run's directory, ${vars.WORK}; $ROOTFS is $WORK/rootfs`, '$BOX and the like: PIDs and values known only when the lesson runs']);
   const out = f.output ?? `slides-${String(entry.number).padStart(2, '0')}.html`;
   if (out === '-') {
     process.stdout.write(html);
@@ -32,6 +39,6 @@ export async function slidesCommand(argv: string[]): Promise<number> {
   } catch (e) {
     throw new EnvError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  process.stderr.write(`boxlab: lesson ${entry.number} as ${stepSlides(lesson, events, commandNames()).length + 2} slides in ${out} (arrow keys move, n shows the notes)\n`);
+  process.stderr.write(`boxlab: lesson ${entry.number} as ${(html.match(/<section class="slide/g) ?? []).length} slides in ${out} (arrow keys move, n shows the notes)\n`);
   return 0;
 }

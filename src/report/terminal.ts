@@ -5,7 +5,8 @@ import type { Check } from '../model/lesson.js';
 import { expectation, shownValue } from '../engine/facts.js';
 import { renderMarkdown, type Style } from './markdown.js';
 import { commandFitter } from './fit.js';
-import { withCommandNames } from '../paths.js';
+import { withShortNames } from '../paths.js';
+import { asShellVariables } from '../shell/cmd.js';
 
 const style: Style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
 const MAX_OUTPUT_LINES = 14;
@@ -118,8 +119,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
   const recap = new Map<number, { title: string; feature?: string; ok: number; failed: number; skipped?: string }>();
   /** In a dry run, a value known only at run time (a PID) reads as $NAME, not "${NAME}". */
   const readable = (raw: string): string => {
-    const text = withCommandNames(raw, opts.names ?? []);
-    return dryRun ? text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1') : text;
+    const text = withShortNames(raw, opts.names ?? []);
+    return dryRun ? asShellVariables(text) : text;
   };
   /** Where a check or probe reads its fact: in its line when it fits, else on lines of its own,
    *  and only once per step when several read the same. */

@@ -142,3 +142,7 @@ export function shellWords(line: string): string[] {
   }
   return words;
 }
+
+/** A shown command's ${NAME} placeholders as a shell reads them: "${BOX}" -> $BOX, ${BOX} ->
+ *  $BOX (braces kept where a name character follows). For a person reading, not for bash. */
+export const asShellVariables = (text: string): string => text.replace(/"\$\{([A-Z_][A-Z0-9_]*)\}"/g, '$$$1').replace(/\$\{([A-Z_][A-Z0-9_]*)\}(?![A-Za-z0-9_])/g, '$$$1');

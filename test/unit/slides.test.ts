@@ -3,7 +3,8 @@ import { loadByNumber } from '../../lessons/index.js';
 import { runLesson } from '../../src/engine/execute.js';
 import { RecordingRunner } from '../../src/shell/spawn.js';
 import { workspaceVars } from '../../src/engine/workspace.js';
-import { escapeHtml, notesHtml, renderSlides, stepSlides } from '../../src/report/slides.js';
+import { escapeHtml, notesHtml, paginate, renderSlides, stepSlides } from '../../src/report/slides.js';
+import { LESSONS } from '../../lessons/index.js';
 import type { Lesson, Step } from '../../src/model/lesson.js';
 import { cmd } from '../../src/shell/cmd.js';
 import { collect, lessonOf } from './helpers.js';
@@ -16,7 +17,8 @@ async function deck(lesson: Lesson): Promise<string> {
   return renderSlides(lesson, stepSlides(lesson, events));
 }
 
-const slides = (html: string): number => html.match(/<section class="slide"/g)?.length ?? 0;
+/** Title, recap, and the first slide of each step (a long step goes on over more: step-N-2 ...). */
+const slides = (html: string): number => html.match(/<section class="slide" id="(title|recap|step-\d+)"/g)?.length ?? 0;
 
 describe('boxlab slides', () => {
   it('makes a title slide, one per step of the lesson itself (not its replays) and a recap', async () => {
@@ -27,6 +29,29 @@ describe('boxlab slides', () => {
     expect(html).not.toContain('pivot_root: the rootfs becomes');
     const l12 = await loadByNumber(12);
     expect(slides(await deck(l12))).toBe(l12.steps.length + 2);
+  });
+
+  it('keeps every slide of the curriculum within a screen at the deck\'s font: a long step goes on over more slides', async () => {
+    let continued = 0;
+    for (const entry of LESSONS) {
+      const lesson = await loadByNumber(entry.number);
+      const { events, emit } = collect();
+      await runLesson(lesson, { runner: new RecordingRunner(), emit, dryRun: true, vars, load: loadByNumber });
+      for (const step of stepSlides(lesson, events)) {
+        const pages = paginate(step);
+        expect(pages.flat()).toEqual(step.commands); // nothing lost, nothing twice, in order
+        // Only the last of several may hold no command: the evidence, where it did not fit.
+        expect(pages.slice(0, -1).filter((p) => p.length === 0), `lesson ${entry.number} step ${step.index}: an empty page`).toEqual([]);
+        if (pages.length > 1) continued++;
+      }
+    }
+    // Lessons 12 and 13 have steps of ten commands and more: they must have been split.
+    expect(continued).toBeGreaterThan(3);
+    const l13 = await loadByNumber(13);
+    const html = await deck(l13);
+    expect(html).toMatch(/<section class="slide" id="step-1-2">\n<div class="kicker">Lesson 13 · step 1 of \d+ · 2\/\d+<\/div>\n<h2>A RUN is a box/);
+    // The evidence is on the step's last slide only.
+    expect(html.split('<section').filter((sec) => sec.includes("The kernel's evidence")).length).toBe(l13.steps.length);
   });
 
   it('shows each step: title, diagram, commands as --dry-run shows them, feature, expectations, notes', async () => {

@@ -156,7 +156,7 @@ describe('a real run names its wrappers as a dry run does', () => {
 
 describe("boxlab's own commands on a projector", () => {
   it('are said by name where PATH finds this install under it, and by path where it does not', async () => {
-    const { commandNames, installedCommandNames, withCommandNames } = await import('../../src/paths.js');
+    const { commandNames, installedCommandNames, withShortNames } = await import('../../src/paths.js');
     const { mkdtempSync, symlinkSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -173,9 +173,13 @@ describe("boxlab's own commands on a projector", () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const names: [string, string][] = [[full, 'boxlab']];
-    expect(withCommandNames(`${full} fetch --busybox`, names)).toBe('boxlab fetch --busybox');
-    expect(withCommandNames(`sh -c 'x' sh ${full}; ${full} inspect $IMAGE`, names)).toBe(`sh -c 'x' sh boxlab; boxlab inspect $IMAGE`);
+    expect(withShortNames(`${full} fetch --busybox`, names)).toBe('boxlab fetch --busybox');
+    expect(withShortNames(`sh -c 'x' sh ${full}; ${full} inspect $IMAGE`, names)).toBe(`sh -c 'x' sh boxlab; boxlab inspect $IMAGE`);
     // A longer path that starts with it is another file: left whole.
-    expect(withCommandNames(`${full}.bak ${full}x`, names)).toBe(`${full}.bak ${full}x`);
+    expect(withShortNames(`${full}.bak ${full}x`, names)).toBe(`${full}.bak ${full}x`);
+    const work: [string, string][] = [['/var/lib/boxlab/work/ab12/rootfs', '$ROOTFS'], ['/var/lib/boxlab/work/ab12', '$WORK']];
+    expect(withShortNames('mount -o "lowerdir=/var/lib/boxlab/work/ab12/lower,upperdir=/var/lib/boxlab/work/ab12/upper" x /var/lib/boxlab/work/ab12/rootfs', work)).toBe('mount -o "lowerdir=$WORK/lower,upperdir=$WORK/upper" x $ROOTFS');
+    expect(withShortNames("tee x <<< $'a /var/lib/boxlab/work/ab12/rootfs/dev/null 0\\n/var/lib/boxlab/work/ab12/rootfs/dev/null b'", work)).toBe("tee x <<< $'a $ROOTFS/dev/null 0\\n$ROOTFS/dev/null b'");
+    expect(withShortNames('ls /var/lib/boxlab/work/ab123 /x/var/lib/boxlab/work/ab12', work)).toBe('ls /var/lib/boxlab/work/ab123 /x/var/lib/boxlab/work/ab12');
   });
 });
