@@ -2,7 +2,7 @@
 import chalk from 'chalk';
 import type { Event } from '../engine/events.js';
 import type { Check } from '../model/lesson.js';
-import { expectation, shownValue } from '../engine/facts.js';
+import { expectation, isFact, shownValue } from '../engine/facts.js';
 import { renderMarkdown, type Style } from './markdown.js';
 import { commandFitter } from './fit.js';
 import { withShortNames } from '../paths.js';
@@ -21,6 +21,15 @@ function block(text: string, prefix: string, width = 1000): string[] {
 
 const quoted = (s: string): string => JSON.stringify(s).replace(/\\"/g, '"');
 
+/** What the check expected, with the values this run filled in (\${WORK}, a flag's run id):
+ *  EXPECTED is the verdict's ("contains X", "not X" or the other fact's value). */
+function expectedInWords(c: Check, expected: string, against: string): string {
+  const other = 'equals' in c ? c.equals : 'differs' in c ? c.differs : undefined;
+  if (isFact(other)) return 'equals' in c ? `it is the same as ${against}` : `it differs from ${against}`;
+  const prefix = 'contains' in c ? 'contains ' : 'lacks' in c ? 'lacks ' : 'differs' in c ? 'not ' : '';
+  return expectation(c, () => (expected.startsWith(prefix) ? expected.slice(prefix.length) : expected));
+}
+
 /** The evidence of a check in words a learner reads aloud: what was read, what was expected,
  *  and whether they agree. A contains/lacks check shows only the line that proves the point,
  *  so the evidence fits on the screen. `against` names the other side of a comparison with
@@ -28,7 +37,7 @@ const quoted = (s: string): string => JSON.stringify(s).replace(/\\"/g, '"');
 export function evidence(c: Check, actual: string, expected: string, against = 'the other value'): string {
   const lines = actual.split('\n').filter(Boolean);
   const of = lines.length > 1 ? 'its line ' : '';
-  if (actual === '') return `nothing was read (an unreadable file, a vanished process or no output), so nothing proves that ${expectation(c)}`;
+  if (actual === '') return `nothing was read (an unreadable file, a vanished process or no output), so nothing proves that ${expectedInWords(c, expected, against)}`;
   if ('contains' in c) {
     const needle = expected.replace(/^contains /, '');
     const line = lines.find((l) => l.includes(needle));

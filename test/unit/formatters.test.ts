@@ -173,6 +173,9 @@ describe('a check line says what it compares and what it expects', () => {
     [limit, true, '100', '100', undefined, 'it is 100, as expected'],
     [limit, false, 'max', '100', undefined, 'it is max, but 100 was expected'],
     [limit, false, '', '100', undefined, 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it is 100'],
+    // The values this run filled in, not the placeholders the lesson wrote.
+    [{ title: 'flag', fact: { file: '${ROOTFS}/loot' }, contains: 'flag-${RUN_ID}' }, false, '', 'contains flag-ab12cd34', undefined, 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it contains "flag-ab12cd34"'],
+    [{ title: 'inode', fact: { out: cmd('stat', '-c', '%i', '/x') }, equals: { out: cmd('stat', '-c', '%i', '${WORK}/x') } }, false, '', '1234', 'that', 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it is the same as that'],
     [oom, true, 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1', 'contains oom_kill 1', undefined, 'its line "oom_kill 1" contains "oom_kill 1", as expected'],
     [oom, false, 'low 0\noom_kill 0', 'contains oom_kill 1', undefined, 'none of its 2 lines contains "oom_kill 1", but one should'],
     [throttled, true, 'nr_throttled 12', 'lacks nr_throttled 0', undefined, '"nr_throttled 12" does not contain "nr_throttled 0", as expected'],
