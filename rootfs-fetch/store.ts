@@ -4,7 +4,7 @@
 // download never leaves a half-written blob where a later run would trust it.
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, createReadStream, createWriteStream, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvError } from '../src/errors.js';
@@ -186,10 +186,17 @@ export class Store {
   }
 }
 
+/** What boxlab keeps in its cache directories: the only names a directory may hold for boxlab
+ *  to tighten it (a new cache, or one made looser). Layers and build-cache entries are named
+ *  by hex digests; a leading dot marks a temporary of a run. */
+const CACHE_NAMES = /^(images|layers|rootfs|tools-[0-9a-f]+|userns-\d+-\d+|dev-[0-9a-f]+|build-cache|vm|vagrant|blobs|tmp|oci-layout|index\.json|sha256|[0-9a-f]{64}(\.json)?|\..+)$/;
+
 /**
  * A directory only its owner (root) can enter, made if missing and tightened if looser. The
  * cache holds what images ship, setuid binaries and device nodes among it: no other local
- * user may reach them there. A shared directory (/tmp) or someone else's is refused, untouched.
+ * user may reach them there. A shared directory (/tmp) or someone else's is refused, untouched,
+ * and so is one that holds anything not boxlab's (BOXLAB_CACHE_DIR=/ or =/var by mistake): made
+ * private, every other user of the machine would lose it.
  */
 export function privateDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -198,7 +205,11 @@ export function privateDir(path: string): void {
   if (!st.isDirectory()) throw new EnvError(`${path} is not a directory: the image cache needs one of its own (or set BOXLAB_CACHE_DIR)`);
   if (st.mode & 0o1000) throw new EnvError(`${path} is a shared directory (sticky bit, like /tmp): the image cache needs one of its own (set BOXLAB_CACHE_DIR to a new directory)`);
   if (st.uid !== me) throw new EnvError(`${path} belongs to uid ${st.uid}, not to uid ${me}: the image cache must be its user's own`);
-  if ((st.mode & 0o7777) !== 0o700) chmodSync(path, 0o700);
+  if ((st.mode & 0o7777) !== 0o700) {
+    const foreign = resolve(path) === '/' ? ['/'] : readdirSync(path).filter((n) => !CACHE_NAMES.test(n));
+    if (foreign.length) throw new EnvError(`${path} is open to others (mode ${(st.mode & 0o7777).toString(8)}) and holds what is not boxlab's (${foreign.slice(0, 3).join(', ')}): boxlab will not make it private; set BOXLAB_CACHE_DIR to a directory of its own`);
+    chmodSync(path, 0o700);
+  }
 }
 
 /** ENOSPC, and a download that broke off, as one clear line; anything else unchanged. */

@@ -10,7 +10,8 @@ export function packageRoot(from: string = import.meta.url): string {
 }
 
 /** boxlab's cache of images, root filesystems and build steps (BOXLAB_CACHE_DIR elsewhere). */
-export const CACHE_ROOT = process.env.BOXLAB_CACHE_DIR ?? '/var/cache/boxlab';
+// Set but empty counts as unset: an empty root would put the cache at /images, /rootfs ...
+export const CACHE_ROOT = process.env.BOXLAB_CACHE_DIR || '/var/cache/boxlab';
 
 /** This install's own commands: [full path, command name]. */
 export const commandNames = (): [string, string][] => [

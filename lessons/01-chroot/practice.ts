@@ -2,7 +2,7 @@ import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
 import { willReplay } from '../../src/model/lesson.js';
 import { chroot } from '../../src/shell/chroot.js';
-import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import lesson2 from '../02-mount-pivot-root/lesson.js';
@@ -14,8 +14,8 @@ const inJail = (...command: string[]) => chroot('${ROOTFS}', ...command);
  * directory itself), and what `show` prints about it ($d is its /proc directory). Builtins
  * only while it looks, so it stays quick when boxlab asks after every command.
  */
-const jailedSleep = (show: string) =>
-  shProgram('sh', '-c', `for d in /proc/[0-9]*; do read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && [ "$d/root" -ef "$1" ] && { ${show}; exit; }; done`, 'jailed-sleep', '${ROOTFS}');
+const jailedSleep = (show: string, reads: string) =>
+  described(`${reads} of the sleep whose root is $ROOTFS`, shProgram('sh', '-c', `for d in /proc/[0-9]*; do read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && [ "$d/root" -ef "$1" ] && { ${show}; exit; }; done`, 'jailed-sleep', '${ROOTFS}'));
 
 const NOTES = '${WORK}/notes.txt';
 const NOTES_TEXT = 'notes-${RUN_ID}';
@@ -29,9 +29,9 @@ export default definePractice({
       goal: 'Start `sleep 1000` in the background with $ROOTFS as its root directory and the jail\'s /tmp as its working directory.',
       from: 'rootfs',
       checks: [
-        { title: "a sleep process has $ROOTFS as its root (/proc/PID/root)", fact: { out: jailedSleep('readlink "$d/root"') }, equals: '${ROOTFS}' },
-        { title: 'it runs the rootfs\'s busybox, not the host\'s sleep (/proc/PID/exe)', fact: { out: jailedSleep('readlink "$d/exe"') }, contains: '${ROOTFS}/bin/' },
-        { title: "its working directory is the jail's /tmp (/proc/PID/cwd)", fact: { out: jailedSleep('readlink "$d/cwd"') }, equals: '${ROOTFS}/tmp' },
+        { title: "a sleep process has $ROOTFS as its root (/proc/PID/root)", fact: { out: jailedSleep('readlink "$d/root"', '/proc/PID/root') }, equals: '${ROOTFS}' },
+        { title: 'it runs the rootfs\'s busybox, not the host\'s sleep (/proc/PID/exe)', fact: { out: jailedSleep('readlink "$d/exe"', '/proc/PID/exe') }, contains: '${ROOTFS}/bin/' },
+        { title: "its working directory is the jail's /tmp (/proc/PID/cwd)", fact: { out: jailedSleep('readlink "$d/cwd"', '/proc/PID/cwd') }, equals: '${ROOTFS}/tmp' },
       ],
       hints: [
         'The root directory and the working directory are two separate things the kernel keeps per process: /proc/PID/root and /proc/PID/cwd. chroot(2) changes the first only; chroot(8) then changes directory to the new /.',

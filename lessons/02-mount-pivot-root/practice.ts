@@ -1,7 +1,7 @@
 import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
 import { BOX, boxRun } from '../../src/box/box.js';
-import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram } from '../../src/shell/cmd.js';
 
 const SHARED = '${WORK}/shared';
 const HOST_MOUNTS = { file: '/proc/self/mountinfo' };
@@ -13,7 +13,7 @@ const BOX_MOUNTS = { file: `/proc/${BOX}/mountinfo` };
  * process's table; nothing is printed when no namespace has it.
  */
 const inMine = (point: string, count = false) =>
-  shProgram('sh', '-c', `f=$(grep -l -F -- " $1/mine " /proc/[0-9]*/mountinfo 2>/dev/null | head -n 1); [ -n "$f" ] && grep ${count ? '-c ' : ''}-F -- " $2 " "$f"`, 'in-mine', SHARED, point);
+  described(`${count ? 'how many lines of ' : ''}/proc/PID/mountinfo for ${point}, in the namespace that has $WORK/shared/mine`, shProgram('sh', '-c', `f=$(grep -l -F -- " $1/mine " /proc/[0-9]*/mountinfo 2>/dev/null | head -n 1); [ -n "$f" ] && grep ${count ? '-c ' : ''}-F -- " $2 " "$f"`, 'in-mine', SHARED, point));
 
 export default definePractice({
   lesson: 2,

@@ -2,7 +2,7 @@ import type { Step } from '../../src/model/lesson.js';
 import { definePractice } from '../../src/engine/exercise.js';
 import { flagLooted, flagStep } from '../common.js';
 import { BOX, notInOurMountNamespace } from '../../src/box/box.js';
-import { shProgram } from '../../src/shell/cmd.js';
+import { described, shProgram } from '../../src/shell/cmd.js';
 import { withParentDeathSignal } from '../../src/shell/setpriv.js';
 import { unshare } from '../../src/shell/unshare.js';
 import lesson2 from '../02-mount-pivot-root/lesson.js';
@@ -12,8 +12,8 @@ import lesson2 from '../02-mount-pivot-root/lesson.js';
  * sleep: not an unshare or nsenter wrapping it), and what `show` prints about it ($d is its
  * /proc directory). Nothing is printed when there is none.
  */
-const sleeper = (show: string) =>
-  shProgram('sh', '-c', `for f in $(grep -l -x -z -F 4242 /proc/[0-9]*/cmdline 2>/dev/null); do d=\${f%/cmdline}; read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && { ${show}; exit; }; done`, 'sleeper');
+const sleeper = (show: string, reads: string) =>
+  described(reads, shProgram('sh', '-c', `for f in $(grep -l -x -z -F 4242 /proc/[0-9]*/cmdline 2>/dev/null); do d=\${f%/cmdline}; read -r c 2>/dev/null <"$d/comm" || continue; [ "$c" = sleep ] && { ${show}; exit; }; done`, 'sleeper'));
 
 /**
  * A box like lesson 2's but without a PID namespace: every other namespace, pivoted into the
@@ -48,10 +48,10 @@ export default definePractice({
       title: 'a PID namespace of your own',
       goal: 'Start `sleep 4242` in the background as PID 1 of a new PID namespace, with a /proc of that namespace mounted where it looks (/proc, in a mount namespace of its own).',
       checks: [
-        { title: 'sleep 4242 is PID 1 in its namespace (the last NSpid in /proc/PID/status)', fact: { out: sleeper(`awk '/^NSpid:/ { print $NF }' "$d/status"`) }, equals: '1' },
+        { title: 'sleep 4242 is PID 1 in its namespace (the last NSpid in /proc/PID/status)', fact: { out: sleeper(`awk '/^NSpid:/ { print $NF }' "$d/status"`, 'the last NSpid in /proc/PID/status of sleep 4242') }, equals: '1' },
         {
           title: "its /proc is its own namespace's: there, PID 1 is in its PID namespace",
-          fact: { out: sleeper(`[ "$d/root/proc/1/ns/pid" -ef "$d/ns/pid" ] && echo "its own" || echo "another namespace's"`) },
+          fact: { out: sleeper(`[ "$d/root/proc/1/ns/pid" -ef "$d/ns/pid" ] && echo "its own" || echo "another namespace's"`, "whether /proc/1 in sleep 4242's root is in its own PID namespace") },
           equals: 'its own',
         },
       ],

@@ -1,5 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
 
 /** As the kernel prints a uid_map line: three fields of width 10. */
 const mapLine = (inside: number, outside: number, count: number) => [inside, outside, count].map((n) => String(n).padStart(10)).join(' ');
@@ -10,7 +10,7 @@ const RANGE = `0 ${OUTSIDE} 65536`;
 /** The Uid: lines of /proc/PID/status of every process in the PID namespace of $UBOX but
  *  $UBOX itself (a process entered there by nsenter --pid), as the host sees them. */
 const GUESTS = 'for d in /proc/[0-9]*; do [ "$d" != "/proc/$1" ] && [ "$d/ns/pid" -ef "/proc/$1/ns/pid" ] && grep -H "^Uid:" "$d/status"; done 2>/dev/null; true';
-const uidsInBox: Cmd = shProgram('sh', '-c', GUESTS, 'sh', '${UBOX}');
+const uidsInBox: Cmd = described("the Uid: line of /proc/PID/status of each process in $UBOX's PID namespace but $UBOX", shProgram('sh', '-c', GUESTS, 'sh', '${UBOX}'));
 
 export default definePractice({
   lesson: 6,
@@ -70,7 +70,7 @@ export default definePractice({
       checks: [
         {
           title: 'a sleep 3001 runs as uid 65534 on the host, in a user namespace whose uid_map is 0 65534 1 (/proc/PID/uid_map, /proc/PID/status)',
-          fact: { out: shProgram('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " <"$d/cmdline")" = "sleep 3001 " ] && grep -qE "^ +0 +65534 +1$" "$d/uid_map" && grep "^Uid:" "$d/status"; done 2>/dev/null; true', 'sleep-3001-uid') },
+          fact: { out: described('the Uid: line of /proc/PID/status of a sleep 3001 whose uid_map is 0 65534 1', shProgram('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " <"$d/cmdline")" = "sleep 3001 " ] && grep -qE "^ +0 +65534 +1$" "$d/uid_map" && grep "^Uid:" "$d/status"; done 2>/dev/null; true', 'sleep-3001-uid')) },
           contains: 'Uid:\t65534\t65534\t65534\t65534',
         },
       ],

@@ -6,7 +6,7 @@ import { capsh } from '../../src/shell/capsh.js';
 import { nsenterCmd } from '../../src/shell/nsenter.js';
 import { WORK_PARENT } from '../../src/box/resources.js';
 import { capMask, CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
-import { cmd, render, type Cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, render, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { writeFile } from '../../src/shell/coreutils.js';
 import type { Namespace } from '../../src/shell/unshare.js';
 
@@ -52,7 +52,7 @@ export function boxDoor(o: { title: string; drop: string[]; ns?: Namespace[] }):
 
 /** For each process in the box's PID namespace whose command is COMM, one line of its status. */
 const boxProcesses = (comm: string, field: string): Cmd =>
-  shProgram(
+  described(`the ${field}: line of /proc/PID/status of each ${comm} in the box's PID namespace`, shProgram(
     'sh',
     '-c',
     'for d in /proc/[0-9]*; do [ "$d/ns/pid" -ef "/proc/$1/ns/pid" ] && [ "$(cat "$d/comm")" = "$2" ] && grep "^$3:" "$d/status"; done 2>/dev/null; true',
@@ -60,19 +60,19 @@ const boxProcesses = (comm: string, field: string): Cmd =>
     '${BOX}',
     comm,
     field,
-  );
+  ));
 
 /** The uid of the socket listening on TCP port 80 in the box's network namespace (v4 or v6). */
-const PORT80_UID = shProgram('sh', '-c', 'awk \'$4 == "0A" && $2 ~ /:0050$/ { print $8; exit }\' "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null', 'sh', '${BOX}');
+const PORT80_UID = described("the uid of the socket listening on port 80, in the box's /proc/PID/net/tcp and tcp6", shProgram('sh', '-c', 'awk \'$4 == "0A" && $2 ~ /:0050$/ { print $8; exit }\' "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null', 'sh', '${BOX}'));
 /** The effective capabilities of the process holding that socket. */
-const PORT80_CAPS = shProgram(
+const PORT80_CAPS = described('the CapEff: line of /proc/PID/status of the process whose fd is that socket', shProgram(
   'sh',
   '-c',
   'ino=$(awk \'$4 == "0A" && $2 ~ /:0050$/ { print $10; exit }\' "/proc/$1/net/tcp" "/proc/$1/net/tcp6" 2>/dev/null); [ -n "$ino" ] || exit 0; ' +
     'for d in /proc/[0-9]*; do if ls -l "$d/fd" 2>/dev/null | grep -q "socket:\\[$ino\\]"; then grep "^CapEff:" "$d/status"; exit 0; fi; done',
   'sh',
   '${BOX}',
-);
+));
 
 // The weak box: Docker's 14, and CAP_SYS_ADMIN left on (docker run --cap-add SYS_ADMIN).
 const LEAKY = NOT_DOCKER.filter((c) => c !== 'cap_sys_admin');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { definePractice } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
-import { cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, type Cmd, shProgram } from '../../src/shell/cmd.js';
 import { packageRoot } from '../../src/paths.js';
 
 // setpriv learned --seccomp-filter in util-linux 2.41 (not Debian 12's): both exercises load
@@ -17,7 +17,7 @@ const underFilter = (file: string, ...command: string[]): Cmd =>
 
 /** One line of /proc/PID/status for every process whose command line is exactly `sleep SLEEP`. */
 const sleepers = (field: string): Cmd =>
-  shProgram('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " < "$d/cmdline")" = "sleep $1 " ] && grep "^$2:" "$d/status"; done 2>/dev/null; true', 'sh', SLEEP, field);
+  described(`the ${field}: line of /proc/PID/status of each sleep ${SLEEP}`, shProgram('sh', '-c', 'for d in /proc/[0-9]*; do [ "$(tr "\\0" " " < "$d/cmdline")" = "sleep $1 " ] && grep "^$2:" "$d/status"; done 2>/dev/null; true', 'sh', SLEEP, field));
 
 const compiler: Step = {
   id: 'compiler',

@@ -3,7 +3,7 @@ import type { Step } from '../../src/model/lesson.js';
 import { BOX, hostToolInBoxMounts } from '../../src/box/box.js';
 import { cgroupDriver, v2Driver, type CgroupDriver } from '../../src/box/cgroup-driver.js';
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../../src/kernel/capabilities.js';
-import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram } from '../../src/shell/cmd.js';
 import { cat } from '../../src/shell/coreutils.js';
 import { mountFs, remountReadOnly } from '../../src/shell/mount.js';
 import { flagLooted, flagStep } from '../common.js';
@@ -36,7 +36,7 @@ export default definePractice((host) => {
 
   /** Prints a line for each process in DIR/cgroup.procs that is a `sleep` in the box's PID namespace. */
   const boxSleepersIn = (dir: string) =>
-    shProgram('sh', '-c', 'for p in $(cat "$1/cgroup.procs"); do [ "/proc/$p/ns/pid" -ef "/proc/$2/ns/pid" ] && [ "$(cat "/proc/$p/comm")" = sleep ] && echo "a sleep of the box"; done 2>/dev/null; true', 'sh', dir, BOX);
+    described(`the sleeps of the box's PID namespace listed in ${dir}/cgroup.procs`, shProgram('sh', '-c', 'for p in $(cat "$1/cgroup.procs"); do [ "/proc/$p/ns/pid" -ef "/proc/$2/ns/pid" ] && [ "$(cat "/proc/$p/comm")" = sleep ] && echo "a sleep of the box"; done 2>/dev/null; true', 'sh', dir, BOX));
 
   // --- capture the flag: cgroup v1's release_agent -------------------------------------------
   const PIDS_ROOT = v1 ? cg.dir('', 'pids').replace(/\/$/, '') : '/sys/fs/cgroup/pids';

@@ -1,5 +1,5 @@
 import { definePractice } from '../../src/engine/exercise.js';
-import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram } from '../../src/shell/cmd.js';
 import { mkdirP } from '../../src/shell/coreutils.js';
 
 const TOP = '${WORK}/top';
@@ -12,7 +12,8 @@ const SLEEPER = {
   cwd: `${NEWEST} && readlink /proc/$p/cwd`,
   root: `${NEWEST} && if [ /proc/$p/root -ef /proc/$1/root ]; then echo "the root of the box"; else echo "another root"; fi`,
 };
-const sleeper = (what: keyof typeof SLEEPER) => shProgram('sh', '-c', SLEEPER[what], 'sh', '${BOX}');
+const READS = { env: '/proc/PID/environ, sorted,', cwd: '/proc/PID/cwd', root: 'whether /proc/PID/root is the root of $BOX,' };
+const sleeper = (what: keyof typeof SLEEPER) => described(`${READS[what]} of the newest sleep 300 in the box's PID namespace`, shProgram('sh', '-c', SLEEPER[what], 'sh', '${BOX}'));
 
 export default definePractice({
   lesson: 11,

@@ -1,6 +1,6 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
-import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram } from '../../src/shell/cmd.js';
 import { boxlab } from '../../src/shell/boxlab.js';
 import { BASE, bl, seccompFlags } from './lesson.js';
 
@@ -21,7 +21,7 @@ const shellVars: Step = {
 /** The tar listing of an image's top layer, found through boxlab inspect, read with tar. */
 const TOP_LAYER =
   'd=$(BOXLAB_CACHE_DIR="$1" "$2" inspect "$3" 2>/dev/null | awk \'$1 == "layer" {l = $3} END {print l}\'); [ -n "$d" ] && tar -tzf "$1/images/blobs/sha256/${d#sha256:}"';
-const topLayer = (image: string) => shProgram('sh', '-c', TOP_LAYER, 'sh', CACHE, boxlab().file, image);
+const topLayer = (image: string) => described(`tar -tzf of the top layer's blob of ${image} (boxlab inspect names it)`, shProgram('sh', '-c', TOP_LAYER, 'sh', CACHE, boxlab().file, image));
 
 const NO_SED = 'boxlab.local/lesson13:nosed';
 export default definePractice((host) => {

@@ -1,6 +1,6 @@
 import { definePractice, type Exercise } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
-import { cmd, shProgram } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram } from '../../src/shell/cmd.js';
 import { BUNDLE, CONTAINER, ID, OCI, RT } from './lesson.js';
 
 const MINE = 'mine-${RUN_ID}';
@@ -23,7 +23,7 @@ const shellVars: Step = {
 };
 
 /** A file of /proc for the command: the child of the launcher the container's script started. */
-const ofCommand = (dir: string, read: string) => shProgram('sh', '-c', `l=$(cat "$1/payload.pid") && c=$(cut -d' ' -f1 "/proc/$l/task/$l/children") && [ -n "$c" ] && ${read}`, 'sh', dir);
+const ofCommand = (dir: string, read: string, reads: string) => described(`${reads} of the container's command (the child of the launcher in ${dir}/payload.pid)`, shProgram('sh', '-c', `l=$(cat "$1/payload.pid") && c=$(cut -d' ' -f1 "/proc/$l/task/$l/children") && [ -n "$c" ] && ${read}`, 'sh', dir));
 
 const byHand: Exercise = {
   id: 'by-hand',
@@ -33,8 +33,8 @@ const byHand: Exercise = {
   setup: [shellVars],
   checks: [
     { title: `the command wrote its line to ${MINE_OUT} (create's stdout)`, fact: { file: MINE_OUT }, contains: 'hello from PID' },
-    { title: "the command runs: sleep, the box's", fact: { out: ofCommand(MINE_DIR, 'cat "/proc/$c/comm"') }, equals: 'sleep' },
-    { title: 'in a PID namespace that is not the host\'s', fact: { out: ofCommand(MINE_DIR, 'readlink "/proc/$c/ns/pid"') }, differs: { link: '/proc/self/ns/pid' } },
+    { title: "the command runs: sleep, the box's", fact: { out: ofCommand(MINE_DIR, 'cat "/proc/$c/comm"', '/proc/PID/comm') }, equals: 'sleep' },
+    { title: 'in a PID namespace that is not the host\'s', fact: { out: ofCommand(MINE_DIR, 'readlink "/proc/$c/ns/pid"', '/proc/PID/ns/pid') }, differs: { link: '/proc/self/ns/pid' } },
   ],
   hints: [
     'create builds the box and returns; the command waits until start. Whatever create is given as stdout becomes the command\'s stdout (runtime.md, "create").',

@@ -1,7 +1,7 @@
 import { definePractice } from '../../src/engine/exercise.js';
 import type { Step } from '../../src/model/lesson.js';
 import { BOX } from '../../src/box/box.js';
-import { cmd, shProgram, type Cmd } from '../../src/shell/cmd.js';
+import { described, cmd, shProgram, type Cmd } from '../../src/shell/cmd.js';
 import { PROFILES } from '../../src/kernel/apparmor.js';
 import { unloadProfile } from '../../src/container/apparmor.js';
 import { confined, NEEDS_APPARMOR, PROFILE } from './lesson.js';
@@ -11,14 +11,14 @@ const MINE = 'boxlab-practice15';
 /** For every process whose command line is exactly `sleep SECONDS` or `/bin/sleep SECONDS` (the
  *  box's, run by nsenter): its confinement or its mount namespace, one line each. */
 const sleepers = (seconds: string, what: 'attr' | 'mnt'): Cmd =>
-  shProgram(
+  described(`${what === 'attr' ? '/proc/PID/attr/current' : 'the /proc/PID/ns/mnt link'} of each sleep ${seconds}`, shProgram(
     'sh',
     '-c',
     'for d in /proc/[0-9]*; do case "$(tr "\\0" " " < "$d/cmdline")" in "sleep $1 " | "/bin/sleep $1 ") ;; *) continue ;; esac; if [ "$2" = attr ]; then cat "$d/attr/current"; else readlink "$d/ns/mnt"; fi; done 2>/dev/null; true',
     'sh',
     seconds,
     what,
-  );
+  ));
 
 /** The learner's own profile, unloaded at the end whatever was reached. */
 const ownProfile: Step = {

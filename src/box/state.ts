@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { processStartTime } from '../kernel/proc.js';
 import type { Cmd } from '../shell/cmd.js';
 
-export const stateDir = (): string => process.env.BOXLAB_RUN_DIR ?? '/run/boxlab';
+export const stateDir = (): string => process.env.BOXLAB_RUN_DIR || '/run/boxlab';
 
 /** The state directory, root's alone (0700), made or tightened: run ids, box records and
  *  logs (which hold -e values) are nobody else's business. Returns its path. */

@@ -57,6 +57,13 @@ export function describeFact(f: Fact): string {
   return `${render(f.status)}; echo $?`;
 }
 
+/** Where a fact comes from in a line: a program's own words where it has them (a scan over
+ *  /proc), else the command as describeFact shows it. */
+export function factInWords(f: Fact): string {
+  const c = 'out' in f ? f.out : 'status' in f ? f.status : undefined;
+  return c?.what !== undefined ? ('status' in f ? `${c.what}; echo $?` : c.what) : describeFact(f);
+}
+
 /** A value as a learner reads it: in quotes when it holds a space or a tab (shown as \t), the
  *  first of several lines, at most 120 characters. */
 export function shownValue(s: string): string {

@@ -10,7 +10,7 @@ import { mountsOf } from '../kernel/mountinfo.js';
 import { isSameLiveProcess, processesWithEnv } from '../kernel/proc.js';
 import { umount } from '../shell/mount.js';
 import { killPid } from '../shell/coreutils.js';
-import { describeFact, judge } from './facts.js';
+import { factInWords, judge } from './facts.js';
 import { willReplay, type Check, type Lesson, type Step } from '../model/lesson.js';
 import type { Exercise } from './exercise.js';
 
@@ -43,7 +43,7 @@ export async function verify(ex: Exercise, vars: Vars, runner: Runner): Promise<
   const lines: CheckLine[] = [];
   for (const check of ex.checks) {
     const v = await judge(check, vars, runner);
-    lines.push({ check, title: check.title, ok: v.ok, actual: v.actual, expected: v.expected, source: fill(describeFact(check.fact), vars) });
+    lines.push({ check, title: check.title, ok: v.ok, actual: v.actual, expected: v.expected, source: fill(factInWords(check.fact), vars) });
   }
   return { ok: lines.every((l) => l.ok), lines };
 }

@@ -17,6 +17,9 @@ export interface Cmd {
   /** The same as shell text with a process fewer (a builtin, a variable instead of env(1)):
    *  what a generated script runs instead (POSIX sh inside a batch, bash elsewhere). */
   inline?: string;
+  /** A person's words for what a long program reads ("/proc/<the jailed sleep>/root"): what an
+   *  exercise's check shows where the program itself would not fit on a line. */
+  what?: string;
   /** Arguments from this index on are data from outside (an image, a bundle, a flag): never
    *  a placeholder, never expanded, quoted as literals wherever the command is rendered. */
   dataFrom?: number;
@@ -26,6 +29,9 @@ export const cmd = (file: string, ...args: string[]): Cmd => ({ file, args });
 
 /** A small shell program of ours, its values as arguments ($1 ...), never in its text. */
 export const shProgram = (file: 'sh' | 'bash', flags: '-c' | '-euc', program: string, name: string, ...args: string[]): Cmd => ({ file, args: [flags, program, name, ...args], program });
+
+/** C, said in words where it is shown on one line (an exercise's checks). */
+export const described = (what: string, c: Cmd): Cmd => ({ ...c, what });
 
 /** The same, which a generated script runs in a subshell instead of a new sh: both forms are
  *  made from the one program text and arguments, so they cannot disagree. */

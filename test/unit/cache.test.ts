@@ -118,6 +118,16 @@ describe('the cache is root-only: images hold setuid binaries and device nodes',
     expect([mode(join(dir, 'cache')), mode(join(dir, 'cache', 'images'))]).toEqual([0o700, 0o700]);
   });
 
+  it("a directory that holds what is not boxlab's (BOXLAB_CACHE_DIR=/var by mistake) is refused in one line, not made private", () => {
+    // The cache root of BOXLAB_CACHE_DIR= (empty) was /, and / was made 0700: every other user
+    // of the machine, the box's mapped root among them, lost the whole filesystem.
+    mkdirSync(join(dir, 'var', 'lib'), { recursive: true });
+    writeFileSync(join(dir, 'var', 'motd'), 'hello');
+    chmodSync(join(dir, 'var'), 0o755);
+    refusedInOneLine(() => new Store(join(dir, 'var', 'images')).init(), /var is open to others \(mode 755\) and holds what is not boxlab's \(lib, motd\): boxlab will not make it private/);
+    expect(mode(join(dir, 'var'))).toBe(0o755);
+  });
+
   it('a shared directory (sticky, like /tmp) as the cache root is refused in one line and left as it is', () => {
     mkdirSync(join(dir, 'shared'));
     chmodSync(join(dir, 'shared'), 0o1777);
