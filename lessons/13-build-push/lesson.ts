@@ -56,8 +56,10 @@ const needsRegistry: Requirement[] = [
 /** The registry's own access log: how many requests of that method, path and status it served. */
 const served = (method: string, path: string, status: number) => cmd('grep', '-cE', `"${method} /v2/lesson13/hello/${path} HTTP/1.1" ${status} `, REG_LOG);
 
-/** The requests of that method in the access log, one a line; a session's long state token cut. */
-const requests = (method: string) => shProgram('sh', '-c', `grep -oE '"${method} /v2/[^"]*" [0-9]+' "$1" | sed -E 's/_state=[^&]*&//'`, 'sh', REG_LOG);
+/** The requests of a method (an ERE) in the access log, one a line, the status first so that a
+ *  projector's width never cuts it off: a session's long state token cut, digests shortened. */
+const REQUESTS = `grep -oE "\\"$2 /v2/[^\\"]*\\" [0-9]+" "$1" | sed -E -e 's/_state=[^&]*&//' -e 's/^"([A-Z]+) ([^ ]*) HTTP\\/[0-9.]+" ([0-9]+)$/\\3 \\1 \\2/' -e 's/(sha256:[0-9a-f]{12})[0-9a-f]{52}/\\1…/g'`;
+const requests = (method: string) => shProgram('sh', '-c', REQUESTS, 'requests', REG_LOG, method);
 
 export default defineLesson((host) => {
 const SECCOMP = seccompFlags(host);

@@ -60,7 +60,7 @@ const AGAIN = 'boxlab.local/lesson13:2';
 const cached: Exercise = {
   id: 'cached',
   title: 'a rebuild that is all CACHED',
-  goal: `Make the image say "rebuilt" instead of "built by boxlab": change the Boxfile in $WORK/ctx and build it as ${AGAIN} so that no COPY and no RUN runs again. The build cache ($BOXLAB_CACHE_DIR/build-cache) must be exactly as before: an entry is written only when a step misses.`,
+  goal: `Make the image say "rebuilt" instead of "built by boxlab": change the Boxfile in $WORK/ctx and build it as ${AGAIN} so that no COPY and no RUN runs again. The build cache ($BOXLAB_CACHE_DIR/build-cache) must be exactly as before: an entry is written only when a step misses. A build that missed cannot be taken back: to start again, leave the shell (exit) and run npm run practice 13 -- --exercise cached.`,
   from: 'build',
   setup: [
     shellVars,
@@ -77,7 +77,7 @@ const cached: Exercise = {
     { title: 'no build cache entry was written: the same files, the same inodes (ls -i)', fact: { out: entries }, equals: { file: '${WORK}/cache-before' } },
   ],
   hints: [
-    "Each step's cache key is the ChainID of the layers below it plus the instruction (and, for RUN, the environment it runs with). A change invalidates its own step and every step after it, never the ones before.",
+    "Each step's cache key is the ChainID of the layers below it plus the instruction, and for a RUN the environment it runs with. ENV makes no layer: a COPY after a changed ENV keeps its key, every RUN after it misses (its environment changed). Nothing before a change ever misses.",
     `The Boxfile is $WORK/ctx/Boxfile: the ENV is after the RUNs. Edit it (sed -i, an editor), then $BOXLAB build -t ${AGAIN} $WORK/ctx; the steps it reuses say CACHED.${SECCOMP_HINT}`,
     `sed -i 's/GREETING="built by boxlab"/GREETING=____/' $WORK/ctx/Boxfile; $BOXLAB build${FLAGS} -t ${AGAIN} $WORK/ctx`,
   ],

@@ -19,7 +19,8 @@ import { StateFile } from '../box/state.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostReady, lessonVars } from './lesson.js';
 import { exerciseShell } from '../practice/shell.js';
-import { evidence } from '../report/terminal.js';
+import { evidence, screenWidth } from '../report/terminal.js';
+import { wrapText } from '../report/fit.js';
 
 const FLAGS = {
   exercise: { type: 'string' },
@@ -259,13 +260,14 @@ async function session(lesson: Lesson, exercises: Exercise[], chosen: Exercise |
       say(chalk.dim(`${label}: skipped on this host: ${why}`));
       continue;
     }
-    say('', chalk.bold(`Exercise ${lesson.number}.${i + 1}/${exercises.length}: ${ex.title}`), `Goal: ${ex.goal}`, chalk.dim('preparing the box ...'));
+    say('', chalk.bold(`Exercise ${lesson.number}.${i + 1}/${exercises.length}: ${ex.title}`), ...wrapText(ex.goal, screenWidth(), 'Goal: '), chalk.dim('preparing the box ...'));
     journal?.({ type: 'exercise', id: ex.id });
     let ending: string = 'left';
     const prepared = await withPrepared(lesson, ex, { interactive: true }, async (vars, runner, dir, signal) => {
+      const names = Object.keys(vars).filter((k) => /^[A-Z_][A-Z0-9_]*$/.test(k) && !['RUN_ID', 'HOST_PID'].includes(k));
       say(
-        chalk.dim(`ready. A shell on the host as root, in ${vars.WORK ?? '/'}; $BOX, $WORK, $ROOTFS and the lesson's other variables are set (env | grep -E '^[A-Z_]+=' shows them).`),
-        chalk.dim('When you leave, boxlab ends every process started from this shell and unmounts what is under $WORK; anything else you change on the host is yours to undo.'),
+        ...wrapText(`ready. A shell on the host as root, in ${vars.WORK ?? '/'}. Set for you: ${names.map((n) => `$${n}`).join(' ')}.`, screenWidth()).map((l) => chalk.dim(l)),
+        ...wrapText('When you leave, boxlab ends every process started from this shell and unmounts what is under $WORK; anything else you change on the host is yours to undo.', screenWidth()).map((l) => chalk.dim(l)),
       );
       ending = await exerciseShell(ex, label, vars, runner, dir, process.stdout, {
         hint: (level) => journal?.({ type: 'hint', id: ex.id, level }),

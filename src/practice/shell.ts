@@ -6,7 +6,8 @@ import type { Runner } from '../shell/spawn.js';
 import type { Exercise } from '../engine/exercise.js';
 import { exports, privateFile, verify, type CheckLine } from '../engine/practice.js';
 import { rmSync } from 'node:fs';
-import { evidence } from '../report/terminal.js';
+import { evidence, screenWidth } from '../report/terminal.js';
+import { wrapText } from '../report/fit.js';
 
 export type Ending = 'solved' | 'skipped' | 'left';
 
@@ -46,6 +47,9 @@ function evidenceLines(lines: CheckLine[]): string[] {
   // The lessons' wording ("it is X, which differs from ...", "none of its 3 lines contains ...").
   return lines.map((l) => `  ${l.ok ? chalk.green('✓') : chalk.red('✗')} ${l.title}\n      ${chalk.dim(short(l.source))}: ${evidence(l.check, l.actual, l.expected, 'that')}`);
 }
+/** How long after an unsolved prompt the checks are read once more. */
+const LATE_CHECK_MS = 1500;
+
 /** At most `n` columns: a projector's width. */
 const short = (s: string, n = 90): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -58,28 +62,55 @@ export async function exerciseShell(ex: Exercise, label: string, vars: Vars, run
   let solved = false;
   let skipped = false;
   let hints = 0;
-  let holding = -1;
+  let holding = '';
+  // A command may finish before what it started has acted (a container's process writing its
+  // output): the checks are read once more a moment after an unsolved prompt, and a success
+  // then is said at once, not at the learner's next command.
+  let later: NodeJS.Timeout | undefined;
+  let checking = false;
+  let ended = false;
+  const hailSolved = (lines: CheckLine[]): void => {
+    solved = true;
+    on.solved();
+    say('', chalk.green.bold(`✓ solved: ${ex.title}`), ...evidenceLines(lines), chalk.dim('  type next for the next exercise, or keep exploring'), '');
+  };
+  const checkAgainSoon = (): void => {
+    clearTimeout(later);
+    later = setTimeout(async () => {
+      if (solved || checking || ended || signal?.aborted) return;
+      checking = true;
+      try {
+        const v = await verify(ex, vars, runner);
+        if (v.ok && !solved && !ended) hailSolved(v.lines);
+      } finally {
+        checking = false;
+      }
+    }, LATE_CHECK_MS);
+  };
   const answer = async (q: string): Promise<string> => {
     if (q === 'prompt' || q === 'check') {
+      clearTimeout(later);
       const v = await verify(ex, vars, runner);
       on.check(v.ok, v.lines);
-      const n = v.lines.filter((l) => l.ok).length;
       if (v.ok && !solved) {
-        solved = true;
-        on.solved();
-        say('', chalk.green.bold(`✓ solved: ${ex.title}`), ...evidenceLines(v.lines), chalk.dim('  type next for the next exercise, or keep exploring'), '');
+        hailSolved(v.lines);
         return 'solved';
       }
+      if (!v.ok) checkAgainSoon();
+      // Which checks hold, not how many: one may flip each way and leave the count as it was.
+      const state = v.lines.map((l) => (l.ok ? '1' : '0')).join('');
       if (q === 'check') say(...evidenceLines(v.lines));
-      else if (!v.ok && n !== holding) say(chalk.dim(`  · ${n} of ${v.lines.length} checks hold · check: what still differs · hint: a hint`));
-      holding = n;
+      else if (!v.ok && state !== holding) say(chalk.dim(`  · ${v.lines.filter((l) => l.ok).length} of ${v.lines.length} checks hold · check: what still differs · hint: a hint`));
+      holding = state;
       return solved ? 'solved' : 'open';
     }
-    if (q === 'goal') return say(chalk.bold(`Goal: ${ex.goal}`)), 'ok';
+    if (q === 'goal') return say(...wrapText(ex.goal, screenWidth(), 'Goal: ').map((l) => chalk.bold(l))), 'ok';
     if (q === 'hint') {
       if (hints < ex.hints.length) hints++;
       on.hint(hints);
-      say(chalk.yellow(`Hint ${hints}/${ex.hints.length}: `) + ex.hints[hints - 1], ...(hints < ex.hints.length ? [chalk.dim('  hint again for a closer one')] : []));
+      const lead = `Hint ${hints}/${ex.hints.length}: `;
+      const [first = '', ...rest] = wrapText(ex.hints[hints - 1]!, screenWidth(), lead);
+      say(chalk.yellow(lead) + first.slice(lead.length), ...rest, ...(hints < ex.hints.length ? [chalk.dim('  hint again for a closer one')] : []));
       return 'ok';
     }
     if (q === 'solution' && hints === 0) return 'confirm';
@@ -99,6 +130,8 @@ export async function exerciseShell(ex: Exercise, label: string, vars: Vars, run
   try {
     await runner.converse({ file: 'bash', args: ['--rcfile', rc, '-i'] }, { BOXLAB_EXERCISE: label }, answer, signal);
   } finally {
+    ended = true;
+    clearTimeout(later);
     rmSync(rc, { force: true });
   }
   return solved ? 'solved' : skipped ? 'skipped' : 'left';

@@ -227,3 +227,7 @@ export function commandFitter(width: number, nameOf: (pid: string) => string | u
     },
   };
 }
+
+/** Prose on a terminal: TEXT after LEAD, wrapped at word breaks to WIDTH, later lines indented
+ *  by INDENT (an exercise's goal and hints: a word is never cut in two). */
+export const wrapText = (text: string, width: number, lead = '', indent = '  '): string[] => wrapWords(text.split(/\s+/).filter(Boolean), width, lead, indent);

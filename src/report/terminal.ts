@@ -63,11 +63,31 @@ export function evidence(c: Check, actual: string, expected: string, against = '
     return actual !== other ? `${is(actual)}, not ${shownValue(other)}, as expected` : `${is(actual)}, and it should be anything but that`;
   }
   if (typeof c.equals !== 'string') {
-    return actual === expected ? `${is(actual)}, the same as ${against}` : `${is(actual)}, but ${against} is ${shownValue(expected)}, and they should be the same`;
+    if (actual === expected) return `${is(actual)}, the same as ${against}`;
+    return lineDiff(actual, expected, against) ?? `${is(actual)}, but ${against} is ${shownValue(expected)}, and they should be the same`;
   }
   if (actual === expected) return `${is(actual)}, as expected`;
+  if (!status && !alive) {
+    const diff = lineDiff(actual, expected, 'the expected value');
+    if (diff) return diff;
+  }
   if (alive) return `${is(actual)}, but it should be ${expected === 'no' ? 'gone' : expected === 'yes' ? 'alive' : shownValue(expected)}`;
   return `${is(actual)}, but ${status ? `exit status ${expected}` : shownValue(expected)} was expected`;
+}
+
+/** Two listings of several lines that differ, said by the lines that differ: both sides show
+ *  only their first line otherwise, and "bin/ … (2 lines)" against "bin/ … (2 lines)" says
+ *  nothing. Undefined where either side is a single line. */
+function lineDiff(actual: string, expected: string, against: string): string | undefined {
+  const a = actual.split('\n').filter(Boolean);
+  const e = expected.split('\n').filter(Boolean);
+  if (a.length < 2 && e.length < 2) return undefined;
+  const extra = a.filter((l) => !e.includes(l));
+  const missing = e.filter((l) => !a.includes(l));
+  const list = (ls: string[]): string => ls.slice(0, 4).map(shownValue).join(', ') + (ls.length > 4 ? ` and ${ls.length - 4} more` : '');
+  const lines = (n: number): string => `${n} line${n === 1 ? '' : 's'}`;
+  const parts = [...(extra.length ? [`extra ${list(extra)}`] : []), ...(missing.length ? [`missing ${list(missing)}`] : [])];
+  return `it has ${lines(a.length)}, ${against} ${e.length}: ${parts.length ? parts.join('; ') : 'the same lines in another order'}`;
 }
 
 /** Columns a line takes on a terminal: colour codes take none, an emoji takes two. */

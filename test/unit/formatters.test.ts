@@ -173,6 +173,9 @@ describe('a check line says what it compares and what it expects', () => {
     [limit, true, '100', '100', undefined, 'it is 100, as expected'],
     [limit, false, 'max', '100', undefined, 'it is max, but 100 was expected'],
     [limit, false, '', '100', undefined, 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it is 100'],
+    // Listings are said by the lines that differ: their first lines alone may be the same.
+    [{ title: 'top layer', fact: { file: '/x' }, equals: 'bin/\nbin/.wh.sed' }, false, 'bin/\nbin/.wh.grep', 'bin/\nbin/.wh.sed', undefined, 'it has 2 lines, the expected value 2: extra bin/.wh.grep; missing bin/.wh.sed'],
+    [{ title: 'cache', fact: { file: '/x' }, equals: { file: '/y' } }, false, '1 a\n2 b\n3 c', '1 a\n2 b', 'that', 'it has 3 lines, that 2: extra "3 c"'],
     // The values this run filled in, not the placeholders the lesson wrote.
     [{ title: 'flag', fact: { file: '${ROOTFS}/loot' }, contains: 'flag-${RUN_ID}' }, false, '', 'contains flag-ab12cd34', undefined, 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it contains "flag-ab12cd34"'],
     [{ title: 'inode', fact: { out: cmd('stat', '-c', '%i', '/x') }, equals: { out: cmd('stat', '-c', '%i', '${WORK}/x') } }, false, '', '1234', 'that', 'nothing was read (an unreadable file, a vanished process or no output), so nothing proves that it is the same as that'],

@@ -69,3 +69,38 @@ describe('practice', () => {
     expect([asked, code]).toEqual([['prompt', 'hint'], 3]);
   });
 });
+
+describe("the learner's shell", () => {
+  it('says solved a moment after the prompt when what the command started acts late (a container writing its output)', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { PassThrough } = await import('node:stream');
+    const { exerciseShell } = await import('../../src/practice/shell.js');
+    const dir = mkdtempSync(join(tmpdir(), 'boxlab-unit-shell-'));
+    try {
+      const out = join(dir, 'mine.out');
+      const ex: Exercise = { id: 'late', title: 'late output', goal: 'g', checks: [{ title: 'the output is there', fact: { file: out }, equals: 'hi' }], hints: ['a', 'b', 'c ____'], solution: 'true' };
+      // The learner's bash, played: one command whose effect lands 300 ms after its prompt, then
+      // nothing typed for 2.5 s.
+      const runner = new RealRunner();
+      const asked: string[] = [];
+      runner.converse = async (_c, _env, answer) => {
+        asked.push(await answer('prompt'));
+        setTimeout(() => writeFileSync(out, 'hi'), 300);
+        await new Promise((r) => setTimeout(r, 2500));
+        return 0;
+      };
+      const screen = new PassThrough();
+      let text = '';
+      screen.on('data', (d) => (text += String(d)));
+      let solvedEvents = 0;
+      const ending = await exerciseShell(ex, '1/late', {}, runner, dir, screen, { hint: () => {}, check: () => {}, solved: () => void solvedEvents++ });
+      expect(asked).toEqual(['open']);
+      expect(text).toContain('✓ solved: late output');
+      expect([ending, solvedEvents]).toEqual(['solved', 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
