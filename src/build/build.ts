@@ -3,6 +3,7 @@
 // the config only. Each layer is written in one pass (tar, diff_id, gzip, digest), unpacked
 // into the layer cache (checked against its diff_id) for the next step, and remembered in the
 // build cache. The image lands in the OCI layout `boxlab images` lists.
+import { baseHistory, type History } from './history.js';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -40,13 +41,6 @@ export interface BuildOptions {
   log: (line: string) => void;
   /** A progress bar for compressing a layer of this many tar bytes (none by default). */
   bar?: (total: number) => CompressBar;
-}
-
-interface History {
-  created: string;
-  created_by: string;
-  comment?: string;
-  empty_layer?: boolean;
 }
 
 /** What a base image's config gives a build, each field checked (it is from outside). */
@@ -113,8 +107,7 @@ export async function build(o: BuildOptions): Promise<{ name: string; manifest: 
   }
   const diffIds: string[] = base ? base.layers.map((l) => l.diffId) : [];
   const dirs = (): string[] => diffIds.map((d) => layerDir(d)).reverse();
-  const baseHistory = (base?.config as { history?: unknown } | undefined)?.history;
-  const history: History[] = Array.isArray(baseHistory) ? (baseHistory as History[]).filter((h) => h && typeof h === 'object') : [];
+  const history: History[] = base ? baseHistory(base.config, base.layers.length) : [];
   o.log(`[1/${total}] FROM ${printable(resolved.from, 120)}${base ? ` (${base.manifest.digest.slice(0, 19)})` : ''}`);
 
   // The build's own temporary directory: written down before it is made, so reset removes it.

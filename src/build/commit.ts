@@ -3,6 +3,7 @@
 // one more layer on top of the image the box was run from, written by the same code as a
 // build's RUN layer (upper.ts, layer.ts, save.ts). The new image is the base's config with the
 // new diff_id and a history entry, in the cache `boxlab images` lists.
+import { baseHistory } from './history.js';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
@@ -58,13 +59,6 @@ export function baseImage(store: Store, r: BoxRecord, layersRoot = LAYERS_DIR): 
   return img;
 }
 
-interface History {
-  created?: string;
-  created_by?: string;
-  comment?: string;
-  empty_layer?: boolean;
-}
-
 export async function commit(o: CommitOptions): Promise<{ name: string; manifest: Descriptor; layer: CachedLayer; entries: number }> {
   const name = commitName(o.tag);
   const r = findBox(o.box);
@@ -95,7 +89,7 @@ export async function commit(o: CommitOptions): Promise<{ name: string; manifest
 
   const created = new Date(clamp * 1000).toISOString().replace(/\.000Z$/, 'Z');
   const cfg = base.config as unknown as Record<string, unknown>;
-  const history = (Array.isArray(cfg.history) ? (cfg.history as unknown[]) : []).filter((h): h is History => !!h && typeof h === 'object');
+  const history = baseHistory(cfg, base.config.rootfs.diff_ids.length);
   const config = {
     ...cfg,
     created,

@@ -170,3 +170,19 @@ describe('build context', () => {
     expect(`COPY ${(err as Error).message}`).toMatch(message);
   });
 });
+
+describe("an image's history, as build and commit extend it", () => {
+  it('has one entry that made a layer per layer: a base without history gets one per layer, first', async () => {
+    const { baseHistory } = await import('../../src/build/history.js');
+    const made = (h: { empty_layer?: boolean }[]) => h.filter((e) => e.empty_layer !== true).length;
+    // boxlab's busybox:layers: three layers, no history.
+    const none = baseHistory({ rootfs: { diff_ids: ['a', 'b', 'c'] } }, 3);
+    expect(made(none)).toBe(3);
+    expect(none[0]).toEqual({ created_by: 'a layer of the base image (its config has no history for it)', comment: 'boxlab build' });
+    // A base whose history accounts for its layers is kept as it is, empty entries included.
+    const full = [{ created_by: 'ADD rootfs' }, { created_by: 'ENV A=1', empty_layer: true }, { created_by: 'RUN x' }];
+    expect(baseHistory({ history: full }, 2)).toEqual(full);
+    // Junk in an image's history is dropped, not trusted.
+    expect(baseHistory({ history: [null, 'x', [1], { created_by: 'RUN y' }] }, 1)).toEqual([{ created_by: 'RUN y' }]);
+  });
+});
