@@ -130,7 +130,7 @@ return {
       actions: [],
       probes: [
         { title: 'boxlab inspect: manifest, config, each layer with digest, diff_id, ChainID', show: { out: bl('inspect', NAME) } },
-        { title: 'the config blob, as stored', show: { file: blob('${CONFIG}') } },
+        { title: 'the config blob, pretty-printed (boxlab inspect --config): Env, Cmd, then the history', show: { out: bl('inspect', NAME, '--config') } },
         { title: 'the manifest blob, as stored', show: { file: blob('${MANIFEST}') } },
       ],
       checks: [

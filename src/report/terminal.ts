@@ -11,12 +11,17 @@ import { asShellVariables } from '../shell/cmd.js';
 const style: Style = { code: chalk.cyan, bold: chalk.bold, italic: chalk.italic, dim: chalk.dim, heading: (s) => chalk.bold.underline(s) };
 const MAX_OUTPUT_LINES = 14;
 
+/** Output at most MAX_OUTPUT_LINES long: its head and its tail, the lines between counted. The
+ *  tail is kept because a listing's news is often last (the layers a build just added). */
 function block(text: string, prefix: string, width = 1000): string[] {
   const lines = text.replace(/\n+$/, '').split('\n');
   const room = width - 6;
-  const shown = lines.slice(0, MAX_OUTPUT_LINES).map((l) => prefix + (l.length > room ? l.slice(0, room - 1) + '…' : l));
-  if (lines.length > MAX_OUTPUT_LINES) shown.push(prefix + chalk.dim(`… ${lines.length - MAX_OUTPUT_LINES} more lines`));
-  return text.trim() ? shown : [];
+  const fit = (l: string): string => prefix + (l.length > room ? l.slice(0, room - 1) + '…' : l);
+  if (!text.trim()) return [];
+  if (lines.length <= MAX_OUTPUT_LINES) return lines.map(fit);
+  const head = Math.ceil((MAX_OUTPUT_LINES - 1) / 2);
+  const tail = MAX_OUTPUT_LINES - 1 - head;
+  return [...lines.slice(0, head).map(fit), prefix + chalk.dim(`… ${lines.length - head - tail} more lines …`), ...lines.slice(-tail).map(fit)];
 }
 
 const quoted = (s: string): string => JSON.stringify(s).replace(/\\"/g, '"');

@@ -124,6 +124,18 @@ describe('the terminal', () => {
     expect(text).toContain('✘ step "x": check failed');
   });
 
+  it("shows a long output's head and tail, the lines between counted: a listing's news is often last", () => {
+    const out = capture();
+    const emit = terminalFormatter(out.stream, 100);
+    const listing = Array.from({ length: 30 }, (_, i) => `layer ${i + 1}`).join('\n');
+    emit({ type: 'cmd', action: { run: cmd('ls') }, shown: 'ls', result: { code: 0, stdout: `${listing}\n`, stderr: '', ms: 1 } });
+    const lines = out.text().split('\n').filter((l) => l.includes('│'));
+    expect(lines).toHaveLength(14);
+    expect(lines[0]).toContain('layer 1');
+    expect(lines[7]).toContain('… 17 more lines …');
+    expect(lines.at(-1)).toContain('layer 30');
+  });
+
   it('stays quiet during replays unless something fails there', () => {
     const out = capture();
     const emit = terminalFormatter(out.stream, 88);
