@@ -84,6 +84,24 @@ export function splitWrapper(words: string[], nameOf: (pid: string) => string | 
       shellAt = words.findIndex((x, k) => k < i && x.startsWith('--shell='));
       break;
     }
+    // podman's global options (its storage, run and tmp directories, the cgroup manager, the
+    // runtime): the same before every subcommand of a lesson, so spelled out once.
+    if (w === 'podman' && words[i + 1]?.startsWith('--')) {
+      let runtime = '';
+      i++;
+      while (words[i]?.startsWith('--') && /^--(root|runroot|tmpdir|cgroup-manager|events-backend|runtime|storage-driver|log-level)$/.test(words[i]!)) {
+        if (words[i] === '--runtime') runtime = unquote(words[i + 1] ?? '').replace(/^.*\//, '');
+        i += 2;
+      }
+      labels.push(`podman${runtime ? ` with ${runtime}` : ''}`);
+      break;
+    }
+    // sh -c 'exec "$@" >"$0" 2>&1' FILE COMMAND: the command's output kept in FILE.
+    if (w === 'sh' && words[i + 1] === '-c' && /^'exec "\$@" >"\$0"( 2>&1)?'$/.test(words[i + 2] ?? '') && words[i + 4] !== undefined) {
+      labels.push(`its output to ${words[i + 3]!.replace(/^.*\//, '')}`);
+      i += 4;
+      continue;
+    }
     // sh -c '…exec "$@"' NAME ARGS… COMMAND: the cgroup join (N files) and the parent check (1 PID).
     if (w === 'sh' && words[i + 1] === '-c' && words[i + 2]?.includes('exec "$@"') && words[i + 3] !== undefined) {
       const script = words[i + 2]!;
@@ -172,13 +190,17 @@ function summariseStdin(words: string[]): string[] {
  */
 export function commandFitter(width: number, nameOf: (pid: string) => string | undefined = () => undefined) {
   const seen = new Map<string, string>(); // wrapper text -> label
+  const byKey = new Map<string, string>(); // the same, its words unquoted -> label
   const labels = new Set<string>();
   const label = (w: Wrapper): { name: string; fresh: boolean } => {
-    const known = seen.get(w.text);
+    // The same wrapper, whether its words were quoted ("$WORK/x") or not: one name.
+    const key = shellWords(w.text).map(unquote).join(' ');
+    const known = seen.get(w.text) ?? byKey.get(key);
     if (known) return { name: known, fresh: false };
     let name = w.label;
     for (let n = 2; labels.has(name); n++) name = `${w.label} (${n})`;
     seen.set(w.text, name);
+    byKey.set(key, name);
     labels.add(name);
     return { name, fresh: true };
   };

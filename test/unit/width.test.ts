@@ -96,10 +96,21 @@ describe('fitting a command', () => {
     ['nsenter --target "${BOX}" --mount sh -euc x', "in the box's mount namespace", 'sh -euc x'],
     ['nsenter --target "${BOX}" --mount --uts --pid --root=/ --wd=/ capsh "--chroot=/proc/${BOX}/root" --drop=cap_sys_admin --shell=/bin/mount -- -t tmpfs x /root', "in the box, as the box's root without cap_sys_admin", '/bin/mount -t tmpfs x /root'],
     ['setpriv --pdeathsig KILL sh -c \'n=$1; shift; exec "$@"\' sh 2 /sys/fs/cgroup/pids/boxlab-1/a/cgroup.procs /sys/fs/cgroup/cpu/boxlab-1/a/cgroup.procs sleep 9', 'dying with boxlab, in cgroup boxlab-1/a', 'sleep 9'],
+    ['podman --root /w/storage --runroot /w/run --tmpdir /w/tmp --cgroup-manager cgroupfs --events-backend file --runtime /w/boxlab-runtime-logged run --rm --rootfs /r /bin/true', 'podman with boxlab-runtime-logged', 'run --rm --rootfs /r /bin/true'],
+    [`sh -c 'exec "$@" >"$0" 2>&1' /w/podman-out podman --root /w/storage --runtime /w/rt ps`, 'its output to podman-out, podman with rt', 'ps'],
   ])('%s', (line, label, payload) => {
     const w = splitWrapper(shellWords(line))!;
     expect(w.label).toBe(label);
     expect(w.payload.join(' ')).toBe(payload);
+  });
+
+  it('names a wrapper once, whether its words were quoted or not', () => {
+    const fitter = commandFitter(40);
+    const first = fitter.fit('podman --root /work/storage --runroot /work/run --runtime /work/rt ps', '$ ');
+    const again = fitter.fit('podman --root "/work/storage" --runroot "/work/run" --runtime "/work/rt" inspect x', '$ ');
+    expect(first.legend.length).toBeGreaterThan(0);
+    expect(again.legend).toEqual([]);
+    expect(again.lines).toEqual(['$ podman with rt: inspect x']);
   });
 
   it('is no wrapper when the command is the kernel-facing one', () => {
