@@ -14,6 +14,8 @@ const shellVars: Step = {
   actions: [
     { run: cmd('echo', boxlab().file), capture: 'BOXLAB', match: '(.+)' },
     { run: cmd('echo', CACHE), capture: 'BOXLAB_CACHE_DIR', match: '(.+)' },
+    // $IMAGES is the host's image layout elsewhere; here it is this cache's.
+    { run: cmd('echo', `${CACHE}/images`), capture: 'IMAGES', match: '(.+)' },
   ],
   checks: [],
 };

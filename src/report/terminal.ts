@@ -264,7 +264,8 @@ export function terminalFormatter(out: NodeJS.WritableStream, width = screenWidt
       }
       case 'probe':
         say(...sourced(`  🔍 ${e.probe.title}`, e.source, '', chalk.cyan));
-        if (e.output !== undefined) say(...block(e.output, chalk.dim('    │ '), opts.explain ? undefined : width));
+        // Nothing read is a finding too (an emptied directory): said, not left as a blank.
+        if (e.output !== undefined) say(...(e.output.trim() ? block(e.output, chalk.dim('    │ '), opts.explain ? undefined : width) : [chalk.dim('    │ (nothing)')]));
         break;
       case 'check': {
         checks++;
