@@ -238,7 +238,7 @@ describe('--userns', () => {
     expect(run('userns').map((c) => [c!.args[0], c!.stdin])).toEqual([['--pdeathsig', undefined], ['/proc/${USERNS_HOLDER}/uid_map', '0 100000 65536'], ['/proc/${USERNS_HOLDER}/gid_map', '0 100000 65536']]);
     // Layers in the cache get a kept copy beside them; any other root a copy for this run.
     expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
-    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL sh -c .* parent-check \$\{HOST_PID\} unshare --mount/);
+    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^env -i nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL unshare --mount .* --bounding-set=\S+ sh -c .* init \$\{HOST_PID\} sleep infinity$/);
     // The user namespace last, by a second nsenter, once the payload file is read as host root.
     expect(plan.payload.args.join(' ')).toMatch(/^--target \$\{BOX\} --mount .* env -i --default-signal=INT,QUIT --chdir=\S+ nsenter --user=\/proc\/\$\{BOX\}\/ns\/user setsid --wait setpriv/);
     expect(run('work').find((c) => c!.stdin?.includes('boxlab-dev'))!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
@@ -318,6 +318,18 @@ describe('the launcher', () => {
     // A parent PID that is not ours: what sh sees when the orchestrator died before the prctl.
     const orphan = withParentDeathSignalChecked('KILL', '1', cmd('echo', 'started'));
     expect(() => execFileSync(orphan.file, orphan.args, { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
+  });
+
+  it("the box's init stops, its parent-death signals set, unless its parent's parent is still the run (either parent may have died before its prctl)", async () => {
+    const { INIT_GUARD } = await import('../../src/box/box.js');
+    // node -> sh (as unshare: it forks, and stays) -> sh INIT_GUARD (as the init) -> the command.
+    const chain = (run: string, ...command: string[]): string => execFileSync('sh', ['-c', 'sh -c "$0" init "$@"; exit $?', INIT_GUARD, run, ...command], { encoding: 'utf8', cwd: '/tmp', env: {}, stdio: 'pipe' });
+    // In /, with an empty environment (sh's own PWD unset).
+    expect(chain(String(process.pid), 'readlink', '/proc/self/cwd')).toBe('/\n');
+    expect(chain(String(process.pid), 'env')).toBe('');
+    expect(() => chain('1', 'true')).toThrow(/the run that started this is gone/);
+    // One generation off (the guard's own parent given as the run) is refused too.
+    expect(() => execFileSync('sh', ['-c', 'sh -c "$0" init "$$" echo started; exit $?', INIT_GUARD], { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
   });
 });
 
