@@ -50,7 +50,8 @@ function gateLines(g: NonNullable<ScriptOptions['gate']>): string[] {
  * The payload in the background, with signals passed on: the command is in a session of its
  * own (enter.ts), out of reach of the terminal's Ctrl-C, so the shell passes INT, TERM and HUP
  * to it (the child of nsenter, the host process that started it). A background job ignores
- * INT and QUIT; the payload's chain puts them back (env --default-signal). Used by `boxlab
+ * INT and QUIT; the payload's chain puts them back (env --default-signal; in a run's script,
+ * bash's exec, which restores what the script started with). Used by `boxlab
  * exec` as `bash -c RELAY NAME CMD...`, and inlined in a run's script with $@ its payload.
  */
 export const RELAY = [

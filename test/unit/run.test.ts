@@ -363,6 +363,13 @@ describe('found in review', () => {
     expect(text).toContain('"--seccomp-filter=${1}/seccomp.bpf"');
     expect(text).toMatch(/^cd "\/proc\/\$\{2\}\/root" \|\| exit 125\nexec /);
     expect(plan.payload.args.slice(-3)).toEqual(['${WORK}/payload.sh', '${WORK}', '${BOX}']);
+    // In the script, the launcher's own exec -c empties nsenter's environment (no env process);
+    // the command form, for Node's spawns, keeps env -i and puts INT and QUIT back.
+    const script = runScript(plan, { invocation: 'boxlab run', commented: false });
+    const launch = script.split('\n').find((l) => l.includes('payload.sh" '))!;
+    expect(launch).toMatch(/^\{ echo \$BASHPID > .* && exec -c nsenter --target "\$\{BOX\}" [^;]* --wd=\/ sh "\$\{WORK\}\/payload.sh" "\$\{WORK\}" "\$\{BOX\}"; \} <\/dev\/null &$/);
+    expect(launch).not.toContain('env ');
+    expect(plan.payload.inner!.args.join(' ')).toContain(' env -i --default-signal=INT,QUIT sh ${WORK}/payload.sh');
   });
 
   it('a newline in the command line ends no comment of the script: it stays a comment', () => {
