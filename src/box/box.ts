@@ -23,14 +23,16 @@ const LAUNCHER = 'BOX_LAUNCHER';
  * unshare's --kill-child on the init): its parent, unshare, must still be the child of the run
  * ($1, HOST_PID). Had either parent died before its prctl(2), the orphan would have been adopted
  * by another process and never signalled; the init then stops here instead of outliving the
- * run. /proc is still the host's, so /proc/self and the parent PIDs in stat(5) are host PIDs
- * (field 4, after the name in parentheses). `cd /`: the init keeps no working directory on the
- * host (pivot_root moves a cwd that is the old root, and only that one); sh exports the PWD
- * it sets, unset so that the init's environment stays empty.
+ * run. /proc is still the host's, so /proc/self and the PIDs in stat(5) are host PIDs (field 1
+ * its own, field 4 its parent's, after the name in parentheses). `cd /`: the init keeps no
+ * working directory on the host (pivot_root moves a cwd that is the old root, and only that
+ * one); sh exports the PWD it sets, unset so that the init's environment stays empty. Then it
+ * says its own PID on stdout (a script waits for that line instead of polling) and execs the
+ * command with stdout on /dev/null.
  */
 export const INIT_GUARD =
-  'cd / && unset PWD OLDPWD && read -r s < /proc/self/stat && s=${s##*) } && s=${s#* } && read -r s < "/proc/${s%% *}/stat" && s=${s##*) } && s=${s#* } && [ "${s%% *}" = "$1" ] ||' +
-  ' { echo "boxlab: the run that started this is gone: not starting" >&2; exit 1; }; shift; exec "$@"';
+  'cd / && unset PWD OLDPWD && read -r s < /proc/self/stat && me=${s%% *} && s=${s##*) } && s=${s#* } && read -r s < "/proc/${s%% *}/stat" && s=${s##*) } && s=${s#* } && [ "${s%% *}" = "$1" ] ||' +
+  ' { echo "boxlab: the run that started this is gone: not starting" >&2; exit 1; }; shift; echo "$me"; exec "$@" >/dev/null';
 
 /**
  * The placeholder init: `sleep infinity` in new namespaces. Its life is tied to ours twice:
@@ -50,7 +52,7 @@ export function createBox(ns: Namespace[], o: { checkParent?: boolean; init?: st
   return {
     creates: [{ process: LAUNCHER }],
     actions: [
-      { start: launch, pid: LAUNCHER },
+      { start: launch, pid: LAUNCHER, ...(o.checkParent ? { announces: 'BOX' } : {}) },
       { childOf: LAUNCHER, pid: 'BOX', comm: 'sleep' },
       { run: notInOurMountNamespace(BOX) },
     ],

@@ -2,7 +2,7 @@
 // plan's shape and its bash script (checked with bash -n).
 import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -323,11 +323,17 @@ describe('the launcher', () => {
   it("the box's init stops, its parent-death signals set, unless its parent's parent is still the run (either parent may have died before its prctl)", async () => {
     const { INIT_GUARD } = await import('../../src/box/box.js');
     // node -> sh (as unshare: it forks, and stays) -> sh INIT_GUARD (as the init) -> the command.
-    const chain = (run: string, ...command: string[]): string => execFileSync('sh', ['-c', 'sh -c "$0" init "$@"; exit $?', INIT_GUARD, run, ...command], { encoding: 'utf8', cwd: '/tmp', env: {}, stdio: 'pipe' });
-    // In /, with an empty environment (sh's own PWD unset).
-    expect(chain(String(process.pid), 'readlink', '/proc/self/cwd')).toBe('/\n');
-    expect(chain(String(process.pid), 'env')).toBe('');
-    expect(() => chain('1', 'true')).toThrow(/the run that started this is gone/);
+    const chain = (run: string, ...command: string[]) => spawnSync('sh', ['-c', 'sh -c "$0" init "$@"; exit $?', INIT_GUARD, run, ...command], { encoding: 'utf8', cwd: '/tmp', env: {} });
+    // It says its own PID, then the command runs in /, with an empty environment (sh's own
+    // PWD unset), its stdout on /dev/null.
+    const ok = chain(String(process.pid), 'sh', '-c', 'echo "pid=$$"; echo "pid=$$ cwd=$(readlink /proc/$$/cwd) env=$(tr "\\0" " " < /proc/$$/environ)" >&2');
+    const pid = /^(\d+)\n$/.exec(ok.stdout)?.[1];
+    expect(pid).toBeDefined();
+    expect(ok.stderr).toBe(`pid=${pid} cwd=/ env=\n`);
+    expect(ok.status).toBe(0);
+    const orphan = chain('1', 'echo', 'started');
+    expect([orphan.status, orphan.stdout]).toEqual([1, '']);
+    expect(orphan.stderr).toMatch(/the run that started this is gone/);
     // One generation off (the guard's own parent given as the run) is refused too.
     expect(() => execFileSync('sh', ['-c', 'sh -c "$0" init "$$" echo started; exit $?', INIT_GUARD], { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
   });
