@@ -7,22 +7,6 @@ import { realHost } from '../src/container/host.js';
 import { parseProse } from '../src/engine/prose.js';
 import { packageRoot } from '../src/paths.js';
 import { RUN_SECONDS } from './durations.js';
-// Static imports: lessons are small data, and one bundle chunk loads faster than ten.
-import lesson1 from './01-chroot/lesson.js';
-import lesson2 from './02-mount-pivot-root/lesson.js';
-import lesson3 from './03-pid/lesson.js';
-import lesson4 from './04-uts-ipc-time/lesson.js';
-import lesson5 from './05-network/lesson.js';
-import lesson6 from './06-user/lesson.js';
-import lesson7 from './07-capabilities/lesson.js';
-import lesson8 from './08-seccomp/lesson.js';
-import lesson9 from './09-cgroups/lesson.js';
-import lesson10 from './10-overlayfs/lesson.js';
-import lesson11 from './11-images/lesson.js';
-import lesson12 from './12-container/lesson.js';
-import lesson13 from './13-build-push/lesson.js';
-import lesson14 from './14-engines/lesson.js';
-import lesson15 from './15-apparmor/lesson.js';
 
 export interface LessonEntry {
   number: number;
@@ -32,29 +16,31 @@ export interface LessonEntry {
 }
 
 /** Each lesson's directory (NN-slug) and its data: the number and name come from the
- *  directory, and `boxlab lint` checks the lesson's own `number` and `slug` agree. */
-const SOURCES: [dir: string, source: LessonSource][] = [
-  ['01-chroot', lesson1],
-  ['02-mount-pivot-root', lesson2],
-  ['03-pid', lesson3],
-  ['04-uts-ipc-time', lesson4],
-  ['05-network', lesson5],
-  ['06-user', lesson6],
-  ['07-capabilities', lesson7],
-  ['08-seccomp', lesson8],
-  ['09-cgroups', lesson9],
-  ['10-overlayfs', lesson10],
-  ['11-images', lesson11],
-  ['12-container', lesson12],
-  ['13-build-push', lesson13],
-  ['14-engines', lesson14],
-  ['15-apparmor', lesson15],
+ *  directory, and `boxlab lint` checks the lesson's own `number` and `slug` agree. Each is
+ *  imported when asked for (its own bundle chunk): `lesson 2` loads lesson 2's code, not
+ *  lesson 12's run plan and seccomp compiler. */
+const SOURCES: [dir: string, load: () => Promise<{ default: LessonSource }>][] = [
+  ['01-chroot', () => import('./01-chroot/lesson.js')],
+  ['02-mount-pivot-root', () => import('./02-mount-pivot-root/lesson.js')],
+  ['03-pid', () => import('./03-pid/lesson.js')],
+  ['04-uts-ipc-time', () => import('./04-uts-ipc-time/lesson.js')],
+  ['05-network', () => import('./05-network/lesson.js')],
+  ['06-user', () => import('./06-user/lesson.js')],
+  ['07-capabilities', () => import('./07-capabilities/lesson.js')],
+  ['08-seccomp', () => import('./08-seccomp/lesson.js')],
+  ['09-cgroups', () => import('./09-cgroups/lesson.js')],
+  ['10-overlayfs', () => import('./10-overlayfs/lesson.js')],
+  ['11-images', () => import('./11-images/lesson.js')],
+  ['12-container', () => import('./12-container/lesson.js')],
+  ['13-build-push', () => import('./13-build-push/lesson.js')],
+  ['14-engines', () => import('./14-engines/lesson.js')],
+  ['15-apparmor', () => import('./15-apparmor/lesson.js')],
 ];
 
-export const LESSONS: LessonEntry[] = SOURCES.map(([dir, source]) => {
+export const LESSONS: LessonEntry[] = SOURCES.map(([dir, load]) => {
   const m = /^(\d\d)-([a-z0-9-]+)$/.exec(dir);
   if (!m) throw new Error(`lessons/${dir}: a lesson directory is NN-slug`);
-  return { number: Number(m[1]), slug: m[2]!, dir, load: async () => ({ default: source }) };
+  return { number: Number(m[1]), slug: m[2]!, dir, load };
 });
 
 /** Where a lesson's data and its directory disagree (for boxlab lint). */

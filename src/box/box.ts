@@ -5,7 +5,7 @@ import { shProgram, type Cmd } from '../shell/cmd.js';
 import { nsenter, nsenterCmd } from '../shell/nsenter.js';
 import { capsh } from '../shell/capsh.js';
 import { unshare, type Namespace } from '../shell/unshare.js';
-import { withNoNewPrivs, withParentDeathSignal, withParentDeathSignalChecked } from '../shell/setpriv.js';
+import { withNoNewPrivs, withParentDeathSignal } from '../shell/setpriv.js';
 import { CAPABILITIES, DOCKER_DEFAULT_CAPS } from '../kernel/capabilities.js';
 import type { Action, Resource } from '../model/lesson.js';
 import { RUN_MARK } from '../shell/spawn.js';
@@ -19,23 +19,40 @@ export const BOX = '${BOX}';
 const LAUNCHER = 'BOX_LAUNCHER';
 
 /**
+ * The init's own check, made once both parent-death signals are set (setpriv's on unshare,
+ * unshare's --kill-child on the init): its parent, unshare, must still be the child of the run
+ * ($1, HOST_PID). Had either parent died before its prctl(2), the orphan would have been adopted
+ * by another process and never signalled; the init then stops here instead of outliving the
+ * run. /proc is still the host's, so /proc/self and the PIDs in stat(5) are host PIDs (field 1
+ * its own, field 4 its parent's, after the name in parentheses). `cd /`: the init keeps no
+ * working directory on the host (pivot_root moves a cwd that is the old root, and only that
+ * one); sh exports the PWD it sets, unset so that the init's environment stays empty. Then it
+ * says its own PID on stdout (a script waits for that line instead of polling) and execs the
+ * command with stdout on /dev/null.
+ */
+export const INIT_GUARD =
+  'cd / && unset PWD OLDPWD && read -r s < /proc/self/stat && me=${s%% *} && s=${s##*) } && s=${s#* } && read -r s < "/proc/${s%% *}/stat" && s=${s##*) } && s=${s#* } && [ "${s%% *}" = "$1" ] ||' +
+  ' { echo "boxlab: the run that started this is gone: not starting" >&2; exit 1; }; shift; echo "$me"; exec "$@" >/dev/null';
+
+/**
  * The placeholder init: `sleep infinity` in new namespaces. Its life is tied to ours twice:
  * setpriv --pdeathsig kills unshare when the orchestrator dies, even by SIGKILL, and
  * unshare --kill-child kills the init when unshare dies, which empties the PID namespace.
  */
 /** `init`: what the placeholder init runs in front of its `sleep infinity` (a wrapper that
- *  drops capabilities, say), as argv. `cleanEnv`: the init starts with nothing of boxlab's
- *  environment (the host's PATH, HOME, SUDO_USER ...), which root in the box could read in
- *  /proc/1/environ; only the run's mark stays, by which `boxlab reset` finds a box whose run
- *  is gone. */
+ *  drops capabilities, say), as argv. `checkParent`: then INIT_GUARD, in the init itself.
+ *  `cleanEnv`: the init starts with nothing of boxlab's environment (the host's PATH, HOME,
+ *  SUDO_USER ...), which root in the box could read in /proc/1/environ; only the run's mark
+ *  stays, by which `boxlab reset` finds a box whose run is gone. */
 export function createBox(ns: Namespace[], o: { checkParent?: boolean; init?: string[]; cleanEnv?: boolean } = {}): { creates: Resource[]; actions: Action[] } {
   const env = o.cleanEnv ? ['env', '-i', `${RUN_MARK}=\${RUN_ID}`] : [];
-  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, ...env, ...(o.init ?? []), 'sleep', 'infinity');
-  const launch = o.checkParent ? withParentDeathSignalChecked('KILL', '${HOST_PID}', box) : withParentDeathSignal('KILL', box);
+  const guard = o.checkParent ? ['sh', '-c', INIT_GUARD, 'init', '${HOST_PID}'] : [];
+  const box = unshare({ ns, fork: true, killChild: 'KILL', propagation: 'private' }, ...env, ...(o.init ?? []), ...guard, 'sleep', 'infinity');
+  const launch = withParentDeathSignal('KILL', box);
   return {
     creates: [{ process: LAUNCHER }],
     actions: [
-      { start: launch, pid: LAUNCHER },
+      { start: launch, pid: LAUNCHER, ...(o.checkParent ? { announces: 'BOX' } : {}) },
       { childOf: LAUNCHER, pid: 'BOX', comm: 'sleep' },
       { run: notInOurMountNamespace(BOX) },
     ],

@@ -16,7 +16,7 @@
 //  - the command gets a session of its own (setsid): the user's terminal is never its
 //    controlling tty, so TIOCSTI cannot type into the user's shell.
 import { BOX, BOX_NAMESPACES } from '../box/box.js';
-import { dataWord, type Cmd } from '../shell/cmd.js';
+import { dataWord, render, type Cmd } from '../shell/cmd.js';
 import { inCgroups } from '../shell/cgroup-files.js';
 import type { CgroupDriver, Controller } from '../box/cgroup-driver.js';
 import type { RunSpec } from './spec.js';
@@ -153,9 +153,18 @@ export function enterBoxViaFile(e: Entry, file: string): { cmd: Cmd; text: strin
   };
   const words = inner.map((w, i) => (i < dataFrom ? ours(w) : dataWord(w)));
   const cd = `cd ${ours(BOX_ROOT)} || exit 125\n`;
-  const c = withLimits(e, { file: 'nsenter', args: [...host, 'sh', file, ...vars.map((v) => `\${${v}}`)] });
+  const params = vars.map((v) => `\${${v}}`);
+  // In a bash script, the launcher's own `exec -c` empties the environment instead of env -i, a
+  // process fewer; bash's exec also gives the program the signal dispositions the script
+  // started with, where a background job's command would ignore INT and QUIT.
+  const inline = `exec -c ${render({ file: 'nsenter', args: [...host.slice(0, -EMPTY_ENV.length), 'sh', file, ...params] })}`;
+  const c = withLimits(e, { file: 'nsenter', args: [...host, 'sh', file, ...params], inline });
   return { cmd: e.cgroupProcs.length ? inCgroups(e.cgroupProcs, c) : c, text: `${cd}exec ${words.join(' ')}\n` };
 }
+
+// An empty environment for the host binaries; Ctrl-C's signals back to their defaults
+// (a command started as a background job ignores them: boxlab exec's relay starts it so).
+const EMPTY_ENV = ['env', '-i', '--default-signal=INT,QUIT'];
 
 /** nsenter's arguments up to the empty environment; then the host hops and the box's part. */
 function chain(e: Entry): { host: string[]; inner: string[]; dataFrom: number } {
@@ -192,9 +201,7 @@ function chain(e: Entry): { host: string[]; inner: string[]; dataFrom: number } 
   const host = [
     '--target', BOX, ...BOX_NAMESPACES.map((n) => `--${n}`), '--root=/', '--wd=/',
     ...(e.closeFds ? CLOSE_FDS : []),
-    // An empty environment for the host binaries; Ctrl-C's signals back to their defaults
-    // (boxlab run starts the chain as a background job, which ignores them).
-    'env', '-i', '--default-signal=INT,QUIT',
+    ...EMPTY_ENV,
   ];
   const inner = [...(spec.userns ? ['nsenter', `--user=/proc/${BOX}/ns/user`] : []), ...(e.ownSession ? [] : ['setsid', '--wait']), ...setpriv, ...chroot];
   // The data starts at the working directory, if any, else at the first env entry.

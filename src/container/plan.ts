@@ -12,7 +12,7 @@ import type { AppArmorFacts } from '../model/host-facts.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
 import type { CgroupDriver } from '../box/cgroup-driver.js';
 import { cmd, quote, render, shFragment, type Cmd } from '../shell/cmd.js';
-import { mkdirP, writeFile } from '../shell/coreutils.js';
+import { mkdirP, withEmptyEnv, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly } from '../shell/mount.js';
 import { inCgroups } from '../shell/cgroup-files.js';
 import { writeBase64 } from '../shell/seccomp.js';
@@ -214,16 +214,17 @@ function usernsSteps(spec: RunSpec): NewStep[] {
 const boxLowerdirs = (spec: RunSpec): string[] => (spec.userns ? spec.lowerdirs.map((l, i) => shiftedPath(spec.userns!, l, i)) : spec.lowerdirs);
 
 function namespacesStep(spec: RunSpec, host: PlanHost): NewStep {
-  // The init holds the box's capability set too, and none of the host's environment (its
-  // /proc/1/environ is readable in the box): the payload launcher, holding only those caps,
+  // The init holds the box's capability set too: the payload launcher, holding only those caps,
   // may then open /proc/BOX/root (ptrace access needs the target's caps to be a subset of ours).
   // Not under the box's AppArmor profile: an exec into a profile clears the parent-death
   // signal unshare --kill-child set (a "secure exec"), and the init would outlive its run.
-  const init = ['setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(spec.caps)}`, 'env', '-i', '--chdir=/'];
+  const init = ['setpriv', '--inh-caps=-all', `--bounding-set=${boundingSet(spec.caps)}`];
   const box = createBox(BOX_NAMESPACES, { checkParent: true, init });
   const launch = box.actions[0] as Extract<Action, { start: Cmd }>;
   const controllers = runControllers(spec);
-  const inBoxUserns = (c: Cmd): Cmd => (spec.userns ? inUserns(c) : c);
+  // None of the host's environment, from the launcher on: the init's is readable in the box
+  // (/proc/1/environ). (In a script, bash's exec -c: no env process.)
+  const inBoxUserns = (c: Cmd): Cmd => withEmptyEnv(spec.userns ? inUserns(c) : c);
   // Born inside the cgroup, so the cgroup namespace's root is the box's own group.
   const joinCgroups = (c: Cmd): Cmd => (controllers.length && host.cgroups ? inCgroups(host.cgroups.procs(GROUP, controllers), c) : c);
   return {

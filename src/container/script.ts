@@ -50,7 +50,8 @@ function gateLines(g: NonNullable<ScriptOptions['gate']>): string[] {
  * The payload in the background, with signals passed on: the command is in a session of its
  * own (enter.ts), out of reach of the terminal's Ctrl-C, so the shell passes INT, TERM and HUP
  * to it (the child of nsenter, the host process that started it). A background job ignores
- * INT and QUIT; the payload's chain puts them back (env --default-signal). Used by `boxlab
+ * INT and QUIT; the payload's chain puts them back (env --default-signal; in a run's script,
+ * bash's exec, which restores what the script started with). Used by `boxlab
  * exec` as `bash -c RELAY NAME CMD...`, and inlined in a run's script with $@ its payload.
  */
 export const RELAY = [
@@ -63,7 +64,9 @@ export const RELAY = [
 ].join('\n');
 export const RELAY_CMD = `"$@" <&0 &\n${RELAY}`;
 
-const line = (a: Action): string[] => {
+/** `announced`: the variables a started process has said (see `announces`), for the childOf
+ *  actions that follow. */
+const line = (a: Action, announced: Set<string>): string[] => {
   // Setup prints nothing of its own (tee echoes what it writes): the output is the payload's.
   // A file write is bash's own printf here, not a tee process.
   const written = 'run' in a && !('capture' in a) ? fileWrite(a.run) : undefined;
@@ -76,7 +79,17 @@ const line = (a: Action): string[] => {
   if ('start' in a) {
     // No terminal for what runs in the background: the box's init would otherwise hold the
     // user's, open to the box's root through /proc/1/fd.
-    const started = [`${a.start.inline ? `{ ${a.start.inline}; }` : render(a.start)} </dev/null >/dev/null 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
+    const launch = a.start.inline ? `{ ${a.start.inline}; }` : render(a.start);
+    if (a.announces) {
+      // Its stdout a pipe the script reads (a process substitution, whose PID is $!): the line
+      // comes once the process is ready, and the script blocks on it instead of polling. Closed
+      // right after, so that nothing the script starts later inherits it.
+      announced.add(a.announces);
+      const err = `"$WORK/${a.pid}.err"`;
+      // (SC2034: the cleanup uses the launcher's PID, in a string it evals.)
+      return [`exec 3< <(${launch} </dev/null 2>${err})`, '# shellcheck disable=SC2034', `${a.pid}=$!`, `read -r ${a.announces} <&3 || { cat ${err} >&2; exit 1; }`, 'exec 3<&-'];
+    }
+    const started = [`${launch} </dev/null >/dev/null 2>"$WORK/${a.pid}.err" &`, `${a.pid}=$!`];
     // Ready once every wrapper has exec'd into the named program (bash's read: no process).
     if (a.until) started.push(`until read -r c < /proc/$${a.pid}/comm && [ "$c" = ${quote(a.until)} ]; do kill -0 "$${a.pid}" 2>/dev/null || { cat "$WORK/${a.pid}.err" >&2; exit 1; }; done`);
     return started;
@@ -97,10 +110,10 @@ const line = (a: Action): string[] => {
     const v = a.childOf;
     // bash's read, not cat and sleep: no process per try (unshare forks it within a millisecond).
     const found = `${a.pid}=; until [ -n "$${a.pid}" ]; do read -r ${a.pid} _ < /proc/$${v}/task/$${v}/children || kill -0 "$${v}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`;
-    if (!a.comm) return [found];
+    if (!a.comm) return announced.has(a.pid) ? [] : [found];
     // Then until it has exec'd that program: steps run on a child still in its wrappers
     // (setpriv, env) failed about one run in ten (nsenter: no /proc/PID/ns/mnt; no .oldroot).
-    return [found, `until read -r ${a.pid}_comm < /proc/$${a.pid}/comm && [ "$${a.pid}_comm" = ${quote(a.comm)} ]; do kill -0 "$${a.pid}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`];
+    return [...(announced.has(a.pid) ? [] : [found]), `until read -r ${a.pid}_comm < /proc/$${a.pid}/comm && [ "$${a.pid}_comm" = ${quote(a.comm)} ]; do kill -0 "$${a.pid}" 2>/dev/null || { cat "$WORK/${v}.err" >&2; exit 1; }; done`];
   }
   throw new Error(`a run plan has no ${Object.keys(a)[0]} actions`);
 };
@@ -163,6 +176,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
   // A step's comments go right before its first line; a batched step's, before the batch.
   let pending: string[] = [];
   let batchComments: string[] = [];
+  const announced = new Set<string>();
   const flush = (): void => {
     if (!batch.length) return;
     const ns = new Set(batch.flatMap((c) => c.namespaces ?? []));
@@ -190,7 +204,7 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
         batchComments.push(...pending);
         pending = [];
         batch.push(a.run);
-      } else emit(...line(a));
+      } else emit(...line(a, announced));
     }
     // With the init's start time: a record left by a killed run never names another process.
     if (s.id === 'namespaces' && o.stateFile) emit(`read -r stat_ < "/proc/$BOX/stat"; read -ra stat_ <<< "\${stat_##*) }"; printf '{"pid":%s,"start":"%s"}\\n' "$BOX" "\${stat_[19]}" > ${quote(o.stateFile)}`);

@@ -38,8 +38,11 @@ export type Action =
   /** Run to completion; a non-zero exit fails the step unless mayFail (an attack meant to fail). */
   | { run: Cmd; mayFail?: boolean }
   /** Start in the background and keep its PID in the variable `pid`; with `until`, wait
-   *  until the process runs that program (its comm), i.e. every wrapper has exec'd. */
-  | { start: Cmd; pid: string; until?: string }
+   *  until the process runs that program (its comm), i.e. every wrapper has exec'd.
+   *  `announces`: a process it starts writes its own PID (the host's number) as the first line
+   *  of its stdout once it is ready; a generated script reads it into that variable instead of
+   *  polling for it (the childOf action that follows still says how the engine finds it). */
+  | { start: Cmd; pid: string; until?: string; announces?: string }
   /** Wait until the process in variable `childOf` has a child that has exec'd (one named
    *  `comm`, if given); keep its PID in `pid`. */
   | { childOf: string; pid: string; comm?: string }

@@ -1,5 +1,5 @@
 // Plain writes to the cgroup filesystem, as commands a learner can type.
-import { quote, render, shFragment, wrap, type Cmd } from './cmd.js';
+import { execLine, quote, shFragment, wrap, type Cmd } from './cmd.js';
 import { writeFile } from './coreutils.js';
 
 /** echo VALUE > FILE, shown as `tee FILE <<< VALUE`: every cgroup setting is one write. */
@@ -17,7 +17,7 @@ export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
     program: JOIN,
     // In a bash script: the background subshell writes its own PID and execs, no sh between;
     // a write that fails stops it there (&&: under `set +e` too), never running outside a limit.
-    inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), `exec ${render(inner)}`].join(' && '),
+    inline: [...procsFiles.map((f) => `echo $BASHPID > ${quote(f)}`), execLine(inner)].join(' && '),
   };
 }
 

@@ -114,6 +114,10 @@ export function render(c: Cmd): string {
   return c.stdin === undefined ? line : `${line} <<< ${quote(c.stdin)}`;
 }
 
+/** The command as a shell's last act: `exec LINE`; a wrapper whose inline form is an exec of
+ *  its own (env -i as bash's `exec -c`) goes as that, with a process fewer. */
+export const execLine = (c: Cmd): string => (c.inline?.startsWith('exec ') ? c.inline : `exec ${render(c)}`);
+
 /** Shell words of one rendered line, each with its quoting kept as written. */
 export function shellWords(line: string): string[] {
   const words: string[] = [];

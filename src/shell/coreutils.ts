@@ -1,4 +1,4 @@
-import type { Cmd } from './cmd.js';
+import { render, wrap, type Cmd } from './cmd.js';
 
 export const mkdirP = (...dirs: string[]): Cmd => ({ file: 'mkdir', args: ['-p', ...dirs] });
 export const copyTree = (from: string, to: string): Cmd => ({ file: 'cp', args: ['-a', from, to] });
@@ -10,3 +10,8 @@ export const rename = (from: string, to: string): Cmd => ({ file: 'mv', args: ['
 export const writeFile = (path: string, text: string): Cmd => ({ file: 'tee', args: [path], stdin: text });
 export const cat = (...files: string[]): Cmd => ({ file: 'cat', args: files });
 export const ls = (...args: string[]): Cmd => ({ file: 'ls', args });
+/**
+ * env -i: the program starts with an empty environment. In a generated bash script, where it is
+ * the last thing a (sub)shell runs, bash's own `exec -c` does the same with no env process.
+ */
+export const withEmptyEnv = (inner: Cmd): Cmd => ({ ...wrap('env', ['-i'], inner), inline: `exec -c ${render(inner)}` });

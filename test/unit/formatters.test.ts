@@ -242,3 +242,13 @@ describe('the recap at the end of a real run', () => {
     expect(recap).toEqual(['   1  A cgroup for the box — cgroup membership  2 checks ✓', '   2  The devices controller — devices controller  skipped', '   3  CPU  1 check ✓']);
   });
 });
+
+describe('a lesson\'s duration', () => {
+  it('counts words with thousands separators, as toLocaleString("en") would', async () => {
+    const { durationText } = await import('../../src/engine/duration.js');
+    for (const n of [1, 999, 1000, 1020, 12345, 123456, 1234567]) {
+      const prose = { intro: Array.from({ length: n }, () => 'w').join(' '), steps: {}, outro: '' };
+      expect(durationText(prose, 4.25)).toBe(`about ${Math.max(1, Math.round(n / 150 + 4.25 / 60))} min (${n.toLocaleString('en')} words to read; the commands take 4.3 s)`);
+    }
+  });
+});

@@ -51,6 +51,8 @@ const fakeHost: HostFacts = {
 
 touched.on = true;
 const index = await import('../../lessons/index.js');
+// Each lesson module is imported when asked for: all of them, here.
+await Promise.all(index.LESSONS.map((e) => e.load()));
 const practice = await import('../../lessons/practice.js');
 touched.on = false;
 const root = packageRoot(import.meta.url);

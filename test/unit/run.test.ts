@@ -2,7 +2,7 @@
 // plan's shape and its bash script (checked with bash -n).
 import { cmd, render, type Cmd } from '../../src/shell/cmd.js';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -238,7 +238,7 @@ describe('--userns', () => {
     expect(run('userns').map((c) => [c!.args[0], c!.stdin])).toEqual([['--pdeathsig', undefined], ['/proc/${USERNS_HOLDER}/uid_map', '0 100000 65536'], ['/proc/${USERNS_HOLDER}/gid_map', '0 100000 65536']]);
     // Layers in the cache get a kept copy beside them; any other root a copy for this run.
     expect(run('userns-layers').map((c) => c!.args.slice(-4, -2))).toEqual([[cached, '/var/cache/boxlab/userns-100000-65536/layers/abc'], ['/srv/rootfs', '${WORK}/lower-1']]);
-    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL sh -c .* parent-check \$\{HOST_PID\} unshare --mount/);
+    expect([run('namespaces')[0]!.file, ...run('namespaces')[0]!.args].join(' ')).toMatch(/^env -i nsenter --target \$\{USERNS_HOLDER\} --user setpriv --pdeathsig KILL unshare --mount .* --bounding-set=\S+ sh -c .* init \$\{HOST_PID\} sleep infinity$/);
     // The user namespace last, by a second nsenter, once the payload file is read as host root.
     expect(plan.payload.args.join(' ')).toMatch(/^--target \$\{BOX\} --mount .* env -i --default-signal=INT,QUIT --chdir=\S+ nsenter --user=\/proc\/\$\{BOX\}\/ns\/user setsid --wait setpriv/);
     expect(run('work').find((c) => c!.stdin?.includes('boxlab-dev'))!.stdin).toMatch(/tmpfs nosuid,mode=755,size=64k,uid=100000,gid=100000/);
@@ -319,6 +319,24 @@ describe('the launcher', () => {
     const orphan = withParentDeathSignalChecked('KILL', '1', cmd('echo', 'started'));
     expect(() => execFileSync(orphan.file, orphan.args, { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
   });
+
+  it("the box's init stops, its parent-death signals set, unless its parent's parent is still the run (either parent may have died before its prctl)", async () => {
+    const { INIT_GUARD } = await import('../../src/box/box.js');
+    // node -> sh (as unshare: it forks, and stays) -> sh INIT_GUARD (as the init) -> the command.
+    const chain = (run: string, ...command: string[]) => spawnSync('sh', ['-c', 'sh -c "$0" init "$@"; exit $?', INIT_GUARD, run, ...command], { encoding: 'utf8', cwd: '/tmp', env: {} });
+    // It says its own PID, then the command runs in /, with an empty environment (sh's own
+    // PWD unset), its stdout on /dev/null.
+    const ok = chain(String(process.pid), 'sh', '-c', 'echo "pid=$$"; echo "pid=$$ cwd=$(readlink /proc/$$/cwd) env=$(tr "\\0" " " < /proc/$$/environ)" >&2');
+    const pid = /^(\d+)\n$/.exec(ok.stdout)?.[1];
+    expect(pid).toBeDefined();
+    expect(ok.stderr).toBe(`pid=${pid} cwd=/ env=\n`);
+    expect(ok.status).toBe(0);
+    const orphan = chain('1', 'echo', 'started');
+    expect([orphan.status, orphan.stdout]).toEqual([1, '']);
+    expect(orphan.stderr).toMatch(/the run that started this is gone/);
+    // One generation off (the guard's own parent given as the run) is refused too.
+    expect(() => execFileSync('sh', ['-c', 'sh -c "$0" init "$$" echo started; exit $?', INIT_GUARD], { stdio: 'pipe' })).toThrow(/the run that started this is gone/);
+  });
 });
 
 describe("an image config's values in a refusal are escaped and cut short", () => {
@@ -351,6 +369,13 @@ describe('found in review', () => {
     expect(text).toContain('"--seccomp-filter=${1}/seccomp.bpf"');
     expect(text).toMatch(/^cd "\/proc\/\$\{2\}\/root" \|\| exit 125\nexec /);
     expect(plan.payload.args.slice(-3)).toEqual(['${WORK}/payload.sh', '${WORK}', '${BOX}']);
+    // In the script, the launcher's own exec -c empties nsenter's environment (no env process);
+    // the command form, for Node's spawns, keeps env -i and puts INT and QUIT back.
+    const script = runScript(plan, { invocation: 'boxlab run', commented: false });
+    const launch = script.split('\n').find((l) => l.includes('payload.sh" '))!;
+    expect(launch).toMatch(/^\{ echo \$BASHPID > .* && exec -c nsenter --target "\$\{BOX\}" [^;]* --wd=\/ sh "\$\{WORK\}\/payload.sh" "\$\{WORK\}" "\$\{BOX\}"; \} <\/dev\/null &$/);
+    expect(launch).not.toContain('env ');
+    expect(plan.payload.inner!.args.join(' ')).toContain(' env -i --default-signal=INT,QUIT sh ${WORK}/payload.sh');
   });
 
   it('a newline in the command line ends no comment of the script: it stays a comment', () => {
