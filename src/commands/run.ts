@@ -1,6 +1,7 @@
 // `boxlab run` and `boxlab spec` (`ps`, `exec` and `rm` for boxes run with -d: boxes.ts). A run
 // is planned in Node and executed as one bash script (the one --script prints), so it costs
 // Node's start-up plus the tools, not a spawn per step from Node.
+import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,11 +82,21 @@ export async function runCommand(argv: string[], runner: Runner = new RealRunner
   // session of its own, the command is not in the terminal's foreground). A SIGINT sent to
   // boxlab alone, with no terminal, is passed on by boxlab. SIGTERM too, as `docker stop` does.
   try {
-    return await foregroundPassingSignals(runner, bash, { runId }, (pid) => state.handOver(pid));
+    const code = await foregroundPassingSignals(runner, bash, { runId }, (pid) => state.handOver(pid));
+    const signal = endedBy(code);
+    if (signal) process.stderr.write(`boxlab: the command was ended by ${signal}${signal === 'SIGKILL' && spec.limits.memoryBytes ? ' (its memory limit? the kernel log says when the OOM killer chose it)' : ''}\n`);
+    return code;
   } finally {
     rmSync(files.box, { force: true });
     rmSync(scriptFile, { force: true });
   }
+}
+
+/** The signal an exit status 128+N says the command died of; not Ctrl-C's or a closed pipe's,
+ *  which a shell does not report either. */
+function endedBy(code: number): string | undefined {
+  if (code <= 128 || code === 130 || code === 141) return undefined;
+  return Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
 }
 
 function explain(plan: Plan, runId: string): number {

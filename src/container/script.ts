@@ -59,8 +59,10 @@ export const RELAY = [
   // (children has no newline: read fails at the end of the file, having set c.)
   'pass_() { local c=; read -r c _ < "/proc/$p_/task/$p_/children"; [ -z "$c" ] || kill -s "$1" "$c"; } 2>/dev/null',
   "trap 'pass_ INT' INT; trap 'pass_ TERM' TERM; trap 'pass_ HUP' HUP",
-  'while kill -0 "$p_" 2>/dev/null; do wait "$p_"; done',
-  'wait "$p_"',
+  // 2>/dev/null: bash's own "line N: PID Killed CMD" when the command dies by a signal (a
+  // deleted container's); its exit status (128+N) says so to whoever runs the script.
+  'while kill -0 "$p_" 2>/dev/null; do wait "$p_" 2>/dev/null; done',
+  'wait "$p_" 2>/dev/null',
 ].join('\n');
 export const RELAY_CMD = `"$@" <&0 &\n${RELAY}`;
 

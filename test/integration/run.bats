@@ -3,6 +3,7 @@
 # boxlab run: exit codes, the image config, Docker's defaults as the kernel shows them from
 # inside, -d/ps/exec/rm, signals, and the same OCI bundle under runc and under boxlab.
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() { fetch_busybox_once; }
 
@@ -35,6 +36,11 @@ normalize() {
 @test "the exit code is the command's; nothing is left behind" {
   run boxlab run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'exit 7'
   assert_equal "$status" 7
+  assert_output ''
+  # A command that dies of a signal: 128+N, said in one line of boxlab's, not bash's job report.
+  run --separate-stderr boxlab run --seccomp unconfined --rootfs "$R" -- /bin/sh -c 'kill -KILL $$'
+  assert_equal "$status" 137
+  assert_equal "$stderr" 'boxlab: the command was ended by SIGKILL'
   assert_host_clean
   [ -z "$(ls /run/boxlab/boxes 2>/dev/null)" ]
 }
