@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# shellcheck disable=SC2016 # a single-quoted $ here is the box's shell's to expand, or expected text
+# shellcheck disable=SC2016,SC2154 # a single-quoted $ here is the box's shell's to expand, or expected text; stderr: set by run --separate-stderr
 # boxlab run: exit codes, the image config, Docker's defaults as the kernel shows them from
 # inside, -d/ps/exec/rm, signals, and the same OCI bundle under runc and under boxlab.
 load helpers
