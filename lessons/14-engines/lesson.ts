@@ -83,7 +83,7 @@ export default defineLesson((host) => ({
       ],
       probes: [
         { title: 'the bundle', show: { out: cmd('ls', '-l', BUNDLE) } },
-        { title: "config.json's process: what the runtime will start", show: { out: cmd('grep', '-A6', '"process"', `${BUNDLE}/config.json`) } },
+        { title: "config.json's process: what the runtime will start", show: { out: cmd('grep', '-A13', '"process"', `${BUNDLE}/config.json`) } },
       ],
       checks: [
         { title: 'config.json names the command', fact: { file: `${BUNDLE}/config.json` }, contains: 'hello from PID $$, in the box' },
