@@ -23,7 +23,8 @@ export const progressDir = (): string => {
   if (process.env.BOXLAB_STATE_HOME) return process.env.BOXLAB_STATE_HOME;
   const learner = sudoUser();
   if (learner) return join(learner.home, '.local', 'state', 'boxlab');
-  return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'boxlab');
+  // XDG: an empty XDG_STATE_HOME is as if unset (it would make the path relative to the cwd).
+  return join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'boxlab');
 };
 
 interface Progress {
