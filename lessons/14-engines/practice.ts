@@ -47,7 +47,7 @@ const byHand: Exercise = {
 const stopIt: Exercise = {
   id: 'stop-it',
   title: 'stop and remove a running container through the runtime',
-  goal: `The lesson's container ${ID} runs (its root is $OCI_ROOT). Stop it as an engine does, through the runtime: end its command with a signal, then remove the container, so that its command, its --pid-file process and its directory are all gone. (The kernel cannot tell the runtime's kill from a kill(1) of the same PID, so the checks accept either; the runtime's delete is the part only the runtime does right.)`,
+  goal: `The lesson's container ${ID} runs (its root is $OCI_ROOT). Stop it as an engine does, through the runtime: end its command with a signal, then remove the container, so that its command, its --pid-file process and its directory are all gone. (The checks read what the kernel and the runtime's root show, so they cannot tell the runtime's kill from a kill(1) of the same PID: use the runtime's, as an engine would.)`,
   from: 'start',
   setup: [shellVars],
   checks: [
