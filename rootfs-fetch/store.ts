@@ -188,8 +188,9 @@ export class Store {
 
 /** What boxlab keeps in its cache directories: the only names a directory may hold for boxlab
  *  to tighten it (a new cache, or one made looser). Layers and build-cache entries are named
- *  by hex digests; a leading dot marks a temporary of a run. */
-const CACHE_NAMES = /^(images|layers|rootfs|tools-[0-9a-f]+|userns-\d+-\d+|dev-[0-9a-f]+|build-cache|vm|vagrant|blobs|tmp|oci-layout|index\.json|sha256|[0-9a-f]{64}(\.json)?|\..+)$/;
+ *  by hex digests; a run's temporaries are .tmp-PID-… (a layer) and .KEY.PID (a cache entry).
+ *  Not any dotfile: a home directory holds only dotfiles, and must not be made private. */
+const CACHE_NAMES = /^(images|layers|rootfs|tools-[0-9a-f]+|userns-\d+-\d+|dev-[0-9a-f]+|build-cache|vm|vagrant|blobs|tmp|oci-layout|index\.json|sha256|[0-9a-f]{64}(\.json)?|\.tmp-\d+-[0-9a-f]+|\.[0-9a-f]{64}\.\d+)$/;
 
 /**
  * A directory only its owner (root) can enter, made if missing and tightened if looser. The

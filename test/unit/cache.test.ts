@@ -126,6 +126,11 @@ describe('the cache is root-only: images hold setuid binaries and device nodes',
     chmodSync(join(dir, 'var'), 0o755);
     refusedInOneLine(() => new Store(join(dir, 'var', 'images')).init(), /var is open to others \(mode 755\) and holds what is not boxlab's \(lib, motd\): boxlab will not make it private/);
     expect(mode(join(dir, 'var'))).toBe(0o755);
+    // A home directory of dotfiles alone is not a cache either.
+    mkdirSync(join(dir, 'home'));
+    writeFileSync(join(dir, 'home', '.bashrc'), '');
+    chmodSync(join(dir, 'home'), 0o755);
+    refusedInOneLine(() => new Store(join(dir, 'home', 'images')).init(), /holds what is not boxlab's \(\.bashrc\)/);
   });
 
   it('a shared directory (sticky, like /tmp) as the cache root is refused in one line and left as it is', () => {
