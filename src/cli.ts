@@ -1,5 +1,5 @@
 // boxlab's command line. Each subcommand loads only what it needs, so start-up stays fast.
-import { EnvError, UsageError } from './errors.js';
+import { isOneLineError, UsageError } from './errors.js';
 import { printable } from '../rootfs-fetch/untrusted.js';
 
 const USAGE = `usage: boxlab <command> [flags]
@@ -106,7 +106,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError || e instanceof EnvError) {
+    if (isOneLineError(e)) {
       process.stderr.write(`boxlab: ${e.message}\n`);
       process.exitCode = e.code;
       return;

@@ -1,6 +1,6 @@
 // The state file: every host-side resource a run creates is written here *before* it is
 // created, so `boxlab reset` can undo it after any crash, even SIGKILL.
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { EnvError } from '../errors.js';
 import { join } from 'node:path';
 import { processStartTime } from '../kernel/proc.js';
@@ -17,6 +17,19 @@ export function privateStateDir(): string {
   if (!st.isDirectory() || st.uid !== process.geteuid?.()) throw new EnvError(`${dir} is not a directory of ours: refusing to keep state there`);
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   return dir;
+}
+
+/** TEXT in a root-only file that is open for reading and already unlinked: a script that
+ *  `bash /dev/fd/N` reads from the descriptor. Nothing is left to remove, even if the run is
+ *  killed, and no value in it is in an argv that ps would show. */
+export function unlinkedFile(name: string, text: string): number {
+  const path = join(privateStateDir(), name);
+  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  try {
+    return openSync(path, 'r');
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 /** A resource with its placeholders filled in; processes carry PID and start time. */

@@ -3,13 +3,12 @@
 // Node's start-up plus the tools, not a spawn per step from Node.
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { EnvError, UsageError } from '../errors.js';
 import { literal, quote, render } from '../shell/cmd.js';
 import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/spawn.js';
 import { workspaceVars } from '../engine/workspace.js';
-import { privateStateDir, StateFile, type HostResource } from '../box/state.js';
+import { StateFile, unlinkedFile, type HostResource } from '../box/state.js';
 import { processStartTime } from '../kernel/proc.js';
 import { namesSource, parseRunFlags } from '../container/flags.js';
 import { planRun, type Plan } from '../container/plan.js';
@@ -66,29 +65,31 @@ export async function runCommand(argv: string[], runner: Runner = new RealRunner
   privateBoxesDir();
   const files = boxFiles(spec.name);
   if (existsSync(files.record)) throw new UsageError(`a box named ${spec.name} is running (boxlab ps; boxlab rm ${spec.name})`);
-  // The script goes to bash as a root-only file, not as its argv: ps would show -e values.
-  const scriptFile = join(privateStateDir(), `${runId}.sh`);
   // What the run makes on the host, written down before it starts: `boxlab reset` undoes
   // it if the script is killed. The script removes this file when its cleanup is done.
-  const state = new StateFile(runId, process.pid, [{ dir: scriptFile }, ...hostResources(plan, runId, spec.name)]);
+  const state = new StateFile(runId, process.pid, hostResources(plan, runId, spec.name));
   // -d: when the command ends, the box's files in /run/boxlab/boxes go with it.
-  const onExit = flags.detach ? [`rm -f ${[files.record, files.box, files.log, scriptFile].map(literal).join(' ')}`] : [`rm -f ${literal(scriptFile)}`];
+  const onExit = flags.detach ? [`rm -f ${[files.record, files.box, files.log].map(literal).join(' ')}`] : [];
   const script = runScript(plan, { runId, invocation, commented: false, stateFile: files.box, runStateFile: state.path, tty: spec.tty, interactive: spec.interactive, onExit });
-  writeFileSync(scriptFile, script, { mode: 0o600 });
-  const bash = { file: 'bash', args: [scriptFile] };
-  if (flags.detach) return detach(spec, runId, bash, state, runner);
+  // The script goes to bash as an unlinked root-only file on fd 3, not as its argv: ps would
+  // show -e values.
+  const scriptFd = unlinkedFile(`${runId}.sh`, script);
+  const bash = { file: 'bash', args: ['/dev/fd/3'] };
+  if (flags.detach) return detach(spec, runId, bash, scriptFd, state, runner);
 
   // Ctrl-C at the terminal reaches the script, which passes it on to the command (in a
   // session of its own, the command is not in the terminal's foreground). A SIGINT sent to
   // boxlab alone, with no terminal, is passed on by boxlab. SIGTERM too, as `docker stop` does.
   try {
-    const code = await foregroundPassingSignals(runner, bash, { runId }, (pid) => state.handOver(pid));
+    const code = await foregroundPassingSignals(runner, bash, { runId, fd3: scriptFd }, (pid) => {
+      state.handOver(pid);
+      closeSync(scriptFd);
+    });
     const signal = endedBy(code);
     if (signal) process.stderr.write(`boxlab: the command was ended by ${signal}${signal === 'SIGKILL' && spec.limits.memoryBytes ? ' (its memory limit? the kernel log says when the OOM killer chose it)' : ''}\n`);
     return code;
   } finally {
     rmSync(files.box, { force: true });
-    rmSync(scriptFile, { force: true });
   }
 }
 
@@ -141,13 +142,14 @@ function hostResources(plan: Plan, runId: string, name: string): HostResource[] 
 
 
 
-function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, state: StateFile, runner: Runner): number {
+function detach(spec: RunSpec, runId: string, bash: { file: string; args: string[] }, scriptFd: number, state: StateFile, runner: Runner): number {
   const files = boxFiles(spec.name);
   const fd = openSync(files.log, 'w', 0o600);
   // With a log, it starts in a session of its own (setsid(2)).
-  const { pid } = runner.foreground(bash, { log: fd, runId });
+  const { pid } = runner.foreground(bash, { log: fd, runId, fd3: scriptFd });
   state.handOver(pid);
   closeSync(fd);
+  closeSync(scriptFd);
   writeRecord({ name: spec.name, pid, pidStart: processStartTime(pid), runId, source: spec.source, args: spec.args, started: new Date().toISOString(), spec });
   process.stdout.write(`${spec.name}\n`);
   return 0;

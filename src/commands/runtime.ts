@@ -7,7 +7,7 @@ import { appendFileSync, closeSync, constants as fsc, existsSync, mkdirSync, ope
 import { constants as osc } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EnvError, UsageError } from '../errors.js';
-import { fillCmd, literal } from '../shell/cmd.js';
+import { fillCmd } from '../shell/cmd.js';
 import { foregroundPassingSignals, RealRunner, type Runner } from '../shell/spawn.js';
 import { isSameLiveProcess, processStartTime } from '../kernel/proc.js';
 import { boxInit, checkId, type Container, defaultRoot, files, type Hook, hooksOf, load, makeRoot, payloadPid, save, stateJson, status } from '../container/containers.js';
@@ -156,7 +156,7 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   const { planRun } = await import('../container/plan.js');
   const { planResources, runScript } = await import('../container/script.js');
   const { hostFacts, requireNonDumpable, requireSeccomp } = await import('../container/host.js');
-  const { privateStateDir, StateFile } = await import('../box/state.js');
+  const { StateFile, unlinkedFile } = await import('../box/state.js');
   const { spec, notes } = specFromBundle(bundle, parseRunFlags(['--bundle', bundle]));
   const hooks = hooksOf(readConfig(bundle));
   // Those two run in the container's namespaces, after pivot_root: boxlab runs hooks on the host only.
@@ -181,8 +181,7 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
   writeFileSync(f.notes, notes.map((n) => `${n}\n`).join(''), { mode: 0o600 });
 
   const runId = randomBytes(4).toString('hex');
-  const scriptFile = join(privateStateDir(), `${runId}.sh`);
-  const stateFile = new StateFile(runId, process.pid, [{ dir: scriptFile }, ...planResources(plan, runId)]);
+  const stateFile = new StateFile(runId, process.pid, planResources(plan, runId));
   const script = runScript(plan, {
     runId,
     invocation: `boxlab-runtime create ${id}`,
@@ -190,11 +189,12 @@ async function create(g: Global, argv: string[], runner: Runner): Promise<number
     stateFile: f.box,
     runStateFile: stateFile.path,
     interactive: true,
-    onExit: [`rm -f ${literal(scriptFile)}`],
     gate: { fifo: f.fifo, created: f.created, started: f.started, payloadPid: f.payloadPid },
   });
-  writeFileSync(scriptFile, script, { mode: 0o600 });
-  const started = runner.foreground({ file: 'bash', args: [scriptFile] }, { detached: true, runId });
+  // As boxlab run does: an unlinked root-only file on fd 3, nothing to remove after.
+  const scriptFd = unlinkedFile(`${runId}.sh`, script);
+  const started = runner.foreground({ file: 'bash', args: ['/dev/fd/3'] }, { detached: true, runId, fd3: scriptFd });
+  closeSync(scriptFd);
   stateFile.handOver(started.pid);
   const annotations = Object.fromEntries(Object.entries((readConfig(bundle).annotations as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
   const c: Container = { id, bundle, runId, pid: started.pid, pidStart: processStartTime(started.pid), created: new Date().toISOString(), annotations, spec, hooks };

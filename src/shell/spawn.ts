@@ -45,6 +45,8 @@ export interface ForegroundOptions {
   log?: number;
   detached?: boolean;
   runId?: string;
+  /** A descriptor the process gets as its fd 3 (a script for `bash /dev/fd/3`). */
+  fd3?: number;
 }
 
 export interface Foreground {
@@ -206,7 +208,7 @@ function signalNumber(s: string | undefined): number {
   return (s && os.signals[s as NodeJS.Signals]) || 0;
 }
 
-export type Responder = (line: string, c: Cmd) => Partial<RunResult> | undefined;
+export type Responder = (line: string, c: Cmd, o?: ForegroundOptions) => Partial<RunResult> | undefined;
 
 /** Records every command and answers from a responder: for unit tests of everything above. */
 export class RecordingRunner implements Runner {
@@ -216,10 +218,10 @@ export class RecordingRunner implements Runner {
 
   constructor(private readonly respond: Responder = () => undefined) {}
 
-  private answer(c: Cmd): RunResult {
+  private answer(c: Cmd, o?: ForegroundOptions): RunResult {
     const line = render(c);
     this.calls.push(line);
-    return { code: 0, stdout: '', stderr: '', ms: 0, ...this.respond(line, c) };
+    return { code: 0, stdout: '', stderr: '', ms: 0, ...this.respond(line, c, o) };
   }
 
   async run(c: Cmd): Promise<RunResult> {
@@ -240,8 +242,8 @@ export class RecordingRunner implements Runner {
     return this.answer(c).code;
   }
 
-  foreground(c: Cmd): Foreground {
-    return { pid: this.nextPid++, exited: Promise.resolve(this.answer(c).code) };
+  foreground(c: Cmd, o?: ForegroundOptions): Foreground {
+    return { pid: this.nextPid++, exited: Promise.resolve(this.answer(c, o).code) };
   }
 }
 
@@ -253,7 +255,8 @@ export class RecordingRunner implements Runner {
 export function spawnForeground(c: Cmd, o: ForegroundOptions = {}): Foreground {
   const env = withMark(process.env, o.runId);
   const detached = o.detached || o.log !== undefined;
-  const child = spawn(c.file, c.args, { stdio: o.log === undefined ? 'inherit' : ['ignore', o.log, o.log], cwd: '/', env, detached });
+  const stdio: import('node:child_process').StdioOptions = o.log === undefined ? ['inherit', 'inherit', 'inherit'] : ['ignore', o.log, o.log];
+  const child = spawn(c.file, c.args, { stdio: o.fd3 === undefined ? stdio : [...stdio, o.fd3], cwd: '/', env, detached });
   const exited = new Promise<number>((resolve) => {
     child.on('error', () => resolve(127));
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.signals[signal] : 0)));

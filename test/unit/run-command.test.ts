@@ -1,6 +1,6 @@
 // `boxlab run` driven by a RecordingRunner: the script it hands to bash, the exit code it
 // passes on, the files it leaves. As root (its root check is real), with a static busybox.
-import { existsSync, mkdirSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../../src/shell/spawn.js';
 import { realHost } from '../../src/container/host.js';
@@ -23,24 +23,35 @@ describe.skipIf(!usable)(usable ? 'boxlab run with a recording runner' : 'boxlab
     else process.env.BOXLAB_RUN_DIR = saved;
   });
 
-  it("hands bash a root-only script of the run, passes its exit code on, and removes the script", async () => {
+  it('hands bash a root-only, unlinked script of the run on fd 3, passes its exit code on, and leaves nothing', async () => {
     const { runCommand } = await import('../../src/commands/run.js');
-    let seen: { file: string; mode: number; text: string } | undefined;
-    const runner = new RecordingRunner((_, c) => {
-      const file = c.args[0]!;
-      seen = { file, mode: statSync(file).mode & 0o777, text: readFileSync(file, 'utf8') };
+    let seen: { fd: number; mode: number; links: number; text: string } | undefined;
+    const runner = new RecordingRunner((_, _c, o) => {
+      const fd = o!.fd3!;
+      const st = fstatSync(fd);
+      seen = { fd, mode: st.mode & 0o777, links: st.nlink, text: readFileSync(`/proc/self/fd/${fd}`, 'utf8') };
       return { code: 7 };
     });
     const code = await runCommand(['--seccomp', 'unconfined', '--name', 'rec', '--hostname', 'rec', '--rootfs', `${dir}/rootfs`, '--', '/bin/true'], runner);
     expect(code).toBe(7);
-    expect(runner.calls).toHaveLength(1);
-    expect(runner.calls[0]).toMatch(new RegExp(`^bash ${dir}/run/[0-9a-f]{8}\\.sh$`));
+    expect(runner.calls).toEqual(['bash /dev/fd/3']);
     expect(seen!.mode).toBe(0o600);
+    // Unlinked before bash starts: nothing to remove, even when the run is killed.
+    expect(seen!.links).toBe(0);
     expect(seen!.text).toContain('echo rec > /proc/sys/kernel/hostname');
     // The script records the box where ps, exec and rm look for it.
     expect(seen!.text).toContain(`> ${dir}/run/boxes/rec.box`);
-    // The box record file and the script go when the run ends.
-    expect(existsSync(seen!.file)).toBe(false);
+    // The descriptor is closed and the box record file gone when the run ends.
+    // (the number may already serve another file: what it names is checked, not whether it is open)
+    const now = (() => {
+      try {
+        return readlinkSync(`/proc/self/fd/${seen!.fd}`);
+      } catch {
+        return 'closed';
+      }
+    })();
+    expect(now).not.toMatch(/\.sh \(deleted\)$/);
     expect(existsSync(`${dir}/run/boxes/rec.box`)).toBe(false);
+    expect(readdirSync(`${dir}/run`).filter((f) => f.endsWith('.sh'))).toEqual([]);
   });
 });
