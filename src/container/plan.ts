@@ -11,7 +11,7 @@ import type { Action, Feature, Step } from '../model/lesson.js';
 import type { AppArmorFacts } from '../model/host-facts.js';
 import { BOX, BOX_NAMESPACES, createBox, hostToolInBox, hostToolInBoxMounts } from '../box/box.js';
 import type { CgroupDriver } from '../box/cgroup-driver.js';
-import { cmd, quote, render, shFragment, type Cmd } from '../shell/cmd.js';
+import { cmd, quote, render, batchFragment, type Cmd } from '../shell/cmd.js';
 import { mkdirP, withEmptyEnv, writeFile } from '../shell/coreutils.js';
 import { bindMount, fstab, mountAll, mountOverlay, remountReadOnly } from '../shell/mount.js';
 import { inCgroups } from '../shell/cgroup-files.js';
@@ -84,7 +84,7 @@ const feature = (name: string, syscalls: string[], man: string[]): Feature => ({
 /** Refuse, before anything is made, a box path any of whose components is a symlink in the
  *  box's root. Nothing runs in the box yet, so nothing can change the tree meanwhile. */
 const NO_SYMLINKS = 'root=$1; shift; for p; do d=$root; rest=${p#/}; while [ -n "$rest" ]; do c=${rest%%/*}; [ "$c" = "$rest" ] && rest= || rest=${rest#*/}; d=$d/$c; if [ -L "$d" ]; then echo "boxlab: $p: ${d#"$root"} is a symlink in the box\'s root filesystem: not mounting there" >&2; exit 1; fi; done; done';
-export const noSymlinksOnTheWay = (paths: string[]): Cmd => shFragment(NO_SYMLINKS, ROOTFS, ...paths);
+export const noSymlinksOnTheWay = (paths: string[]): Cmd => batchFragment(NO_SYMLINKS, ROOTFS, ...paths);
 
 /** sethostname(2) through /proc/sys/kernel/hostname: the writer's UTS namespace is the one set. */
 const setHostname = (name: string): Cmd => ({ ...cmd('hostname', name), inline: `echo ${quote(name)} > /proc/sys/kernel/hostname` });
@@ -278,7 +278,7 @@ function mountsStep(spec: RunSpec, host: PlanHost): NewStep {
     // One cp -a of the /dev template: mknod(2) for each node, symlink(2) for each link.
     // Its entries, not the directory: /dev itself keeps its owner (the box's root with --userns).
     // (A glob: sh expands it, in the batch's shell or, run alone, in its own.)
-    shFragment('cp -a "$1"/* "$2"', DEV_TEMPLATE, dev('')),
+    batchFragment('cp -a "$1"/* "$2"', DEV_TEMPLATE, dev('')),
     // A volume's mount point: a directory for a directory, an empty file for a file.
     ...spec.volumes.flatMap((v) => [
       ...(host.isDir(v.host) ? [mkdirP(at(v.box))] : [mkdirP(at(dirname(v.box))), cmd('touch', at(v.box))]),
@@ -349,7 +349,8 @@ function pivotStep(spec: RunSpec): NewStep {
       // mounted on top of the new one, and no directory is made for it or left behind. Then the
       // same shell detaches it: its root is the box's now, where the host's umount no longer
       // resolves, but boxlab's static busybox (the top layer, under a fresh upper) does.
-      { run: inBoxBatch(['mount'], [shFragment('cd "$1" && pivot_root . .', ROOTFS), detachOldRoot]) },
+      // (Two commands, not cd && pivot_root: under sh -e a failed cd must stop the batch.)
+      { run: inBoxBatch(['mount'], [batchFragment('cd "$1"; pivot_root . .', ROOTFS), detachOldRoot]) },
       // root.readonly: the root mount itself, once nothing more is made in it.
       // (--no-canonicalize: the path, read through /proc, would resolve to the caller's own /.)
       ...(spec.readonlyRoot ? [{ run: hostToolInBoxMounts(cmd('mount', '--no-canonicalize', '-o', 'remount,bind,ro', `/proc/${BOX}/root`)) }] : []),

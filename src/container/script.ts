@@ -9,6 +9,7 @@ import { nsenter } from '../shell/nsenter.js';
 import { stateDir } from '../box/state.js';
 import { teardown } from '../box/resources.js';
 import { removeTree } from '../shell/coreutils.js';
+import { removeCgroup } from '../shell/cgroup-files.js';
 import { inBoxBatch, type Plan } from './plan.js';
 import { NAMESPACES } from '../shell/unshare.js';
 import type { Cmd } from '../shell/cmd.js';
@@ -199,7 +200,11 @@ export function runScript(plan: Plan, o: ScriptOptions): string {
       // namespace is gone and its cgroups are empty, so their rmdir needs no retry.
       if ('process' in r && r.process === 'BOX_LAUNCHER') emit(onExit('kill -KILL "${BOX:-$BOX_LAUNCHER}"; wait "$BOX_LAUNCHER"'));
       else if ('dir' in r && r.dir === '${WORK}') emit(onExit(`${render(removeTree(r.dir))} ${stateFile}`));
-      else for (const c of teardown(r)) emit(onExit(shellLine(c)));
+      else if ('cgroup' in r) {
+        // All of the step's cgroups (one per v1 controller) in one undo: one rmdir for all.
+        const dirs = s.creates!.flatMap((c) => ('cgroup' in c ? [c.cgroup] : []));
+        if (dirs[0] === r.cgroup) emit(onExit(shellLine(removeCgroup(...dirs))));
+      } else for (const c of teardown(r)) emit(onExit(shellLine(c)));
     }
     for (const a of s.actions) {
       if ('run' in a && a.run.batch) {

@@ -22,19 +22,20 @@ export function inCgroups(procsFiles: string[], inner: Cmd): Cmd {
 }
 
 /**
- * Empty a cgroup and remove it: cgroup.kill where the kernel has it (v2, Linux 5.14),
+ * Empty cgroups and remove them: cgroup.kill where the kernel has it (v2, Linux 5.14),
  * otherwise SIGKILL to every PID in cgroup.procs, again until rmdir succeeds (a fork bomb
  * keeps forking). Only boxlab's own cgroups are ever given to it.
  */
-export function removeCgroup(dir: string): Cmd {
-  // Shell builtins only (read, kill, a counter) but rmdir: the common case costs one process.
-  // Groups made below it (a learner's, in practice mode) go first, leaf first, found by find.
+export function removeCgroup(...dirs: string[]): Cmd {
+  // Shell builtins only (read, kill, a counter) but rmdir: the common case, cgroups already
+  // empty, costs one process for all of them (one per v1 controller before).
+  // Groups made below one (a learner's, in practice mode) go first, leaf first, found by find.
   const script =
-    'd=$1; i=0; while [ $i -lt 100 ]; do [ -d "$d" ] || exit 0; ' +
+    'rmdir "$@" 2>/dev/null && exit 0; for d; do i=0; while [ -d "$d" ]; do [ $i -lt 100 ] || exit 1; ' +
     'if [ -e "$d/cgroup.kill" ]; then echo 1 > "$d/cgroup.kill"; else while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$d/cgroup.procs"; fi; ' +
-    'rmdir "$d" 2>/dev/null && exit 0; ' +
+    'rmdir "$d" 2>/dev/null && break; ' +
     'find "$d" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -KILL "$p" 2>/dev/null; done; ' +
     'find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null; ' +
-    'sleep 0.02; i=$((i+1)); done; exit 1';
-  return shFragment(script, dir);
+    'sleep 0.02; i=$((i+1)); done; done; exit 0';
+  return shFragment(script, ...dirs);
 }

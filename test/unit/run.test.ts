@@ -213,6 +213,20 @@ describe('the plan and its script', () => {
     expect(capMask(DEFAULT_CAPS)).toBe('00000000a00425fb');
   });
 
+  it("the in-box batch forks no subshell of its own, and the cgroups (one per v1 controller) go in one undo", () => {
+    const s = spec();
+    s.limits.pids = 50;
+    const script = runScript(planRun(s, host()), { invocation: 'boxlab run ...', commented: false });
+    const from = script.indexOf('\nnsenter --target "${BOX}"');
+    const batch = script.slice(from, script.indexOf('" >/dev/null\n', from));
+    // Each ( ) is a fork, about 3 ms here: the symlink check, cp of /dev and pivot_root run in the batch's shell.
+    expect(batch).not.toContain('(set --');
+    expect(batch).toContain('set -- \\"${ROOTFS}\\"; cd \\"\\$1\\"; pivot_root . .');
+    const undo = script.split('\n').filter((l) => l.startsWith('boxlab_on_exit') && l.includes('cgroup'));
+    expect(undo).toHaveLength(1);
+    expect(undo[0]).toContain('"/sys/fs/cgroup/memory/boxlab-${RUN_ID}" "/sys/fs/cgroup/pids/boxlab-${RUN_ID}"; rmdir "$@" 2>/dev/null && exit 0;');
+  });
+
   it('fstab escapes spaces in paths', () => {
     expect(fstab([{ source: '/a b', target: '/c', type: 'none', options: 'bind' }])).toBe('/a\\040b /c none bind 0 0');
   });
