@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { argv } from 'zx';
+import { crunYardstick, median, timed } from './bench-lib.mjs';
 
 const [before, after] = argv._.map((d) => resolve(String(d)));
 if (!before || !after) {
@@ -20,15 +21,7 @@ if (!before || !after) {
 }
 const pairs = Number(argv.pairs ?? 30);
 const builds = { before, after };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => x.toFixed(1);
-
-/** One command timed by bash's `time`: wall, and CPU of everything it waited for (ms). */
-function timed(command) {
-  const r = spawnSync('bash', ['-c', `TIMEFORMAT="%3R %3U %3S"; { time { ${command}; } >/dev/null 2>&1; } 2>&1`], { encoding: 'utf8' });
-  const [real, user, sys] = r.stdout.trim().split('\n').pop().split(' ').map(Number);
-  return { wall: real * 1000, cpu: (user + sys) * 1000 };
-}
 
 /** The programs a command execs (successful execve calls, strace -f), the first being strace's bash. */
 function execs(command) {
@@ -64,11 +57,16 @@ try {
   const bundle = join(tmp, 'bundle');
   spawnSync('sh', ['-c', `mkdir -p ${bundle} && cp -a ${rootfs} ${bundle}/rootfs`]);
   writeFileSync(join(bundle, 'config.json'), spawnSync(process.execPath, [cli('after'), 'spec', ...flags, '--', '/bin/true'], { encoding: 'utf8' }).stdout);
-  let n = 0;
-  const crun = () => `cd ${bundle} && crun run boxlab-compare-${process.pid}-${n++}`;
+  const yard = crunYardstick(bundle, `boxlab-compare-${process.pid}`);
+  if (yard.fails) {
+    console.error(`bench-compare: crun cannot be the yardstick here (${yard.fails})`);
+    process.exit(1);
+  }
   console.log(`bench-compare — ${new Date().toISOString()} — before ${before}, after ${after}`);
-  const s = interleaved(pairs, ['before', 'after', 'crun'], (w) => (w === 'crun' ? crun() : `bash ${script(w)}`));
-  console.log(`run --script, /bin/true in a full box (${pairs} interleaved triples with crun): crun ${ms(s.crun.wall)} ms wall, ${ms(s.crun.cpu)} ms CPU`);
+  const s = interleaved(pairs, ['before', 'after', 'crun'], (w) => (w === 'crun' ? yard.command() : `bash ${script(w)}`));
+  // crun's own figures: its wrapper on a hybrid host (bench-lib.mjs) taken off.
+  s.crun = { wall: s.crun.wall - yard.wrapper.wall, cpu: s.crun.cpu - yard.wrapper.cpu };
+  console.log(`run --script, /bin/true in a full box (${pairs} interleaved triples with crun): crun ${ms(s.crun.wall)} ms wall, ${ms(s.crun.cpu)} ms CPU${yard.hybrid ? ` (its wrapper on this hybrid host, ${ms(yard.wrapper.wall)} ms, taken off)` : ''}`);
   for (const w of ['before', 'after']) console.log(`  ${w.padEnd(6)} ${ms(s[w].wall)} ms wall, ${ms(s[w].cpu)} ms CPU = ${(s[w].wall / s.crun.wall).toFixed(2)}x wall, ${(s[w].cpu / s.crun.cpu).toFixed(2)}x CPU crun`);
   const r = interleaved(15, ['before', 'after', 'node'], (w) => (w === 'node' ? `${process.execPath} -e 0` : `${process.execPath} ${cli(w)} run ${flags.join(' ')} --rootfs ${rootfs} -- /bin/true`));
   console.log(`boxlab run (15 interleaved): node -e 0 ${ms(r.node.wall)} ms; target node -e 0 + 2x crun = ${ms(r.node.wall + 2 * s.crun.wall)} ms`);

@@ -19,13 +19,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { $, argv } from 'zx';
+import { crunYardstick, median, timed } from './bench-lib.mjs';
 
 $.verbose = false;
 const runs = Number(argv.runs ?? 7);
 // Not import.meta.dirname: Debian 12's Node 18 lacks it.
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'bin', 'boxlab.js');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
 function timeIt(cmd, args, opts = {}) {
@@ -139,13 +139,6 @@ function images(tmp) {
   }
 }
 
-/** One command timed by bash's `time`: wall, and CPU of everything it waited for (ms). */
-function timed(command) {
-  const r = spawnSync('bash', ['-c', `TIMEFORMAT="%3R %3U %3S"; { time { ${command}; } >/dev/null 2>&1; } 2>&1`], { encoding: 'utf8' });
-  const [real, user, sys] = r.stdout.trim().split('\n').pop().split(' ').map(Number);
-  return { wall: real * 1000, cpu: (user + sys) * 1000 };
-}
-
 /** Peak resident memory (KiB) of a command and the children it waited for: GNU time's %M. */
 function peakKiB(command) {
   const r = spawnSync('bash', ['-c', `/usr/bin/time -f %M bash -c '${command.replace(/'/g, `'\\''`)}' 2>&1 >/dev/null | tail -1`], { encoding: 'utf8' });
@@ -172,26 +165,21 @@ function runtimes(tmp) {
   const bundle = join(tmp, 'bundle');
   spawnSync('sh', ['-c', `mkdir -p ${bundle} && cp -a ${rootfs} ${bundle}/rootfs`]);
   writeFileSync(join(bundle, 'config.json'), timeIt(process.execPath, [cli, 'spec', ...flags, '--', '/bin/true']).stdout);
-  // crun refuses a hybrid cgroup layout; in a private mount namespace that hides the empty
-  // cgroup2's cgroup.controllers it runs on v1. The wrapper's own cost is measured and shown.
-  const hybrid = spawnSync('sh', ['-c', 'test -e /sys/fs/cgroup/unified/cgroup.controllers']).status === 0;
-  const hide = hybrid ? 'unshare -m sh -c "mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers && exec \\"\\$0\\" \\"\\$@\\""' : '';
+  const yard = crunYardstick(bundle, `boxlab-bench-${process.pid}`);
   let n = 0;
-  const crun = () => `cd ${bundle} && ${hide} crun run boxlab-bench-${process.pid}-${n++}`;
-  const runcCmd = () => `cd ${bundle} && runc run boxlab-bench-${process.pid}-${n++}`;
+  const runcCmd = () => `cd ${bundle} && runc run boxlab-bench-runc-${process.pid}-${n++}`;
   const ours = `bash ${script}`;
   const boxlabRun = `node ${cli} run ${flags.join(' ')} --rootfs ${rootfs} -- /bin/true`;
-  const yardsticks = [['crun', crun], ['runc', runcCmd]].filter(([name]) => have(name));
+  // Each with what its own figures carry that is not its work (crun's wrapper on a hybrid host).
+  const yardsticks = [...(yard.fails ? [] : [['crun', yard.command, yard.wrapper]]), ...(have('runc') ? [['runc', runcCmd, { wall: 0, cpu: 0 }]] : [])];
   console.log(`\nrun: /bin/true in a full box (namespaces, overlay root, pivot_root, caps, memory+pids limits), ${pairs} interleaved pairs, medians`);
-  if (hybrid) {
-    const w = median(Array.from({ length: 15 }, () => timed('unshare -m sh -c "mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers && true"').wall));
-    console.log(`  (crun runs under unshare -m + a bind mount that hides cgroup2 here; that wrapper alone: ${fmt(w)})`);
-  }
+  if (yard.fails) console.log(`  crun: not a yardstick here (${yard.fails})`);
+  else if (yard.hybrid) console.log(`  (crun runs under unshare -m + a bind mount that hides cgroup2 here; that wrapper alone, ${fmt(yard.wrapper.wall)} wall and ${fmt(yard.wrapper.cpu)} CPU, is taken off crun's figures)`);
   const pairOf = (a, b, i) => (i % 2 ? [timed(a), timed(b)] : [timed(b), timed(a)].reverse());
   let crunScript;
-  for (const [name, other] of yardsticks) {
-    const rows = Array.from({ length: pairs }, (_, i) => pairOf(ours, other(), i));
-    const wallRatio = median(rows.map(([a, b]) => a.wall / b.wall));
+  for (const [name, other, extra] of yardsticks) {
+    const rows = Array.from({ length: pairs }, (_, i) => pairOf(ours, other(), i)).map(([a, b]) => [a, { wall: b.wall - extra.wall, cpu: b.cpu - extra.cpu }]);
+    const wallRatio = median(rows.map(([a, b]) => a.wall / Math.max(b.wall, 0.5)));
     const cpuRatio = median(rows.map(([a, b]) => a.cpu / Math.max(b.cpu, 0.5)));
     const target = name === 'crun' ? (wallRatio <= 2 && cpuRatio <= 2 ? '  ok (target <= 2.0x crun, wall and CPU)' : '  OVER the 2.0x crun target (wall and CPU)') : '';
     console.log(`  boxlab --script ${fmt(median(rows.map(([a]) => a.wall)))} wall, ${fmt(median(rows.map(([a]) => a.cpu)))} CPU | ${name} ${fmt(median(rows.map(([, b]) => b.wall)))} wall, ${fmt(median(rows.map(([, b]) => b.cpu)))} CPU | ratio ${wallRatio.toFixed(2)}x wall, ${cpuRatio.toFixed(2)}x CPU${target}`);
@@ -199,20 +187,20 @@ function runtimes(tmp) {
   }
   const nodeFloor = median(Array.from({ length: 15 }, () => timed(`${process.execPath} -e 0`).wall));
   const full = Array.from({ length: Math.min(pairs, 15) }, () => timed(boxlabRun));
-  const crunWall = have('crun') ? median(Array.from({ length: 15 }, () => timed(crun()).wall)) : NaN;
+  const crunWall = yard.fails ? NaN : median(Array.from({ length: 15 }, () => timed(yard.command()).wall)) - yard.wrapper.wall;
   const target = nodeFloor + 2 * crunWall;
   const runWall = median(full.map((r) => r.wall));
   console.log(`  boxlab run --rootfs R /bin/true: ${fmt(runWall)} wall, ${fmt(median(full.map((r) => r.cpu)))} CPU; node -e 0 ${fmt(nodeFloor)}, crun ${fmt(crunWall)}; target node -e 0 + 2x crun = ${fmt(target)}  ${runWall <= target ? 'ok' : 'OVER'}`);
   // Programs exec'd, counted by the kernel's execve calls that succeeded (strace -f), not estimated.
   const ex = execs(ours);
-  console.log(`  programs a run execs (strace -f -e trace=execve, successful calls): --script ${ex.count} (target <= 12: ${ex.count <= 12 ? 'ok' : 'OVER'}), boxlab run ${execs(boxlabRun).count}${have('crun') ? `, crun ${execs(crun()).count}` : ''}`);
+  console.log(`  programs a run execs (strace -f -e trace=execve, successful calls): --script ${ex.count} (target <= 12: ${ex.count <= 12 ? 'ok' : 'OVER'}), boxlab run ${execs(boxlabRun).count}${yard.fails ? '' : `, crun ${execs(yard.command()).count}${yard.hybrid ? ' (3 of them the wrapper)' : ''}`}`);
   console.log(`    the --script's: ${ex.names}`);
-  if (have('crun')) console.log(`    crun's, with the wrapper above: ${execs(crun()).names}`);
+  if (!yard.fails) console.log(`    crun's${yard.hybrid ? ', with the wrapper above' : ''}: ${execs(yard.command()).names}`);
   // GNU time's %M is the largest resident set of any one process waited for: Node's, here.
   const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
   const run = peakKiB(boxlabRun);
   const floor = peakKiB(`${process.execPath} -e 0`);
-  console.log(`  peak memory (max RSS of one process, GNU time %M): boxlab run ${mib(run)}, of which Node's own (node -e 0) ${mib(floor)}; boxlab --script ${mib(peakKiB(ours))}${have('crun') ? `, crun ${mib(peakKiB(crun()))}` : ''}${have('runc') ? `, runc ${mib(peakKiB(runcCmd()))}` : ''}`);
+  console.log(`  peak memory (max RSS of one process, GNU time %M): boxlab run ${mib(run)}, of which Node's own (node -e 0) ${mib(floor)}; boxlab --script ${mib(peakKiB(ours))}${yard.fails ? '' : `, crun ${mib(peakKiB(yard.command()))}`}${have('runc') ? `, runc ${mib(peakKiB(runcCmd()))}` : ''}`);
   return crunScript;
 }
 
